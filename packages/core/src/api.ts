@@ -1,0 +1,7 @@
+import { HealthRoutes } from "./health";
+import { createApp } from "./http/app";
+
+/** The composed API: one `.route()` per module, chained so `AppType` carries every route. */
+export const app = createApp().basePath("/api").route("/health", HealthRoutes);
+
+export type AppType = typeof app;

@@ -1,0 +1,138 @@
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Resource } from "sst/resource";
+import { z } from "zod";
+
+/**
+ * The one place configuration is read. Precedence, per value:
+ * SST `Resource` links (deployed stages) > environment / `.env` > offline defaults.
+ * Anything missing or malformed throws a ConfigError naming the variable, at start.
+ */
+
+/** Repository root, for the offline defaults (`.data/`, `migrations/`). Bundled builds set paths explicitly. */
+export const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
+
+const LogLevel = z.enum(["debug", "info", "warn", "error", "silent"]);
+export type LogLevel = z.infer<typeof LogLevel>;
+
+const integer = (min: number, max: number) =>
+  z.coerce
+    .number({ error: `expected an integer between ${min} and ${max}` })
+    .int({ error: `expected an integer between ${min} and ${max}` })
+    .min(min, { error: `expected an integer between ${min} and ${max}` })
+    .max(max, { error: `expected an integer between ${min} and ${max}` });
+
+const postgresURL = z
+  .string()
+  .refine((value) => URL.canParse(value) && /^postgres(ql)?:$/.test(new URL(value).protocol), {
+    error: "expected a postgres:// or postgresql:// URL",
+  });
+
+const EnvSchema = z.object({
+  STAGE: z.string().min(1).default("local"),
+  PORT: integer(1, 65535).default(3000),
+  DATABASE_URL: postgresURL.optional(),
+  DATABASE_POOL_MAX: integer(1, 100).default(5),
+  PGLITE_DIR: z.string().min(1).default(path.join(repoRoot, ".data", "pglite")),
+  MIGRATIONS_DIR: z.string().min(1).default(path.join(repoRoot, "migrations")),
+  MIGRATE_ON_BOOT: z.stringbool({ error: "expected true or false" }).optional(),
+  BODY_LIMIT_BYTES: integer(1, 100 * 1024 * 1024).default(1024 * 1024),
+  LOG_LEVEL: LogLevel.default("info"),
+});
+
+/** Shape of the `Database` link of `sst.aws.Postgres`. */
+const DatabaseLink = z.object({
+  host: z.string().min(1),
+  port: z.coerce.number().int(),
+  username: z.string().min(1),
+  password: z.string().min(1),
+  database: z.string().min(1),
+});
+
+const AppLink = z.object({ stage: z.string().min(1) });
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+export type Config = ReturnType<typeof loadConfig>;
+
+/**
+ * Pure: builds the config from the given environment and SST links, so tests can pass their own.
+ * Empty strings count as unset, so `PORT=` in a `.env` falls back to the default.
+ */
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  links: object = Resource,
+) {
+  const problems: string[] = [];
+  const linked = readLinks(links, problems);
+
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([key, value]) => key in EnvSchema.shape && value !== ""),
+  );
+  const parsed = EnvSchema.safeParse(present);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const name = String(issue.path[0]);
+      const got = env[name] === undefined ? "it is missing" : `got ${JSON.stringify(env[name])}`;
+      problems.push(`${name}: ${issue.message} (${got})`);
+    }
+  }
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+
+  const values = parsed.data;
+  const databaseURL = linked.database ?? values.DATABASE_URL;
+  return {
+    stage: linked.stage ?? values.STAGE,
+    port: values.PORT,
+    /** Linked to an SST resource: running on a deployed stage, not offline. */
+    deployed: linked.database !== undefined,
+    database: databaseURL
+      ? { kind: "postgres" as const, url: databaseURL, poolMax: values.DATABASE_POOL_MAX }
+      : { kind: "pglite" as const, dataDir: values.PGLITE_DIR },
+    migrationsDir: values.MIGRATIONS_DIR,
+    /** Deployed stages migrate in the deploy-time function, before new code serves. */
+    migrateOnBoot: values.MIGRATE_ON_BOOT ?? linked.database === undefined,
+    bodyLimitBytes: values.BODY_LIMIT_BYTES,
+    logLevel: values.LOG_LEVEL,
+  };
+}
+
+function readLinks(links: object, problems: string[]) {
+  const result: { database?: string; stage?: string } = {};
+  if ("Database" in links) {
+    const db = DatabaseLink.safeParse((links as { Database: unknown }).Database);
+    if (db.success) {
+      const { host, port, username, password, database } = db.data;
+      const url = new URL(`postgres://${host}:${port}/${encodeURIComponent(database)}`);
+      url.username = username;
+      url.password = password;
+      result.database = url.toString();
+    } else {
+      problems.push(`Resource.Database: expected host, port, username, password and database`);
+    }
+  }
+  if ("App" in links) {
+    const app = AppLink.safeParse((links as { App: unknown }).App);
+    if (app.success) result.stage = app.data.stage;
+  }
+  return result;
+}
+
+let current: Config | undefined;
+
+/** The process's config, loaded on first use. */
+export function config(): Config {
+  current ??= loadConfig();
+  return current;
+}
+
+/** Loads `<repo>/.env` into process.env without overriding what the environment already has. */
+export function loadDotEnv(file = path.join(repoRoot, ".env")) {
+  if (existsSync(file)) process.loadEnvFile(file);
+}

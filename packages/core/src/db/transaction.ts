@@ -1,0 +1,82 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import { log } from "../log";
+import { database, type Executor, type Transaction } from "./client";
+
+/**
+ * The open transaction travels in AsyncLocalStorage, so domain functions join whatever
+ * transaction their caller opened (a route, a task, a test) without passing it along.
+ */
+
+type Effect = () => unknown;
+interface Context {
+  tx: Transaction;
+  effects: Effect[];
+}
+
+const storage = new AsyncLocalStorage<Context>();
+
+/** Runs `fn` in the caller's transaction when there is one, else directly on the database. */
+export async function useTransaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
+  const current = storage.getStore();
+  if (current) return fn(current.tx);
+  const { db } = await database();
+  return fn(db);
+}
+
+/** Opens a transaction, or joins the caller's. After-commit effects run once the outermost commits. */
+export async function createTransaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+  const current = storage.getStore();
+  if (current) return fn(current.tx);
+  const { db } = await database();
+  const effects: Effect[] = [];
+  const result = await db.transaction((tx) => storage.run({ tx, effects }, () => fn(tx)));
+  await runEffects(effects);
+  return result;
+}
+
+/**
+ * Schedules `effect` after the current transaction commits; it never runs for a rollback.
+ * Outside a transaction the write already happened, so it runs now.
+ */
+export async function afterCommit(effect: Effect): Promise<void> {
+  const current = storage.getStore();
+  if (current) {
+    current.effects.push(effect);
+    return;
+  }
+  await runEffects([effect]);
+}
+
+// The data is committed by now: a failing effect is logged, not thrown, so the caller does not
+// report a failed write that succeeded. Durable work (tasks) must not rely on effects alone.
+async function runEffects(effects: Effect[]) {
+  for (const effect of effects) {
+    try {
+      await effect();
+    } catch (error) {
+      log.error("after-commit effect failed", { error });
+    }
+  }
+}
+
+const rolledBack = Symbol("rollback");
+
+/**
+ * Runs `fn` in a transaction that is always rolled back, and returns the effects that a commit
+ * would have run. Tests use it so each one leaves the database as it found it.
+ */
+export async function rollback(
+  fn: (tx: Transaction) => Promise<void>,
+): Promise<{ effects: readonly Effect[] }> {
+  const { db } = await database();
+  const effects: Effect[] = [];
+  try {
+    await db.transaction(async (tx) => {
+      await storage.run({ tx, effects }, () => fn(tx));
+      throw rolledBack;
+    });
+  } catch (error) {
+    if (error !== rolledBack) throw error;
+  }
+  return { effects };
+}

@@ -1,0 +1,80 @@
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/**
+ * One error hierarchy for the whole app. Domain code throws these; the HTTP layer maps them to
+ * `{ error: { code, message, details? } }` with the status below, in one place (http/errors.ts).
+ */
+
+export const errorStatus = {
+  bad_request: 400,
+  malformed_json: 400,
+  validation_failed: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  internal_error: 500,
+  not_ready: 503,
+} as const satisfies Record<string, ContentfulStatusCode>;
+
+export type ErrorCode = keyof typeof errorStatus;
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details?: unknown };
+}
+
+export class AppError extends Error {
+  override name = "AppError";
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+
+  get status(): ContentfulStatusCode {
+    return errorStatus[this.code];
+  }
+
+  toBody(): ErrorBody {
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.details === undefined ? {} : { details: this.details }),
+      },
+    };
+  }
+}
+
+export class NotFoundError extends AppError {
+  constructor(message = "Not found", details?: unknown) {
+    super("not_found", message, details);
+  }
+}
+
+export class ConflictError extends AppError {
+  constructor(message: string, details?: unknown) {
+    super("conflict", message, details);
+  }
+}
+
+export interface FieldIssue {
+  /** Dotted path of the field in the input (`""` for the input as a whole). */
+  path: string;
+  message: string;
+}
+
+export class ValidationError extends AppError {
+  constructor(
+    readonly issues: FieldIssue[],
+    message = "The request is not valid",
+  ) {
+    super("validation_failed", message, { issues });
+  }
+}

@@ -1,0 +1,2 @@
+export * as Health from "./health";
+export { HealthRoutes } from "./health.routes";

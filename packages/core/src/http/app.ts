@@ -1,0 +1,76 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { createMiddleware } from "hono/factory";
+import { type RequestIdVariables, requestId } from "hono/request-id";
+import { config } from "../config";
+import { AppError } from "../error";
+import { log, withLogContext } from "../log";
+import { handleError, notFoundHandler } from "./errors";
+
+export type AppEnv = { Variables: RequestIdVariables };
+
+const bodyMethods = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+const jsonType = /^application\/([\w.-]+\+)?json$/i;
+
+/** Runs the rest of the request with its id in every log line, and logs one line per request. */
+const requestLog = createMiddleware<AppEnv>(async (c, next) => {
+  const started = performance.now();
+  await withLogContext({ requestId: c.var.requestId }, async () => {
+    await next();
+    log.info("request", {
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      durationMs: Math.round(performance.now() - started),
+    });
+  });
+});
+
+/**
+ * The API speaks JSON only: a body of another type gets 415, and malformed JSON gets 400 here,
+ * once, for every route (the parsed body is cached for the validators).
+ */
+const jsonBodies = createMiddleware<AppEnv>(async (c, next) => {
+  const length = c.req.header("content-length");
+  const hasBody = c.req.header("transfer-encoding") !== undefined || (length !== undefined && length !== "0");
+  if (!bodyMethods.has(c.req.method) || !hasBody) return next();
+
+  const mediaType = c.req.header("content-type")?.split(";")[0]?.trim() ?? "";
+  if (!jsonType.test(mediaType)) {
+    throw new AppError(
+      "unsupported_media_type",
+      `Request bodies must be application/json, not ${mediaType || "untyped"}`,
+    );
+  }
+  try {
+    await c.req.json();
+  } catch {
+    throw new AppError("malformed_json", "The request body is not valid JSON");
+  }
+  return next();
+});
+
+/**
+ * A Hono app with the platform's middleware and error contract; modules' routes are added to it
+ * with `.route()`. Every response carries `x-request-id`; errors are `{ error: { code, message } }`.
+ */
+export function createApp() {
+  const limit = config().bodyLimitBytes;
+  const app = new Hono<AppEnv>()
+    .use(requestId())
+    .use(requestLog)
+    .use(
+      bodyLimit({
+        maxSize: limit,
+        onError: () => {
+          throw new AppError("payload_too_large", `Request bodies are limited to ${limit} bytes`, {
+            limitBytes: limit,
+          });
+        },
+      }),
+    )
+    .use(jsonBodies);
+  app.onError(handleError);
+  app.notFound(notFoundHandler(app as unknown as Hono<never>));
+  return app;
+}

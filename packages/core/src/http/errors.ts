@@ -1,0 +1,68 @@
+import type { Context, Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { TrieRouter } from "hono/router/trie-router";
+import { ZodError } from "zod";
+import { AppError, type ErrorCode, errorStatus, ValidationError } from "../error";
+import { log } from "../log";
+
+/** The one place an error becomes an HTTP response. Unknown errors never leak their message. */
+export function handleError(error: Error, c: Context): Response {
+  const known = toAppError(error);
+  if (known) return c.json(known.toBody(), known.status);
+
+  log.error("unhandled error", { error, method: c.req.method, path: c.req.path });
+  const body = new AppError("internal_error", "Something went wrong on our side").toBody();
+  return c.json(body, 500);
+}
+
+function toAppError(error: Error): AppError | undefined {
+  if (error instanceof AppError) return error;
+  if (error instanceof ZodError) {
+    // A domain function rejected its input: same shape as a rejected request.
+    return new ValidationError(
+      error.issues.map((issue) => ({ path: issue.path.map(String).join("."), message: issue.message })),
+    );
+  }
+  if (error instanceof HTTPException && error.status < 500) {
+    const code = (Object.keys(errorStatus) as ErrorCode[]).find(
+      (candidate) => errorStatus[candidate] === error.status,
+    );
+    return new AppError(code ?? "bad_request", error.message || "Bad request");
+  }
+  return undefined;
+}
+
+/**
+ * 404 for an unknown path, 405 (with `Allow`) for a known path asked with another method.
+ * Hono answers both with 404, so the known routes are matched again here, per method.
+ */
+export function notFoundHandler(app: Hono<never>) {
+  let router: TrieRouter<true> | undefined;
+  let methods: string[] = [];
+  let indexed = -1;
+
+  return (c: Context): Response => {
+    if (indexed !== app.routes.length) {
+      router = new TrieRouter<true>();
+      const routes = app.routes.filter((route) => route.method !== "ALL");
+      for (const route of routes) router.add(route.method, route.path, true);
+      methods = [...new Set(routes.map((route) => route.method))];
+      indexed = app.routes.length;
+    }
+    const allowed = methods.filter(
+      (method) => method !== c.req.method && (router?.match(method, c.req.path)[0].length ?? 0) > 0,
+    );
+    if (allowed.length > 0) {
+      if (allowed.includes("GET")) allowed.push("HEAD");
+      c.header("Allow", allowed.join(", "));
+      const error = new AppError(
+        "method_not_allowed",
+        `${c.req.method} is not allowed on ${c.req.path}`,
+        { allowed },
+      );
+      return c.json(error.toBody(), error.status);
+    }
+    const error = new AppError("not_found", `No route for ${c.req.method} ${c.req.path}`);
+    return c.json(error.toBody(), error.status);
+  };
+}

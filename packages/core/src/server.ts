@@ -1,0 +1,50 @@
+import { serve } from "@hono/node-server";
+import { ConfigError, config, loadDotEnv } from "./config";
+
+/**
+ * Node entry of the API: the container on Fargate and `npm run dev` offline.
+ * Offline it migrates first; deployed stages migrate in the deploy-time function instead.
+ */
+
+loadDotEnv();
+try {
+  config();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  process.stderr.write(`${error.message}\n`);
+  process.exit(1);
+}
+
+const [{ app }, { closeDatabase, database }, { migrate }, { log }] = await Promise.all([
+  import("./api"),
+  import("./db/client"),
+  import("./db/migrator"),
+  import("./log"),
+]);
+
+const settings = config();
+if (settings.migrateOnBoot) {
+  const { db } = await database();
+  const { applied } = await migrate(db, settings.migrationsDir);
+  log.info("migrations up to date", { applied: applied.length });
+}
+
+const server = serve({ fetch: app.fetch, port: settings.port }, (info) => {
+  log.info("api listening", { url: `http://localhost:${info.port}`, stage: settings.stage });
+});
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  log.info("api stopping", { signal });
+  // Let in-flight requests finish (ECS allows 30 s after SIGTERM), then close the pool.
+  const force = setTimeout(() => process.exit(1), 25_000);
+  force.unref();
+  server.close(async () => {
+    await closeDatabase();
+    process.exit(0);
+  });
+}
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGINT", () => void shutdown("SIGINT"));

@@ -1,0 +1,24 @@
+import { afterAll } from "vitest";
+
+// Tests never touch a developer's DATABASE_URL: only TEST_DATABASE_URL, else in-memory PGlite.
+// Empty values count as unset in config.
+process.env.DATABASE_URL = process.env.TEST_DATABASE_URL ?? "";
+process.env.PGLITE_DIR = "memory://";
+process.env.LOG_LEVEL = process.env.TEST_LOG_LEVEL ?? "error";
+process.env.MIGRATE_ON_BOOT = "false";
+
+const [{ config }, client, { migrate }, { openPglite }] = await Promise.all([
+  import("../src/config"),
+  import("../src/db/client"),
+  import("../src/db/migrator"),
+  import("./database"),
+]);
+
+// Each test file (worker) gets its own PGlite; on Postgres all files share the test database
+// and isolate with per-test rollback.
+if (!process.env.TEST_DATABASE_URL) client.setDatabase(openPglite());
+
+// Concurrent test files on one Postgres all call this; the migrator's lock makes it safe.
+await migrate((await client.database()).db, config().migrationsDir);
+
+afterAll(client.closeDatabase);

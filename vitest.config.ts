@@ -1,0 +1,21 @@
+import { defineConfig } from "vitest/config";
+
+// `npm test`: everything that needs no browser. Core runs on PGlite, or on the Postgres in
+// TEST_DATABASE_URL when set (CI runs both); each test file gets its own database connection.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "core",
+          root: "packages/core",
+          environment: "node",
+          include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+          setupFiles: ["test/setup.ts"],
+          testTimeout: 20_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
+  },
+});
