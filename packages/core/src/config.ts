@@ -34,7 +34,10 @@ const EnvSchema = z.object({
   PORT: integer(1, 65535).default(3000),
   DATABASE_URL: postgresURL.optional(),
   DATABASE_POOL_MAX: integer(1, 100).default(5),
-  PGLITE_DIR: z.string().min(1).default(path.join(repoRoot, ".data", "pglite")),
+  PGLITE_DIR: z
+    .string()
+    .min(1)
+    .default(path.join(repoRoot, ".data", "pglite")),
   MIGRATIONS_DIR: z.string().min(1).default(path.join(repoRoot, "migrations")),
   MIGRATE_ON_BOOT: z.stringbool({ error: "expected true or false" }).optional(),
   BODY_LIMIT_BYTES: integer(1, 100 * 1024 * 1024).default(1024 * 1024),

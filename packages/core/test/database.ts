@@ -15,7 +15,13 @@ const pgliteVersion = (
     readFileSync(path.join(repoRoot, "node_modules/@electric-sql/pglite/package.json"), "utf8"),
   ) as { version: string }
 ).version;
-const templateFile = path.join(repoRoot, "node_modules", ".cache", "slipway", `pglite-${pgliteVersion}.tar`);
+const templateFile = path.join(
+  repoRoot,
+  "node_modules",
+  ".cache",
+  "slipway",
+  `pglite-${pgliteVersion}.tar`,
+);
 let template: Promise<Blob> | undefined;
 
 /**

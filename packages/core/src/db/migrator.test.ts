@@ -79,12 +79,21 @@ describe("migrator", () => {
     writeFileSync(path.join(dir, "0001_count_once.sql"), "SELECT 1;");
     // A new migration makes the run go past the fast path and look at every record.
     const journalPath = path.join(dir, "meta", "_journal.json");
-    const journal = JSON.parse(
-      (await import("node:fs")).readFileSync(journalPath, "utf8"),
-    ) as { entries: object[] };
-    journal.entries.push({ idx: 2, version: "7", when: 1767398400000, tag: "0002_more", breakpoints: true });
+    const journal = JSON.parse((await import("node:fs")).readFileSync(journalPath, "utf8")) as {
+      entries: object[];
+    };
+    journal.entries.push({
+      idx: 2,
+      version: "7",
+      when: 1767398400000,
+      tag: "0002_more",
+      breakpoints: true,
+    });
     writeFileSync(journalPath, JSON.stringify(journal));
-    writeFileSync(path.join(dir, "0002_more.sql"), `INSERT INTO "counter" ("migration") VALUES ('0002');`);
+    writeFileSync(
+      path.join(dir, "0002_more.sql"),
+      `INSERT INTO "counter" ("migration") VALUES ('0002');`,
+    );
 
     await expect(migrate(handle.db, dir)).rejects.toThrow(/0001_count_once was edited/);
     expect(await counted(handle.db)).toEqual([{ migration: "0000" }, { migration: "0001" }]);

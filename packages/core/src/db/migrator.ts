@@ -119,9 +119,12 @@ export async function migrate(db: Database, dir: string): Promise<{ applied: str
       .catch((error: unknown) => {
         if (error instanceof MigrationError) throw error;
         const reason = error instanceof Error ? error.message : String(error);
-        throw new MigrationError(`Migration ${migration.tag} failed and was rolled back: ${reason}`, {
-          cause: error,
-        });
+        throw new MigrationError(
+          `Migration ${migration.tag} failed and was rolled back: ${reason}`,
+          {
+            cause: error,
+          },
+        );
       });
     if (ran) {
       appliedNow.push(migration.tag);

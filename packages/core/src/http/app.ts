@@ -31,9 +31,11 @@ const requestLog = createMiddleware<AppEnv>(async (c, next) => {
  * once, for every route (the parsed body is cached for the validators).
  */
 const jsonBodies = createMiddleware<AppEnv>(async (c, next) => {
-  const length = c.req.header("content-length");
-  const hasBody = c.req.header("transfer-encoding") !== undefined || (length !== undefined && length !== "0");
-  if (!bodyMethods.has(c.req.method) || !hasBody) return next();
+  if (!bodyMethods.has(c.req.method) || c.req.raw.body === null) return next();
+  // Adapters differ on Content-Length (absent on chunked uploads and on some constructed
+  // Requests), so look at the body itself. bodyLimit has already bounded it, and Hono caches it.
+  const text = await c.req.text();
+  if (text.length === 0) return next();
 
   const mediaType = c.req.header("content-type")?.split(";")[0]?.trim() ?? "";
   if (!jsonType.test(mediaType)) {
@@ -42,11 +44,14 @@ const jsonBodies = createMiddleware<AppEnv>(async (c, next) => {
       `Request bodies must be application/json, not ${mediaType || "untyped"}`,
     );
   }
+  let body: unknown;
   try {
-    await c.req.json();
+    body = JSON.parse(text);
   } catch {
     throw new AppError("malformed_json", "The request body is not valid JSON");
   }
+  // Parsed once: validators and handlers calling c.req.json() get this value.
+  c.req.bodyCache.json = Promise.resolve(body);
   return next();
 });
 

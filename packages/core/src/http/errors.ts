@@ -20,7 +20,10 @@ function toAppError(error: Error): AppError | undefined {
   if (error instanceof ZodError) {
     // A domain function rejected its input: same shape as a rejected request.
     return new ValidationError(
-      error.issues.map((issue) => ({ path: issue.path.map(String).join("."), message: issue.message })),
+      error.issues.map((issue) => ({
+        path: issue.path.map(String).join("."),
+        message: issue.message,
+      })),
     );
   }
   if (error instanceof HTTPException && error.status < 500) {

@@ -1,0 +1,209 @@
+import { request as httpRequest } from "node:http";
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { z } from "zod";
+import { bootApp } from "../../test/database";
+import { captureLogs } from "../../test/logs";
+import { app as api } from "../api";
+import { createApp } from "./app";
+import { validate } from "./validate";
+
+/**
+ * The platform's error contract, exercised through a probe module mounted on the same
+ * `createApp()` the real API uses. `calls` counts handler runs: every rejected request below
+ * leaves it at 0, which is what "bad input changes nothing" means at this layer.
+ */
+function probeApp() {
+  const state = { calls: 0 };
+  const Note = z.object({
+    title: z.string().min(1).max(200),
+    tags: z.array(z.string()).max(3).optional(),
+  });
+  const app = createApp()
+    .basePath("/api")
+    .post("/probe", validate("json", Note), (c) => {
+      state.calls++;
+      return c.json({ received: c.req.valid("json") }, 201);
+    })
+    .get("/probe/boom", () => {
+      throw new Error("secret internals: password=hunter2");
+    });
+  return { app, state };
+}
+
+const json = (body: string, contentType = "application/json") => ({
+  method: "POST",
+  headers: { "content-type": contentType },
+  body,
+});
+
+async function errorOf(response: Response) {
+  const body = (await response.json()) as {
+    error: { code: string; message: string; details?: unknown };
+  };
+  return { status: response.status, ...body.error };
+}
+
+describe("HTTP error contract", () => {
+  it("accepts a valid JSON body", async () => {
+    const { app, state } = probeApp();
+    const response = await app.request("/api/probe", json('{"title":"hello"}'));
+    expect(response.status).toBe(201);
+    expect(await response.json()).toEqual({ received: { title: "hello" } });
+    expect(state.calls).toBe(1);
+  });
+
+  it("400 malformed_json for a body that is not JSON", async () => {
+    const { app, state } = probeApp();
+    const response = await app.request("/api/probe", json('{"title": "unterminated'));
+    expect(await errorOf(response)).toEqual({
+      status: 400,
+      code: "malformed_json",
+      message: "The request body is not valid JSON",
+    });
+    expect(state.calls).toBe(0);
+  });
+
+  it("400 validation_failed with the field-level issues", async () => {
+    const { app, state } = probeApp();
+    const response = await app.request("/api/probe", json('{"title":"","tags":["a","b","c","d"]}'));
+    const error = await errorOf(response);
+    expect(error).toMatchObject({ status: 400, code: "validation_failed" });
+    const paths = (error.details as { issues: { path: string; message: string }[] }).issues.map(
+      (i) => i.path,
+    );
+    expect(paths.sort()).toEqual(["tags", "title"]);
+    expect(state.calls).toBe(0);
+  });
+
+  it("415 for a body of another content type, and for an untyped one", async () => {
+    const { app, state } = probeApp();
+    const text = await app.request("/api/probe", json('{"title":"x"}', "text/plain"));
+    expect(await errorOf(text)).toMatchObject({ status: 415, code: "unsupported_media_type" });
+    const form = await app.request(
+      "/api/probe",
+      json("title=x", "application/x-www-form-urlencoded"),
+    );
+    expect(await errorOf(form)).toMatchObject({ status: 415, code: "unsupported_media_type" });
+    const untyped = await app.request(
+      new Request("http://local/api/probe", { method: "POST", body: new Blob(['{"title":"x"}']) }),
+    );
+    expect(await errorOf(untyped)).toMatchObject({
+      status: 415,
+      message: expect.stringMatching(/untyped/),
+    });
+    expect(state.calls).toBe(0);
+  });
+
+  it("413 above the 1 MB default limit, and accepts a body of exactly the limit", async () => {
+    const { app, state } = probeApp();
+    const limit = 1024 * 1024;
+    const exact = '{"title":"x"}'.padEnd(limit, " ");
+    expect((await app.request("/api/probe", json(exact))).status).toBe(201);
+    const over = await app.request("/api/probe", {
+      ...json(`${exact} `),
+      headers: { "content-type": "application/json", "content-length": String(limit + 1) },
+    });
+    expect(await errorOf(over)).toMatchObject({
+      status: 413,
+      code: "payload_too_large",
+      details: { limitBytes: limit },
+    });
+    expect(state.calls).toBe(1);
+  });
+
+  it("413 for a chunked upload without Content-Length, through the real node server", async () => {
+    const { app, state } = probeApp();
+    const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
+    onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    await new Promise((resolve) => server.once("listening", resolve));
+    const { port } = server.address() as AddressInfo;
+
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest(
+        {
+          port,
+          host: "127.0.0.1",
+          method: "POST",
+          path: "/api/probe",
+          headers: { "content-type": "application/json" },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on("error", reject);
+      // 2 MB in 64 KB chunks: Node sends Transfer-Encoding: chunked, so only the stream tells the size.
+      const chunk = " ".repeat(64 * 1024);
+      req.write('{"title":"x"}');
+      for (let i = 0; i < 32; i++) req.write(chunk);
+      req.end();
+    });
+    expect(status).toBe(413);
+    expect(state.calls).toBe(0);
+  });
+
+  it("takes the limit from BODY_LIMIT_BYTES", async () => {
+    const { app } = await bootApp({ BODY_LIMIT_BYTES: "64" });
+    const response = await app.request("/api/health", json(`{"pad":"${"x".repeat(64)}"}`));
+    expect(await errorOf(response)).toMatchObject({ status: 413, details: { limitBytes: 64 } });
+  });
+
+  it("404 as JSON for an unknown /api route", async () => {
+    const response = await api.request("/api/no-such-thing");
+    expect(await errorOf(response)).toEqual({
+      status: 404,
+      code: "not_found",
+      message: "No route for GET /api/no-such-thing",
+    });
+  });
+
+  it("405 with Allow for a known route asked with another method", async () => {
+    const response = await api.request("/api/health", { method: "DELETE" });
+    expect(response.headers.get("allow")).toBe("GET, HEAD");
+    expect(await errorOf(response)).toMatchObject({
+      status: 405,
+      code: "method_not_allowed",
+      details: { allowed: ["GET", "HEAD"] },
+    });
+  });
+
+  it("500 with a generic message; the error and the request id go to the log, not the response", async () => {
+    const { app } = probeApp();
+    const logs = captureLogs();
+    const response = await app.request("/api/probe/boom");
+    const text = await response.text();
+    expect(response.status).toBe(500);
+    expect(JSON.parse(text)).toEqual({
+      error: { code: "internal_error", message: "Something went wrong on our side" },
+    });
+    expect(text).not.toContain("hunter2");
+    expect(text).not.toContain("at ");
+
+    const requestId = response.headers.get("x-request-id");
+    const logged = logs.find((line) => line.message === "unhandled error");
+    expect(logged).toMatchObject({ level: "error", requestId, path: "/api/probe/boom" });
+    expect(JSON.stringify(logged)).toContain("secret internals");
+  });
+
+  it("puts x-request-id on every response, and keeps a well-formed incoming one", async () => {
+    const { app } = probeApp();
+    const responses = await Promise.all([
+      api.request("/api/health"),
+      api.request("/api/nope"),
+      app.request("/api/probe", json("{")),
+    ]);
+    for (const response of responses) {
+      expect(response.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+    }
+    const traced = await api.request("/api/health", { headers: { "x-request-id": "edge-abc123" } });
+    expect(traced.headers.get("x-request-id")).toBe("edge-abc123");
+    // An id that could forge log lines is replaced, not echoed.
+    const forged = await api.request("/api/health", {
+      headers: { "x-request-id": 'a","level":"x' },
+    });
+    expect(forged.headers.get("x-request-id")).not.toContain('"');
+  });
+});
