@@ -43,6 +43,7 @@ async function shutdown(signal: string) {
   force.unref();
   server.close(async () => {
     await closeDatabase();
+    log.info("api stopped");
     process.exit(0);
   });
 }

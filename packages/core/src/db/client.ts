@@ -42,17 +42,24 @@ export async function openDatabase(
       // Notices ("relation already exists, skipping") are noise in the logs.
       onnotice: () => {},
     });
-    return { db: drizzle(client) as Database, close: () => client.end({ timeout: 5 }) };
+    return {
+      db: drizzle(client, { casing: "snake_case" }) as Database,
+      close: () => client.end({ timeout: 5 }),
+    };
   }
 
   // Imported only offline: the container image is bundled without PGlite's WASM.
   const [{ PGlite }, { drizzle }] = await Promise.all([
     import("@electric-sql/pglite"),
     import("drizzle-orm/pglite"),
-  ]);
+  ]).catch((error: unknown) => {
+    throw new Error("PGlite is not part of this build: set DATABASE_URL or link a Database", {
+      cause: error,
+    });
+  });
   if (!settings.dataDir.includes("://")) mkdirSync(settings.dataDir, { recursive: true });
   const client = await PGlite.create(settings.dataDir, template ? { loadDataDir: template } : {});
-  return { db: drizzle(client) as Database, close: () => client.close() };
+  return { db: drizzle(client, { casing: "snake_case" }) as Database, close: () => client.close() };
 }
 
 let opening: Promise<DatabaseHandle> | undefined;
