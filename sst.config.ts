@@ -2,12 +2,34 @@
 
 export default $config({
   app(input) {
+    const production = input?.stage === "production";
     return {
       name: "slipway",
       home: "aws",
-      removal: input?.stage === "production" ? "retain" : "remove",
-      protect: input?.stage === "production",
+      // Production keeps its data (database, bucket, VPC) even if the stage is removed, and
+      // `sst remove` refuses to run on it; every other stage removes cleanly.
+      removal: production ? "retain" : "remove",
+      protect: production,
+      providers: { aws: { region: process.env.AWS_REGION ?? "us-east-1" } },
     };
   },
-  async run() {},
+  async run() {
+    // In dependency order; each file exports what the next ones link.
+    const { isProduction } = await import("./infra/stage");
+    await import("./infra/secrets");
+    const { vpc } = await import("./infra/network");
+    const { database } = await import("./infra/database");
+    const { router } = await import("./infra/web");
+    await import("./infra/storage");
+    const { gateway } = await import("./infra/api");
+    // Later: ./infra/tasks (queue, worker, schedules), ./infra/email, ./infra/monitoring.
+
+    return {
+      url: router.url,
+      api: gateway.url,
+      vpc: vpc.id,
+      database: database.host,
+      production: isProduction,
+    };
+  },
 });

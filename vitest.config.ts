@@ -16,6 +16,18 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
+      {
+        // sst.config.ts + infra/ evaluated offline with SST's components under Pulumi's mocks.
+        test: {
+          name: "infra",
+          root: ".",
+          environment: "node",
+          include: ["infra/**/*.test.ts"],
+          globalSetup: ["infra/tests/setup.ts"],
+          testTimeout: 30_000,
+          hookTimeout: 600_000,
+        },
+      },
     ],
   },
 });

@@ -6,16 +6,18 @@ import { fileURLToPath } from "node:url";
 /**
  * Makes sure `.sst/platform` (SST's components and `config.d.ts`) matches the `sst` dependency,
  * running `sst install` offline when it is missing or stale. It needs the npm registry only,
- * no AWS account. The infra type-check (and later the infra tests) read it.
+ * no AWS account. The infra type-check and the infra tests read it.
  */
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const read = (file: string) => readFileSync(path.join(root, file), "utf8");
-const wanted = (JSON.parse(read("node_modules/sst/package.json")) as { version: string }).version;
-const versionFile = ".sst/platform/version";
-const installed = existsSync(path.join(root, versionFile)) ? read(versionFile).trim() : undefined;
 
-if (installed !== wanted) {
+export function ensureSstPlatform() {
+  const read = (file: string) => readFileSync(path.join(root, file), "utf8");
+  const wanted = (JSON.parse(read("node_modules/sst/package.json")) as { version: string }).version;
+  const versionFile = ".sst/platform/version";
+  const installed = existsSync(path.join(root, versionFile)) ? read(versionFile).trim() : undefined;
+  if (installed === wanted) return;
+
   process.stdout.write(`sst platform ${installed ?? "missing"} -> installing ${wanted}\n`);
   const result = spawnSync(path.join(root, "node_modules/.bin/sst"), ["install"], {
     cwd: root,
@@ -29,5 +31,9 @@ if (installed !== wanted) {
       SST_STAGE: process.env.SST_STAGE ?? "local",
     },
   });
-  if (result.status !== 0) process.exit(result.status ?? 1);
+  if (result.status !== 0) throw new Error(`sst install failed (exit ${result.status})`);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  ensureSstPlatform();
 }

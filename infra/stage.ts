@@ -1,0 +1,36 @@
+/**
+ * Per-stage choices in one place. Everything that costs money is sized here, and the stage
+ * variables a deployer can set are read here (environment variables at `sst deploy` time).
+ */
+
+export const isProduction = $app.stage === "production";
+
+/** Stage variables. */
+export const variables = {
+  /** SLIPWAY_DOMAIN: serve the site and API on this domain (DNS in Route 53). */
+  domain: process.env.SLIPWAY_DOMAIN || undefined,
+  /** SLIPWAY_BASTION=true: make NAT instance #1 a bastion, for `sst tunnel` to the database. */
+  bastion: process.env.SLIPWAY_BASTION === "true",
+};
+
+export const sizing = {
+  database: {
+    // db.t4g.micro: 2 vCPU (burst), 1 GB, ~$12/month single-AZ; max_connections ≈ 112.
+    instance: "t4g.micro",
+    storage: "20 GB" as const,
+    multiAz: isProduction,
+    backupRetentionDays: isProduction ? 14 : 7,
+    deletionProtection: isProduction,
+  },
+  api: {
+    // The smallest Fargate task: ~$7/month on ARM on demand, ~$2/month on Spot.
+    cpu: "0.25 vCPU" as const,
+    memory: "0.5 GB" as const,
+    minTasks: 1,
+    maxTasks: isProduction ? 4 : 1,
+    cpuTargetPercent: 60,
+    spot: !isProduction,
+  },
+  gateway: { burstLimit: isProduction ? 200 : 50, rateLimit: isProduction ? 100 : 20 },
+  logRetention: isProduction ? ("3 months" as const) : ("1 month" as const),
+};

@@ -1,0 +1,124 @@
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { beforeAll, describe, expect, it } from "vitest";
+import { type Evaluation, evaluate } from "../../scripts/infra/evaluate";
+import { checks, type StageKind, violations } from "./invariants";
+
+/**
+ * The real `sst.config.ts` + `infra/`, evaluated offline with SST's real components under
+ * Pulumi's mocks, for the three kinds of stage; then a deliberately broken copy, to show the
+ * checks catch what they claim to.
+ */
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const graphs = {} as Record<StageKind | "brokenA" | "brokenB", Evaluation>;
+
+/** A copy of the config with `edits` applied (each must change its file, or the test is void). */
+function brokenCopy(id: string, edits: { file: string; from: string; to: string }[]): string {
+  const dir = path.join(root, "node_modules", ".cache", "slipway", `broken-${id}-${process.pid}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  cpSync(path.join(root, "sst.config.ts"), path.join(dir, "sst.config.ts"));
+  cpSync(path.join(root, "infra"), path.join(dir, "infra"), { recursive: true });
+  for (const edit of edits) {
+    const file = path.join(dir, edit.file);
+    const source = readFileSync(file, "utf8");
+    if (!source.includes(edit.from))
+      throw new Error(`${edit.file} no longer contains ${edit.from}`);
+    writeFileSync(file, source.replace(edit.from, edit.to));
+  }
+  return path.relative(root, path.join(dir, "sst.config.ts"));
+}
+
+// Two copies, so that no breakage hides another (a managed NAT has no NAT security group).
+const breakages = [
+  {
+    copy: "A",
+    file: "infra/database.ts",
+    from: "publiclyAccessible: false",
+    to: "publiclyAccessible: true",
+    caught: "RDS is publicly accessible",
+  },
+  {
+    copy: "A",
+    file: "infra/network.ts",
+    from: 'nat: "ec2"',
+    to: 'nat: "managed"',
+    caught: "a managed NAT gateway exists",
+  },
+  {
+    copy: "A",
+    file: "infra/api.ts",
+    from: "if (migration) opts.dependsOn = [migration];",
+    to: "",
+    caught: "the ECS service does not depend on the migrator invocation",
+  },
+  {
+    copy: "B",
+    file: "infra/network.ts",
+    from: "cidrBlocks: [VPC_CIDR]",
+    to: 'cidrBlocks: ["0.0.0.0/0"]',
+    caught: "VpcNatInstanceSecurityGroup accepts -1 0-0 from the internet",
+  },
+  {
+    copy: "B",
+    file: "infra/api.ts",
+    from: "assignPublicIp: false",
+    to: "assignPublicIp: true",
+    caught: "ECS tasks get a public IP",
+  },
+  {
+    copy: "B",
+    file: "infra/stage.ts",
+    from: 'logRetention: isProduction ? ("3 months" as const) : ("1 month" as const)',
+    to: 'logRetention: "forever" as const',
+    caught: "MigratorLogGroup keeps logs forever",
+  },
+];
+
+beforeAll(async () => {
+  const copy = (id: string) =>
+    brokenCopy(
+      id,
+      breakages.filter((b) => b.copy === id),
+    );
+  const [production, staging, dev, brokenA, brokenB] = await Promise.all([
+    evaluate({ stage: "production" }),
+    evaluate({ stage: "staging" }),
+    evaluate({ stage: "staging", dev: true }),
+    evaluate({ stage: "production", config: copy("A") }),
+    evaluate({ stage: "production", config: copy("B") }),
+  ]);
+  Object.assign(graphs, { production, staging, dev, brokenA, brokenB });
+}, 180_000);
+
+describe.each(["production", "staging", "dev"] as const)("the %s stage", (kind) => {
+  it.each(Object.keys(checks))("%s", (name) => {
+    const found = violations(graphs[kind], kind).filter((v) => v.startsWith(`${name}: `));
+    expect(found).toEqual([]);
+  });
+});
+
+describe("the checks bite", () => {
+  it.each(breakages)("$file: $from -> $to is caught", ({ copy, caught }) => {
+    const broken = copy === "A" ? graphs.brokenA : graphs.brokenB;
+    expect(violations(broken, "production").join("\n")).toContain(caught);
+  });
+});
+
+describe("resource graph facts", () => {
+  it("production and staging differ only where the design says", () => {
+    const count = (e: Evaluation, type: string) =>
+      e.resources.filter((r) => r.type === type).length;
+    for (const type of [
+      "aws:rds/instance:Instance",
+      "aws:ecs/service:Service",
+      "aws:lambda/invocation:Invocation",
+    ]) {
+      expect(count(graphs.production, type)).toBe(1);
+      expect(count(graphs.staging, type)).toBe(1);
+      expect(count(graphs.dev, type)).toBe(0);
+    }
+  });
+});

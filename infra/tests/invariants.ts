@@ -1,0 +1,350 @@
+import type { EvaluatedResource, Evaluation } from "../../scripts/infra/evaluate";
+
+/**
+ * The design's promises, checked on an evaluated resource graph. Each check returns the
+ * violations it found (empty = holds), so a test can show both that the real config passes and
+ * that a broken copy is caught.
+ */
+
+export type StageKind = "production" | "staging" | "dev";
+type Check = (graph: Graph, kind: StageKind) => string[];
+
+class Graph {
+  constructor(readonly evaluation: Evaluation) {}
+  get resources() {
+    return this.evaluation.resources;
+  }
+  all(type: string): EvaluatedResource[] {
+    return this.resources.filter((resource) => resource.type === type);
+  }
+  one(type: string, name?: string): EvaluatedResource | undefined {
+    return this.all(type).find((resource) => name === undefined || resource.name === name);
+  }
+  /** IDs the mocks gave private subnets (no public IP on launch). */
+  get privateSubnetIDs(): Set<string> {
+    return new Set(
+      this.all("aws:ec2/subnet:Subnet")
+        .filter((subnet) => subnet.inputs.mapPublicIpOnLaunch !== true)
+        .map((subnet) => `${subnet.name}-id`),
+    );
+  }
+}
+
+const input = <T = unknown>(resource: EvaluatedResource, key: string) => resource.inputs[key] as T;
+
+const DATA_SERVICES = ["s3", "sqs", "ses", "rds-db", "dynamodb", "sns", "kms"];
+
+/** Allow statements from an IAM document, in either the AWS or getPolicyDocument spelling. */
+function statements(document: unknown): { actions: string[]; resources: string[] }[] {
+  const parsed = typeof document === "string" ? JSON.parse(document) : document;
+  const list = (parsed as { Statement?: unknown[] })?.Statement ?? [];
+  const array = (value: unknown) =>
+    (Array.isArray(value) ? value : value === undefined ? [] : [value]) as string[];
+  return list
+    .map((s) => s as Record<string, unknown>)
+    .filter((s) => (s.Effect ?? s.effect ?? "Allow") === "Allow")
+    .map((s) => ({
+      actions: array(s.Action ?? s.actions),
+      resources: array(s.Resource ?? s.resources),
+    }));
+}
+
+export const checks: Record<string, Check> = {
+  "app: production is protected and retained, other stages are removable": (graph, kind) => {
+    const { protect, removal } = graph.evaluation.app;
+    if (kind === "production")
+      return protect && removal === "retain"
+        ? []
+        : [`production: protect=${protect} removal=${removal}`];
+    return !protect && removal === "remove"
+      ? []
+      : [`${kind}: protect=${protect} removal=${removal}`];
+  },
+
+  "database: RDS only when deployed; private, encrypted, backed up, multi-AZ only in production": (
+    graph,
+    kind,
+  ) => {
+    const instances = graph.all("aws:rds/instance:Instance");
+    if (kind === "dev")
+      return instances.length === 0 ? [] : ["sst dev must use the local database, not RDS"];
+    if (instances.length !== 1) return [`expected one RDS instance, found ${instances.length}`];
+    const db = instances[0] as EvaluatedResource;
+    const problems: string[] = [];
+    if (input(db, "publiclyAccessible") !== false) problems.push("RDS is publicly accessible");
+    if (input(db, "storageEncrypted") !== true) problems.push("RDS storage is not encrypted");
+    if (input(db, "engineVersion") !== "17")
+      problems.push(`RDS engine ${input(db, "engineVersion")}, expected 17`);
+    if (input(db, "instanceClass") !== "db.t4g.micro")
+      problems.push(`RDS class ${input(db, "instanceClass")}`);
+    if ((input<number>(db, "backupRetentionPeriod") ?? 0) < 7)
+      problems.push("RDS backups kept < 7 days");
+    if (input(db, "multiAz") !== (kind === "production"))
+      problems.push(`RDS multiAz=${input(db, "multiAz")} on ${kind}`);
+    if (input(db, "deletionProtection") !== (kind === "production")) {
+      problems.push(`RDS deletionProtection=${input(db, "deletionProtection")} on ${kind}`);
+    }
+    const group = graph
+      .all("aws:rds/subnetGroup:SubnetGroup")
+      .find((g) => input(g, "name") === input(db, "dbSubnetGroupName"));
+    const subnets = group ? input<string[]>(group, "subnetIds") : [];
+    const privateIDs = graph.privateSubnetIDs;
+    if (subnets.length === 0 || subnets.some((id) => !privateIDs.has(id))) {
+      problems.push(`RDS subnet group is not private-only: ${subnets.join(", ")}`);
+    }
+    if (graph.one("aws:rds/proxy:Proxy")) problems.push("RDS Proxy is present (cost)");
+    return problems;
+  },
+
+  "network: two AZs, fck-nat instances, no managed NAT gateway, S3 gateway endpoint": (graph) => {
+    const problems: string[] = [];
+    if (graph.all("aws:ec2/natGateway:NatGateway").length > 0)
+      problems.push("a managed NAT gateway exists");
+    const nat = graph
+      .all("aws:ec2/instance:Instance")
+      .filter((i) => i.name.startsWith("VpcNatInstance"));
+    if (nat.length !== 2) problems.push(`expected 2 NAT instances, found ${nat.length}`);
+    if (graph.privateSubnetIDs.size !== 2)
+      problems.push(`expected 2 private subnets, found ${graph.privateSubnetIDs.size}`);
+    for (const group of graph.all("aws:ec2/securityGroup:SecurityGroup")) {
+      const ingress =
+        input<{ cidrBlocks?: string[]; fromPort: number; toPort: number; protocol: string }[]>(
+          group,
+          "ingress",
+        ) ?? [];
+      for (const rule of ingress.filter((r) => r.cidrBlocks?.includes("0.0.0.0/0"))) {
+        const ssh = rule.protocol === "tcp" && rule.fromPort === 22 && rule.toPort === 22;
+        if (!ssh)
+          problems.push(
+            `${group.name} accepts ${rule.protocol} ${rule.fromPort}-${rule.toPort} from the internet`,
+          );
+      }
+    }
+    const endpoint = graph
+      .all("aws:ec2/vpcEndpoint:VpcEndpoint")
+      .find((e) => input(e, "vpcEndpointType") === "Gateway");
+    if (!endpoint || !String(input(endpoint, "serviceName")).endsWith(".s3"))
+      problems.push("no S3 gateway endpoint");
+    else if ((input<string[]>(endpoint, "routeTableIds") ?? []).length !== 2) {
+      problems.push("S3 endpoint is not on both private route tables");
+    }
+    return problems;
+  },
+
+  "api: private Fargate ARM tasks, no public IP, Cloud Map, scaling, Spot outside production": (
+    graph,
+    kind,
+  ) => {
+    const service = graph.one("aws:ecs/service:Service");
+    if (kind === "dev") return service ? ["sst dev must run the API locally, not on ECS"] : [];
+    if (!service) return ["no ECS service"];
+    const problems: string[] = [];
+    const network = input<{ subnets: string[]; assignPublicIp?: boolean }>(
+      service,
+      "networkConfiguration",
+    );
+    if (network.assignPublicIp !== false) problems.push("ECS tasks get a public IP");
+    const privateIDs = graph.privateSubnetIDs;
+    if (network.subnets.length === 0 || network.subnets.some((id) => !privateIDs.has(id))) {
+      problems.push(`ECS tasks are not in private subnets only: ${network.subnets.join(", ")}`);
+    }
+    if (!input<{ registryArn?: string }>(service, "serviceRegistries")?.registryArn)
+      problems.push("no Cloud Map registration");
+    const breaker = input<{ enable?: boolean; rollback?: boolean }>(
+      service,
+      "deploymentCircuitBreaker",
+    );
+    if (!breaker?.enable || !breaker.rollback) problems.push("deploys do not roll back on failure");
+    const strategies =
+      input<{ capacityProvider: string; weight: number }[]>(
+        service,
+        "capacityProviderStrategies",
+      ) ?? [];
+    const spot = strategies.some((s) => s.capacityProvider === "FARGATE_SPOT" && s.weight > 0);
+    if (spot !== (kind !== "production")) problems.push(`Fargate Spot=${spot} on ${kind}`);
+    if (graph.all("aws:lb/loadBalancer:LoadBalancer").length > 0)
+      problems.push("a load balancer exists (cost)");
+
+    const task = graph.one("aws:ecs/taskDefinition:TaskDefinition");
+    if (!task) return [...problems, "no task definition"];
+    if (input(task, "cpu") !== "256" || input(task, "memory") !== "512") {
+      problems.push(
+        `task size cpu=${input(task, "cpu")} memory=${input(task, "memory")}, expected 256/512`,
+      );
+    }
+    const platform = input<{ cpuArchitecture?: string }>(task, "runtimePlatform");
+    if (platform?.cpuArchitecture !== "ARM64")
+      problems.push(`task architecture ${platform?.cpuArchitecture}`);
+    const containers = JSON.parse(String(input(task, "containerDefinitions"))) as {
+      healthCheck?: { command: string[] };
+    }[];
+    if (!containers[0]?.healthCheck?.command.join(" ").includes("/api/health"))
+      problems.push("no container health check on /api/health");
+
+    const target = graph.one("aws:appautoscaling/target:Target");
+    const expectedMax = kind === "production" ? 4 : 1;
+    if (
+      input(target ?? service, "minCapacity") !== 1 ||
+      input(target ?? service, "maxCapacity") !== expectedMax
+    ) {
+      problems.push(
+        `scaling ${input(target ?? service, "minCapacity")}..${input(target ?? service, "maxCapacity")}, expected 1..${expectedMax}`,
+      );
+    }
+    const cpu = graph
+      .all("aws:appautoscaling/policy:Policy")
+      .find((p) =>
+        JSON.stringify(input(p, "targetTrackingScalingPolicyConfiguration")).includes(
+          "ECSServiceAverageCPUUtilization",
+        ),
+      );
+    const targetValue =
+      cpu &&
+      input<{ targetValue?: number }>(cpu, "targetTrackingScalingPolicyConfiguration")?.targetValue;
+    if (targetValue !== 60) problems.push(`CPU scaling target ${targetValue}, expected 60`);
+    return problems;
+  },
+
+  "gateway: HTTP API reaches the Cloud Map service through a VPC link; throttled": (
+    graph,
+    kind,
+  ) => {
+    const problems: string[] = [];
+    if (!graph.one("aws:apigatewayv2/vpcLink:VpcLink")) problems.push("no VPC link");
+    const stage = graph.one("aws:apigatewayv2/stage:Stage");
+    const throttle =
+      stage && input<{ throttlingRateLimit?: number }>(stage, "defaultRouteSettings");
+    if (!throttle?.throttlingRateLimit) problems.push("the API stage has no default throttling");
+    if (kind === "dev") return problems;
+    const cloudmap = graph.one("aws:servicediscovery/service:Service");
+    const integration = graph.one("aws:apigatewayv2/integration:Integration");
+    if (!integration) return [...problems, "no API Gateway integration"];
+    if (input(integration, "connectionType") !== "VPC_LINK")
+      problems.push("integration is not over the VPC link");
+    if (
+      !cloudmap ||
+      input(integration, "integrationUri") !==
+        `arn:aws:servicediscovery:us-east-1:123456789012:${cloudmap.name}`
+    ) {
+      problems.push(
+        `integration targets ${input(integration, "integrationUri")}, not the Cloud Map service`,
+      );
+    }
+    return problems;
+  },
+
+  "migrations: invoked on every deploy, in the VPC, before the API serves": (graph, kind) => {
+    const invocation = graph.one("aws:lambda/invocation:Invocation");
+    if (kind === "dev")
+      return invocation ? ["sst dev must not invoke the migrator (it migrates locally)"] : [];
+    if (!invocation) return ["no migrator invocation"];
+    const problems: string[] = [];
+    const migrator = graph
+      .all("aws:lambda/function:Function")
+      .find((f) => input(f, "name") === input(invocation, "functionName"));
+    if (!migrator?.name.startsWith("Migrator"))
+      problems.push(
+        `the invocation targets ${input(invocation, "functionName")}, not the migrator`,
+      );
+    else if (
+      !(input<{ subnetIds?: string[] }>(migrator, "vpcConfig")?.subnetIds ?? []).every((id) =>
+        graph.privateSubnetIDs.has(id),
+      )
+    ) {
+      problems.push("the migrator is not in the private subnets");
+    }
+    if (!JSON.parse(String(input(invocation, "input"))).deployedAt)
+      problems.push("the invocation input does not change per deploy");
+    const service = graph.one("aws:ecs/service:Service");
+    if (service && !service.dependsOn.includes(invocation.name))
+      problems.push("the ECS service does not depend on the migrator invocation");
+    return problems;
+  },
+
+  "storage: private uploads bucket, CORS for the site only, aborted multipart uploads expire": (
+    graph,
+    kind,
+  ) => {
+    if (kind === "dev") return [];
+    const problems: string[] = [];
+    const block = graph.one(
+      "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+      "UploadsPublicAccessBlock",
+    );
+    if (
+      !block ||
+      !["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"].every(
+        (k) => input(block, k) === true,
+      )
+    ) {
+      problems.push("the uploads bucket is not fully private");
+    }
+    const cors = graph.one("aws:s3/bucketCorsConfiguration:BucketCorsConfiguration", "UploadsCors");
+    const origins = cors
+      ? input<{ allowedOrigins: string[] }[]>(cors, "corsRules").flatMap((r) => r.allowedOrigins)
+      : [];
+    if (origins.length === 0 || origins.includes("*"))
+      problems.push(`uploads CORS origins: ${origins.join(", ") || "none"}`);
+    const lifecycle = graph.one(
+      "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+      "UploadsLifecycle",
+    );
+    if (!JSON.stringify(lifecycle?.inputs ?? {}).includes("abortIncompleteMultipartUpload"))
+      problems.push("no multipart-abort lifecycle rule");
+    return problems;
+  },
+
+  "web: one CloudFront Router serving the site and /api": (graph, kind) => {
+    if (kind === "dev") return [];
+    const problems: string[] = [];
+    if (graph.all("aws:cloudfront/distribution:Distribution").length !== 1)
+      problems.push("expected exactly one CloudFront distribution");
+    if (
+      !graph.resources.some((r) => r.type === "sst:aws:RouterUrlRoute" && r.name.endsWith("/api"))
+    )
+      problems.push("no /api route on the Router");
+    if (!graph.one("sst:aws:StaticSite")) problems.push("no static site");
+    return problems;
+  },
+
+  "logs: every log group has a retention (30 days, production 90)": (graph, kind) => {
+    const days = kind === "production" ? 90 : 30;
+    return graph
+      .all("aws:cloudwatch/logGroup:LogGroup")
+      .filter((group) => input(group, "retentionInDays") !== days)
+      .map((group) => {
+        const kept = input<number | undefined>(group, "retentionInDays");
+        // 0 or unset is CloudWatch's "never expire".
+        return `log group ${group.name} keeps logs ${kept ? `${kept} days` : "forever"}, expected ${days} days`;
+      });
+  },
+
+  "iam: no data action is granted on every resource": (graph) => {
+    const problems: string[] = [];
+    for (const resource of graph.resources) {
+      const documents: unknown[] = [];
+      if (resource.type === "aws:iam/role:Role") {
+        for (const policy of input<{ policy: unknown }[]>(resource, "inlinePolicies") ?? [])
+          documents.push(policy.policy);
+      }
+      if (["aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy"].includes(resource.type))
+        documents.push(input(resource, "policy"));
+      for (const statement of documents.flatMap(statements)) {
+        if (!statement.resources.includes("*")) continue;
+        const data = statement.actions.filter(
+          (action) => action === "*" || DATA_SERVICES.includes(action.split(":")[0] ?? ""),
+        );
+        if (data.length > 0) problems.push(`${resource.name} allows ${data.join(", ")} on "*"`);
+      }
+    }
+    return problems;
+  },
+};
+
+/** Every violation of every check, prefixed with the check's name. */
+export function violations(evaluation: Evaluation, kind: StageKind): string[] {
+  const graph = new Graph(evaluation);
+  return Object.entries(checks).flatMap(([name, check]) =>
+    check(graph, kind).map((problem) => `${name}: ${problem}`),
+  );
+}

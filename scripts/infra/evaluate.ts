@@ -1,0 +1,69 @@
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { EvaluatedResource } from "./evaluate-worker";
+
+export type { EvaluatedResource };
+
+export interface Evaluation {
+  app: { name: string; stage: string; removal: string; protect: boolean };
+  resources: EvaluatedResource[];
+  outputs: Record<string, unknown>;
+}
+
+export interface EvaluateOptions {
+  stage: string;
+  /** Evaluate as `sst dev` does (`$dev` true). */
+  dev?: boolean;
+  /** The config to evaluate, relative to `root` (a test passes a mutated copy). */
+  config?: string;
+  root?: string;
+  /** `sst secret set` values, as the CLI passes them (SST_SECRET_<Name>). */
+  secrets?: Record<string, string>;
+}
+
+const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
+
+/**
+ * Evaluates the SST app for a stage with SST's real components under Pulumi's mocks, offline,
+ * and returns every resource it declares with its inputs. Each evaluation runs in a process of
+ * its own: Pulumi's runtime and SST's components keep global state.
+ */
+export function evaluate(options: EvaluateOptions): Promise<Evaluation> {
+  const input = {
+    root: options.root ?? repoRoot,
+    config: options.config ?? "sst.config.ts",
+    stage: options.stage,
+    dev: options.dev ?? false,
+    secrets: options.secrets ?? {},
+  };
+  const worker = fileURLToPath(new URL("./evaluate-worker.ts", import.meta.url));
+  const child = spawn(process.execPath, ["--import", "tsx", worker, JSON.stringify(input)], {
+    cwd: input.root,
+    stdio: ["ignore", "pipe", "pipe", "pipe"],
+    env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true", SST_TELEMETRY_DISABLED: "1" },
+  });
+  let result = "";
+  let log = "";
+  child.stdio[3]?.on("data", (chunk) => {
+    result += chunk;
+  });
+  child.stdout?.on("data", (chunk) => {
+    log += chunk;
+  });
+  child.stderr?.on("data", (chunk) => {
+    log += chunk;
+  });
+  return new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code) => {
+      if (code === 0 && result) resolve(JSON.parse(result) as Evaluation);
+      else
+        reject(
+          new Error(
+            `evaluating ${path.join(input.root, input.config)} (stage ${input.stage}) failed:\n${log}`,
+          ),
+        );
+    });
+  });
+}
