@@ -1,4 +1,5 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { EvaluatedResource } from "./evaluate-worker";
@@ -23,6 +24,20 @@ export interface EvaluateOptions {
 }
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
+
+/**
+ * SST's StaticSite reads the site's build output while it is evaluated (to upload and hash the
+ * files), though its build command is mocked. Builds it once if missing; call before evaluating
+ * (not inside `evaluate`, which may run several times side by side).
+ */
+export function ensureSiteBuilt(root = repoRoot) {
+  if (existsSync(path.join(root, "packages/web/dist/index.html"))) return;
+  const result = spawnSync("npm", ["run", "build", "-w", "@slipway/web"], {
+    cwd: root,
+    stdio: "inherit",
+  });
+  if (result.status !== 0) throw new Error("building packages/web failed");
+}
 
 /**
  * Evaluates the SST app for a stage with SST's real components under Pulumi's mocks, offline,

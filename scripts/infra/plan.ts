@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { ensureSstPlatform } from "../sst-platform";
-import { type EvaluatedResource, evaluate } from "./evaluate";
+import { type EvaluatedResource, ensureSiteBuilt, evaluate } from "./evaluate";
 
 /**
  * `npm run infra:plan -- --stage production [--dev]`: evaluates the SST app offline (no AWS
@@ -17,12 +17,8 @@ const { values } = parseArgs({
 });
 
 ensureSstPlatform();
+ensureSiteBuilt();
 const evaluation = await evaluate({ stage: values.stage, dev: values.dev });
-
-if (values.json) {
-  process.stdout.write(`${JSON.stringify(evaluation, null, 2)}\n`);
-  process.exit(0);
-}
 
 // Inputs that identify or size a resource; tags, policies and code are left to --json.
 const SKIP = new Set([
@@ -49,28 +45,33 @@ function summary(resource: EvaluatedResource): string {
     .join("  ");
 }
 
-const byParent = new Map<string, EvaluatedResource[]>();
-for (const resource of evaluation.resources) {
-  if (resource.type === "pulumi:pulumi:Stack") continue;
-  const parent = resource.parent ?? "";
-  byParent.set(parent, [...(byParent.get(parent) ?? []), resource]);
-}
+function render(): string {
+  const byParent = new Map<string, EvaluatedResource[]>();
+  for (const resource of evaluation.resources) {
+    if (resource.type === "pulumi:pulumi:Stack") continue;
+    const parent = resource.parent ?? "";
+    byParent.set(parent, [...(byParent.get(parent) ?? []), resource]);
+  }
 
-const lines: string[] = [];
-function print(resource: EvaluatedResource, depth: number) {
-  const indent = "  ".repeat(depth);
-  const detail = resource.type.startsWith("sst:") ? "" : `  ${summary(resource)}`;
-  const waits = resource.dependsOn.length > 0 ? `  (after ${resource.dependsOn.join(", ")})` : "";
-  lines.push(`${indent}${resource.type}  ${resource.name}${waits}${detail}`);
-  for (const child of byParent.get(resource.name) ?? []) print(child, depth + 1);
-}
-for (const resource of byParent.get("") ?? []) print(resource, 0);
+  const lines: string[] = [];
+  function print(resource: EvaluatedResource, depth: number) {
+    const indent = "  ".repeat(depth);
+    const detail = resource.type.startsWith("sst:") ? "" : `  ${summary(resource)}`;
+    const waits = resource.dependsOn.length > 0 ? `  (after ${resource.dependsOn.join(", ")})` : "";
+    lines.push(`${indent}${resource.type}  ${resource.name}${waits}${detail}`);
+    for (const child of byParent.get(resource.name) ?? []) print(child, depth + 1);
+  }
+  for (const resource of byParent.get("") ?? []) print(resource, 0);
 
-const custom = evaluation.resources.filter(
-  (r) => r.custom && !r.type.startsWith("sst:") && !r.type.startsWith("pulumi:"),
-);
-process.stdout.write(
-  `${evaluation.app.name} / ${evaluation.app.stage}${values.dev ? " (sst dev)" : ""}: ` +
+  const custom = evaluation.resources.filter(
+    (r) => r.custom && !r.type.startsWith("sst:") && !r.type.startsWith("pulumi:"),
+  );
+  return (
+    `${evaluation.app.name} / ${evaluation.app.stage}${values.dev ? " (sst dev)" : ""}: ` +
     `${custom.length} cloud resources, removal=${evaluation.app.removal}, protect=${evaluation.app.protect}\n\n` +
-    `${lines.join("\n")}\n`,
-);
+    `${lines.join("\n")}\n`
+  );
+}
+
+// No process.exit here: it would cut off output still buffered for a pipe.
+process.stdout.write(values.json ? `${JSON.stringify(evaluation, null, 2)}\n` : render());
