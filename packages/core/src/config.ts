@@ -41,6 +41,8 @@ const EnvSchema = z.object({
   MIGRATIONS_DIR: z.string().min(1).default(path.join(repoRoot, "migrations")),
   MIGRATE_ON_BOOT: z.stringbool({ error: "expected true or false" }).optional(),
   BODY_LIMIT_BYTES: integer(1, 100 * 1024 * 1024).default(1024 * 1024),
+  /** Offline queue only; on AWS the SQS queue's own setting applies. */
+  TASK_VISIBILITY_TIMEOUT_SECONDS: integer(1, 43_200).default(30),
   LOG_LEVEL: LogLevel.default("info"),
 });
 
@@ -54,6 +56,9 @@ const DatabaseLink = z.object({
 });
 
 const AppLink = z.object({ stage: z.string().min(1) });
+
+/** Shape of the `TaskQueue` link of `sst.aws.Queue`. */
+const QueueLink = z.object({ url: z.url() });
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -102,12 +107,20 @@ export function loadConfig(
     /** Deployed stages migrate in the deploy-time function, before new code serves. */
     migrateOnBoot: values.MIGRATE_ON_BOOT ?? linked.database === undefined,
     bodyLimitBytes: values.BODY_LIMIT_BYTES,
+    tasks: linked.taskQueueUrl
+      ? { kind: "sqs" as const, queueUrl: linked.taskQueueUrl }
+      : {
+          kind: "local" as const,
+          visibilityTimeoutSeconds: values.TASK_VISIBILITY_TIMEOUT_SECONDS,
+          // As the SQS redrive policy in infra/tasks.ts.
+          maxReceiveCount: 5,
+        },
     logLevel: values.LOG_LEVEL,
   };
 }
 
 function readLinks(links: object, problems: string[]) {
-  const result: { database?: string; stage?: string } = {};
+  const result: { database?: string; stage?: string; taskQueueUrl?: string } = {};
   if ("Database" in links) {
     const db = DatabaseLink.safeParse((links as { Database: unknown }).Database);
     if (db.success) {
@@ -119,6 +132,11 @@ function readLinks(links: object, problems: string[]) {
     } else {
       problems.push(`Resource.Database: expected host, port, username, password and database`);
     }
+  }
+  if ("TaskQueue" in links) {
+    const queue = QueueLink.safeParse((links as { TaskQueue: unknown }).TaskQueue);
+    if (queue.success) result.taskQueueUrl = queue.data.url;
+    else problems.push("Resource.TaskQueue: expected url");
   }
   if ("App" in links) {
     const app = AppLink.safeParse((links as { App: unknown }).App);

@@ -15,12 +15,14 @@ try {
   process.exit(1);
 }
 
-const [{ app }, { closeDatabase, database }, { migrate }, { log }] = await Promise.all([
-  import("./api"),
-  import("./db/client"),
-  import("./db/migrator"),
-  import("./log"),
-]);
+const [{ app }, { closeDatabase, database }, { migrate }, { log }, { startTasks }] =
+  await Promise.all([
+    import("./api"),
+    import("./db/client"),
+    import("./db/migrator"),
+    import("./log"),
+    import("./task/start"),
+  ]);
 
 const settings = config();
 if (settings.migrateOnBoot) {
@@ -28,6 +30,10 @@ if (settings.migrateOnBoot) {
   const { applied } = await migrate(db, settings.migrationsDir);
   log.info("migrations up to date", { applied: applied.length });
 }
+
+// Offline this process is also the task worker and the scheduler (on AWS: SQS + Lambda +
+// EventBridge Scheduler). Everywhere it sweeps the outbox.
+const stopTasks = await startTasks();
 
 const server = serve({ fetch: app.fetch, port: settings.port }, (info) => {
   log.info("api listening", { url: `http://localhost:${info.port}`, stage: settings.stage });
@@ -42,6 +48,7 @@ async function shutdown(signal: string) {
   const force = setTimeout(() => process.exit(1), 25_000);
   force.unref();
   server.close(async () => {
+    await stopTasks();
     await closeDatabase();
     log.info("api stopped");
     process.exit(0);

@@ -1,2 +1,2 @@
 // Every module's tables, for the typed client and drizzle-kit. One line per module's `*.sql.ts`.
-export {};
+export * from "../task/task.sql";

@@ -1,0 +1,2 @@
+export * as Maintenance from "./maintenance";
+export { cleanupTask } from "./maintenance.tasks";

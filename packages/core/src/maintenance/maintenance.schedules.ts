@@ -1,0 +1,11 @@
+import { defineSchedule } from "../task/schedule";
+
+// Plain data: infra reads this file (through ../schedules.ts) to create the EventBridge schedules.
+export const cleanupHourly = defineSchedule({
+  name: "maintenance-cleanup-hourly",
+  expression: "cron(17 * * * ? *)",
+  timezone: "UTC",
+  task: "maintenance.cleanup",
+  payload: {},
+  description: "Deletes expired rows (relayed outbox, old task receipts)",
+});

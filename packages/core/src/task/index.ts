@@ -1,0 +1,3 @@
+export type { Schedule } from "./schedule";
+export { defineSchedule } from "./schedule";
+export * as Task from "./task";

@@ -1,0 +1,152 @@
+import { and, asc, inArray, isNull, lte } from "drizzle-orm";
+import { z } from "zod";
+import { afterCommit, createTransaction, useTransaction } from "../db/transaction";
+import { createID } from "../id";
+import { log } from "../log";
+import { MAX_DELAY_SECONDS } from "./queue";
+import { taskQueue } from "./runtime";
+import { taskOutboxTable } from "./task.sql";
+
+/**
+ * Background tasks. A module declares its tasks next to its code (`<module>.tasks.ts`) with
+ * `defineTask`; `../tasks.ts` lists them all for the worker. Requests enqueue with `enqueue`,
+ * which writes to the outbox inside the caller's transaction and relays after commit.
+ */
+
+export interface TaskContext {
+  /** The task's id: the same on every delivery of it, so handlers can key effects on it. */
+  id: string;
+  /** 1 on first delivery; SQS's ApproximateReceiveCount. */
+  attempt: number;
+  /** The request that enqueued it, for log correlation. */
+  requestId?: string;
+}
+
+export interface TaskDefinition<Payload extends z.ZodType = z.ZodType> {
+  name: string;
+  payload: Payload;
+  handler: (payload: z.output<Payload>, context: TaskContext) => Promise<void>;
+}
+
+const TASK_NAME = /^[a-z][a-z0-9-]*\.[a-z][a-zA-Z0-9-]*$/;
+
+export function defineTask<Payload extends z.ZodType>(
+  name: string,
+  payload: Payload,
+  handler: TaskDefinition<Payload>["handler"],
+): TaskDefinition<Payload> {
+  if (!TASK_NAME.test(name)) throw new Error(`task name "${name}" is not <module>.<verb>`);
+  return { name, payload, handler };
+}
+
+/** What travels on the queue. Schedules send it without `id` (the SQS message id is used). */
+export const Envelope = z.object({
+  task: z.string().min(1),
+  payload: z.unknown(),
+  id: z.string().min(1).optional(),
+  requestId: z.string().optional(),
+  schedule: z.string().optional(),
+});
+export type Envelope = z.infer<typeof Envelope>;
+
+export interface EnqueueOptions {
+  /** Deliver no sooner than this many seconds from now (any length: the outbox holds long delays). */
+  delaySeconds?: number;
+  /** Enqueue at most once per key while its outbox row is kept (7 days). */
+  dedupKey?: string;
+  requestId?: string;
+}
+
+/**
+ * Records the task in the caller's transaction (or on its own outside one). Nothing is sent for a
+ * rolled-back write; after commit it is relayed, and the sweep relays it if this process dies first.
+ * Returns `enqueued: false` when `dedupKey` was already used.
+ */
+export async function enqueue<Payload extends z.ZodType>(
+  task: TaskDefinition<Payload>,
+  payload: z.input<Payload>,
+  options: EnqueueOptions = {},
+): Promise<{ id: string; enqueued: boolean }> {
+  const parsed = task.payload.parse(payload);
+  const id = createID("task");
+  const availableAt = new Date(Date.now() + Math.max(0, options.delaySeconds ?? 0) * 1000);
+  const inserted = await useTransaction((tx) =>
+    tx
+      .insert(taskOutboxTable)
+      .values({
+        id,
+        task: task.name,
+        payload: parsed ?? null,
+        dedupKey: options.dedupKey,
+        requestId: options.requestId,
+        availableAt,
+      })
+      .onConflictDoNothing({ target: taskOutboxTable.dedupKey })
+      .returning({ id: taskOutboxTable.id }),
+  );
+  if (inserted.length === 0) return { id, enqueued: false };
+  await afterCommit(() => relay());
+  return { id, enqueued: true };
+}
+
+/**
+ * Sends outbox rows that are due (or due within SQS's 15-minute delay) and marks them relayed,
+ * 100 at a time. Concurrent relays (after-commit, the sweep, several processes) skip each other's
+ * rows. A crash between send and commit sends a row twice: handlers dedupe by task id.
+ */
+export async function relay(now = new Date()): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const { sent, more } = await createTransaction(async (tx) => {
+      const horizon = new Date(now.getTime() + MAX_DELAY_SECONDS * 1000);
+      const rows = await tx
+        .select()
+        .from(taskOutboxTable)
+        .where(and(isNull(taskOutboxTable.relayedAt), lte(taskOutboxTable.availableAt, horizon)))
+        .orderBy(asc(taskOutboxTable.availableAt))
+        .limit(RELAY_BATCH)
+        .for("update", { skipLocked: true });
+      if (rows.length === 0) return { sent: 0, more: false };
+      const { failed } = await taskQueue().send(rows.map((row) => toMessage(row, now)));
+      const failedIDs = new Set(failed.map((entry) => entry.id));
+      const sent = rows.map((row) => row.id).filter((id) => !failedIDs.has(id));
+      if (sent.length > 0) {
+        await tx
+          .update(taskOutboxTable)
+          .set({ relayedAt: now })
+          .where(inArray(taskOutboxTable.id, sent));
+      }
+      if (failed.length > 0) {
+        log.warn("outbox: tasks not relayed, the sweep retries them", { failed: failed.length });
+      }
+      // Go on only with a full batch and a healthy queue, so an outage does not spin.
+      return { sent: sent.length, more: rows.length === RELAY_BATCH && failed.length === 0 };
+    });
+    total += sent;
+    if (!more) return total;
+  }
+}
+
+const RELAY_BATCH = 100;
+
+function toMessage(row: typeof taskOutboxTable.$inferSelect, now: Date) {
+  const envelope: Envelope = { task: row.task, payload: row.payload, id: row.id };
+  if (row.requestId) envelope.requestId = row.requestId;
+  return {
+    id: row.id,
+    body: JSON.stringify(envelope),
+    delaySeconds: Math.max(0, Math.ceil((row.availableAt.getTime() - now.getTime()) / 1000)),
+  };
+}
+
+/**
+ * Relays on an interval what an after-commit relay missed (a crash between commit and relay, a
+ * queue outage). Every API process runs it; concurrent sweeps skip each other's rows.
+ */
+export function startOutboxSweep(intervalMs = 15_000): () => void {
+  const timer = setInterval(() => {
+    relay().catch((error: unknown) => log.error("outbox sweep failed", { error }));
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}

@@ -1,0 +1,65 @@
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { createTransaction } from "../db/transaction";
+import { log, withLogContext } from "../log";
+import { Envelope, type TaskDefinition } from "./task";
+import { taskReceiptTable } from "./task.sql";
+
+/**
+ * The SQS handler: the worker Lambda on AWS and the local poller offline call this same function.
+ * Each record is validated and run on its own; only the failed ones are reported
+ * (ReportBatchItemFailures), so one poison message does not hold back its batch, and SQS sends it
+ * to the dead-letter queue after maxReceiveCount tries.
+ *
+ * A handler runs in a transaction that also records the task's receipt: a second delivery of a
+ * task that completed finds the receipt and does nothing, so database effects happen once.
+ */
+export function createWorker(tasks: readonly TaskDefinition[]) {
+  const byName = new Map(tasks.map((task) => [task.name, task]));
+
+  async function run(record: SQSRecord): Promise<void> {
+    const envelope = Envelope.parse(JSON.parse(record.body));
+    const task = byName.get(envelope.task);
+    if (!task) throw new Error(`unknown task "${envelope.task}"`);
+    const payload = task.payload.parse(envelope.payload);
+    const id = envelope.id ?? record.messageId;
+    const attempt = Number(record.attributes.ApproximateReceiveCount) || 1;
+
+    await withLogContext(
+      { task: task.name, taskId: id, requestId: envelope.requestId },
+      async () => {
+        const started = performance.now();
+        const ran = await createTransaction(async (tx) => {
+          const first = await tx
+            .insert(taskReceiptTable)
+            .values({ id, task: task.name })
+            .onConflictDoNothing()
+            .returning({ id: taskReceiptTable.id });
+          if (first.length === 0) return false;
+          await task.handler(payload, { id, attempt, requestId: envelope.requestId });
+          return true;
+        });
+        log.info(ran ? "task done" : "task already done, skipped", {
+          attempt,
+          durationMs: Math.round(performance.now() - started),
+        });
+      },
+    );
+  }
+
+  return async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
+    const batchItemFailures: SQSBatchResponse["batchItemFailures"] = [];
+    for (const record of event.Records) {
+      await withLogContext({ messageId: record.messageId }, async () => {
+        try {
+          await run(record);
+        } catch (error) {
+          log.error("task failed", { error, attempt: record.attributes.ApproximateReceiveCount });
+          batchItemFailures.push({ itemIdentifier: record.messageId });
+        }
+      });
+    }
+    return { batchItemFailures };
+  };
+}
+
+export type Worker = ReturnType<typeof createWorker>;

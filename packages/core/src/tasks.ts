@@ -1,0 +1,5 @@
+import { cleanupTask } from "./maintenance";
+import type { TaskDefinition } from "./task/task";
+
+/** Every task of the app, one line per module: what the worker can run. */
+export const tasks: readonly TaskDefinition[] = [cleanupTask];
