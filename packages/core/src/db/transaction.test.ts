@@ -56,26 +56,41 @@ describe("transactions", () => {
     expect(await table.values()).toEqual([]);
   });
 
-  it("lets nested transactions and useTransaction join the outer one", async () => {
+  it("nests as a savepoint: useTransaction joins, effects wait for the outermost commit", async () => {
     const table = await scratchTable();
     const order: string[] = [];
     await expect(
       createTransaction(async (outer) => {
         await createTransaction(async (inner) => {
-          expect(inner).toBe(outer);
           await table.insert(inner, "inner");
           await afterCommit(() => order.push("inner effect"));
         });
         await useTransaction(async (tx) => {
           expect(tx).toBe(outer);
         });
-        // The inner "transaction" committed nothing on its own: its effect waits for the outer.
+        // The nested block committed nothing on its own: its effect waits for the outer.
         expect(order).toEqual([]);
         throw new Error("outer fails");
       }),
     ).rejects.toThrow("outer fails");
     expect(order).toEqual([]);
     expect(await table.values()).toEqual([]);
+  });
+
+  it("a failing nested block rolls back alone, with its effects, and the outer commits", async () => {
+    const table = await scratchTable();
+    const order: string[] = [];
+    await createTransaction(async (outer) => {
+      await table.insert(outer, "outer");
+      await createTransaction(async (inner) => {
+        await table.insert(inner, "inner");
+        await afterCommit(() => order.push("inner effect"));
+        throw new Error("nested fails");
+      }).catch(() => undefined);
+      await afterCommit(() => order.push("outer effect"));
+    });
+    expect(await table.values()).toEqual(["outer"]);
+    expect(order).toEqual(["outer effect"]);
   });
 
   it("runs an effect at once outside a transaction, and a failing effect does not fail the write", async () => {

@@ -23,10 +23,21 @@ export async function useTransaction<T>(fn: (tx: Executor) => Promise<T>): Promi
   return fn(db);
 }
 
-/** Opens a transaction, or joins the caller's. After-commit effects run once the outermost commits. */
+/**
+ * Opens a transaction. Inside another one it opens a savepoint instead: a failure rolls back only
+ * the nested block (and drops its after-commit effects) while the outer transaction goes on, and
+ * its effects wait for the outermost commit.
+ */
 export async function createTransaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
   const current = storage.getStore();
-  if (current) return fn(current.tx);
+  if (current) {
+    const effects: Effect[] = [];
+    const result = await current.tx.transaction((savepoint) =>
+      storage.run({ tx: savepoint, effects }, () => fn(savepoint)),
+    );
+    current.effects.push(...effects);
+    return result;
+  }
   const { db } = await database();
   const effects: Effect[] = [];
   const result = await db.transaction((tx) => storage.run({ tx, effects }, () => fn(tx)));

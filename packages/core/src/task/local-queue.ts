@@ -130,9 +130,11 @@ export function createLocalQueue(options: LocalQueueOptions) {
         tx
           .select({
             queue: message.queue,
-            visible: sql<number>`count(*) filter (where ${message.visibleAt} <= ${at})`.mapWith(
-              Number,
-            ),
+            // An ISO string: postgres.js does not serialise a Date inside a raw sql fragment.
+            visible:
+              sql<number>`count(*) filter (where ${message.visibleAt} <= ${at.toISOString()}::timestamptz)`.mapWith(
+                Number,
+              ),
             total: count(),
           })
           .from(message)

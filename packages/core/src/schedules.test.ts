@@ -1,0 +1,33 @@
+import { build } from "esbuild";
+import { describe, expect, it } from "vitest";
+import { schedules } from "./schedules";
+import { parseExpression } from "./task/schedule-expression";
+import { tasks } from "./tasks";
+
+describe("the schedule list", () => {
+  it.each(schedules.map((s) => [s.name, s] as const))("%s: valid name, expression, time zone, task and payload", (_, schedule) => {
+    expect(schedule.name).toMatch(/^[0-9a-zA-Z_.-]{1,64}$/);
+    expect(() => parseExpression(schedule.expression, schedule.timezone)).not.toThrow();
+    const task = tasks.find((t) => t.name === schedule.task);
+    expect(task, `task ${schedule.task}`).toBeDefined();
+    expect(task?.payload.safeParse(schedule.payload).success).toBe(true);
+  });
+
+  it("has unique names", () => {
+    expect(new Set(schedules.map((s) => s.name)).size).toBe(schedules.length);
+  });
+
+  it("loads without any package: infra reads it inside SST's config bundle", async () => {
+    const result = await build({
+      entryPoints: [new URL("./schedules.ts", import.meta.url).pathname],
+      bundle: true,
+      write: false,
+      metafile: true,
+      platform: "node",
+      format: "esm",
+      logLevel: "silent",
+    });
+    const inputs = Object.keys(result.metafile.inputs);
+    expect(inputs.filter((file) => file.includes("node_modules"))).toEqual([]);
+  });
+});

@@ -1,0 +1,74 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { sql } from "drizzle-orm";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { z } from "zod";
+import { bootApp, freshDatabase } from "../../test/database";
+
+/**
+ * A task in flight when its process is killed (`kill -9`: no cleanup, no shutdown hook) is not
+ * lost: its transaction dies with the process, and the message comes back once its visibility
+ * timeout has passed. Runs against a real file-backed PGlite, or a fresh Postgres database.
+ */
+describe("a worker killed mid-task", () => {
+  it("gets its task delivered again after the visibility timeout, and nothing half-done stays", async () => {
+    let env: Record<string, string>;
+    if (process.env.TEST_DATABASE_URL) {
+      env = (await freshDatabase()).env;
+    } else {
+      const dir = mkdtempSync(path.join(tmpdir(), "slipway-crash-"));
+      onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+      env = { DATABASE_URL: "", PGLITE_DIR: path.join(dir, "pglite") };
+    }
+    env.TASK_VISIBILITY_TIMEOUT_SECONDS = "1";
+
+    const script = new URL("../../test/fixtures/blocking-worker.ts", import.meta.url).pathname;
+    const child = spawn(process.execPath, ["--import", "tsx", script], {
+      env: { ...process.env, ...env, LOG_LEVEL: "silent" },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    onTestFinished(() => {
+      if (child.exitCode === null) child.kill("SIGKILL");
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.stdout?.on("data", (chunk: Buffer) => {
+        if (chunk.toString().includes("started")) resolve();
+      });
+      child.on("exit", (code) => reject(new Error(`worker exited early (${code})`)));
+    });
+    child.kill("SIGKILL");
+    await new Promise((resolve) => child.once("exit", resolve));
+
+    // A new process on the same database.
+    const booted = await bootApp(env);
+    const { createLocalQueue } = await import("./local-queue");
+    const { createWorker } = await import("./worker");
+    const { defineTask } = await import("./task");
+    const { useTransaction } = await import("../db/transaction");
+    const { queryRows } = await import("../db/client");
+
+    const settings = booted.config.tasks as { visibilityTimeoutSeconds: number; maxReceiveCount: number };
+    const queueOptions = { queue: "tasks", deadLetterQueue: "tasks-dead-letters", ...settings };
+    // Within the timeout the message is still hidden; past it (clock moved 2 s on), it is back.
+    expect(await createLocalQueue(queueOptions).receive()).toEqual([]);
+    const later = createLocalQueue({ ...queueOptions, clock: () => new Date(Date.now() + 2000) });
+    const [message] = await later.receive();
+    expect(message).toMatchObject({ receiveCount: 2 });
+
+    const ran: string[] = [];
+    const finish = defineTask("probe.block", z.object({}), async (_, { id, attempt }) => {
+      ran.push(`${id} attempt ${attempt}`);
+    });
+    const result = await createWorker([finish])(later.toEvent(message ? [message] : []));
+    expect(result.batchItemFailures).toEqual([]);
+    await later.delete(message ? [message.receiptHandle] : []);
+
+    expect(ran).toEqual(["tsk_crash attempt 2"]);
+    // The killed attempt's write died with its transaction.
+    const rows = await useTransaction((tx) => queryRows(tx, sql`select note from crash_probe`));
+    expect(rows).toEqual([]);
+    expect(await later.depth()).toEqual({ queue: { visible: 0, total: 0 }, deadLetters: 0 });
+  });
+});
