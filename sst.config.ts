@@ -21,14 +21,16 @@ export default $config({
     const { database } = await import("./infra/database");
     const { router } = await import("./infra/web");
     await import("./infra/storage");
+    const { taskQueue } = await import("./infra/tasks");
     const { gateway } = await import("./infra/api");
-    // Later: ./infra/tasks (queue, worker, schedules), ./infra/email, ./infra/monitoring.
+    // Later: ./infra/email, ./infra/monitoring.
 
     return {
       url: router.url,
       api: gateway.url,
       vpc: vpc.id,
       database: database.host,
+      taskQueue: taskQueue.url,
       production: isProduction,
     };
   },

@@ -1,6 +1,7 @@
 import { database, migration } from "./database";
 import { vpc } from "./network";
 import { isProduction, sizing } from "./stage";
+import { taskQueue } from "./tasks";
 import { router } from "./web";
 
 const API_PORT = 3000;
@@ -27,7 +28,8 @@ export const service = new sst.aws.Service("Api", {
   cpu: sizing.api.cpu,
   memory: sizing.api.memory,
   image: { context: ".", dockerfile: "packages/core/Dockerfile" },
-  link: [database],
+  // The outbox relays to the task queue.
+  link: [database, taskQueue],
   environment: {
     PORT: String(API_PORT),
     // Deployed stages migrate in the migrator function; `sst dev` runs the API locally and migrates there.

@@ -31,6 +31,15 @@ export const sizing = {
     cpuTargetPercent: 60,
     spot: !isProduction,
   },
+  worker: {
+    /**
+     * Database connection budget (db.t4g.micro: max_connections ≈ 112):
+     * API tasks (max 4) × DATABASE_POOL_MAX 5 = 20, + worker concurrency 5 × pool 2 = 10,
+     * + migrator 1 = 31, leaving room for sessions of operators and tools.
+     */
+    maxConcurrency: 5,
+    poolMax: 2,
+  },
   gateway: { burstLimit: isProduction ? 200 : 50, rateLimit: isProduction ? 100 : 20 },
   logRetention: isProduction ? ("3 months" as const) : ("1 month" as const),
 };

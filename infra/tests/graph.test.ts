@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -21,6 +21,8 @@ function brokenCopy(id: string, edits: { file: string; from: string; to: string 
   mkdirSync(dir, { recursive: true });
   cpSync(path.join(root, "sst.config.ts"), path.join(dir, "sst.config.ts"));
   cpSync(path.join(root, "infra"), path.join(dir, "infra"), { recursive: true });
+  // infra/tasks.ts reads the app's schedule list from packages/.
+  symlinkSync(path.join(root, "packages"), path.join(dir, "packages"));
   for (const edit of edits) {
     const file = path.join(dir, edit.file);
     const source = readFileSync(file, "utf8");

@@ -1,3 +1,4 @@
+import { schedules } from "../../packages/core/src/schedules";
 import type { EvaluatedResource, Evaluation } from "../../scripts/infra/evaluate";
 
 /**
@@ -260,6 +261,78 @@ export const checks: Record<string, Check> = {
       problems.push("the ECS service does not depend on the migrator invocation");
     return problems;
   },
+
+  "tasks: SQS with a DLQ after 5 receives, a private worker with partial batch responses, one schedule per entry":
+    (graph) => {
+      const problems: string[] = [];
+      const queue = graph.one("aws:sqs/queue:Queue", "TaskQueueQueue");
+      const dlq = graph.one("aws:sqs/queue:Queue", "TaskDeadLettersQueue");
+      const worker = graph.one("aws:lambda/function:Function", "WorkerFunction");
+      if (!queue || !dlq || !worker) return ["missing task queue, dead-letter queue or worker"];
+      const arn = (resource: EvaluatedResource) =>
+        `arn:aws:sqs:us-east-1:123456789012:${resource.name}`;
+      const redrive = JSON.parse(String(input(queue, "redrivePolicy") ?? "{}")) as {
+        maxReceiveCount?: number;
+        deadLetterTargetArn?: string;
+      };
+      if (redrive.maxReceiveCount !== 5 || redrive.deadLetterTargetArn !== arn(dlq)) {
+        problems.push(
+          `task queue redrive ${JSON.stringify(redrive)}, expected 5 receives to the DLQ`,
+        );
+      }
+      const timeout = input<number>(worker, "timeout");
+      if (input<number>(queue, "visibilityTimeoutSeconds") < 6 * timeout) {
+        problems.push(
+          `visibility timeout ${input(queue, "visibilityTimeoutSeconds")}s < 6 x worker timeout ${timeout}s`,
+        );
+      }
+      if (
+        !(input<{ subnetIds?: string[] }>(worker, "vpcConfig")?.subnetIds ?? []).every((id) =>
+          graph.privateSubnetIDs.has(id),
+        )
+      ) {
+        problems.push("the worker is not in the private subnets");
+      }
+      const mapping = graph
+        .all("aws:lambda/eventSourceMapping:EventSourceMapping")
+        .find((m) => input(m, "eventSourceArn") === arn(queue));
+      if (!mapping) return [...problems, "the worker is not subscribed to the task queue"];
+      if (input(mapping, "batchSize") !== 10)
+        problems.push(`batch size ${input(mapping, "batchSize")}, expected 10`);
+      if (
+        !(input<string[]>(mapping, "functionResponseTypes") ?? []).includes(
+          "ReportBatchItemFailures",
+        )
+      ) {
+        problems.push("the subscription does not report partial batch failures");
+      }
+      const concurrency = input<{ maximumConcurrency?: number }>(
+        mapping,
+        "scalingConfig",
+      )?.maximumConcurrency;
+      if (!concurrency || concurrency > 5)
+        problems.push(`worker concurrency ${concurrency ?? "uncapped"}, expected at most 5`);
+
+      const scheduled = graph.all("aws:scheduler/schedule:Schedule");
+      if (scheduled.length !== schedules.length)
+        problems.push(`${scheduled.length} schedules for ${schedules.length} entries`);
+      for (const schedule of scheduled) {
+        const target = input<{
+          arn: string;
+          input: string;
+          retryPolicy?: object;
+          deadLetterConfig?: { arn: string };
+        }>(schedule, "target");
+        if (target.arn !== arn(queue))
+          problems.push(`${schedule.name} does not target the task queue`);
+        if (!target.retryPolicy || target.deadLetterConfig?.arn !== arn(dlq))
+          problems.push(`${schedule.name} has no retry policy and DLQ`);
+        const envelope = JSON.parse(target.input) as { task?: string };
+        if (!schedules.some((s) => s.task === envelope.task))
+          problems.push(`${schedule.name} sends an unknown task`);
+      }
+      return problems;
+    },
 
   "storage: private uploads bucket, CORS for the site only, aborted multipart uploads expire": (
     graph,

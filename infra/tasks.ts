@@ -1,0 +1,87 @@
+import { schedules } from "../packages/core/src/schedules";
+import { database } from "./database";
+import { vpc } from "./network";
+import { sizing } from "./stage";
+
+/**
+ * Background tasks: outbox → SQS → the worker Lambda (partial batch responses), and EventBridge
+ * Scheduler sending each schedule's message straight to the queue. CronV2 cannot target a queue
+ * (anomalyco/sst#5385), so schedules are raw `aws.scheduler.Schedule`s with an SQS target: no
+ * extra function between the scheduler and the queue.
+ */
+
+const WORKER_TIMEOUT_SECONDS = 60;
+const MAX_RECEIVE_COUNT = 5; // as the offline queue (packages/core/src/config.ts)
+
+export const deadLetters = new sst.aws.Queue("TaskDeadLetters", {
+  // SQS's maximum, so a failure found on a Monday is still there to redrive.
+  transform: { queue: { messageRetentionSeconds: 14 * 86_400 } },
+});
+
+export const taskQueue = new sst.aws.Queue("TaskQueue", {
+  // AWS advises at least 6x the function timeout, so retries of a batch cannot overlap it.
+  visibilityTimeout: `${6 * WORKER_TIMEOUT_SECONDS} seconds`,
+  dlq: { queue: deadLetters.arn, retry: MAX_RECEIVE_COUNT },
+});
+
+export const worker = new sst.aws.Function("Worker", {
+  handler: "packages/functions/src/worker.handler",
+  runtime: "nodejs22.x",
+  architecture: "arm64",
+  timeout: `${WORKER_TIMEOUT_SECONDS} seconds`,
+  memory: "512 MB",
+  vpc,
+  // Its handlers use the database; tasks may enqueue tasks (relayed to this queue).
+  link: [database, taskQueue],
+  environment: { DATABASE_POOL_MAX: String(sizing.worker.poolMax) },
+  logging: { retention: sizing.logRetention },
+});
+
+taskQueue.subscribe(worker.arn, {
+  batch: { size: 10, partialResponses: true },
+  transform: {
+    // Caps concurrent workers without Lambda throttling (which would count as failed receives).
+    eventSourceMapping: { scalingConfig: { maximumConcurrency: sizing.worker.maxConcurrency } },
+  },
+});
+
+const schedulerRole = new aws.iam.Role("TaskSchedulerRole", {
+  assumeRolePolicy: aws.iam.getPolicyDocumentOutput({
+    statements: [
+      {
+        actions: ["sts:AssumeRole"],
+        principals: [{ type: "Service", identifiers: ["scheduler.amazonaws.com"] }],
+      },
+    ],
+  }).json,
+  inlinePolicies: [
+    {
+      name: "send-tasks",
+      policy: aws.iam.getPolicyDocumentOutput({
+        statements: [{ actions: ["sqs:SendMessage"], resources: [taskQueue.arn, deadLetters.arn] }],
+      }).json,
+    },
+  ],
+});
+
+/** One EventBridge schedule per entry of the app's schedule list. */
+export const taskSchedules = schedules.map(
+  (schedule) =>
+    new aws.scheduler.Schedule(`TaskSchedule-${schedule.name}`, {
+      description: schedule.description ?? `${schedule.task} on ${schedule.expression}`,
+      scheduleExpression: schedule.expression,
+      scheduleExpressionTimezone: schedule.timezone,
+      flexibleTimeWindow: { mode: "OFF" },
+      target: {
+        arn: taskQueue.arn,
+        roleArn: schedulerRole.arn,
+        input: JSON.stringify({
+          task: schedule.task,
+          payload: schedule.payload,
+          schedule: schedule.name,
+        }),
+        retryPolicy: { maximumRetryAttempts: 10, maximumEventAgeInSeconds: 3600 },
+        deadLetterConfig: { arn: deadLetters.arn },
+      },
+    }),
+);
