@@ -108,7 +108,7 @@ export function loadConfig(
     migrateOnBoot: values.MIGRATE_ON_BOOT ?? linked.database === undefined,
     bodyLimitBytes: values.BODY_LIMIT_BYTES,
     tasks: linked.taskQueueUrl
-      ? { kind: "sqs" as const, queueUrl: linked.taskQueueUrl }
+      ? { kind: "sqs" as const, queueUrl: linked.taskQueueUrl, deadLetterUrl: linked.deadLetterUrl }
       : {
           kind: "local" as const,
           visibilityTimeoutSeconds: values.TASK_VISIBILITY_TIMEOUT_SECONDS,
@@ -120,7 +120,12 @@ export function loadConfig(
 }
 
 function readLinks(links: object, problems: string[]) {
-  const result: { database?: string; stage?: string; taskQueueUrl?: string } = {};
+  const result: {
+    database?: string;
+    stage?: string;
+    taskQueueUrl?: string;
+    deadLetterUrl?: string;
+  } = {};
   if ("Database" in links) {
     const db = DatabaseLink.safeParse((links as { Database: unknown }).Database);
     if (db.success) {
@@ -137,6 +142,11 @@ function readLinks(links: object, problems: string[]) {
     const queue = QueueLink.safeParse((links as { TaskQueue: unknown }).TaskQueue);
     if (queue.success) result.taskQueueUrl = queue.data.url;
     else problems.push("Resource.TaskQueue: expected url");
+  }
+  // Linked only where needed (`sst shell` for the operator commands).
+  if ("TaskDeadLetters" in links) {
+    const queue = QueueLink.safeParse((links as { TaskDeadLetters: unknown }).TaskDeadLetters);
+    if (queue.success) result.deadLetterUrl = queue.data.url;
   }
   if ("App" in links) {
     const app = AppLink.safeParse((links as { App: unknown }).App);

@@ -49,7 +49,10 @@ describe("a worker killed mid-task", () => {
     const { useTransaction } = await import("../db/transaction");
     const { queryRows } = await import("../db/client");
 
-    const settings = booted.config.tasks as { visibilityTimeoutSeconds: number; maxReceiveCount: number };
+    const settings = booted.config.tasks as {
+      visibilityTimeoutSeconds: number;
+      maxReceiveCount: number;
+    };
     const queueOptions = { queue: "tasks", deadLetterQueue: "tasks-dead-letters", ...settings };
     // Within the timeout the message is still hidden; past it (clock moved 2 s on), it is back.
     expect(await createLocalQueue(queueOptions).receive()).toEqual([]);

@@ -6,7 +6,11 @@ import { createSqsQueue } from "./sqs-queue";
 // SQS is the one part that cannot run here: the mock stands at the AWS SDK's edge.
 const URL = "https://sqs.us-east-1.amazonaws.com/123456789012/tasks";
 const messages = (n: number) =>
-  Array.from({ length: n }, (_, i) => ({ id: `tsk_${i}`, body: `{"n":${i}}`, delaySeconds: i % 2 }));
+  Array.from({ length: n }, (_, i) => ({
+    id: `tsk_${i}`,
+    body: `{"n":${i}}`,
+    delaySeconds: i % 2,
+  }));
 
 describe("SQS sender", () => {
   it("sends at most 10 entries per SendMessageBatch call", async () => {
@@ -20,7 +24,11 @@ describe("SQS sender", () => {
     const calls = sqs.commandCalls(SendMessageBatchCommand).map((call) => call.args[0].input);
     expect(calls.map((input) => input.Entries?.length)).toEqual([10, 10, 3]);
     expect(calls[0]?.QueueUrl).toBe(URL);
-    expect(calls[0]?.Entries?.[1]).toEqual({ Id: "tsk_1", MessageBody: '{"n":1}', DelaySeconds: 1 });
+    expect(calls[0]?.Entries?.[1]).toEqual({
+      Id: "tsk_1",
+      MessageBody: '{"n":1}',
+      DelaySeconds: 1,
+    });
   });
 
   it("retries only the failed entries of a partial batch", async () => {
@@ -37,8 +45,13 @@ describe("SQS sender", () => {
       .resolves({ Successful: [], Failed: [] });
     const { failed } = await createSqsQueue(URL, new SQSClient({})).send(messages(3));
     expect(failed).toEqual([]);
-    const calls = sqs.commandCalls(SendMessageBatchCommand).map((call) => call.args[0].input.Entries?.map((e) => e.Id));
-    expect(calls).toEqual([["tsk_0", "tsk_1", "tsk_2"], ["tsk_1", "tsk_2"]]);
+    const calls = sqs
+      .commandCalls(SendMessageBatchCommand)
+      .map((call) => call.args[0].input.Entries?.map((e) => e.Id));
+    expect(calls).toEqual([
+      ["tsk_0", "tsk_1", "tsk_2"],
+      ["tsk_1", "tsk_2"],
+    ]);
   });
 
   it("reports what still fails after 3 attempts, so it stays in the outbox", async () => {

@@ -17,11 +17,15 @@ import { createWorker } from "./worker";
  */
 
 const effects: string[] = [];
-const probe = defineTask("probe.record", z.object({ note: z.string() }), async ({ note }, { id }) => {
-  effects.push(note);
-  // A database effect, to show a duplicate delivery does not repeat it.
-  await useTransaction((tx) => tx.execute(sql`select ${id}::text`));
-});
+const probe = defineTask(
+  "probe.record",
+  z.object({ note: z.string() }),
+  async ({ note }, { id }) => {
+    effects.push(note);
+    // A database effect, to show a duplicate delivery does not repeat it.
+    await useTransaction((tx) => tx.execute(sql`select ${id}::text`));
+  },
+);
 const failing = defineTask("probe.fail", z.object({}), async () => {
   throw new Error("always fails");
 });
@@ -30,7 +34,12 @@ const worker = createWorker([probe, failing]);
 const outboxRows = () => useTransaction((tx) => tx.select().from(taskOutboxTable));
 
 function sqsEvent(...bodies: { id: string; body: string; receiveCount?: number }[]): SQSEvent {
-  const queue = createLocalQueue({ queue: "q", deadLetterQueue: "dlq", maxReceiveCount: 5, visibilityTimeoutSeconds: 30 });
+  const queue = createLocalQueue({
+    queue: "q",
+    deadLetterQueue: "dlq",
+    maxReceiveCount: 5,
+    visibilityTimeoutSeconds: 30,
+  });
   return queue.toEvent(
     bodies.map((b) => ({
       messageId: b.id,
@@ -82,7 +91,12 @@ describe("outbox", () => {
     await rollback(async () => {
       // The state a crash leaves: committed outbox row, no relay ran.
       await useTransaction((tx) =>
-        tx.insert(taskOutboxTable).values({ id: "tsk_crashed", task: "probe.record", payload: { note: "late" }, availableAt: new Date() }),
+        tx.insert(taskOutboxTable).values({
+          id: "tsk_crashed",
+          task: "probe.record",
+          payload: { note: "late" },
+          availableAt: new Date(),
+        }),
       );
       expect(await relay()).toBe(1);
       expect(await relay()).toBe(0); // relayed once only
@@ -106,15 +120,21 @@ describe("outbox", () => {
 
   it("a dedup key enqueues once", async () => {
     await rollback(async () => {
-      expect((await enqueue(probe, { note: "a" }, { dedupKey: "digest:u1:2026-11-22" })).enqueued).toBe(true);
-      expect((await enqueue(probe, { note: "b" }, { dedupKey: "digest:u1:2026-11-22" })).enqueued).toBe(false);
+      expect(
+        (await enqueue(probe, { note: "a" }, { dedupKey: "digest:u1:2026-11-22" })).enqueued,
+      ).toBe(true);
+      expect(
+        (await enqueue(probe, { note: "b" }, { dedupKey: "digest:u1:2026-11-22" })).enqueued,
+      ).toBe(false);
       expect(await outboxRows()).toHaveLength(1);
     });
   });
 
   it("rejects an invalid payload before anything is written", async () => {
     await rollback(async () => {
-      await expect(enqueue(probe, { note: 42 } as unknown as { note: string })).rejects.toThrow(z.ZodError);
+      await expect(enqueue(probe, { note: 42 } as unknown as { note: string })).rejects.toThrow(
+        z.ZodError,
+      );
       expect(await outboxRows()).toEqual([]);
     });
   });
@@ -124,12 +144,20 @@ describe("worker", () => {
   it("runs each task once: a second delivery of the same task id has no effect", async () => {
     await rollback(async () => {
       effects.length = 0;
-      const body = JSON.stringify({ task: "probe.record", payload: { note: "once" }, id: "tsk_dup" });
+      const body = JSON.stringify({
+        task: "probe.record",
+        payload: { note: "once" },
+        id: "tsk_dup",
+      });
       expect(await worker(sqsEvent({ id: "m1", body }))).toEqual({ batchItemFailures: [] });
       // SQS delivers it again (another message id, the same task id).
-      expect(await worker(sqsEvent({ id: "m2", body, receiveCount: 2 }))).toEqual({ batchItemFailures: [] });
+      expect(await worker(sqsEvent({ id: "m2", body, receiveCount: 2 }))).toEqual({
+        batchItemFailures: [],
+      });
       expect(effects).toEqual(["once"]);
-      const receipts = await useTransaction((tx) => tx.select().from(taskReceiptTable).where(eq(taskReceiptTable.id, "tsk_dup")));
+      const receipts = await useTransaction((tx) =>
+        tx.select().from(taskReceiptTable).where(eq(taskReceiptTable.id, "tsk_dup")),
+      );
       expect(receipts).toHaveLength(1);
     });
   });
@@ -140,18 +168,37 @@ describe("worker", () => {
       const logs = captureLogs();
       const result = await worker(
         sqsEvent(
-          { id: "ok-1", body: JSON.stringify({ task: "probe.record", payload: { note: "first" }, id: "tsk_a" }) },
+          {
+            id: "ok-1",
+            body: JSON.stringify({ task: "probe.record", payload: { note: "first" }, id: "tsk_a" }),
+          },
           { id: "not-json", body: "{oops" },
           { id: "unknown", body: JSON.stringify({ task: "nobody.home", payload: {} }) },
-          { id: "bad-payload", body: JSON.stringify({ task: "probe.record", payload: { note: 1 } }) },
+          {
+            id: "bad-payload",
+            body: JSON.stringify({ task: "probe.record", payload: { note: 1 } }),
+          },
           { id: "throws", body: JSON.stringify({ task: "probe.fail", payload: {} }) },
-          { id: "ok-2", body: JSON.stringify({ task: "probe.record", payload: { note: "last" }, id: "tsk_b" }) },
+          {
+            id: "ok-2",
+            body: JSON.stringify({ task: "probe.record", payload: { note: "last" }, id: "tsk_b" }),
+          },
         ),
       );
-      expect(result.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(["not-json", "unknown", "bad-payload", "throws"]);
+      expect(result.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([
+        "not-json",
+        "unknown",
+        "bad-payload",
+        "throws",
+      ]);
       expect(effects).toEqual(["first", "last"]);
       const failures = logs.filter((line) => line.message === "task failed");
-      expect(failures.map((line) => line.messageId)).toEqual(["not-json", "unknown", "bad-payload", "throws"]);
+      expect(failures.map((line) => line.messageId)).toEqual([
+        "not-json",
+        "unknown",
+        "bad-payload",
+        "throws",
+      ]);
     });
   });
 
@@ -187,7 +234,10 @@ describe("local queue (SQS semantics)", () => {
       visibilityTimeoutSeconds: 30,
       clock: () => now,
     });
-    return { queue, advance: (seconds: number) => (now = new Date(now.getTime() + seconds * 1000)) };
+    return {
+      queue,
+      advance: (seconds: number) => (now = new Date(now.getTime() + seconds * 1000)),
+    };
   }
 
   it("a poison message reaches the DLQ after 5 receives while the rest of its batches succeed", async () => {
@@ -197,7 +247,11 @@ describe("local queue (SQS semantics)", () => {
       const { queue, advance } = clockedQueue();
       await queue.send([
         { id: "1", body: JSON.stringify({ task: "probe.fail", payload: {} }), delaySeconds: 0 },
-        { id: "2", body: JSON.stringify({ task: "probe.record", payload: { note: "good" }, id: "tsk_good" }), delaySeconds: 0 },
+        {
+          id: "2",
+          body: JSON.stringify({ task: "probe.record", payload: { note: "good" }, id: "tsk_good" }),
+          delaySeconds: 0,
+        },
       ]);
       const deliveries: number[] = [];
       for (let round = 0; round < 7; round++) {
@@ -205,8 +259,12 @@ describe("local queue (SQS semantics)", () => {
         if (batch.length > 0) {
           const { batchItemFailures } = await worker(queue.toEvent(batch));
           const failed = new Set(batchItemFailures.map((f) => f.itemIdentifier));
-          deliveries.push(...batch.filter((m) => failed.has(m.messageId)).map((m) => m.receiveCount));
-          await queue.delete(batch.filter((m) => !failed.has(m.messageId)).map((m) => m.receiptHandle));
+          deliveries.push(
+            ...batch.filter((m) => failed.has(m.messageId)).map((m) => m.receiveCount),
+          );
+          await queue.delete(
+            batch.filter((m) => !failed.has(m.messageId)).map((m) => m.receiptHandle),
+          );
         }
         // Not visible again before the visibility timeout...
         expect(await queue.receive(10)).toEqual([]);

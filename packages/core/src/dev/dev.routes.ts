@@ -1,0 +1,36 @@
+import { Hono } from "hono";
+import { createMiddleware } from "hono/factory";
+import { z } from "zod";
+import { type Config, config } from "../config";
+import { NotFoundError } from "../error";
+import { validate } from "../http/validate";
+import * as Operator from "../task/operator";
+
+/**
+ * Developer tools of the offline app. They exist only offline: on a deployed stage every route
+ * here answers 404. `npm run tasks` talks to these while `npm run dev` holds the database.
+ */
+export function devToolsEnabled(settings: Config): boolean {
+  return !settings.deployed && settings.tasks.kind === "local";
+}
+
+const offlineOnly = createMiddleware(async (c, next) => {
+  if (!devToolsEnabled(config())) {
+    throw new NotFoundError(`No route for ${c.req.method} ${c.req.path}`);
+  }
+  await next();
+});
+
+const RunTask = z.object({ task: z.string().min(1), payload: z.unknown().default({}) });
+
+export const DevRoutes = new Hono()
+  .use(offlineOnly)
+  .get("/tasks", async (c) => c.json(await Operator.overview(), 200))
+  .get("/tasks/dead-letters", async (c) =>
+    c.json({ deadLetters: await Operator.deadLetters() }, 200),
+  )
+  .post("/tasks/redrive", async (c) => c.json({ moved: await Operator.redrive() }, 200))
+  .post("/tasks/run", validate("json", RunTask), async (c) => {
+    const { task, payload } = c.req.valid("json");
+    return c.json(await Operator.run(task, payload), 202);
+  });
