@@ -16,6 +16,11 @@ export function withLogContext<T>(fields: Fields, fn: () => T): T {
   return storage.run({ ...storage.getStore(), ...fields }, fn);
 }
 
+/** The fields of the current log context (the request id inside a request, the task id in a task). */
+export function logContext(): Readonly<Fields> {
+  return storage.getStore() ?? {};
+}
+
 function write(level: Exclude<LogLevel, "silent">, message: string, fields?: Fields) {
   if (order[level] < order[config().logLevel]) return;
   const line = {

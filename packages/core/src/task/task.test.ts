@@ -5,6 +5,7 @@ import { z } from "zod";
 import { captureLogs } from "../../test/logs";
 import { queryRows } from "../db/client";
 import { createTransaction, rollback, useTransaction } from "../db/transaction";
+import { withLogContext } from "../log";
 import { createLocalQueue } from "./local-queue";
 import { localQueue } from "./runtime";
 import { defineTask, enqueue, relay } from "./task";
@@ -115,6 +116,13 @@ describe("outbox", () => {
       expect(depth.queue).toEqual({ visible: 0, total: 1 }); // sent with a delay: not visible yet
       const pending = (await outboxRows()).filter((row) => row.relayedAt === null);
       expect(pending.map((row) => row.payload)).toEqual([{ note: "tomorrow" }]);
+    });
+  });
+
+  it("carries the enqueuing request's id when none is given", async () => {
+    await rollback(async () => {
+      await withLogContext({ requestId: "req-from-context" }, () => enqueue(probe, { note: "x" }));
+      expect((await outboxRows())[0]?.requestId).toBe("req-from-context");
     });
   });
 

@@ -2,7 +2,7 @@ import { and, asc, inArray, isNull, lte } from "drizzle-orm";
 import { z } from "zod";
 import { afterCommit, createTransaction, useTransaction } from "../db/transaction";
 import { createID } from "../id";
-import { log } from "../log";
+import { log, logContext } from "../log";
 import { MAX_DELAY_SECONDS } from "./queue";
 import { taskQueue } from "./runtime";
 import { taskOutboxTable } from "./task.sql";
@@ -26,6 +26,11 @@ export interface TaskDefinition<Payload extends z.ZodType = z.ZodType> {
   name: string;
   payload: Payload;
   handler: (payload: z.output<Payload>, context: TaskContext) => Promise<void>;
+}
+
+function contextRequestId(): string | undefined {
+  const { requestId } = logContext();
+  return typeof requestId === "string" ? requestId : undefined;
 }
 
 const TASK_NAME = /^[a-z][a-z0-9-]*\.[a-z][a-zA-Z0-9-]*$/;
@@ -78,7 +83,8 @@ export async function enqueue<Payload extends z.ZodType>(
         task: task.name,
         payload: parsed ?? null,
         dedupKey: options.dedupKey,
-        requestId: options.requestId,
+        // The enqueuing request's id travels with the task, so its logs join the request's.
+        requestId: options.requestId ?? contextRequestId(),
         availableAt,
       })
       .onConflictDoNothing({ target: taskOutboxTable.dedupKey })
