@@ -1,8 +1,8 @@
-import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type Evaluation, evaluate } from "../../scripts/infra/evaluate";
+import { baselineEntry, grown, readBaseline } from "../../scripts/cost/baseline";
+import { price } from "../../scripts/cost/price";
+import { copyConfig, type Evaluation, evaluate } from "../../scripts/infra/evaluate";
+import { budgetFor, budgets } from "../budgets";
 import { checks, type StageKind, violations } from "./invariants";
 
 /**
@@ -11,27 +11,7 @@ import { checks, type StageKind, violations } from "./invariants";
  * checks catch what they claim to.
  */
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
 const graphs = {} as Record<StageKind | "brokenA" | "brokenB", Evaluation>;
-
-/** A copy of the config with `edits` applied (each must change its file, or the test is void). */
-function brokenCopy(id: string, edits: { file: string; from: string; to: string }[]): string {
-  const dir = path.join(root, "node_modules", ".cache", "slipway", `broken-${id}-${process.pid}`);
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  cpSync(path.join(root, "sst.config.ts"), path.join(dir, "sst.config.ts"));
-  cpSync(path.join(root, "infra"), path.join(dir, "infra"), { recursive: true });
-  // infra/tasks.ts reads the app's schedule list from packages/.
-  symlinkSync(path.join(root, "packages"), path.join(dir, "packages"));
-  for (const edit of edits) {
-    const file = path.join(dir, edit.file);
-    const source = readFileSync(file, "utf8");
-    if (!source.includes(edit.from))
-      throw new Error(`${edit.file} no longer contains ${edit.from}`);
-    writeFileSync(file, source.replace(edit.from, edit.to));
-  }
-  return path.relative(root, path.join(dir, "sst.config.ts"));
-}
 
 // Two copies, so that no breakage hides another (a managed NAT has no NAT security group).
 const breakages = [
@@ -81,8 +61,8 @@ const breakages = [
 
 beforeAll(async () => {
   const copy = (id: string) =>
-    brokenCopy(
-      id,
+    copyConfig(
+      `broken-${id}`,
       breakages.filter((b) => b.copy === id),
     );
   const [production, staging, dev, brokenA, brokenB] = await Promise.all([
@@ -122,5 +102,31 @@ describe("resource graph facts", () => {
       expect(count(graphs.staging, type)).toBe(1);
       expect(count(graphs.dev, type)).toBe(0);
     }
+  });
+});
+
+describe("cost", () => {
+  it.each(["production", "staging"] as const)(
+    "%s: idle cost stays within its budget (infra/budgets.ts)",
+    (stage) => {
+      const report = price(graphs[stage], 0);
+      const budget = budgetFor(stage);
+      const message = `${stage} idles at $${report.idle}, over its $${budget} budget; grew: ${grown(report, readBaseline()).join("; ")}`;
+      expect(report.idle, message).toBeLessThanOrEqual(budget);
+    },
+  );
+
+  it.each(["production", "staging"] as const)(
+    "%s: the cost baseline is current (after an infra change: npm run cost -- --write-baseline)",
+    (stage) => {
+      expect(baselineEntry(price(graphs[stage], 0))).toEqual(readBaseline()[stage]);
+    },
+  );
+
+  it("a change that adds cost fails the budget and names what grew", () => {
+    // Copy A swaps fck-nat for managed NAT gateways (among its breakages).
+    const report = price(graphs.brokenA, 0);
+    expect(report.idle).toBeGreaterThan(budgets.production);
+    expect(grown(report, readBaseline()).join("\n")).toMatch(/VpcNatGateway1: \$0\.00 -> \$32\.85/);
   });
 });

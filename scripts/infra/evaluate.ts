@@ -1,5 +1,13 @@
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { EvaluatedResource } from "./evaluate-worker";
@@ -81,4 +89,33 @@ export function evaluate(options: EvaluateOptions): Promise<Evaluation> {
         );
     });
   });
+}
+
+export interface ConfigEdit {
+  file: string;
+  from: string;
+  to: string;
+}
+
+/**
+ * A copy of `sst.config.ts` + `infra/` with `edits` applied, for evaluating a variant of the
+ * design (a test's deliberate breakage, the cost tool's alternatives). Each edit must change its
+ * file, so a variant that no longer applies fails loudly. Returns the config path for `evaluate`.
+ */
+export function copyConfig(id: string, edits: ConfigEdit[], root = repoRoot): string {
+  const dir = path.join(root, "node_modules", ".cache", "slipway", `config-${id}-${process.pid}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  cpSync(path.join(root, "sst.config.ts"), path.join(dir, "sst.config.ts"));
+  cpSync(path.join(root, "infra"), path.join(dir, "infra"), { recursive: true });
+  // infra/tasks.ts reads the app's schedule list from packages/.
+  symlinkSync(path.join(root, "packages"), path.join(dir, "packages"));
+  for (const edit of edits) {
+    const file = path.join(dir, edit.file);
+    const source = readFileSync(file, "utf8");
+    if (!source.includes(edit.from))
+      throw new Error(`${edit.file} no longer contains: ${edit.from}`);
+    writeFileSync(file, source.replace(edit.from, edit.to));
+  }
+  return path.relative(root, path.join(dir, "sst.config.ts"));
 }

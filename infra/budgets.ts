@@ -1,0 +1,15 @@
+/**
+ * Monthly budget per stage, idle (the stage exists and serves nothing), in USD. The budget test
+ * (infra/tests/graph.test.ts) prices the evaluated graph against it and names what grew.
+ * Tighten a budget when the design gets cheaper; loosen one only with the reason written here.
+ */
+export const budgets = {
+  // Multi-AZ db.t4g.micro + storage ≈ $28, one ARM task ≈ $7, two fck-nat + IPv4 ≈ $13.5.
+  production: 50,
+  // Issue 9 started from $30. SST's Postgres always adds a Secrets Manager secret ($0.40) and the
+  // two NAT instances need an IPv4 address each ($7.30): measured $30.20, so $31 (2026-11-22).
+  other: 31,
+} as const;
+
+export const budgetFor = (stage: string) =>
+  stage === "production" ? budgets.production : budgets.other;
