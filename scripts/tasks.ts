@@ -18,7 +18,11 @@ async function viaDevServer(method: "GET" | "POST", path: string, body?: unknown
   const url = `http://127.0.0.1:${settings.port}/api/dev${path}`;
   const response = await fetch(url, {
     method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
+    // The dev server's CSRF check wants one of its own origins on unsafe requests.
+    headers: {
+      origin: `http://localhost:${settings.port}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   }).catch(() => undefined);
   if (!response) return undefined; // no dev server: work on the database directly

@@ -44,6 +44,30 @@ const EnvSchema = z.object({
   /** Offline queue only; on AWS the SQS queue's own setting applies. */
   TASK_VISIBILITY_TIMEOUT_SECONDS: integer(1, 43_200).default(30),
   LOG_LEVEL: LogLevel.default("info"),
+  /** Sliding session lifetime: each use pushes expiry this far ahead. */
+  SESSION_TTL_HOURS: integer(1, 24 * 365).default(24 * 14),
+  /** Cookies carry `Secure`; defaults to on when deployed (https), off offline (plain http). */
+  COOKIE_SECURE: z.stringbool({ error: "expected true or false" }).optional(),
+  /** Origins allowed to make unsafe requests (CSRF), comma-separated. Defaults to the local ports. */
+  ALLOWED_ORIGINS: z
+    .string()
+    .transform((value) =>
+      value
+        .split(",")
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z
+        .array(z.url({ error: "expected comma-separated origins like https://app.example.com" }))
+        .min(1),
+    )
+    .optional(),
+  /** Behind API Gateway/CloudFront: take the client IP from X-Forwarded-For. */
+  TRUST_PROXY: z.stringbool({ error: "expected true or false" }).optional(),
+  WEB_PORT: integer(1, 65535).default(5173),
+  /** Sender of offline mail (deployed: the linked SES identity). */
+  MAIL_FROM: z.string().min(3).default("Slipway <no-reply@slipway.local>"),
 });
 
 /** Shape of the `Database` link of `sst.aws.Postgres`. */
@@ -56,6 +80,9 @@ const DatabaseLink = z.object({
 });
 
 const AppLink = z.object({ stage: z.string().min(1) });
+
+/** Shape of the `Email` link of `sst.aws.Email`. */
+const EmailLink = z.object({ sender: z.string().min(1), configSet: z.string().optional() });
 
 /** Shape of the `TaskQueue` link of `sst.aws.Queue`. */
 const QueueLink = z.object({ url: z.url() });
@@ -116,6 +143,21 @@ export function loadConfig(
           maxReceiveCount: 5,
         },
     logLevel: values.LOG_LEVEL,
+    session: {
+      ttlHours: values.SESSION_TTL_HOURS,
+      secureCookie: values.COOKIE_SECURE ?? linked.database !== undefined,
+    },
+    /** Same-origin check for unsafe methods: the site's origin(s). */
+    allowedOrigins: values.ALLOWED_ORIGINS ?? [
+      `http://localhost:${values.WEB_PORT}`,
+      `http://127.0.0.1:${values.WEB_PORT}`,
+      `http://localhost:${values.PORT}`,
+      `http://127.0.0.1:${values.PORT}`,
+    ],
+    trustProxy: values.TRUST_PROXY ?? linked.database !== undefined,
+    mail: linked.email
+      ? { kind: "ses" as const, sender: linked.email.sender, configSet: linked.email.configSet }
+      : { kind: "dev" as const, sender: values.MAIL_FROM },
   };
 }
 
@@ -125,6 +167,7 @@ function readLinks(links: object, problems: string[]) {
     stage?: string;
     taskQueueUrl?: string;
     deadLetterUrl?: string;
+    email?: { sender: string; configSet?: string };
   } = {};
   if ("Database" in links) {
     const db = DatabaseLink.safeParse((links as { Database: unknown }).Database);
@@ -147,6 +190,11 @@ function readLinks(links: object, problems: string[]) {
   if ("TaskDeadLetters" in links) {
     const queue = QueueLink.safeParse((links as { TaskDeadLetters: unknown }).TaskDeadLetters);
     if (queue.success) result.deadLetterUrl = queue.data.url;
+  }
+  if ("Email" in links) {
+    const email = EmailLink.safeParse((links as { Email: unknown }).Email);
+    if (email.success) result.email = email.data;
+    else problems.push("Resource.Email: expected sender");
   }
   if ("App" in links) {
     const app = AppLink.safeParse((links as { App: unknown }).App);

@@ -1,14 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { jsonRequest } from "../../test/http";
 import { app } from "../api";
 import { loadConfig } from "../config";
 import { rollback } from "../db/transaction";
 import { devToolsEnabled } from "./dev.routes";
 
-const post = (body: unknown) => ({
-  method: "POST",
-  headers: { "content-type": "application/json" },
-  body: JSON.stringify(body),
-});
+const post = (body: unknown) => jsonRequest(body);
 
 describe("offline dev routes", () => {
   it("exist only offline: a deployed stage (SST links present) has none", () => {

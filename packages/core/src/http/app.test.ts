@@ -4,6 +4,7 @@ import { serve } from "@hono/node-server";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { z } from "zod";
 import { bootApp } from "../../test/database";
+import { jsonRequest, ORIGIN } from "../../test/http";
 import { captureLogs } from "../../test/logs";
 import { app as api } from "../api";
 import { createApp } from "./app";
@@ -32,11 +33,8 @@ function probeApp() {
   return { app, state };
 }
 
-const json = (body: string, contentType = "application/json") => ({
-  method: "POST",
-  headers: { "content-type": contentType },
-  body,
-});
+const json = (body: string, contentType = "application/json") =>
+  jsonRequest(body, { headers: { "content-type": contentType } });
 
 async function errorOf(response: Response) {
   const body = (await response.json()) as {
@@ -87,7 +85,11 @@ describe("HTTP error contract", () => {
     );
     expect(await errorOf(form)).toMatchObject({ status: 415, code: "unsupported_media_type" });
     const untyped = await app.request(
-      new Request("http://local/api/probe", { method: "POST", body: new Blob(['{"title":"x"}']) }),
+      new Request("http://local/api/probe", {
+        method: "POST",
+        headers: { origin: ORIGIN },
+        body: new Blob(['{"title":"x"}']),
+      }),
     );
     expect(await errorOf(untyped)).toMatchObject({
       status: 415,
@@ -103,7 +105,11 @@ describe("HTTP error contract", () => {
     expect((await app.request("/api/probe", json(exact))).status).toBe(201);
     const over = await app.request("/api/probe", {
       ...json(`${exact} `),
-      headers: { "content-type": "application/json", "content-length": String(limit + 1) },
+      headers: {
+        "content-type": "application/json",
+        origin: ORIGIN,
+        "content-length": String(limit + 1),
+      },
     });
     expect(await errorOf(over)).toMatchObject({
       status: 413,
@@ -127,7 +133,7 @@ describe("HTTP error contract", () => {
           host: "127.0.0.1",
           method: "POST",
           path: "/api/probe",
-          headers: { "content-type": "application/json" },
+          headers: { "content-type": "application/json", origin: ORIGIN },
         },
         (res) => {
           res.resume();
@@ -151,6 +157,37 @@ describe("HTTP error contract", () => {
     expect(await errorOf(response)).toMatchObject({ status: 413, details: { limitBytes: 64 } });
   });
 
+  it("403 for an unsafe request from another origin or with no Origin; safe methods need none", async () => {
+    const { app, state } = probeApp();
+    const foreign = await app.request(
+      "/api/probe",
+      jsonRequest({ title: "x" }, { headers: { origin: "https://evil.example" } }),
+    );
+    expect(await errorOf(foreign)).toEqual({
+      status: 403,
+      code: "forbidden",
+      message: "Requests from https://evil.example are not allowed",
+    });
+    const missing = await app.request("/api/probe", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"title":"x"}',
+    });
+    expect(await errorOf(missing)).toMatchObject({
+      status: 403,
+      message: "The Origin header is required",
+    });
+    expect(state.calls).toBe(0);
+    expect((await api.request("/api/health")).status).toBe(200);
+  });
+
+  it("sets security headers on every response", async () => {
+    const response = await api.request("/api/health");
+    expect(response.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(response.headers.get("x-frame-options")).toBe("SAMEORIGIN");
+    expect(response.headers.get("strict-transport-security")).toMatch(/max-age=/);
+  });
+
   it("404 as JSON for an unknown /api route", async () => {
     const response = await api.request("/api/no-such-thing");
     expect(await errorOf(response)).toEqual({
@@ -161,7 +198,10 @@ describe("HTTP error contract", () => {
   });
 
   it("405 with Allow for a known route asked with another method", async () => {
-    const response = await api.request("/api/health", { method: "DELETE" });
+    const response = await api.request("/api/health", {
+      method: "DELETE",
+      headers: { origin: ORIGIN },
+    });
     expect(response.headers.get("allow")).toBe("GET, HEAD");
     expect(await errorOf(response)).toMatchObject({
       status: 405,

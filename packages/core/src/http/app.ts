@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { type RequestIdVariables, requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
 import { config } from "../config";
 import { AppError } from "../error";
 import { log, withLogContext } from "../log";
@@ -10,6 +11,22 @@ import { handleError, notFoundHandler } from "./errors";
 export type AppEnv = { Variables: RequestIdVariables };
 
 const bodyMethods = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+/**
+ * CSRF: a state-changing request must come from one of the site's origins. Browsers always send
+ * `Origin` on cross-origin and on unsafe same-origin requests, so a missing one is refused too.
+ */
+const sameOrigin = createMiddleware<AppEnv>(async (c, next) => {
+  if (!bodyMethods.has(c.req.method)) return next();
+  const origin = c.req.header("origin");
+  if (!origin || !config().allowedOrigins.includes(origin)) {
+    throw new AppError(
+      "forbidden",
+      origin ? `Requests from ${origin} are not allowed` : "The Origin header is required",
+    );
+  }
+  return next();
+});
 const jsonType = /^application\/([\w.-]+\+)?json$/i;
 
 /** Runs the rest of the request with its id in every log line, and logs one line per request. */
@@ -64,6 +81,8 @@ export function createApp() {
   const app = new Hono<AppEnv>()
     .use(requestId())
     .use(requestLog)
+    .use(secureHeaders())
+    .use(sameOrigin)
     .use(
       bodyLimit({
         maxSize: limit,
