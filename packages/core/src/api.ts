@@ -1,12 +1,37 @@
+import { openAPIRouteHandler } from "hono-openapi";
+import { AccountRoutes, sessionMiddleware } from "./account";
 import { DevRoutes } from "./dev/dev.routes";
 import { HealthRoutes } from "./health";
 import { createApp } from "./http/app";
+import { NoteRoutes } from "./note";
 
 /** The composed API: one `.route()` per module, chained so `AppType` carries every route. */
-export const app = createApp()
+const routes = createApp()
   .basePath("/api")
+  // Resolves the session cookie into the actor for everything below.
+  .use(sessionMiddleware)
   .route("/health", HealthRoutes)
+  .route("/auth", AccountRoutes)
+  .route("/notes", NoteRoutes)
   // Offline only (404 on deployed stages).
   .route("/dev", DevRoutes);
+
+/** OpenAPI 3.1, generated from the same zod schemas that validate the requests. */
+export const app = routes.get(
+  "/openapi.json",
+  openAPIRouteHandler(routes, {
+    documentation: {
+      openapi: "3.1.0",
+      info: {
+        title: "Slipway API",
+        version: "1.0.0",
+        description: "Team notes on the Slipway stack",
+      },
+      components: {
+        securitySchemes: { session: { type: "apiKey", in: "cookie", name: "slipway_session" } },
+      },
+    },
+  }),
+);
 
 export type AppType = typeof app;

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { type Config, config } from "../config";
 import { NotFoundError } from "../error";
 import { validate } from "../http/validate";
+import { Mail } from "../mail";
 import * as Operator from "../task/operator";
 
 /**
@@ -25,6 +26,7 @@ const RunTask = z.object({ task: z.string().min(1), payload: z.unknown().default
 
 export const DevRoutes = new Hono()
   .use(offlineOnly)
+  .get("/mail", async (c) => c.json({ messages: await Mail.devMailbox() }, 200))
   .get("/tasks", async (c) => c.json(await Operator.overview(), 200))
   .get("/tasks/dead-letters", async (c) =>
     c.json({ deadLetters: await Operator.deadLetters() }, 200),

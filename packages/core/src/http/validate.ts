@@ -1,25 +1,30 @@
-import { zValidator } from "@hono/zod-validator";
+import type { StandardSchemaV1 } from "@standard-schema/spec";
 import type { ValidationTargets } from "hono";
+import { validator } from "hono-openapi";
 import type { z } from "zod";
 import { ValidationError } from "../error";
 
 /**
- * `zValidator` that throws our ValidationError, so every invalid request gets the same
- * field-level 400 body from the one error handler.
+ * Validates a request part with a module's zod schema and registers the schema for the OpenAPI
+ * document (hono-openapi). A failure throws our ValidationError, so every invalid request gets the
+ * same field-level 400 from the one error handler.
  */
 export function validate<Target extends keyof ValidationTargets, Schema extends z.ZodType>(
   target: Target,
   schema: Schema,
 ) {
-  return zValidator(target, schema, (result) => {
+  return validator(target, schema, (result) => {
     if (!result.success) {
       throw new ValidationError(
-        result.error.issues.map((issue) => ({
-          path: issue.path.map(String).join("."),
-          message: issue.message,
-        })),
+        result.error.map((issue) => ({ path: pathOf(issue), message: issue.message })),
         `Invalid request ${target}`,
       );
     }
   });
+}
+
+function pathOf(issue: StandardSchemaV1.Issue): string {
+  return (issue.path ?? [])
+    .map((segment) => String(typeof segment === "object" ? segment.key : segment))
+    .join(".");
 }

@@ -7,5 +7,6 @@ export const cleanupHourly = defineSchedule({
   timezone: "UTC",
   task: "maintenance.cleanup",
   payload: {},
-  description: "Deletes expired rows (relayed outbox, old task receipts)",
+  description:
+    "Deletes expired sessions, login failures, relayed outbox rows and old task receipts",
 });

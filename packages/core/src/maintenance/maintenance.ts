@@ -1,4 +1,5 @@
 import { and, isNotNull, lt } from "drizzle-orm";
+import { deleteExpired } from "../account/account";
 import { useTransaction } from "../db/transaction";
 import { taskOutboxTable, taskReceiptTable } from "../task/task.sql";
 
@@ -11,7 +12,7 @@ const daysAgo = (now: Date, days: number) => new Date(now.getTime() - days * 86_
 
 /**
  * Deletes what has outlived its purpose. Idempotent: running it twice deletes nothing more.
- * (Expired sessions and abandoned uploads join here when those modules exist.)
+ * (Abandoned uploads join here when the files module exists.)
  */
 export async function cleanup(now = new Date()) {
   return useTransaction(async (tx) => {
@@ -28,6 +29,6 @@ export async function cleanup(now = new Date()) {
       .delete(taskReceiptTable)
       .where(lt(taskReceiptTable.completedAt, daysAgo(now, RECEIPT_RETENTION_DAYS)))
       .returning({ id: taskReceiptTable.id });
-    return { outboxRows: outbox.length, receipts: receipts.length };
+    return { outboxRows: outbox.length, receipts: receipts.length, ...(await deleteExpired(now)) };
   });
 }

@@ -1,0 +1,2 @@
+export * as Digest from "./digest";
+export { dailyTask } from "./digest.tasks";

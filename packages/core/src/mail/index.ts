@@ -1,0 +1,2 @@
+export * as Mail from "./mail";
+export { deliverTask } from "./mail.tasks";

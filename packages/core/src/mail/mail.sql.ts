@@ -1,0 +1,11 @@
+import { pgTable, text, timestamp } from "drizzle-orm/pg-core";
+
+/** The offline mailbox: mail "sent" without SES lands here, readable at GET /api/dev/mail. */
+export const devMailTable = pgTable("dev_mail", {
+  id: text().primaryKey(),
+  from: text().notNull(),
+  to: text().notNull(),
+  subject: text().notNull(),
+  text: text().notNull(),
+  sentAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+});

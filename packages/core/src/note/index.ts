@@ -1,0 +1,2 @@
+export * as Note from "./note";
+export { NoteRoutes } from "./note.routes";

@@ -1,0 +1,106 @@
+import { and, desc, eq, lt } from "drizzle-orm";
+import { z } from "zod";
+import { useUserID } from "../actor";
+import { useTransaction } from "../db/transaction";
+import { NotFoundError } from "../error";
+import { createID } from "../id";
+import { noteTable } from "./note.sql";
+
+const Title = z
+  .string()
+  .trim()
+  .min(1, { error: "must not be empty" })
+  .max(200, { error: "must be at most 200 characters" });
+const Body = z.string().max(100_000, { error: "must be at most 100000 characters" });
+const NoteID = z.string().regex(/^not_[0-9A-HJKMNP-TV-Z]{26}$/, { error: "is not a note id" });
+
+export const CreateInput = z.strictObject({ title: Title, body: Body.default("") });
+export type CreateInput = z.input<typeof CreateInput>;
+export const UpdateInput = z
+  .strictObject({ title: Title.optional(), body: Body.optional() })
+  .refine((input) => input.title !== undefined || input.body !== undefined, {
+    error: "give title or body",
+  });
+export type UpdateInput = z.input<typeof UpdateInput>;
+export const ListInput = z.strictObject({
+  cursor: NoteID.optional(),
+  limit: z.coerce.number({ error: "must be a number" }).int().min(1).max(100).default(20),
+});
+export const IDParam = z.strictObject({ id: z.string() });
+
+export const Info = z.object({
+  id: z.string(),
+  title: z.string(),
+  body: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type Info = z.infer<typeof Info>;
+
+const toInfo = (row: typeof noteTable.$inferSelect): Info => ({
+  id: row.id,
+  title: row.title,
+  body: row.body,
+  createdAt: row.createdAt.toISOString(),
+  updatedAt: row.updatedAt.toISOString(),
+});
+
+/** The signed-in user's note, or 404: another user's note does not exist for them. */
+const mine = (id: string) => and(eq(noteTable.id, id), eq(noteTable.userId, useUserID()));
+
+/** Newest first, keyset-paginated on the time-ordered id: stable while notes are added. */
+export async function list(input: z.input<typeof ListInput> = {}) {
+  const { cursor, limit } = ListInput.parse(input);
+  const userID = useUserID();
+  const rows = await useTransaction((tx) =>
+    tx
+      .select()
+      .from(noteTable)
+      .where(and(eq(noteTable.userId, userID), cursor ? lt(noteTable.id, cursor) : undefined))
+      .orderBy(desc(noteTable.id))
+      .limit(limit + 1),
+  );
+  const page = rows.slice(0, limit);
+  return {
+    notes: page.map(toInfo),
+    nextCursor: rows.length > limit ? (page.at(-1)?.id ?? null) : null,
+  };
+}
+
+export async function create(input: CreateInput): Promise<Info> {
+  const data = CreateInput.parse(input);
+  const [row] = await useTransaction((tx) =>
+    tx
+      .insert(noteTable)
+      .values({ id: createID("note"), userId: useUserID(), ...data })
+      .returning(),
+  );
+  if (!row) throw new Error("insert returned nothing");
+  return toInfo(row);
+}
+
+export async function fromID(id: string): Promise<Info> {
+  const [row] = await useTransaction((tx) => tx.select().from(noteTable).where(mine(id)));
+  if (!row) throw new NotFoundError("Note not found");
+  return toInfo(row);
+}
+
+export async function update(id: string, input: UpdateInput): Promise<Info> {
+  const data = UpdateInput.parse(input);
+  const [row] = await useTransaction((tx) =>
+    tx
+      .update(noteTable)
+      .set({ ...data, updatedAt: new Date() })
+      .where(mine(id))
+      .returning(),
+  );
+  if (!row) throw new NotFoundError("Note not found");
+  return toInfo(row);
+}
+
+export async function remove(id: string): Promise<void> {
+  const deleted = await useTransaction((tx) =>
+    tx.delete(noteTable).where(mine(id)).returning({ id: noteTable.id }),
+  );
+  if (deleted.length === 0) throw new NotFoundError("Note not found");
+}
