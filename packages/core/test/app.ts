@@ -1,0 +1,68 @@
+import { sql } from "drizzle-orm";
+import { expect } from "vitest";
+import { app } from "../src/api";
+import { queryRows } from "../src/db/client";
+import { useTransaction } from "../src/db/transaction";
+import { jsonRequest } from "./http";
+
+let counter = 0;
+
+/** A fresh user per call (unique email), signed up through the API; returns its cookie. */
+export async function signupUser(
+  overrides: Partial<{ email: string; password: string; name: string }> = {},
+) {
+  counter++;
+  const body = {
+    email: `user${counter}.${Date.now()}@example.com`,
+    password: "a strong password",
+    name: `User ${counter}`,
+    ...overrides,
+  };
+  const response = await app.request("/api/auth/signup", jsonRequest(body));
+  expect(response.status).toBe(201);
+  return {
+    cookie: sessionCookie(response),
+    user: ((await response.json()) as { user: { id: string } }).user,
+    ...body,
+  };
+}
+
+/** `name=value` of the session cookie a response sets (for the next request's Cookie header). */
+export function sessionCookie(response: Response): string {
+  const header = response.headers.get("set-cookie") ?? "";
+  const pair = header.split(";")[0] ?? "";
+  expect(pair).toMatch(/^slipway_session=.+/);
+  return pair;
+}
+
+/** Requests as a signed-in user. */
+export function as(cookie: string) {
+  return {
+    get: (path: string) => app.request(path, { headers: { cookie } }),
+    send: (method: string, path: string, body?: unknown) =>
+      app.request(path, jsonRequest(body ?? {}, { method, headers: { cookie } })),
+  };
+}
+
+const TABLES = [
+  "user",
+  "session",
+  "note",
+  "login_failure",
+  "task_outbox",
+  "digest_sent",
+  "dev_mail",
+] as const;
+
+/** Row counts of every table a request could write: "nothing written" is "these did not move". */
+export async function rowCounts(): Promise<Record<string, number>> {
+  const [row] = await useTransaction((tx) =>
+    queryRows<Record<string, number>>(
+      tx,
+      sql.raw(
+        `select ${TABLES.map((t) => `(select count(*)::int from "${t}") as "${t}"`).join(", ")}`,
+      ),
+    ),
+  );
+  return row ?? {};
+}
