@@ -1,4 +1,4 @@
-import { openAPIRouteHandler } from "hono-openapi";
+import { describeRoute, openAPIRouteHandler } from "hono-openapi";
 import { AccountRoutes, sessionMiddleware } from "./account";
 import { DevRoutes } from "./dev/dev.routes";
 import { HealthRoutes } from "./health";
@@ -19,7 +19,14 @@ const routes = createApp()
 /** OpenAPI 3.1, generated from the same zod schemas that validate the requests. */
 export const app = routes.get(
   "/openapi.json",
+  describeRoute({
+    summary: "This document",
+    tags: ["meta"],
+    responses: { 200: { description: "OpenAPI 3.1" } },
+  }),
   openAPIRouteHandler(routes, {
+    // Its default drops paths whose last segment has a dot, like this one.
+    excludeStaticFile: false,
     documentation: {
       openapi: "3.1.0",
       info: {

@@ -108,3 +108,9 @@ export async function bootApp(env: Record<string, string>, database?: DatabaseHa
   });
   return { app, client, migrator, config: config.config() };
 }
+
+/** `rollback` for test callbacks that must return void (`it.each`). */
+export async function isolated(fn: () => Promise<void>): Promise<void> {
+  const { rollback } = await import("../src/db/transaction");
+  await rollback(fn);
+}

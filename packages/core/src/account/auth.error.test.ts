@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { rowCounts, signupUser } from "../../test/app";
+import { isolated } from "../../test/database";
 import { jsonRequest } from "../../test/http";
 import { app } from "../api";
 import { rollback } from "../db/transaction";
@@ -33,7 +34,7 @@ const cases: [string, Record<string, unknown>, string][] = [
 
 describe("auth: bad input", () => {
   it.each(cases)("signup, %s: 400 naming the field, nothing written", async (_, body, field) =>
-    rollback(async () => {
+    isolated(async () => {
       const before = await rowCounts();
       const response = await app.request("/api/auth/signup", jsonRequest(body));
       expect(response.status).toBe(400);

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { as, rowCounts, signupUser } from "../../test/app";
-import { bootApp, freshDatabase } from "../../test/database";
+import { bootApp, freshDatabase, isolated } from "../../test/database";
 import { jsonRequest } from "../../test/http";
 import { app } from "../api";
 import { rollback, useTransaction } from "../db/transaction";
@@ -63,7 +63,7 @@ describe("auth: security", () => {
   it.each(["/api/auth/signup", "/api/auth/login", "/api/auth/logout"])(
     "CSRF: %s from a foreign origin or with no Origin is 403 and writes nothing",
     async (path) =>
-      rollback(async () => {
+      isolated(async () => {
         const { cookie } = await signupUser();
         const before = await rowCounts();
         const body = { email: "x@example.com", password: "a strong password", name: "X" };

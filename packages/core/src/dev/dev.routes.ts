@@ -1,8 +1,10 @@
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
+import { describeRoute } from "hono-openapi";
 import { z } from "zod";
 import { type Config, config } from "../config";
 import { NotFoundError } from "../error";
+import { errorResponses } from "../http/openapi";
 import { validate } from "../http/validate";
 import { Mail } from "../mail";
 import * as Operator from "../task/operator";
@@ -24,15 +26,32 @@ const offlineOnly = createMiddleware(async (c, next) => {
 
 const RunTask = z.object({ task: z.string().min(1), payload: z.unknown().default({}) });
 
+const tags = ["offline only"];
+const doc = (summary: string) =>
+  describeRoute({
+    summary,
+    tags,
+    responses: {
+      200: { description: "OK (offline only; 404 on deployed stages)" },
+      ...errorResponses(404),
+    },
+  });
+
 export const DevRoutes = new Hono()
   .use(offlineOnly)
-  .get("/mail", async (c) => c.json({ messages: await Mail.devMailbox() }, 200))
-  .get("/tasks", async (c) => c.json(await Operator.overview(), 200))
-  .get("/tasks/dead-letters", async (c) =>
+  .get("/mail", doc("The dev mailbox: mail sent while offline"), async (c) =>
+    c.json({ messages: await Mail.devMailbox() }, 200),
+  )
+  .get("/tasks", doc("Tasks, schedules and queue depths"), async (c) =>
+    c.json(await Operator.overview(), 200),
+  )
+  .get("/tasks/dead-letters", doc("Dead letters"), async (c) =>
     c.json({ deadLetters: await Operator.deadLetters() }, 200),
   )
-  .post("/tasks/redrive", async (c) => c.json({ moved: await Operator.redrive() }, 200))
-  .post("/tasks/run", validate("json", RunTask), async (c) => {
+  .post("/tasks/redrive", doc("Dead letters back to the queue"), async (c) =>
+    c.json({ moved: await Operator.redrive() }, 200),
+  )
+  .post("/tasks/run", doc("Queue a task now"), validate("json", RunTask), async (c) => {
     const { task, payload } = c.req.valid("json");
     return c.json(await Operator.run(task, payload), 202);
   });

@@ -26,8 +26,10 @@ describe("offline dev routes", () => {
       expect(response.status).toBe(200);
       expect(await response.json()).toMatchObject({
         queue: "local",
-        tasks: ["maintenance.cleanup"],
-        schedules: [{ name: "maintenance-cleanup-hourly", next: expect.any(String) }],
+        tasks: expect.arrayContaining(["maintenance.cleanup", "digest.daily", "mail.deliver"]),
+        schedules: expect.arrayContaining([
+          expect.objectContaining({ name: "maintenance-cleanup-hourly", next: expect.any(String) }),
+        ]),
         messages: { visible: 0, total: 0 },
         deadLetters: 0,
       });

@@ -1,12 +1,39 @@
 import { Hono } from "hono";
+import { describeRoute } from "hono-openapi";
+import { z } from "zod";
+import { errorResponses, jsonResponse } from "../http/openapi";
 import * as Health from "./health";
+
+const tags = ["health"];
 
 export const HealthRoutes = new Hono()
   // Liveness: the process serves HTTP. The container health check uses it, so a database
   // outage does not make ECS kill every task.
-  .get("/", (c) => c.json({ status: "ok" as const }, 200))
+  .get(
+    "/",
+    describeRoute({
+      summary: "Liveness",
+      tags,
+      responses: { 200: jsonResponse("Serving", { status: z.literal("ok") }) },
+    }),
+    (c) => c.json({ status: "ok" as const }, 200),
+  )
   // Readiness: database reachable and schema current. 503 with the reason otherwise.
-  .get("/ready", async (c) => {
-    const readiness = await Health.readiness();
-    return c.json({ status: "ready" as const, ...readiness }, 200);
-  });
+  .get(
+    "/ready",
+    describeRoute({
+      summary: "Readiness: database reachable, every migration applied",
+      tags,
+      responses: {
+        200: jsonResponse("Ready", {
+          status: z.literal("ready"),
+          migrations: z.object({ applied: z.number() }),
+        }),
+        ...errorResponses(503),
+      },
+    }),
+    async (c) => {
+      const readiness = await Health.readiness();
+      return c.json({ status: "ready" as const, ...readiness }, 200);
+    },
+  );

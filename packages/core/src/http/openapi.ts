@@ -20,6 +20,7 @@ const reasons: Record<number, string> = {
   413: "Body over the size limit",
   415: "Body is not JSON",
   429: "Too many attempts",
+  503: "Not ready (database unreachable or migrations pending)",
 };
 
 export function jsonResponse(description: string, shape: z.ZodRawShape | z.ZodType) {

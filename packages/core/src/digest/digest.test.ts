@@ -1,0 +1,77 @@
+import { sql } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { as, signupUser } from "../../test/app";
+import { rollback, useTransaction } from "../db/transaction";
+import { Mail } from "../mail";
+import { deliverTask } from "../mail/mail.tasks";
+import { localQueue } from "../task/runtime";
+import { relay } from "../task/task";
+import { createWorker } from "../task/worker";
+import { sendDaily } from "./digest";
+import { dailyTask } from "./digest.tasks";
+
+const worker = createWorker([deliverTask, dailyTask]);
+
+/** Relays the outbox and runs what is queued, as the dev runtime or SQS + Lambda would. */
+async function drain() {
+  await relay();
+  for (;;) {
+    const batch = await localQueue().receive(10);
+    if (batch.length === 0) return;
+    const { batchItemFailures } = await worker(localQueue().toEvent(batch));
+    expect(batchItemFailures).toEqual([]);
+    await localQueue().delete(batch.map((m) => m.receiptHandle));
+  }
+}
+
+describe("daily digest", () => {
+  it("emails each user whose notes changed in the last day, once, listing them", async () =>
+    rollback(async () => {
+      const ada = await signupUser({ name: "Ada" });
+      const bob = await signupUser({ name: "Bob" });
+      const quiet = await signupUser({ name: "Quiet" });
+      await as(ada.cookie).send("POST", "/api/notes", { title: "Engines" });
+      await as(ada.cookie).send("POST", "/api/notes", { title: "Looms" });
+      await as(bob.cookie).send("POST", "/api/notes", { title: "Bobbins" });
+      const { note } = (await (
+        await as(quiet.cookie).send("POST", "/api/notes", { title: "Old" })
+      ).json()) as { note: { id: string } };
+      await useTransaction((tx) =>
+        tx.execute(
+          sql`update note set updated_at = now() - interval '2 days' where id = ${note.id}`,
+        ),
+      );
+
+      expect(await sendDaily()).toEqual({ users: 2, sent: 2 });
+      await drain();
+      const mail = await Mail.devMailbox();
+      expect(mail.map((m) => m.to).sort()).toEqual([ada.email, bob.email].sort());
+      const adas = mail.find((m) => m.to === ada.email);
+      expect(adas?.subject).toBe("Your notes: 2 changed in the last day");
+      expect(adas?.text).toContain("- Engines\n- Looms");
+    }));
+
+  it("sends nothing twice: the task running again the same day, or its email delivered twice", async () =>
+    rollback(async () => {
+      const ada = await signupUser();
+      await as(ada.cookie).send("POST", "/api/notes", { title: "Once" });
+      await sendDaily();
+      expect(await sendDaily()).toEqual({ users: 1, sent: 0 });
+      await drain();
+      // The same delivery arriving again (SQS at-least-once) is skipped by its receipt.
+      const [outbox] = await useTransaction((tx) =>
+        tx
+          .execute(sql`select id from task_outbox where task = 'mail.deliver'`)
+          .then((r) => (Array.isArray(r) ? r : (r as { rows: { id: string }[] }).rows)),
+      );
+      await localQueue().sendRaw(
+        JSON.stringify({
+          task: "mail.deliver",
+          payload: { to: ada.email, subject: "s", text: "t" },
+          id: (outbox as { id: string }).id,
+        }),
+      );
+      await drain();
+      expect(await Mail.devMailbox()).toHaveLength(1);
+    }));
+});
