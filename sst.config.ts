@@ -21,9 +21,10 @@ export default $config({
     const { database } = await import("./infra/database");
     const { router } = await import("./infra/web");
     await import("./infra/storage");
+    await import("./infra/email");
     const { taskQueue } = await import("./infra/tasks");
     const { gateway } = await import("./infra/api");
-    // Later: ./infra/email, ./infra/monitoring.
+    // Later: ./infra/monitoring.
 
     return {
       url: router.url,

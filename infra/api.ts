@@ -2,7 +2,7 @@ import { database, migration } from "./database";
 import { vpc } from "./network";
 import { isProduction, sizing } from "./stage";
 import { taskQueue } from "./tasks";
-import { router } from "./web";
+import { router, siteOrigin } from "./web";
 
 const API_PORT = 3000;
 
@@ -34,6 +34,8 @@ export const service = new sst.aws.Service("Api", {
     PORT: String(API_PORT),
     // Deployed stages migrate in the migrator function; `sst dev` runs the API locally and migrates there.
     MIGRATE_ON_BOOT: $dev ? "true" : "false",
+    // CSRF: unsafe requests must come from the site (through the Router, one origin).
+    ALLOWED_ORIGINS: siteOrigin,
   },
   serviceRegistry: { port: API_PORT },
   // Liveness only: a database outage must not make ECS replace every task.

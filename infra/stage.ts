@@ -9,6 +9,11 @@ export const isProduction = $app.stage === "production";
 export const variables = {
   /** SLIPWAY_DOMAIN: serve the site and API on this domain (DNS in Route 53). */
   domain: process.env.SLIPWAY_DOMAIN || undefined,
+  /**
+   * SLIPWAY_MAIL_SENDER=notes@example.com (or a domain): the SES identity mail is sent from.
+   * Unset, nothing is sent: mail is kept in the database's dev mailbox table.
+   */
+  mailSender: process.env.SLIPWAY_MAIL_SENDER || undefined,
   /** SLIPWAY_BASTION=true: make NAT instance #1 a bastion, for `sst tunnel` to the database. */
   bastion: process.env.SLIPWAY_BASTION === "true",
 };

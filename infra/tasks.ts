@@ -1,5 +1,6 @@
 import { schedules } from "../packages/core/src/schedules";
 import { database } from "./database";
+import { email } from "./email";
 import { vpc } from "./network";
 import { sizing } from "./stage";
 
@@ -31,8 +32,9 @@ export const worker = new sst.aws.Function("Worker", {
   timeout: `${WORKER_TIMEOUT_SECONDS} seconds`,
   memory: "512 MB",
   vpc,
-  // Its handlers use the database; tasks may enqueue tasks (relayed to this queue).
-  link: [database, taskQueue],
+  // Its handlers use the database; tasks may enqueue tasks (relayed to this queue); mail.deliver
+  // sends through SES when an identity is configured.
+  link: [database, taskQueue, ...(email ? [email] : [])],
   environment: { DATABASE_POOL_MAX: String(sizing.worker.poolMax) },
   logging: { retention: sizing.logRetention },
 });

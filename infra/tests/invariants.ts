@@ -181,6 +181,12 @@ export const checks: Record<string, Check> = {
     }[];
     if (!containers[0]?.healthCheck?.command.join(" ").includes("/api/health"))
       problems.push("no container health check on /api/health");
+    const env =
+      (containers[0] as { environment?: { name: string; value: string }[] } | undefined)
+        ?.environment ?? [];
+    const origins = env.find((e) => e.name === "ALLOWED_ORIGINS")?.value ?? "";
+    if (!origins.startsWith("https://"))
+      problems.push(`the API's ALLOWED_ORIGINS is "${origins}", not the site's https origin`);
 
     const target = graph.one("aws:appautoscaling/target:Target");
     const expectedMax = kind === "production" ? 4 : 1;

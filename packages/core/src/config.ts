@@ -63,8 +63,12 @@ const EnvSchema = z.object({
         .min(1),
     )
     .optional(),
-  /** Behind API Gateway/CloudFront: take the client IP from X-Forwarded-For. */
-  TRUST_PROXY: z.stringbool({ error: "expected true or false" }).optional(),
+  /**
+   * Proxies in front of the API that append to X-Forwarded-For (deployed: CloudFront and API
+   * Gateway, 2). The client IP is the entry that many places from the right; entries further left
+   * are whatever the client sent. 0: use the socket's address.
+   */
+  TRUSTED_PROXIES: integer(0, 10).optional(),
   WEB_PORT: integer(1, 65535).default(5173),
   /** Sender of offline mail (deployed: the linked SES identity). */
   MAIL_FROM: z.string().min(3).default("Slipway <no-reply@slipway.local>"),
@@ -154,7 +158,7 @@ export function loadConfig(
       `http://localhost:${values.PORT}`,
       `http://127.0.0.1:${values.PORT}`,
     ],
-    trustProxy: values.TRUST_PROXY ?? linked.database !== undefined,
+    trustedProxies: values.TRUSTED_PROXIES ?? (linked.database !== undefined ? 2 : 0),
     mail: linked.email
       ? { kind: "ses" as const, sender: linked.email.sender, configSet: linked.email.configSet }
       : { kind: "dev" as const, sender: values.MAIL_FROM },

@@ -6,6 +6,7 @@ import postgres from "postgres";
 import { onTestFinished, vi } from "vitest";
 import { repoRoot } from "../src/config";
 import { type DatabaseHandle, openDatabase } from "../src/db/client";
+import { rollback } from "../src/db/transaction";
 
 export const fixtures = fileURLToPath(new URL("./fixtures/", import.meta.url));
 export const fixtureMigrations = (name: string) => path.join(fixtures, "migrations", name);
@@ -109,8 +110,10 @@ export async function bootApp(env: Record<string, string>, database?: DatabaseHa
   return { app, client, migrator, config: config.config() };
 }
 
-/** `rollback` for test callbacks that must return void (`it.each`). */
+/**
+ * `rollback` for test callbacks that must return void (`it.each`). Imported statically, so it
+ * stays bound to the test file's module graph even after a `bootApp` in the same file.
+ */
 export async function isolated(fn: () => Promise<void>): Promise<void> {
-  const { rollback } = await import("../src/db/transaction");
   await rollback(fn);
 }

@@ -45,6 +45,23 @@ describe("auth: security", () => {
       expect((await login(email, password)).status).toBe(200);
     }));
 
+  it("behind 2 proxies the client IP is the 2nd X-Forwarded-For entry from the right: a forged prefix changes nothing", async () => {
+    const fresh = await freshDatabase();
+    const booted = await bootApp({ ...fresh.env, TRUSTED_PROXIES: "2" }, fresh.handle);
+    await booted.migrator.migrate(fresh.handle.db, booted.config.migrationsDir);
+    const post = (path: string, body: unknown, forwardedFor: string) =>
+      booted.app.request(path, jsonRequest(body, { headers: { "x-forwarded-for": forwardedFor } }));
+    const account = { email: "proxied@example.com", password: "a strong password" };
+    expect((await post("/api/auth/signup", { ...account, name: "P" }, "198.51.100.7, 10.0.0.1")).status).toBe(201);
+    // Five failures from 198.51.100.7, each with a different forged entry in front.
+    for (let i = 0; i < 5; i++) {
+      const response = await post("/api/auth/login", { ...account, password: "wrong password" }, `1.2.3.${i}, 198.51.100.7, 10.0.0.1`);
+      expect(response.status).toBe(401);
+    }
+    expect((await post("/api/auth/login", account, "9.9.9.9, 198.51.100.7, 10.0.0.1")).status).toBe(429);
+    expect((await post("/api/auth/login", account, "198.51.100.8, 10.0.0.1")).status).toBe(200); // another client
+  });
+
   it("an expired session is refused and its cookie cleared", async () =>
     rollback(async () => {
       const { cookie } = await signupUser();

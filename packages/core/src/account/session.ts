@@ -32,11 +32,16 @@ export function clearSessionCookie(c: Context) {
 
 export const sessionToken = (c: Context) => getCookie(c, SESSION_COOKIE);
 
-/** The client's address: X-Forwarded-For's first hop behind the proxy, else the socket's. */
+/**
+ * The client's address. Behind N trusted proxies it is the Nth X-Forwarded-For entry from the
+ * right (each proxy appends what it saw; anything left of that came from the client and can be
+ * forged). Without proxies, the socket's address.
+ */
 export function clientIP(c: Context): string {
-  if (config().trustProxy) {
-    const forwarded = c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
-    if (forwarded) return forwarded;
+  const hops = config().trustedProxies;
+  if (hops > 0) {
+    const chain = (c.req.header("x-forwarded-for") ?? "").split(",").map((entry) => entry.trim()).filter(Boolean);
+    return chain[chain.length - hops] ?? "unknown";
   }
   try {
     return getConnInfo(c).remote.address ?? "unknown";
