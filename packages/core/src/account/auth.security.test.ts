@@ -52,13 +52,21 @@ describe("auth: security", () => {
     const post = (path: string, body: unknown, forwardedFor: string) =>
       booted.app.request(path, jsonRequest(body, { headers: { "x-forwarded-for": forwardedFor } }));
     const account = { email: "proxied@example.com", password: "a strong password" };
-    expect((await post("/api/auth/signup", { ...account, name: "P" }, "198.51.100.7, 10.0.0.1")).status).toBe(201);
+    expect(
+      (await post("/api/auth/signup", { ...account, name: "P" }, "198.51.100.7, 10.0.0.1")).status,
+    ).toBe(201);
     // Five failures from 198.51.100.7, each with a different forged entry in front.
     for (let i = 0; i < 5; i++) {
-      const response = await post("/api/auth/login", { ...account, password: "wrong password" }, `1.2.3.${i}, 198.51.100.7, 10.0.0.1`);
+      const response = await post(
+        "/api/auth/login",
+        { ...account, password: "wrong password" },
+        `1.2.3.${i}, 198.51.100.7, 10.0.0.1`,
+      );
       expect(response.status).toBe(401);
     }
-    expect((await post("/api/auth/login", account, "9.9.9.9, 198.51.100.7, 10.0.0.1")).status).toBe(429);
+    expect((await post("/api/auth/login", account, "9.9.9.9, 198.51.100.7, 10.0.0.1")).status).toBe(
+      429,
+    );
     expect((await post("/api/auth/login", account, "198.51.100.8, 10.0.0.1")).status).toBe(200); // another client
   });
 

@@ -40,7 +40,10 @@ export const sessionToken = (c: Context) => getCookie(c, SESSION_COOKIE);
 export function clientIP(c: Context): string {
   const hops = config().trustedProxies;
   if (hops > 0) {
-    const chain = (c.req.header("x-forwarded-for") ?? "").split(",").map((entry) => entry.trim()).filter(Boolean);
+    const chain = (c.req.header("x-forwarded-for") ?? "")
+      .split(",")
+      .map((entry) => entry.trim())
+      .filter(Boolean);
     return chain[chain.length - hops] ?? "unknown";
   }
   try {
