@@ -70,6 +70,10 @@ const EnvSchema = z.object({
    */
   TRUSTED_PROXIES: integer(0, 10).optional(),
   WEB_PORT: integer(1, 65535).default(5173),
+  /** Sentry DSN (deployed: the SentryDsn secret). Unset: no error reporting, nothing loaded. */
+  SENTRY_DSN: z.url({ error: "expected a Sentry DSN URL" }).optional(),
+  /** The deployed version, tagged on error reports (infra sets the git commit). */
+  SLIPWAY_RELEASE: z.string().min(1).default("local"),
   /** Sender of offline mail (deployed: the linked SES identity). */
   MAIL_FROM: z.string().min(3).default("Slipway <no-reply@slipway.local>"),
 });
@@ -84,6 +88,9 @@ const DatabaseLink = z.object({
 });
 
 const AppLink = z.object({ stage: z.string().min(1) });
+
+/** Shape of a linked `sst.Secret`. */
+const SecretLink = z.object({ value: z.string() });
 
 /** Shape of the `Email` link of `sst.aws.Email`. */
 const EmailLink = z.object({ sender: z.string().min(1), configSet: z.string().optional() });
@@ -159,6 +166,7 @@ export function loadConfig(
       `http://127.0.0.1:${values.PORT}`,
     ],
     trustedProxies: values.TRUSTED_PROXIES ?? (linked.database !== undefined ? 2 : 0),
+    sentry: { dsn: linked.sentryDsn ?? values.SENTRY_DSN, release: values.SLIPWAY_RELEASE },
     mail: linked.email
       ? { kind: "ses" as const, sender: linked.email.sender, configSet: linked.email.configSet }
       : { kind: "dev" as const, sender: values.MAIL_FROM },
@@ -172,6 +180,7 @@ function readLinks(links: object, problems: string[]) {
     taskQueueUrl?: string;
     deadLetterUrl?: string;
     email?: { sender: string; configSet?: string };
+    sentryDsn?: string;
   } = {};
   if ("Database" in links) {
     const db = DatabaseLink.safeParse((links as { Database: unknown }).Database);
@@ -199,6 +208,11 @@ function readLinks(links: object, problems: string[]) {
     const email = EmailLink.safeParse((links as { Email: unknown }).Email);
     if (email.success) result.email = email.data;
     else problems.push("Resource.Email: expected sender");
+  }
+  if ("SentryDsn" in links) {
+    const secret = SecretLink.safeParse((links as { SentryDsn: unknown }).SentryDsn);
+    // An empty secret (the default placeholder) means: no error reporting.
+    if (secret.success && secret.data.value) result.sentryDsn = secret.data.value;
   }
   if ("App" in links) {
     const app = AppLink.safeParse((links as { App: unknown }).App);

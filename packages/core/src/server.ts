@@ -15,14 +15,17 @@ try {
   process.exit(1);
 }
 
-const [{ app }, { closeDatabase, database }, { migrate }, { log }, { startTasks }] =
+const [{ app }, { closeDatabase, database }, { migrate }, { log }, { startTasks }, errors] =
   await Promise.all([
     import("./api"),
     import("./db/client"),
     import("./db/migrator"),
     import("./log"),
     import("./task/start"),
+    import("./observability/error-reporting"),
   ]);
+// Loads Sentry only when a DSN is configured.
+const reporting = await errors.initErrorReporting();
 
 const settings = config();
 if (settings.migrateOnBoot) {
@@ -36,7 +39,11 @@ if (settings.migrateOnBoot) {
 const stopTasks = await startTasks();
 
 const server = serve({ fetch: app.fetch, port: settings.port }, (info) => {
-  log.info("api listening", { url: `http://localhost:${info.port}`, stage: settings.stage });
+  log.info("api listening", {
+    url: `http://localhost:${info.port}`,
+    stage: settings.stage,
+    errorReporting: reporting,
+  });
 });
 
 let stopping = false;
@@ -49,6 +56,7 @@ async function shutdown(signal: string) {
   force.unref();
   server.close(async () => {
     await stopTasks();
+    await errors.flushErrors();
     await closeDatabase();
     log.info("api stopped");
     process.exit(0);

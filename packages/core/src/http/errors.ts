@@ -2,8 +2,10 @@ import type { Context, Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { TrieRouter } from "hono/router/trie-router";
 import { ZodError } from "zod";
+import { useActor } from "../actor";
 import { AppError, type ErrorCode, errorStatus, ValidationError } from "../error";
 import { log } from "../log";
+import { reportError } from "../observability/error-reporting";
 
 /** The one place an error becomes an HTTP response. Unknown errors never leak their message. */
 export function handleError(error: Error, c: Context): Response {
@@ -11,6 +13,11 @@ export function handleError(error: Error, c: Context): Response {
   if (known) return c.json(known.toBody(), known.status);
 
   log.error("unhandled error", { error, method: c.req.method, path: c.req.path });
+  const actor = useActor();
+  reportError(error, {
+    requestId: c.get("requestId") as string | undefined,
+    userId: actor.type === "user" ? actor.userID : undefined,
+  });
   const body = new AppError("internal_error", "Something went wrong on our side").toBody();
   return c.json(body, 500);
 }

@@ -22,7 +22,8 @@ describe("a worker killed mid-task", () => {
       onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
       env = { DATABASE_URL: "", PGLITE_DIR: path.join(dir, "pglite") };
     }
-    env.TASK_VISIBILITY_TIMEOUT_SECONDS = "1";
+    // Long enough that "still hidden" holds however slow the machine; the clock is moved past it.
+    env.TASK_VISIBILITY_TIMEOUT_SECONDS = "30";
 
     const script = new URL("../../test/fixtures/blocking-worker.ts", import.meta.url).pathname;
     const child = spawn(process.execPath, ["--import", "tsx", script], {
@@ -54,9 +55,9 @@ describe("a worker killed mid-task", () => {
       maxReceiveCount: number;
     };
     const queueOptions = { queue: "tasks", deadLetterQueue: "tasks-dead-letters", ...settings };
-    // Within the timeout the message is still hidden; past it (clock moved 2 s on), it is back.
+    // Within the timeout the message is still hidden; past it (clock moved 31 s on), it is back.
     expect(await createLocalQueue(queueOptions).receive()).toEqual([]);
-    const later = createLocalQueue({ ...queueOptions, clock: () => new Date(Date.now() + 2000) });
+    const later = createLocalQueue({ ...queueOptions, clock: () => new Date(Date.now() + 31_000) });
     const [message] = await later.receive();
     expect(message).toMatchObject({ receiveCount: 2 });
 

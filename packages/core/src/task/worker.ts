@@ -1,6 +1,7 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { createTransaction } from "../db/transaction";
 import { log, withLogContext } from "../log";
+import { reportError } from "../observability/error-reporting";
 import { Envelope, type TaskDefinition } from "./task";
 import { taskReceiptTable } from "./task.sql";
 
@@ -16,8 +17,9 @@ import { taskReceiptTable } from "./task.sql";
 export function createWorker(tasks: readonly TaskDefinition[]) {
   const byName = new Map(tasks.map((task) => [task.name, task]));
 
-  async function run(record: SQSRecord): Promise<void> {
+  async function run(record: SQSRecord, seen: Partial<Envelope>): Promise<void> {
     const envelope = Envelope.parse(JSON.parse(record.body));
+    Object.assign(seen, envelope);
     const task = byName.get(envelope.task);
     if (!task) throw new Error(`unknown task "${envelope.task}"`);
     const payload = task.payload.parse(envelope.payload);
@@ -50,10 +52,17 @@ export function createWorker(tasks: readonly TaskDefinition[]) {
     const batchItemFailures: SQSBatchResponse["batchItemFailures"] = [];
     for (const record of event.Records) {
       await withLogContext({ messageId: record.messageId }, async () => {
+        const seen: Partial<Envelope> = {};
         try {
-          await run(record);
+          await run(record, seen);
         } catch (error) {
           log.error("task failed", { error, attempt: record.attributes.ApproximateReceiveCount });
+          reportError(error, {
+            task: seen.task,
+            taskId: seen.id ?? (seen.task ? record.messageId : undefined),
+            messageId: record.messageId,
+            requestId: seen.requestId,
+          });
           batchItemFailures.push({ itemIdentifier: record.messageId });
         }
       });

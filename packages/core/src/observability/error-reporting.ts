@@ -1,0 +1,70 @@
+import type * as SentryNode from "@sentry/node";
+import { config } from "../config";
+
+/**
+ * Error reporting to Sentry, only when a DSN is configured: without one, the SDK is not even
+ * imported (no network, no cost, no cold-start weight). Reports carry ids (request, task,
+ * message, user) and the stage and release; never emails, bodies, headers or cookies.
+ * 4xx are not reported; 5xx and failed tasks are.
+ */
+
+/** The SDK surface used here: @sentry/node, or @sentry/aws-serverless (which re-exports it). */
+type Sdk = Pick<typeof SentryNode, "init" | "withScope" | "captureException" | "flush">;
+
+let sdk: Sdk | undefined;
+
+export interface ErrorContext {
+  requestId?: string;
+  userId?: string;
+  task?: string;
+  taskId?: string;
+  messageId?: string;
+}
+
+/** Initialises once; returns whether reporting is on. Lambdas pass @sentry/aws-serverless. */
+export async function initErrorReporting(
+  load: () => Promise<Sdk> = () => import("@sentry/node"),
+): Promise<boolean> {
+  if (sdk) return true;
+  const { dsn, release } = config().sentry;
+  if (!dsn) return false;
+  const loaded = await load();
+  loaded.init({
+    dsn,
+    release,
+    environment: config().stage,
+    sendDefaultPii: false,
+    tracesSampleRate: 0,
+    beforeSend: scrub,
+    beforeBreadcrumb: () => null, // breadcrumbs can hold URLs with tokens and console output
+  });
+  sdk = loaded;
+  return true;
+}
+
+/** Keeps what identifies the failure and drops what could identify or expose a person. */
+function scrub<E extends { request?: unknown; user?: { id?: string | number }; extra?: unknown }>(
+  event: E,
+): E {
+  delete event.request;
+  delete event.extra;
+  if (event.user) event.user = event.user.id === undefined ? {} : { id: event.user.id };
+  return event;
+}
+
+export function reportError(error: unknown, context: ErrorContext = {}): void {
+  const current = sdk;
+  if (!current) return;
+  current.withScope((scope) => {
+    const { userId, ...tags } = context;
+    for (const [key, value] of Object.entries(tags))
+      if (value !== undefined) scope.setTag(key, value);
+    if (userId) scope.setUser({ id: userId });
+    current.captureException(error);
+  });
+}
+
+/** Sends what is queued (API shutdown, tests); a Lambda's wrapper flushes by itself. */
+export async function flushErrors(timeoutMs = 2000): Promise<void> {
+  await sdk?.flush(timeoutMs);
+}
