@@ -24,7 +24,7 @@ export default $config({
     await import("./infra/email");
     const { taskQueue } = await import("./infra/tasks");
     const { gateway } = await import("./infra/api");
-    // Later: ./infra/monitoring.
+    await import("./infra/monitoring");
 
     return {
       url: router.url,

@@ -1,6 +1,7 @@
 import { database, migration } from "./database";
 import { vpc } from "./network";
-import { isProduction, sizing } from "./stage";
+import { secrets } from "./secrets";
+import { isProduction, sizing, variables } from "./stage";
 import { taskQueue } from "./tasks";
 import { router, siteOrigin } from "./web";
 
@@ -29,13 +30,14 @@ export const service = new sst.aws.Service("Api", {
   memory: sizing.api.memory,
   image: { context: ".", dockerfile: "packages/core/Dockerfile" },
   // The outbox relays to the task queue.
-  link: [database, taskQueue],
+  link: [database, taskQueue, secrets.SentryDsn],
   environment: {
     PORT: String(API_PORT),
     // Deployed stages migrate in the migrator function; `sst dev` runs the API locally and migrates there.
     MIGRATE_ON_BOOT: $dev ? "true" : "false",
     // CSRF: unsafe requests must come from the site (through the Router, one origin).
     ALLOWED_ORIGINS: siteOrigin,
+    SLIPWAY_RELEASE: variables.release,
   },
   serviceRegistry: { port: API_PORT },
   // Liveness only: a database outage must not make ECS replace every task.

@@ -6,8 +6,9 @@
 export const budgets = {
   // Multi-AZ db.t4g.micro + storage ≈ $28, one ARM task ≈ $7, two fck-nat + IPv4 ≈ $13.5.
   production: 50,
-  // Issue 9 started from $30. SST's Postgres always adds a Secrets Manager secret ($0.40) and the
-  // two NAT instances need an IPv4 address each ($7.30): measured $30.20, so $31 (2026-11-22).
+  // Issue 9 started from $30. SST's Postgres always adds a Secrets Manager secret ($0.40), the two
+  // NAT instances need an IPv4 address each ($7.30) and the five alarms cost $0.50: measured
+  // $30.69, so $31 (2026-11-22).
   other: 31,
 } as const;
 

@@ -1,5 +1,6 @@
 import { vpc } from "./network";
-import { isProduction, sizing } from "./stage";
+import { secrets } from "./secrets";
+import { isProduction, sizing, variables } from "./stage";
 
 /**
  * RDS Postgres 17 in the private subnets. No RDS Proxy (~$22/month minimum): the connection budget
@@ -41,9 +42,9 @@ export const migrator = new sst.aws.Function("Migrator", {
   timeout: "5 minutes",
   memory: "512 MB",
   vpc,
-  link: [database],
+  link: [database, secrets.SentryDsn],
   copyFiles: [{ from: "migrations", to: "migrations" }],
-  environment: { MIGRATIONS_DIR: "migrations" },
+  environment: { MIGRATIONS_DIR: "migrations", SLIPWAY_RELEASE: variables.release },
   logging: { retention: sizing.logRetention },
 });
 

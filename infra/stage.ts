@@ -14,6 +14,10 @@ export const variables = {
    * Unset, nothing is sent: mail is kept in the database's dev mailbox table.
    */
   mailSender: process.env.SLIPWAY_MAIL_SENDER || undefined,
+  /** SLIPWAY_ALARM_EMAIL=ops@example.com: who the alarms email (confirm the SNS subscription). */
+  alarmEmail: process.env.SLIPWAY_ALARM_EMAIL || undefined,
+  /** The deployed version, tagged on error reports: the CI commit, else "manual". */
+  release: process.env.GITHUB_SHA || process.env.SLIPWAY_RELEASE || "manual",
   /** SLIPWAY_BASTION=true: make NAT instance #1 a bastion, for `sst tunnel` to the database. */
   bastion: process.env.SLIPWAY_BASTION === "true",
 };

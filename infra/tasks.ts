@@ -2,7 +2,8 @@ import { schedules } from "../packages/core/src/schedules";
 import { database } from "./database";
 import { email } from "./email";
 import { vpc } from "./network";
-import { sizing } from "./stage";
+import { secrets } from "./secrets";
+import { sizing, variables } from "./stage";
 
 /**
  * Background tasks: outbox → SQS → the worker Lambda (partial batch responses), and EventBridge
@@ -34,8 +35,11 @@ export const worker = new sst.aws.Function("Worker", {
   vpc,
   // Its handlers use the database; tasks may enqueue tasks (relayed to this queue); mail.deliver
   // sends through SES when an identity is configured.
-  link: [database, taskQueue, ...(email ? [email] : [])],
-  environment: { DATABASE_POOL_MAX: String(sizing.worker.poolMax) },
+  link: [database, taskQueue, secrets.SentryDsn, ...(email ? [email] : [])],
+  environment: {
+    DATABASE_POOL_MAX: String(sizing.worker.poolMax),
+    SLIPWAY_RELEASE: variables.release,
+  },
   logging: { retention: sizing.logRetention },
 });
 

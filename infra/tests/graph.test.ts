@@ -16,6 +16,13 @@ const graphs = {} as Record<StageKind | "brokenA" | "brokenB", Evaluation>;
 // Two copies, so that no breakage hides another (a managed NAT has no NAT security group).
 const breakages = [
   {
+    copy: "B",
+    file: "infra/monitoring.ts",
+    from: "threshold: 80,",
+    to: "threshold: 95,",
+    caught: "no alarm on database CPU > 80%",
+  },
+  {
     copy: "A",
     file: "infra/database.ts",
     from: "publiclyAccessible: false",

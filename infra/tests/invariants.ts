@@ -386,6 +386,50 @@ export const checks: Record<string, Check> = {
     return problems;
   },
 
+  "alarms: DLQ depth, API 5xx rate, worker errors, database CPU and storage, all to the alarm topic":
+    (graph, kind) => {
+      const alarms = graph.all("aws:cloudwatch/metricAlarm:MetricAlarm");
+      if (kind === "dev") return alarms.length === 0 ? [] : ["sst dev should not create alarms"];
+      const topic = graph.one("aws:sns/topic:Topic", "Alarms");
+      if (!topic) return ["no alarm topic"];
+      const problems: string[] = [];
+      const want: [string, (a: EvaluatedResource) => boolean][] = [
+        [
+          "dead-letter queue depth > 0",
+          (a) =>
+            input(a, "metricName") === "ApproximateNumberOfMessagesVisible" &&
+            input(a, "threshold") === 0,
+        ],
+        ["API 5xx rate", (a) => JSON.stringify(input(a, "metricQueries") ?? "").includes('"5xx"')],
+        [
+          "worker errors",
+          (a) => input(a, "namespace") === "AWS/Lambda" && input(a, "metricName") === "Errors",
+        ],
+        [
+          "database CPU > 80%",
+          (a) => input(a, "metricName") === "CPUUtilization" && input(a, "threshold") === 80,
+        ],
+        [
+          "database free storage < 2 GB",
+          (a) =>
+            input(a, "metricName") === "FreeStorageSpace" &&
+            input(a, "threshold") === 2 * 1024 ** 3,
+        ],
+      ];
+      for (const [name, matches] of want) {
+        const alarm = alarms.find(matches);
+        if (!alarm) problems.push(`no alarm on ${name}`);
+        else if (
+          !(input<string[]>(alarm, "alarmActions") ?? []).includes(
+            `arn:aws:sns:us-east-1:123456789012:${topic.name}`,
+          )
+        ) {
+          problems.push(`the ${name} alarm does not notify the alarm topic`);
+        }
+      }
+      return problems;
+    },
+
   "logs: every log group has a retention (30 days, production 90)": (graph, kind) => {
     const days = kind === "production" ? 90 : 30;
     return graph

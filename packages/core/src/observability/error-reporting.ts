@@ -13,6 +13,15 @@ type Sdk = Pick<typeof SentryNode, "init" | "withScope" | "captureException" | "
 
 let sdk: Sdk | undefined;
 
+const DROPPED_INTEGRATIONS = new Set([
+  "ContextLines",
+  "LocalVariables",
+  "LocalVariablesAsync",
+  "Console",
+  "RequestData",
+  "Modules",
+]);
+
 export interface ErrorContext {
   requestId?: string;
   userId?: string;
@@ -37,6 +46,9 @@ export async function initErrorReporting(
     tracesSampleRate: 0,
     beforeSend: scrub,
     beforeBreadcrumb: () => null, // breadcrumbs can hold URLs with tokens and console output
+    // Integrations that copy source lines, local variables, console output, request data or the
+    // dependency list into events: each can carry values we promise not to send.
+    integrations: (defaults) => defaults.filter((integration) => !DROPPED_INTEGRATIONS.has(integration.name)),
   });
   sdk = loaded;
   return true;

@@ -1,0 +1,95 @@
+import { describe, expect, it, vi } from "vitest";
+import { z } from "zod";
+import { bootApp, freshDatabase } from "../../test/database";
+import { jsonRequest } from "../../test/http";
+import { sentryServer } from "../../test/sentry-server";
+
+/** The app booted as a new process with Sentry pointed at the loopback server. */
+async function bootWithSentry() {
+  const sentry = await sentryServer();
+  const fresh = await freshDatabase();
+  const booted = await bootApp({ ...fresh.env, SENTRY_DSN: sentry.dsn, SLIPWAY_RELEASE: "rel-42", STAGE: "test-stage" }, fresh.handle);
+  await booted.migrator.migrate(fresh.handle.db, booted.config.migrationsDir);
+  const reporting = await import("./error-reporting");
+  expect(await reporting.initErrorReporting()).toBe(true);
+  return { sentry, booted, reporting };
+}
+
+describe("error reporting (Sentry)", () => {
+  it("a thrown 500 arrives with request id, stage, release and user id, and no email, password, body or cookie", async () => {
+    const { sentry, booted, reporting } = await bootWithSentry();
+    const { createApp } = await import("../http/app");
+    const { sessionMiddleware } = await import("../account/session");
+    const planted = { email: "planted.person@example.com", password: "planted-password-123", name: "Planted" };
+    const signup = await booted.app.request("/api/auth/signup", jsonRequest(planted));
+    const cookie = (signup.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+    const { user } = (await signup.json()) as { user: { id: string } };
+
+    const probe = createApp()
+      .use(sessionMiddleware)
+      .post("/boom", () => {
+        throw new Error("kaboom");
+      });
+    const response = await probe.request("/boom", jsonRequest({ secret: "planted-body-value" }, { headers: { cookie } }));
+    expect(response.status).toBe(500);
+    await reporting.flushErrors();
+
+    expect(sentry.events).toHaveLength(1);
+    const [{ event, raw }] = sentry.events as [(typeof sentry.events)[number]];
+    expect(event.exception?.values?.[0]?.value).toBe("kaboom");
+    expect(event.tags).toMatchObject({ requestId: response.headers.get("x-request-id") });
+    expect(event.user).toEqual({ id: user.id });
+    expect(event.environment).toBe("test-stage");
+    expect(event.release).toBe("rel-42");
+    for (const secret of [planted.email, planted.password, "planted-body-value", cookie.split("=")[1] ?? "no-cookie"]) {
+      expect(raw).not.toContain(secret);
+    }
+  });
+
+  it("a 4xx is not reported", async () => {
+    const { sentry, booted, reporting } = await bootWithSentry();
+    expect((await booted.app.request("/api/nope")).status).toBe(404);
+    expect((await booted.app.request("/api/auth/signup", jsonRequest({ email: "x" }))).status).toBe(400);
+    expect((await booted.app.request("/api/auth/me")).status).toBe(401);
+    await reporting.flushErrors();
+    expect(sentry.events).toEqual([]);
+  });
+
+  it("a failing task arrives with task name, task id, message id and the request id it came from", async () => {
+    const { sentry, reporting } = await bootWithSentry();
+    const { createWorker } = await import("../task/worker");
+    const { defineTask } = await import("../task/task");
+    const failing = defineTask("probe.fail", z.object({}), async () => {
+      throw new Error("task exploded");
+    });
+    const record = {
+      messageId: "msg-123",
+      receiptHandle: "rh",
+      body: JSON.stringify({ task: "probe.fail", payload: {}, id: "tsk_abc", requestId: "req-xyz" }),
+      attributes: { ApproximateReceiveCount: "1", SentTimestamp: "0", SenderId: "x", ApproximateFirstReceiveTimestamp: "0" },
+      messageAttributes: {},
+      md5OfBody: "",
+      eventSource: "aws:sqs",
+      eventSourceARN: "arn",
+      awsRegion: "local",
+    };
+    const result = await createWorker([failing])({ Records: [record] });
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: "msg-123" }]);
+    await reporting.flushErrors();
+    expect(sentry.events).toHaveLength(1);
+    expect(sentry.events[0]?.event.tags).toMatchObject({
+      task: "probe.fail",
+      taskId: "tsk_abc",
+      messageId: "msg-123",
+      requestId: "req-xyz",
+    });
+  });
+
+  it("without a DSN nothing is loaded or initialised", async () => {
+    await bootApp({ SENTRY_DSN: "" });
+    const { initErrorReporting } = await import("./error-reporting");
+    const load = vi.fn();
+    expect(await initErrorReporting(load)).toBe(false);
+    expect(load).not.toHaveBeenCalled();
+  });
+});
