@@ -26,7 +26,9 @@ export async function sentryServer() {
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
       const body = Buffer.concat(chunks);
-      const raw = (req.headers["content-encoding"] === "gzip" ? gunzipSync(body) : body).toString("utf8");
+      const raw = (req.headers["content-encoding"] === "gzip" ? gunzipSync(body) : body).toString(
+        "utf8",
+      );
       const lines = raw.split("\n").filter(Boolean);
       // Envelope: a header line, then (item header, item payload) pairs.
       for (let i = 1; i + 1 < lines.length; i += 2) {

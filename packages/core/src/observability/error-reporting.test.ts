@@ -8,7 +8,10 @@ import { sentryServer } from "../../test/sentry-server";
 async function bootWithSentry() {
   const sentry = await sentryServer();
   const fresh = await freshDatabase();
-  const booted = await bootApp({ ...fresh.env, SENTRY_DSN: sentry.dsn, SLIPWAY_RELEASE: "rel-42", STAGE: "test-stage" }, fresh.handle);
+  const booted = await bootApp(
+    { ...fresh.env, SENTRY_DSN: sentry.dsn, SLIPWAY_RELEASE: "rel-42", STAGE: "test-stage" },
+    fresh.handle,
+  );
   await booted.migrator.migrate(fresh.handle.db, booted.config.migrationsDir);
   const reporting = await import("./error-reporting");
   expect(await reporting.initErrorReporting()).toBe(true);
@@ -20,7 +23,11 @@ describe("error reporting (Sentry)", () => {
     const { sentry, booted, reporting } = await bootWithSentry();
     const { createApp } = await import("../http/app");
     const { sessionMiddleware } = await import("../account/session");
-    const planted = { email: "planted.person@example.com", password: "planted-password-123", name: "Planted" };
+    const planted = {
+      email: "planted.person@example.com",
+      password: "planted-password-123",
+      name: "Planted",
+    };
     const signup = await booted.app.request("/api/auth/signup", jsonRequest(planted));
     const cookie = (signup.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
     const { user } = (await signup.json()) as { user: { id: string } };
@@ -30,7 +37,10 @@ describe("error reporting (Sentry)", () => {
       .post("/boom", () => {
         throw new Error("kaboom");
       });
-    const response = await probe.request("/boom", jsonRequest({ secret: "planted-body-value" }, { headers: { cookie } }));
+    const response = await probe.request(
+      "/boom",
+      jsonRequest({ secret: "planted-body-value" }, { headers: { cookie } }),
+    );
     expect(response.status).toBe(500);
     await reporting.flushErrors();
 
@@ -41,7 +51,12 @@ describe("error reporting (Sentry)", () => {
     expect(event.user).toEqual({ id: user.id });
     expect(event.environment).toBe("test-stage");
     expect(event.release).toBe("rel-42");
-    for (const secret of [planted.email, planted.password, "planted-body-value", cookie.split("=")[1] ?? "no-cookie"]) {
+    for (const secret of [
+      planted.email,
+      planted.password,
+      "planted-body-value",
+      cookie.split("=")[1] ?? "no-cookie",
+    ]) {
       expect(raw).not.toContain(secret);
     }
   });
@@ -49,7 +64,9 @@ describe("error reporting (Sentry)", () => {
   it("a 4xx is not reported", async () => {
     const { sentry, booted, reporting } = await bootWithSentry();
     expect((await booted.app.request("/api/nope")).status).toBe(404);
-    expect((await booted.app.request("/api/auth/signup", jsonRequest({ email: "x" }))).status).toBe(400);
+    expect((await booted.app.request("/api/auth/signup", jsonRequest({ email: "x" }))).status).toBe(
+      400,
+    );
     expect((await booted.app.request("/api/auth/me")).status).toBe(401);
     await reporting.flushErrors();
     expect(sentry.events).toEqual([]);
@@ -65,8 +82,18 @@ describe("error reporting (Sentry)", () => {
     const record = {
       messageId: "msg-123",
       receiptHandle: "rh",
-      body: JSON.stringify({ task: "probe.fail", payload: {}, id: "tsk_abc", requestId: "req-xyz" }),
-      attributes: { ApproximateReceiveCount: "1", SentTimestamp: "0", SenderId: "x", ApproximateFirstReceiveTimestamp: "0" },
+      body: JSON.stringify({
+        task: "probe.fail",
+        payload: {},
+        id: "tsk_abc",
+        requestId: "req-xyz",
+      }),
+      attributes: {
+        ApproximateReceiveCount: "1",
+        SentTimestamp: "0",
+        SenderId: "x",
+        ApproximateFirstReceiveTimestamp: "0",
+      },
       messageAttributes: {},
       md5OfBody: "",
       eventSource: "aws:sqs",

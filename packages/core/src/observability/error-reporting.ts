@@ -48,7 +48,8 @@ export async function initErrorReporting(
     beforeBreadcrumb: () => null, // breadcrumbs can hold URLs with tokens and console output
     // Integrations that copy source lines, local variables, console output, request data or the
     // dependency list into events: each can carry values we promise not to send.
-    integrations: (defaults) => defaults.filter((integration) => !DROPPED_INTEGRATIONS.has(integration.name)),
+    integrations: (defaults) =>
+      defaults.filter((integration) => !DROPPED_INTEGRATIONS.has(integration.name)),
   });
   sdk = loaded;
   return true;
