@@ -1,5 +1,9 @@
 import { schedules } from "../../packages/core/src/schedules";
-import type { EvaluatedResource, Evaluation } from "../../scripts/infra/evaluate";
+import {
+  type EvaluatedResource,
+  type Evaluation,
+  usesFargateSpot,
+} from "../../scripts/infra/evaluate";
 
 /**
  * The design's promises, checked on an evaluated resource graph. Each check returns the
@@ -156,12 +160,7 @@ export const checks: Record<string, Check> = {
       "deploymentCircuitBreaker",
     );
     if (!breaker?.enable || !breaker.rollback) problems.push("deploys do not roll back on failure");
-    const strategies =
-      input<{ capacityProvider: string; weight: number }[]>(
-        service,
-        "capacityProviderStrategies",
-      ) ?? [];
-    const spot = strategies.some((s) => s.capacityProvider === "FARGATE_SPOT" && s.weight > 0);
+    const spot = usesFargateSpot(service);
     if (spot !== (kind !== "production")) problems.push(`Fargate Spot=${spot} on ${kind}`);
     if (graph.all("aws:lb/loadBalancer:LoadBalancer").length > 0)
       problems.push("a load balancer exists (cost)");

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { nextFireTimes } from "../../packages/core/src/task/schedule-expression";
-import type { EvaluatedResource, Evaluation } from "../infra/evaluate";
+import { type EvaluatedResource, type Evaluation, usesFargateSpot } from "../infra/evaluate";
 
 /**
  * Prices an evaluated resource graph: what each resource costs per month idle (it exists) and at
@@ -116,12 +116,7 @@ export function price(
       input<{ cpuArchitecture?: string }>(task, "runtimePlatform")?.cpuArchitecture === "ARM64"
         ? "arm"
         : "x86";
-    const strategies =
-      input<{ capacityProvider: string; weight: number }[]>(
-        service,
-        "capacityProviderStrategies",
-      ) ?? [];
-    const spot = strategies.some((s) => s.capacityProvider === "FARGATE_SPOT" && s.weight > 0);
+    const spot = usesFargateSpot(service);
     const target = all("aws:appautoscaling/target:Target")[0];
     const min = Number(target ? input(target, "minCapacity") : input(service, "desiredCount"));
     const max = Number(target ? input(target, "maxCapacity") : min);

@@ -119,3 +119,12 @@ export function copyConfig(id: string, edits: ConfigEdit[], root = repoRoot): st
   }
   return path.relative(root, path.join(dir, "sst.config.ts"));
 }
+
+/** Whether an evaluated ECS service places tasks on Fargate Spot (a capacity strategy with weight). */
+export function usesFargateSpot(service: EvaluatedResource): boolean {
+  const strategies =
+    (service.inputs.capacityProviderStrategies as
+      | { capacityProvider: string; weight: number }[]
+      | undefined) ?? [];
+  return strategies.some((s) => s.capacityProvider === "FARGATE_SPOT" && s.weight > 0);
+}
