@@ -17,6 +17,19 @@ export default defineConfig({
         },
       },
       {
+        // The React app in happy-dom, against the real API in-process (no browser, no network).
+        test: {
+          name: "web",
+          root: "packages/web",
+          environment: "happy-dom",
+          environmentOptions: { happyDOM: { url: "http://localhost:3000/" } },
+          include: ["src/**/*.test.tsx", "src/**/*.test.ts"],
+          setupFiles: ["../core/test/setup.ts"],
+          testTimeout: 20_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
         // sst.config.ts + infra/ evaluated offline with SST's components under Pulumi's mocks.
         test: {
           name: "infra",

@@ -11,7 +11,8 @@ import { z } from "zod";
  */
 
 /** Repository root, for the offline defaults (`.data/`, `migrations/`). Bundled builds set paths explicitly. */
-export const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
+// node:path rather than `new URL(…, import.meta.url)`: under happy-dom (web tests) URL is not Node's.
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 
 const LogLevel = z.enum(["debug", "info", "warn", "error", "silent"]);
 export type LogLevel = z.infer<typeof LogLevel>;

@@ -8,7 +8,7 @@ import { repoRoot } from "../src/config";
 import { type DatabaseHandle, openDatabase } from "../src/db/client";
 import { rollback } from "../src/db/transaction";
 
-export const fixtures = fileURLToPath(new URL("./fixtures/", import.meta.url));
+export const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures");
 export const fixtureMigrations = (name: string) => path.join(fixtures, "migrations", name);
 
 const pgliteVersion = (

@@ -2,4 +2,49 @@ import type { AppType } from "@slipway/core/api";
 import { hc } from "hono/client";
 
 /** The typed client: same origin everywhere (Vite proxy offline, CloudFront Router on AWS). */
-export const api = hc<AppType>(import.meta.env.VITE_API_URL ?? "/");
+export const createApi = (fetchImpl?: typeof fetch) =>
+  hc<AppType>(import.meta.env.VITE_API_URL ?? "/", fetchImpl ? { fetch: fetchImpl } : {});
+
+export const api = createApi();
+export type Api = ReturnType<typeof createApi>;
+
+/** A non-2xx answer: the API's `{error:{code,message,details}}` envelope, typed. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: { issues?: { path: string; message: string }[]; [key: string]: unknown },
+  ) {
+    super(message);
+  }
+
+  /** Field-level messages, keyed by field path ("" for the request as a whole). */
+  get fields(): Record<string, string> {
+    const fields: Record<string, string> = {};
+    for (const issue of this.details?.issues ?? []) fields[issue.path] ??= issue.message;
+    return fields;
+  }
+}
+
+/** Awaits a client call, returning its JSON body, or throwing ApiError. */
+export async function call<T>(
+  request: Promise<{ ok: boolean; status: number; json(): Promise<T> }>,
+): Promise<T> {
+  const response = await request;
+  if (response.ok) return response.status === 204 ? (undefined as T) : response.json();
+  const body = (await response.json().catch(() => ({}))) as {
+    error?: { code?: string; message?: string; details?: ApiError["details"] };
+  };
+  throw new ApiError(
+    response.status,
+    body.error?.code ?? "unknown",
+    body.error?.message ?? `Request failed (${response.status})`,
+    body.error?.details,
+  );
+}
+
+/** Where to go after signing in: only a path on this site (never `//evil.example`). */
+export function safeNext(next: string | null | undefined): string {
+  return next?.startsWith("/") && !next.startsWith("//") ? next : "/";
+}

@@ -1,44 +1,89 @@
-import { useEffect, useState } from "react";
-import { api } from "./api";
+import { MutationCache, QueryCache, QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { type ReactNode, useState } from "react";
+import { Link, Route, Switch, useLocation } from "wouter";
+import { type Api, ApiError, api as defaultApi } from "./api";
+import { ApiContext } from "./hooks";
+import { LogIn, SignUp } from "./pages/auth";
+import { DevMail } from "./pages/dev-mail";
+import { NotFound } from "./pages/not-found";
+import { NoteEditor } from "./pages/note-editor";
+import { Notes } from "./pages/notes";
+import { useLogOut, useMe } from "./session";
 
-type Status = { state: "loading" } | { state: "ok" } | { state: "down"; reason: string };
+/** A 401 anywhere means the session is gone: to log in, then back here. */
+function onUnauthorized(error: unknown) {
+  if (
+    error instanceof ApiError &&
+    error.status === 401 &&
+    !location.pathname.startsWith("/login")
+  ) {
+    location.assign(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
+  }
+}
 
-export function App() {
-  const [status, setStatus] = useState<Status>({ state: "loading" });
-
-  useEffect(() => {
-    const controller = new AbortController();
-    api.api.health
-      .$get(undefined, { init: { signal: controller.signal } })
-      .then(async (response) => {
-        if (!response.ok) throw new Error(`HTTP ${response.status}`);
-        const body = await response.json();
-        setStatus(body.status === "ok" ? { state: "ok" } : { state: "down", reason: body.status });
-      })
-      .catch((error: unknown) => {
-        if (!controller.signal.aborted) setStatus({ state: "down", reason: String(error) });
-      });
-    return () => controller.abort();
-  }, []);
-
+export function App({ api = defaultApi }: { api?: Api }) {
+  const [client] = useState(
+    () =>
+      new QueryClient({
+        queryCache: new QueryCache({ onError: onUnauthorized }),
+        mutationCache: new MutationCache({ onError: onUnauthorized }),
+        defaultOptions: {
+          queries: { retry: (count, error) => !(error instanceof ApiError) && count < 2 },
+        },
+      }),
+  );
   return (
-    <main
-      style={{
-        fontFamily: "system-ui, sans-serif",
-        maxWidth: 640,
-        margin: "4rem auto",
-        padding: "0 1rem",
-      }}
-    >
-      <h1>Slipway</h1>
-      <p role="status" aria-live="polite">
-        API:{" "}
-        {status.state === "loading"
-          ? "checking…"
-          : status.state === "ok"
-            ? "ok"
-            : `unavailable (${status.reason})`}
-      </p>
-    </main>
+    <ApiContext.Provider value={api}>
+      <QueryClientProvider client={client}>
+        <Shell>
+          <Switch>
+            <Route path="/signup" component={SignUp} />
+            <Route path="/login" component={LogIn} />
+            <Route path="/" component={Notes} />
+            <Route path="/notes/new">{() => <NoteEditor />}</Route>
+            <Route path="/notes/:id">{(params) => <NoteEditor id={params.id} />}</Route>
+            <Route path="/dev/mail" component={DevMail} />
+            <Route component={NotFound} />
+          </Switch>
+        </Shell>
+      </QueryClientProvider>
+    </ApiContext.Provider>
+  );
+}
+
+function Shell({ children }: { children: ReactNode }) {
+  const me = useMe();
+  const logOut = useLogOut();
+  const [, navigate] = useLocation();
+  return (
+    <>
+      <a className="skip" href="#main">
+        Skip to content
+      </a>
+      <header>
+        <nav aria-label="Main">
+          <Link href="/" className="brand">
+            Slipway notes
+          </Link>
+          {me.data ? (
+            <>
+              <span className="who">{me.data.name}</span>
+              <button
+                type="button"
+                onClick={() => logOut.mutate(undefined, { onSuccess: () => navigate("/login") })}
+              >
+                Log out
+              </button>
+            </>
+          ) : (
+            <>
+              <Link href="/login">Log in</Link>
+              <Link href="/signup">Sign up</Link>
+            </>
+          )}
+        </nav>
+      </header>
+      <main id="main">{children}</main>
+    </>
   );
 }

@@ -1,0 +1,148 @@
+import { cleanup, render, screen, waitFor } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { Request as NodeRequest } from "undici";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { bootApp, freshDatabase } from "../../core/test/database";
+import { createApi, safeNext } from "./api";
+import { App } from "./app";
+
+/**
+ * The React app against the real API, in-process, on a database of its own: what the browser's
+ * fetch would do (same-origin Origin header, cookies kept) without a network or a browser.
+ */
+async function realApi() {
+  const fresh = await freshDatabase();
+  const booted = await bootApp(fresh.env, fresh.handle);
+  await booted.migrator.migrate(fresh.handle.db, booted.config.migrationsDir);
+  let cookie = "";
+  const fetchImpl = (async (input: RequestInfo | URL, init?: RequestInit) => {
+    // Plain objects: under happy-dom, Headers is not the class Node's Request reads.
+    const headers: Record<string, string> = Object.fromEntries(
+      new Headers(init?.headers).entries(),
+    );
+    headers.origin = "http://localhost:3000";
+    if (cookie) headers.cookie = cookie;
+    // As a browser does: without it Hono's body limit re-reads the stream into a global Request.
+    if (typeof init?.body === "string")
+      headers["content-length"] = String(Buffer.byteLength(init.body));
+    // Node's own Request (undici): happy-dom's, like a browser's, drops the Origin header.
+    const request = new NodeRequest(
+      new globalThis.URL(String(input), "http://localhost:3000").href,
+      {
+        method: init?.method,
+        headers,
+        body: init?.body as string | undefined,
+      },
+    );
+    const response = await booted.app.fetch(request as unknown as Request);
+    return response;
+  }) as typeof fetch;
+  return {
+    api: createApi(fetchImpl),
+    /**
+     * Signs a user up through the domain function the signup route uses, and carries its session
+     * cookie on later requests. (happy-dom, like a browser, hides Set-Cookie from script, so the
+     * in-process fetch cannot pick the cookie up from the response.)
+     */
+    async signedIn(name: string) {
+      const Account = await import("../../core/src/account/account");
+      const { session } = await Account.signup({
+        email: `${name.toLowerCase()}.${Date.now()}@example.com`,
+        password: "a strong password",
+        name,
+      });
+      cookie = `slipway_session=${session.token}`;
+    },
+  };
+}
+
+beforeEach(() => window.history.replaceState(null, "", "/signup"));
+afterEach(cleanup);
+
+describe("web app", () => {
+  it("a signed-in user sees an empty list, writes a note, finds it listed, edits and deletes it", async () => {
+    const user = userEvent.setup();
+    const backend = await realApi();
+    await backend.signedIn("Ada");
+    window.history.replaceState(null, "", "/");
+    render(<App api={backend.api} />);
+
+    expect(await screen.findByText("No notes yet. Write the first one.")).toBeTruthy();
+    expect(screen.getByText("Ada")).toBeTruthy();
+    await user.click(screen.getByRole("link", { name: "New note" }));
+    await user.type(await screen.findByLabelText("Title"), "First note");
+    await user.type(screen.getByLabelText("Text"), "Hello");
+    await user.click(screen.getByRole("button", { name: "Save" }));
+
+    await user.click(await screen.findByRole("link", { name: "First note" }));
+    const title = await screen.findByLabelText("Title");
+    expect((title as HTMLInputElement).value).toBe("First note");
+    await user.clear(title);
+    await user.type(title, "Renamed");
+    await user.click(screen.getByRole("button", { name: "Save" }));
+    await user.click(await screen.findByRole("link", { name: "Renamed" }));
+    await user.click(await screen.findByRole("button", { name: "Delete" }));
+    expect(await screen.findByText("No notes yet. Write the first one.")).toBeTruthy();
+  });
+
+  it("an empty title is refused by the API and the error shows next to the field", async () => {
+    const user = userEvent.setup();
+    const backend = await realApi();
+    await backend.signedIn("Bea");
+    window.history.replaceState(null, "", "/notes/new");
+    render(<App api={backend.api} />);
+    await user.click(await screen.findByRole("button", { name: "Save" }));
+    const title = screen.getByLabelText("Title");
+    await waitFor(() => expect(title.getAttribute("aria-invalid")).toBe("true"));
+    expect(document.getElementById(title.getAttribute("aria-describedby") ?? "")?.textContent).toBe(
+      "must not be empty",
+    );
+  });
+
+  it("another user's note, or a missing one, is the not-found page", async () => {
+    const backend = await realApi();
+    await backend.signedIn("Cy");
+    window.history.replaceState(null, "", "/notes/not_01ARZ3NDEKTSV4RRFFQ69G5FAV");
+    render(<App api={backend.api} />);
+    expect(await screen.findByRole("heading", { name: "Not found" })).toBeTruthy();
+  });
+
+  it("shows the API's field errors next to their fields, linked for screen readers", async () => {
+    const user = userEvent.setup();
+    render(<App api={(await realApi()).api} />);
+    await user.type(await screen.findByLabelText("Name"), "Bo");
+    await user.type(screen.getByLabelText("Email"), "not-an-email");
+    await user.type(screen.getByLabelText("Password (8 characters or more)"), "short");
+    await user.click(screen.getByRole("button", { name: "Sign up" }));
+
+    const password = screen.getByLabelText("Password (8 characters or more)");
+    await waitFor(() => expect(password.getAttribute("aria-invalid")).toBe("true"));
+    const describedBy = password.getAttribute("aria-describedby") ?? "";
+    expect(document.getElementById(describedBy)?.textContent).toBe("must be at least 8 characters");
+    expect(screen.getByLabelText("Email").getAttribute("aria-invalid")).toBe("true");
+    expect(screen.getByLabelText("Name").getAttribute("aria-invalid")).toBeNull();
+  });
+
+  it("wrong credentials show the API's message as a form error", async () => {
+    window.history.replaceState(null, "", "/login");
+    const user = userEvent.setup();
+    render(<App api={(await realApi()).api} />);
+    await user.type(await screen.findByLabelText("Email"), "nobody@example.com");
+    await user.type(screen.getByLabelText("Password"), "whatever123");
+    await user.click(screen.getByRole("button", { name: "Log in" }));
+    expect((await screen.findByRole("alert")).textContent).toBe("Wrong email or password");
+  });
+
+  it("sends signed-out visitors of the notes list to log in", async () => {
+    window.history.replaceState(null, "", "/");
+    render(<App api={(await realApi()).api} />);
+    await waitFor(() => expect(window.location.pathname).toBe("/login"));
+  });
+
+  it("returns only to paths on this site after logging in", () => {
+    expect(safeNext("/notes/not_1")).toBe("/notes/not_1");
+    expect(safeNext("//evil.example/x")).toBe("/");
+    expect(safeNext("https://evil.example")).toBe("/");
+    expect(safeNext(null)).toBe("/");
+  });
+});
