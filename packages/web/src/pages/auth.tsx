@@ -1,5 +1,5 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import type { FormEvent } from "react";
+import type { FormEvent, ReactNode } from "react";
 import { Link, useLocation, useSearch } from "wouter";
 import { ApiError, call, safeNext } from "../api";
 import { Field, FormError } from "../components/field";
@@ -53,15 +53,26 @@ function errorsOf(error: unknown) {
   return { form: hasFieldError ? undefined : error.message, fields };
 }
 
-export function SignUp() {
-  const signup = useAuth("signup");
-  const { form, fields } = errorsOf(signup.error);
+/** The one layout of both auth pages: the fields they share, and any extra ones before them. */
+function AuthForm(props: {
+  kind: "signup" | "login";
+  title: string;
+  passwordLabel: string;
+  submitLabel: string;
+  pendingLabel: string;
+  footer: ReactNode;
+}) {
+  const auth = useAuth(props.kind);
+  const { form, fields } = errorsOf(auth.error);
+  const titleId = `${props.kind}-title`;
   return (
-    <section aria-labelledby="signup-title">
-      <h1 id="signup-title">Create your account</h1>
-      <form noValidate onSubmit={submit(signup.mutate)}>
+    <section aria-labelledby={titleId}>
+      <h1 id={titleId}>{props.title}</h1>
+      <form noValidate onSubmit={submit(auth.mutate)}>
         <FormError message={form} />
-        <Field label="Name" name="name" autoComplete="name" error={fields.name} required />
+        {props.kind === "signup" ? (
+          <Field label="Name" name="name" autoComplete="name" error={fields.name} required />
+        ) : null}
         <Field
           label="Email"
           name="email"
@@ -71,55 +82,52 @@ export function SignUp() {
           required
         />
         <Field
-          label="Password (8 characters or more)"
+          label={props.passwordLabel}
           name="password"
           type="password"
-          autoComplete="new-password"
+          autoComplete={props.kind === "signup" ? "new-password" : "current-password"}
           error={fields.password}
           required
         />
-        <button type="submit" disabled={signup.isPending}>
-          {signup.isPending ? "Creating…" : "Sign up"}
+        <button type="submit" disabled={auth.isPending}>
+          {auth.isPending ? props.pendingLabel : props.submitLabel}
         </button>
       </form>
-      <p>
-        Have an account? <Link href="/login">Log in</Link>
-      </p>
+      <p>{props.footer}</p>
     </section>
   );
 }
 
-export function LogIn() {
-  const login = useAuth("login");
-  const { form, fields } = errorsOf(login.error);
+export function SignUp() {
   return (
-    <section aria-labelledby="login-title">
-      <h1 id="login-title">Log in</h1>
-      <form noValidate onSubmit={submit(login.mutate)}>
-        <FormError message={form} />
-        <Field
-          label="Email"
-          name="email"
-          type="email"
-          autoComplete="email"
-          error={fields.email}
-          required
-        />
-        <Field
-          label="Password"
-          name="password"
-          type="password"
-          autoComplete="current-password"
-          error={fields.password}
-          required
-        />
-        <button type="submit" disabled={login.isPending}>
-          {login.isPending ? "Logging in…" : "Log in"}
-        </button>
-      </form>
-      <p>
-        New here? <Link href="/signup">Create an account</Link>
-      </p>
-    </section>
+    <AuthForm
+      kind="signup"
+      title="Create your account"
+      passwordLabel="Password (8 characters or more)"
+      submitLabel="Sign up"
+      pendingLabel="Creating…"
+      footer={
+        <>
+          Have an account? <Link href="/login">Log in</Link>
+        </>
+      }
+    />
+  );
+}
+
+export function LogIn() {
+  return (
+    <AuthForm
+      kind="login"
+      title="Log in"
+      passwordLabel="Password"
+      submitLabel="Log in"
+      pendingLabel="Logging in…"
+      footer={
+        <>
+          New here? <Link href="/signup">Create an account</Link>
+        </>
+      }
+    />
   );
 }
