@@ -70,11 +70,30 @@ export interface FieldIssue {
   message: string;
 }
 
+/** A schema issue as zod and Standard Schema report it: a path of keys (or `{ key }` segments). */
+export interface SchemaIssue {
+  readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }>;
+  readonly message: string;
+}
+
 export class ValidationError extends AppError {
   constructor(
     readonly issues: FieldIssue[],
     message = "The request is not valid",
   ) {
     super("validation_failed", message, { issues });
+  }
+
+  /** From a schema's issues, each path joined with dots: how every layer reports invalid input. */
+  static fromIssues(issues: readonly SchemaIssue[], message?: string): ValidationError {
+    return new ValidationError(
+      issues.map((issue) => ({
+        path: (issue.path ?? [])
+          .map((segment) => String(typeof segment === "object" ? segment.key : segment))
+          .join("."),
+        message: issue.message,
+      })),
+      message,
+    );
   }
 }

@@ -3,7 +3,7 @@ import { createMiddleware } from "hono/factory";
 import { describeRoute } from "hono-openapi";
 import { z } from "zod";
 import { type Config, config } from "../config";
-import { NotFoundError } from "../error";
+import { noRoute } from "../http/errors";
 import { errorResponses } from "../http/openapi";
 import { validate } from "../http/validate";
 import { Mail } from "../mail";
@@ -19,7 +19,7 @@ export function devToolsEnabled(settings: Config): boolean {
 
 const offlineOnly = createMiddleware(async (c, next) => {
   if (!devToolsEnabled(config())) {
-    throw new NotFoundError(`No route for ${c.req.method} ${c.req.path}`);
+    throw noRoute(c);
   }
   await next();
 });

@@ -3,7 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import { TrieRouter } from "hono/router/trie-router";
 import { ZodError } from "zod";
 import { useActor } from "../actor";
-import { AppError, type ErrorCode, errorStatus, ValidationError } from "../error";
+import { AppError, type ErrorCode, errorStatus, NotFoundError, ValidationError } from "../error";
 import { log } from "../log";
 import { reportError } from "../observability/error-reporting";
 
@@ -26,12 +26,7 @@ function toAppError(error: Error): AppError | undefined {
   if (error instanceof AppError) return error;
   if (error instanceof ZodError) {
     // A domain function rejected its input: same shape as a rejected request.
-    return new ValidationError(
-      error.issues.map((issue) => ({
-        path: issue.path.map(String).join("."),
-        message: issue.message,
-      })),
-    );
+    return ValidationError.fromIssues(error.issues);
   }
   if (error instanceof HTTPException && error.status < 500) {
     const code = (Object.keys(errorStatus) as ErrorCode[]).find(
@@ -72,7 +67,12 @@ export function notFoundHandler(app: Hono<never>) {
       );
       return c.json(error.toBody(), error.status);
     }
-    const error = new AppError("not_found", `No route for ${c.req.method} ${c.req.path}`);
+    const error = noRoute(c);
     return c.json(error.toBody(), error.status);
   };
+}
+
+/** The 404 for a path that has no route here (also what offline-only routes answer when deployed). */
+export function noRoute(c: Context): AppError {
+  return new NotFoundError(`No route for ${c.req.method} ${c.req.path}`);
 }

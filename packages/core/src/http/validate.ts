@@ -1,4 +1,3 @@
-import type { StandardSchemaV1 } from "@standard-schema/spec";
 import type { ValidationTargets } from "hono";
 import { validator } from "hono-openapi";
 import type { z } from "zod";
@@ -15,16 +14,7 @@ export function validate<Target extends keyof ValidationTargets, Schema extends 
 ) {
   return validator(target, schema, (result) => {
     if (!result.success) {
-      throw new ValidationError(
-        result.error.map((issue) => ({ path: pathOf(issue), message: issue.message })),
-        `Invalid request ${target}`,
-      );
+      throw ValidationError.fromIssues(result.error, `Invalid request ${target}`);
     }
   });
-}
-
-function pathOf(issue: StandardSchemaV1.Issue): string {
-  return (issue.path ?? [])
-    .map((segment) => String(typeof segment === "object" ? segment.key : segment))
-    .join(".");
 }

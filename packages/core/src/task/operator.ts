@@ -127,13 +127,7 @@ export async function run(taskName: string, payload: unknown): Promise<{ id: str
   if (!task) throw new NotFoundError(`No task "${taskName}"`, { tasks: tasks.map((t) => t.name) });
   const parsed = task.payload.safeParse(payload);
   if (!parsed.success) {
-    throw new ValidationError(
-      parsed.error.issues.map((issue) => ({
-        path: issue.path.map(String).join("."),
-        message: issue.message,
-      })),
-      `Invalid payload for ${taskName}`,
-    );
+    throw ValidationError.fromIssues(parsed.error.issues, `Invalid payload for ${taskName}`);
   }
   const id = createID("task");
   const body = JSON.stringify({ task: task.name, payload: parsed.data, id } satisfies Envelope);
