@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { as, signupUser } from "../../test/app";
+import { queryRows } from "../db/client";
 import { rollback, useTransaction } from "../db/transaction";
 import { Mail } from "../mail";
 import { deliverTask } from "../mail/mail.tasks";
@@ -60,15 +61,13 @@ describe("daily digest", () => {
       await drain();
       // The same delivery arriving again (SQS at-least-once) is skipped by its receipt.
       const [outbox] = await useTransaction((tx) =>
-        tx
-          .execute(sql`select id from task_outbox where task = 'mail.deliver'`)
-          .then((r) => (Array.isArray(r) ? r : (r as { rows: { id: string }[] }).rows)),
+        queryRows<{ id: string }>(tx, sql`select id from task_outbox where task = 'mail.deliver'`),
       );
       await localQueue().sendRaw(
         JSON.stringify({
           task: "mail.deliver",
           payload: { to: ada.email, subject: "s", text: "t" },
-          id: (outbox as { id: string }).id,
+          id: outbox?.id,
         }),
       );
       await drain();
