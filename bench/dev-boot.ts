@@ -1,10 +1,10 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort, waitUntilOk } from "../scripts/net";
 
 /**
  * `npm run bench -- dev-boot`: time from `npm run dev` to the first 200 of /api/health/ready,
@@ -16,14 +16,6 @@ import { fileURLToPath } from "node:url";
 const root = fileURLToPath(new URL("..", import.meta.url));
 const runs = Number(process.env.RUNS ?? 5);
 
-async function freePort() {
-  const server = createServer().listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
-
 async function boot(dataDir: string): Promise<number> {
   const [port, webPort] = [await freePort(), await freePort()];
   const started = performance.now();
@@ -33,15 +25,8 @@ async function boot(dataDir: string): Promise<number> {
     stdio: "ignore",
     env: { ...process.env, PORT: String(port), WEB_PORT: String(webPort), PGLITE_DIR: dataDir },
   });
-  for (;;) {
-    const ok = await fetch(`http://127.0.0.1:${port}/api/health/ready`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) break;
-    if (child.exitCode !== null) throw new Error("npm run dev exited before it was ready");
-    await new Promise((wake) => setTimeout(wake, 20));
-  }
+  // Fine-grained polling: the interval is the measurement's resolution.
+  await waitUntilOk(`http://127.0.0.1:${port}/api/health/ready`, child, { intervalMs: 20 });
   const elapsed = performance.now() - started;
   process.kill(-(child.pid as number), "SIGINT");
   await once(child, "exit");

@@ -1,29 +1,9 @@
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { createServer } from "node:net";
 import path from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
+import { freePort, waitUntilOk } from "../../../scripts/net";
 import { repoRoot } from "./config";
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
-
-async function waitForReady(url: string, child: ChildProcess) {
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    const ok = await fetch(url).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return;
-    await new Promise((wake) => setTimeout(wake, 50));
-  }
-}
 
 describe("container entry", () => {
   it("the production bundle boots, migrates, serves ready, and stops cleanly on SIGTERM", async () => {
@@ -57,7 +37,7 @@ describe("container entry", () => {
       output += chunk;
     });
 
-    await waitForReady(`http://127.0.0.1:${port}/api/health/ready`, child);
+    await waitUntilOk(`http://127.0.0.1:${port}/api/health/ready`, child);
     const health = await fetch(`http://127.0.0.1:${port}/api/health`);
     expect(await health.json()).toEqual({ status: "ok" });
 

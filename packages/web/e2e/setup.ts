@@ -1,10 +1,10 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { TestProject } from "vitest/node";
+import { freePort, waitUntilOk } from "../../../scripts/net";
 
 /**
  * Starts the whole app the way a developer does (`npm run dev`: API + worker + scheduler + Vite)
@@ -18,29 +18,6 @@ declare module "vitest" {
   export interface ProvidedContext {
     baseURL: string;
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, "127.0.0.1");
-  await new Promise((resolve) => server.once("listening", resolve));
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
-
-async function waitFor(url: string, child: ChildProcess) {
-  for (let i = 0; i < 600; i++) {
-    if (child.exitCode !== null) throw new Error(`npm run dev exited (${child.exitCode})`);
-    if (
-      await fetch(url).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return;
-    await new Promise((wake) => setTimeout(wake, 100));
-  }
-  throw new Error(`${url} did not answer within 60 s`);
 }
 
 export async function setup(project: TestProject) {
@@ -63,8 +40,8 @@ export async function setup(project: TestProject) {
       LOG_LEVEL: "warn",
     },
   });
-  await waitFor(`http://127.0.0.1:${apiPort}/api/health/ready`, child);
-  await waitFor(`http://localhost:${webPort}/`, child);
+  await waitUntilOk(`http://127.0.0.1:${apiPort}/api/health/ready`, child, { intervalMs: 100 });
+  await waitUntilOk(`http://localhost:${webPort}/`, child, { intervalMs: 100 });
   project.provide("baseURL", `http://localhost:${webPort}`);
 
   return async () => {
