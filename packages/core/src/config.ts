@@ -175,51 +175,37 @@ export function loadConfig(
 }
 
 function readLinks(links: object, problems: string[]) {
-  const result: {
-    database?: string;
-    stage?: string;
-    taskQueueUrl?: string;
-    deadLetterUrl?: string;
-    email?: { sender: string; configSet?: string };
-    sentryDsn?: string;
-  } = {};
-  if ("Database" in links) {
-    const db = DatabaseLink.safeParse((links as { Database: unknown }).Database);
-    if (db.success) {
-      const { host, port, username, password, database } = db.data;
-      const url = new URL(`postgres://${host}:${port}/${encodeURIComponent(database)}`);
-      url.username = username;
-      url.password = password;
-      result.database = url.toString();
-    } else {
-      problems.push(`Resource.Database: expected host, port, username, password and database`);
-    }
+  /** A link's value when present and well-formed; a malformed one is a problem if `expected` says what it holds. */
+  const read = <T extends z.ZodType>(
+    name: string,
+    schema: T,
+    expected?: string,
+  ): z.infer<T> | undefined => {
+    if (!(name in links)) return undefined;
+    const parsed = schema.safeParse((links as Record<string, unknown>)[name]);
+    if (parsed.success) return parsed.data;
+    if (expected) problems.push(`Resource.${name}: expected ${expected}`);
+    return undefined;
+  };
+
+  const db = read("Database", DatabaseLink, "host, port, username, password and database");
+  let database: string | undefined;
+  if (db) {
+    const url = new URL(`postgres://${db.host}:${db.port}/${encodeURIComponent(db.database)}`);
+    url.username = db.username;
+    url.password = db.password;
+    database = url.toString();
   }
-  if ("TaskQueue" in links) {
-    const queue = QueueLink.safeParse((links as { TaskQueue: unknown }).TaskQueue);
-    if (queue.success) result.taskQueueUrl = queue.data.url;
-    else problems.push("Resource.TaskQueue: expected url");
-  }
-  // Linked only where needed (`sst shell` for the operator commands).
-  if ("TaskDeadLetters" in links) {
-    const queue = QueueLink.safeParse((links as { TaskDeadLetters: unknown }).TaskDeadLetters);
-    if (queue.success) result.deadLetterUrl = queue.data.url;
-  }
-  if ("Email" in links) {
-    const email = EmailLink.safeParse((links as { Email: unknown }).Email);
-    if (email.success) result.email = email.data;
-    else problems.push("Resource.Email: expected sender");
-  }
-  if ("SentryDsn" in links) {
-    const secret = SecretLink.safeParse((links as { SentryDsn: unknown }).SentryDsn);
+  return {
+    database,
+    stage: read("App", AppLink)?.stage,
+    taskQueueUrl: read("TaskQueue", QueueLink, "url")?.url,
+    // Linked only where needed (`sst shell` for the operator commands).
+    deadLetterUrl: read("TaskDeadLetters", QueueLink)?.url,
+    email: read("Email", EmailLink, "sender"),
     // An empty secret (the default placeholder) means: no error reporting.
-    if (secret.success && secret.data.value) result.sentryDsn = secret.data.value;
-  }
-  if ("App" in links) {
-    const app = AppLink.safeParse((links as { App: unknown }).App);
-    if (app.success) result.stage = app.data.stage;
-  }
-  return result;
+    sentryDsn: read("SentryDsn", SecretLink)?.value || undefined,
+  };
 }
 
 let current: Config | undefined;
