@@ -135,13 +135,14 @@ export async function logout(token: string): Promise<void> {
 export async function authenticate(
   token: string,
 ): Promise<{ user: Info; session: Session; extended: boolean } | undefined> {
+  const tokenHash = hashToken(token);
   const now = new Date();
   const [row] = await useTransaction((tx) =>
     tx
       .select({ user: userTable, expiresAt: sessionTable.expiresAt })
       .from(sessionTable)
       .innerJoin(userTable, eq(userTable.id, sessionTable.userId))
-      .where(and(eq(sessionTable.tokenHash, hashToken(token)), gt(sessionTable.expiresAt, now))),
+      .where(and(eq(sessionTable.tokenHash, tokenHash), gt(sessionTable.expiresAt, now))),
   );
   if (!row) return undefined;
   const ttl = config().session.ttlHours * 3_600_000;
@@ -154,10 +155,7 @@ export async function authenticate(
   }
   const expiresAt = new Date(now.getTime() + ttl);
   await useTransaction((tx) =>
-    tx
-      .update(sessionTable)
-      .set({ expiresAt })
-      .where(eq(sessionTable.tokenHash, hashToken(token))),
+    tx.update(sessionTable).set({ expiresAt }).where(eq(sessionTable.tokenHash, tokenHash)),
   );
   return { user: toInfo(row.user), session: { token, expiresAt }, extended: true };
 }
