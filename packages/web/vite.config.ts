@@ -10,7 +10,11 @@ export default defineConfig({
   server: {
     port: Number(process.env.WEB_PORT ?? 5173),
     strictPort: true,
-    proxy: { "/api": { target: `http://127.0.0.1:${apiPort}`, changeOrigin: false } },
+    // /storage is the offline object store (presigned uploads and downloads), served by the API process.
+    proxy: {
+      "/api": { target: `http://127.0.0.1:${apiPort}`, changeOrigin: false },
+      "/storage": { target: `http://127.0.0.1:${apiPort}`, changeOrigin: false },
+    },
   },
   build: { outDir: "dist", sourcemap: true },
 });

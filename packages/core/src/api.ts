@@ -1,9 +1,12 @@
+import { Hono } from "hono";
 import { describeRoute, openAPIRouteHandler } from "hono-openapi";
 import { AccountRoutes, sessionMiddleware } from "./account";
+import { AttachmentRoutes } from "./attachment";
 import { DevRoutes } from "./dev/dev.routes";
 import { HealthRoutes } from "./health";
 import { createApp } from "./http/app";
 import { NoteRoutes } from "./note";
+import { LocalStorageRoutes } from "./storage/local.routes";
 
 /** The composed API: one `.route()` per module, chained so `AppType` carries every route. */
 const routes = createApp()
@@ -13,6 +16,7 @@ const routes = createApp()
   .route("/health", HealthRoutes)
   .route("/auth", AccountRoutes)
   .route("/notes", NoteRoutes)
+  .route("/", AttachmentRoutes)
   // Offline only (404 on deployed stages).
   .route("/dev", DevRoutes);
 
@@ -42,3 +46,6 @@ export const app = routes.get(
 );
 
 export type AppType = typeof app;
+
+/** What the Node server serves: the API, and offline the local object store at `/storage`. */
+export const site = new Hono().route("/storage", LocalStorageRoutes).route("/", app);

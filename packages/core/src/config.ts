@@ -77,6 +77,43 @@ const EnvSchema = z.object({
   SLIPWAY_RELEASE: z.string().min(1).default("local"),
   /** Sender of offline mail (deployed: the linked SES identity). */
   MAIL_FROM: z.string().min(3).default("Slipway <no-reply@slipway.local>"),
+  /** Offline object storage (deployed: the linked AttachmentStore bucket). */
+  STORAGE_DIR: z
+    .string()
+    .min(1)
+    .default(path.join(repoRoot, ".data", "storage")),
+  /** Where browsers reach the offline store; defaults to /storage on the Vite origin. */
+  STORAGE_PUBLIC_URL: z
+    .url({ error: "expected a URL like http://localhost:5173/storage" })
+    .optional(),
+  /** Largest attachment accepted, in bytes (S3's POST upload limit is 5 GB). */
+  ATTACHMENT_MAX_BYTES: integer(1, 5 * 1024 ** 3).default(10 * 1024 * 1024),
+  /** Attachment types accepted, comma-separated; each is checked against the file's bytes. */
+  ATTACHMENT_TYPES: z
+    .string()
+    .transform((value) =>
+      value
+        .split(",")
+        .map((type) => type.trim().toLowerCase())
+        .filter(Boolean),
+    )
+    .pipe(
+      z
+        .array(
+          z.string().regex(/^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/, {
+            error: "expected comma-separated media types like image/png,application/pdf",
+          }),
+        )
+        .min(1),
+    )
+    .default([
+      "image/png",
+      "image/jpeg",
+      "image/webp",
+      "image/gif",
+      "application/pdf",
+      "text/plain",
+    ]),
 });
 
 /** Shape of the `Database` link of `sst.aws.Postgres`. */
@@ -95,6 +132,9 @@ const SecretLink = z.object({ value: z.string() });
 
 /** Shape of the `Email` link of `sst.aws.Email`. */
 const EmailLink = z.object({ sender: z.string().min(1), configSet: z.string().optional() });
+
+/** Shape of the `AttachmentStore` link (infra/storage.ts): the uploads bucket. */
+const StoreLink = z.object({ bucket: z.string().min(1) });
 
 /** Shape of the `TaskQueue` link of `sst.aws.Queue`. */
 const QueueLink = z.object({ url: z.url() });
@@ -171,6 +211,15 @@ export function loadConfig(
     mail: linked.email
       ? { kind: "ses" as const, sender: linked.email.sender, configSet: linked.email.configSet }
       : { kind: "dev" as const, sender: values.MAIL_FROM },
+    storage: linked.storeBucket
+      ? { kind: "s3" as const, bucket: linked.storeBucket }
+      : {
+          kind: "local" as const,
+          dir: values.STORAGE_DIR,
+          publicURL: values.STORAGE_PUBLIC_URL ?? `http://localhost:${values.WEB_PORT}/storage`,
+          bucket: "uploads",
+        },
+    attachments: { maxBytes: values.ATTACHMENT_MAX_BYTES, allowedTypes: values.ATTACHMENT_TYPES },
   };
 }
 
@@ -203,6 +252,7 @@ function readLinks(links: object, problems: string[]) {
     // Linked only where needed (`sst shell` for the operator commands).
     deadLetterUrl: read("TaskDeadLetters", QueueLink)?.url,
     email: read("Email", EmailLink, "sender"),
+    storeBucket: read("AttachmentStore", StoreLink, "bucket")?.bucket,
     // An empty secret (the default placeholder) means: no error reporting.
     sentryDsn: read("SentryDsn", SecretLink)?.value || undefined,
   };

@@ -15,7 +15,7 @@ try {
   process.exit(1);
 }
 
-const [{ app }, { closeDatabase, database }, { migrate }, { log }, { startTasks }, errors] =
+const [{ site }, { closeDatabase, database }, { migrate }, { log }, { startTasks }, errors] =
   await Promise.all([
     import("./api"),
     import("./db/client"),
@@ -38,7 +38,7 @@ if (settings.migrateOnBoot) {
 // EventBridge Scheduler). Everywhere it sweeps the outbox.
 const stopTasks = await startTasks();
 
-const server = serve({ fetch: app.fetch, port: settings.port }, (info) => {
+const server = serve({ fetch: site.fetch, port: settings.port }, (info) => {
   log.info("api listening", {
     url: `http://localhost:${info.port}`,
     stage: settings.stage,

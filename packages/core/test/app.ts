@@ -48,6 +48,7 @@ const TABLES = [
   "user",
   "session",
   "note",
+  "attachment",
   "login_failure",
   "task_outbox",
   "digest_sent",

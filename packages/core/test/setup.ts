@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { afterAll } from "vitest";
 
 // Tests never touch a developer's DATABASE_URL: only TEST_DATABASE_URL, else in-memory PGlite.
@@ -6,6 +9,10 @@ process.env.DATABASE_URL = process.env.TEST_DATABASE_URL ?? "";
 process.env.PGLITE_DIR = "memory://";
 process.env.LOG_LEVEL = process.env.TEST_LOG_LEVEL ?? "error";
 process.env.MIGRATE_ON_BOOT = "false";
+// Each test file's uploads go to a directory of its own, never to a developer's .data/storage.
+const storageDir = mkdtempSync(path.join(tmpdir(), "slipway-storage-"));
+process.env.STORAGE_DIR = storageDir;
+afterAll(() => rmSync(storageDir, { recursive: true, force: true }));
 
 const [{ config }, client, { migrate }, { openPglite }] = await Promise.all([
   import("../src/config"),

@@ -1,29 +1,16 @@
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { as, signupUser } from "../../test/app";
+import { drain as drainTasks } from "../../test/tasks";
 import { queryRows } from "../db/client";
 import { rollback, useTransaction } from "../db/transaction";
 import { Mail } from "../mail";
 import { deliverTask } from "../mail/mail.tasks";
 import { localQueue } from "../task/runtime";
-import { relay } from "../task/task";
-import { createWorker } from "../task/worker";
 import { sendDaily } from "./digest";
 import { dailyTask } from "./digest.tasks";
 
-const worker = createWorker([deliverTask, dailyTask]);
-
-/** Relays the outbox and runs what is queued, as the dev runtime or SQS + Lambda would. */
-async function drain() {
-  await relay();
-  for (;;) {
-    const batch = await localQueue().receive(10);
-    if (batch.length === 0) return;
-    const { batchItemFailures } = await worker(localQueue().toEvent(batch));
-    expect(batchItemFailures).toEqual([]);
-    await localQueue().delete(batch.map((m) => m.receiptHandle));
-  }
-}
+const drain = () => drainTasks([deliverTask, dailyTask]);
 
 describe("daily digest", () => {
   it("emails each user whose notes changed in the last day, once, listing them", async () =>

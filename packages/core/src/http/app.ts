@@ -30,7 +30,7 @@ const sameOrigin = createMiddleware<AppEnv>(async (c, next) => {
 const jsonType = /^application\/([\w.-]+\+)?json$/i;
 
 /** Runs the rest of the request with its id in every log line, and logs one line per request. */
-const requestLog = createMiddleware<AppEnv>(async (c, next) => {
+export const requestLog = createMiddleware<AppEnv>(async (c, next) => {
   const started = performance.now();
   await withLogContext({ requestId: c.var.requestId }, async () => {
     await next();

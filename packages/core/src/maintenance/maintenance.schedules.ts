@@ -8,5 +8,5 @@ export const cleanupHourly = defineSchedule({
   task: "maintenance.cleanup",
   payload: {},
   description:
-    "Deletes expired sessions, login failures, relayed outbox rows and old task receipts",
+    "Deletes expired sessions, login failures, abandoned uploads, relayed outbox rows and old task receipts",
 });

@@ -1,5 +1,6 @@
 import { and, isNotNull, lt } from "drizzle-orm";
 import { deleteExpired } from "../account/account";
+import { deleteAbandoned } from "../attachment/attachment";
 import { useTransaction } from "../db/transaction";
 import { taskOutboxTable, taskReceiptTable } from "../task/task.sql";
 
@@ -12,7 +13,7 @@ const daysAgo = (now: Date, days: number) => new Date(now.getTime() - days * 86_
 
 /**
  * Deletes what has outlived its purpose. Idempotent: running it twice deletes nothing more.
- * (Abandoned uploads join here when the files module exists.)
+ * Abandoned uploads (pending for an hour) go too, and their objects through tasks.
  */
 export async function cleanup(now = new Date()) {
   return useTransaction(async (tx) => {
@@ -29,6 +30,11 @@ export async function cleanup(now = new Date()) {
       .delete(taskReceiptTable)
       .where(lt(taskReceiptTable.completedAt, daysAgo(now, RECEIPT_RETENTION_DAYS)))
       .returning({ id: taskReceiptTable.id });
-    return { outboxRows: outbox.length, receipts: receipts.length, ...(await deleteExpired(now)) };
+    return {
+      outboxRows: outbox.length,
+      receipts: receipts.length,
+      ...(await deleteExpired(now)),
+      abandonedUploads: await deleteAbandoned(now),
+    };
   });
 }

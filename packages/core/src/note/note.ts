@@ -1,6 +1,7 @@
 import { and, desc, eq, lt } from "drizzle-orm";
 import { z } from "zod";
 import { useUserID } from "../actor";
+import { removeForNote } from "../attachment/attachment";
 import { useTransaction } from "../db/transaction";
 import { NotFoundError } from "../error";
 import { createID } from "../id";
@@ -98,9 +99,16 @@ export async function update(id: string, input: UpdateInput): Promise<Info> {
   return toInfo(row);
 }
 
+/** Deletes the note and its attachments; their files are deleted by tasks queued in the same transaction. */
 export async function remove(id: string): Promise<void> {
-  const deleted = await useTransaction((tx) =>
-    tx.delete(noteTable).where(mine(id)).returning({ id: noteTable.id }),
-  );
-  if (deleted.length === 0) throw new NotFoundError("Note not found");
+  await useTransaction(async (tx) => {
+    const [note] = await tx
+      .select({ id: noteTable.id })
+      .from(noteTable)
+      .where(mine(id))
+      .for("update");
+    if (!note) throw new NotFoundError("Note not found");
+    await removeForNote(id);
+    await tx.delete(noteTable).where(eq(noteTable.id, id));
+  });
 }

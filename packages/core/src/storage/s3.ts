@@ -1,0 +1,71 @@
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  NoSuchKey,
+  NotFound,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
+import { createPresignedPost } from "@aws-sdk/s3-presigned-post";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import { attachmentDisposition, type ObjectStorage } from "./storage";
+
+/** S3 behind the storage port; the only file that knows the S3 SDK's object calls. */
+export function createS3Storage(options: { bucket: string; client?: S3Client }): ObjectStorage {
+  const { bucket } = options;
+  const client = options.client ?? new S3Client({});
+  return {
+    async presignUpload({ key, contentType, size, expiresSeconds }) {
+      return createPresignedPost(client, {
+        Bucket: bucket,
+        Key: key,
+        Fields: { "Content-Type": contentType },
+        // The library adds {bucket}, {key} and the signing fields; these pin type and size.
+        Conditions: [
+          ["eq", "$Content-Type", contentType],
+          ["content-length-range", size, size],
+        ],
+        Expires: expiresSeconds,
+      });
+    },
+    async presignDownload({ key, filename, contentType, expiresSeconds }) {
+      return getSignedUrl(
+        client,
+        new GetObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          ResponseContentDisposition: attachmentDisposition(filename),
+          ResponseContentType: contentType,
+        }),
+        { expiresIn: expiresSeconds },
+      );
+    },
+    async head(key) {
+      try {
+        const out = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+        return { size: out.ContentLength ?? 0, contentType: out.ContentType };
+      } catch (error) {
+        if (error instanceof NotFound || error instanceof NoSuchKey) return undefined;
+        throw error;
+      }
+    },
+    async read(key) {
+      try {
+        const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        return out.Body as AsyncIterable<Uint8Array> | undefined;
+      } catch (error) {
+        if (error instanceof NoSuchKey) return undefined;
+        throw error;
+      }
+    },
+    async put(key, body, contentType) {
+      await client.send(
+        new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }),
+      );
+    },
+    async delete(key) {
+      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    },
+  };
+}

@@ -1,0 +1,20 @@
+import { expect } from "vitest";
+import { localQueue } from "../src/task/runtime";
+import { relay, type TaskDefinition } from "../src/task/task";
+import { createWorker } from "../src/task/worker";
+
+/**
+ * Relays the outbox and runs what is queued until nothing is left, as the dev runtime or SQS +
+ * Lambda would. Every task must succeed.
+ */
+export async function drain(tasks: readonly TaskDefinition[]) {
+  const worker = createWorker(tasks);
+  await relay();
+  for (;;) {
+    const batch = await localQueue().receive(10);
+    if (batch.length === 0) return;
+    const { batchItemFailures } = await worker(localQueue().toEvent(batch));
+    expect(batchItemFailures).toEqual([]);
+    await localQueue().delete(batch.map((m) => m.receiptHandle));
+  }
+}
