@@ -9,8 +9,10 @@ import { createWorker } from "../src/task/worker";
  */
 export async function drain(tasks: readonly TaskDefinition[]) {
   const worker = createWorker(tasks);
-  await relay();
   for (;;) {
+    // Again each round: tasks enqueue tasks, and inside a test's rollback their after-commit relay
+    // waits for a commit that never comes.
+    await relay();
     const batch = await localQueue().receive(10);
     if (batch.length === 0) return;
     const { batchItemFailures } = await worker(localQueue().toEvent(batch));

@@ -82,8 +82,8 @@ export function sanitizeFilename(raw: string): string {
   const base = raw.split(/[/\\]/).pop() ?? "";
   const clean = base
     .normalize("NFC")
-    .replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, "")
     .replace(/\s+/gu, " ")
+    .replace(/[\p{Cc}\p{Cf}]/gu, "")
     .trim();
   const limited = [...clean].slice(0, 255).join("").trim();
   return limited === "" || limited === "." || limited === ".." ? "file" : limited;

@@ -1,0 +1,110 @@
+import { describe, expect, it } from "vitest";
+import { as, rowCounts, signupUser } from "../../test/app";
+import { jsonRequest } from "../../test/http";
+import { download, PNG, postForm, startUpload, uploadAndProcess } from "../../test/uploads";
+import { app } from "../api";
+import { rollback } from "../db/transaction";
+import { sanitizeFilename } from "./attachment";
+
+describe("attachments: security", () => {
+  it("every route needs a session: 401, nothing written", async () =>
+    rollback(async () => {
+      const before = await rowCounts();
+      const att = "att_01ARZ3NDEKTSV4RRFFQ69G5FAV";
+      const note = "not_01ARZ3NDEKTSV4RRFFQ69G5FAV";
+      const file = { filename: "a.png", contentType: "image/png", size: 1 };
+      const responses = await Promise.all([
+        app.request(`/api/notes/${note}/attachments`, jsonRequest(file)),
+        app.request(`/api/notes/${note}/attachments`),
+        app.request(`/api/attachments/${att}`),
+        app.request(`/api/attachments/${att}/complete`, jsonRequest({})),
+        app.request(`/api/attachments/${att}`, jsonRequest({}, { method: "DELETE" })),
+      ]);
+      expect(responses.map((r) => r.status)).toEqual([401, 401, 401, 401, 401]);
+      expect(await rowCounts()).toEqual(before);
+    }));
+
+  it("another user's attachment, or note, is a 404 everywhere, and nothing changes", async () =>
+    rollback(async () => {
+      const owner = await signupUser();
+      const other = as((await signupUser()).cookie);
+      const { attachment, noteID } = await uploadAndProcess(owner.cookie, {
+        filename: "private.png",
+        contentType: "image/png",
+        bytes: PNG,
+      });
+      const before = await rowCounts();
+      expect((await other.get(`/api/attachments/${attachment.id}`)).status).toBe(404);
+      expect((await other.send("POST", `/api/attachments/${attachment.id}/complete`)).status).toBe(
+        404,
+      );
+      expect((await other.send("DELETE", `/api/attachments/${attachment.id}`)).status).toBe(404);
+      expect((await other.get(`/api/notes/${noteID}/attachments`)).status).toBe(404);
+      const file = { filename: "x.png", contentType: "image/png", size: 1 };
+      expect((await other.send("POST", `/api/notes/${noteID}/attachments`, file)).status).toBe(404);
+      expect(await rowCounts()).toEqual(before);
+      expect((await as(owner.cookie).get(`/api/attachments/${attachment.id}`)).status).toBe(200);
+    }));
+
+  it("filenames are cleaned for display and never reach the object key", async () =>
+    rollback(async () => {
+      const { cookie } = await signupUser();
+      const { attachment, upload } = await startUpload(cookie, {
+        filename: "../../etc/\u202Egnp.exe\u0000\n",
+        contentType: "image/png",
+        size: PNG.byteLength,
+      });
+      expect(attachment.filename).toBe("gnp.exe");
+      expect(upload.fields.key).toBe(`attachments/${attachment.id}`);
+    }));
+
+  it.each([
+    ["C:\\Users\\me\\photo.png", "photo.png"],
+    ["report\u200B.pdf", "report.pdf"],
+    ["  lots   of\tspace.txt ", "lots of space.txt"],
+    ["..", "file"],
+    ["\u0007", "file"],
+    ["é".repeat(300), "é".repeat(255)],
+  ])("sanitizeFilename(%j) is %j", (raw, clean) => {
+    expect(sanitizeFilename(raw)).toBe(clean);
+  });
+
+  it("a download link cannot be altered to render inline, nor used after it expires", async () =>
+    rollback(async () => {
+      const { cookie } = await signupUser();
+      const { download: link } = await uploadAndProcess(cookie, {
+        filename: "a.png",
+        contentType: "image/png",
+        bytes: PNG,
+      });
+      const url = new URL(link?.url ?? "");
+      for (const [name, value] of [
+        ["response-content-disposition", "inline"],
+        ["response-content-type", "text/html"],
+        ["X-Amz-Expires", "604800"],
+      ] as const) {
+        const altered = new URL(url);
+        altered.searchParams.set(name, value);
+        expect((await download(altered.toString())).status).toBe(403);
+      }
+      const dropped = new URL(url);
+      dropped.searchParams.delete("response-content-disposition");
+      expect((await download(dropped.toString())).status).toBe(403);
+      // A link from a key that is not this one.
+      const other = new URL(url);
+      other.pathname = other.pathname.replace(/att_\w+$/, "att_01ARZ3NDEKTSV4RRFFQ69G5FAV");
+      expect((await download(other.toString())).status).toBe(403);
+    }));
+
+  it("an upload form cannot write outside its key, even with a path that climbs", async () =>
+    rollback(async () => {
+      const { cookie } = await signupUser();
+      const { upload } = await startUpload(cookie, {
+        filename: "a.png",
+        contentType: "image/png",
+        size: PNG.byteLength,
+      });
+      const response = await postForm(upload, PNG, { fields: { key: "../../escape" } });
+      expect(response.status).toBe(403);
+    }));
+});
