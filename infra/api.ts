@@ -2,6 +2,7 @@ import { database, migration } from "./database";
 import { vpc } from "./network";
 import { secrets } from "./secrets";
 import { isProduction, sizing, variables } from "./stage";
+import { apiAttachmentPermissions, attachmentStore } from "./storage";
 import { taskQueue } from "./tasks";
 import { router, siteOrigin } from "./web";
 
@@ -29,8 +30,10 @@ export const service = new sst.aws.Service("Api", {
   cpu: sizing.api.cpu,
   memory: sizing.api.memory,
   image: { context: ".", dockerfile: "packages/core/Dockerfile" },
-  // The outbox relays to the task queue.
-  link: [database, taskQueue, secrets.SentryDsn],
+  // The outbox relays to the task queue. The attachment store grants nothing: the API's access to
+  // the uploads bucket is exactly `permissions`.
+  link: [database, taskQueue, secrets.SentryDsn, attachmentStore],
+  permissions: apiAttachmentPermissions,
   environment: {
     PORT: String(API_PORT),
     // Deployed stages migrate in the migrator function; `sst dev` runs the API locally and migrates there.

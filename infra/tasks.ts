@@ -4,6 +4,7 @@ import { email } from "./email";
 import { vpc } from "./network";
 import { secrets } from "./secrets";
 import { sizing, variables } from "./stage";
+import { attachmentStore, workerAttachmentPermissions } from "./storage";
 
 /**
  * Background tasks: outbox → SQS → the worker Lambda (partial batch responses), and EventBridge
@@ -34,8 +35,10 @@ export const worker = new sst.aws.Function("Worker", {
   memory: "512 MB",
   vpc,
   // Its handlers use the database; tasks may enqueue tasks (relayed to this queue); mail.deliver
-  // sends through SES when an identity is configured.
-  link: [database, taskQueue, secrets.SentryDsn, ...(email ? [email] : [])],
+  // sends through SES when an identity is configured; attachment tasks read and delete uploads
+  // (the AttachmentStore link grants nothing: `permissions` is all the worker may do in the bucket).
+  link: [database, taskQueue, secrets.SentryDsn, attachmentStore, ...(email ? [email] : [])],
+  permissions: workerAttachmentPermissions,
   environment: {
     DATABASE_POOL_MAX: String(sizing.worker.poolMax),
     SLIPWAY_RELEASE: variables.release,

@@ -64,6 +64,55 @@ const breakages = [
     to: 'logRetention: "forever" as const',
     caught: "MigratorLogGroup keeps logs forever",
   },
+  {
+    copy: "A",
+    file: "infra/storage.ts",
+    from: '{ actions: ["s3:GetObject", "s3:DeleteObject"], resources: [attachmentObjects] }',
+    to: '{ actions: ["s3:*"], resources: [uploads.arn, attachmentObjects] }',
+    caught:
+      "WorkerRole allows s3:* on arn:aws:s3:us-east-1:123456789012:UploadsBucket, beyond its attachment access",
+  },
+  // The API links the Bucket itself (SST's Bucket link grants s3:* on all of it).
+  {
+    copy: "A",
+    file: "infra/api.ts",
+    from: "import { apiAttachmentPermissions, attachmentStore }",
+    to: "import { apiAttachmentPermissions, uploads as attachmentStore }",
+    caught:
+      "ApiTaskRole allows s3:* on arn:aws:s3:us-east-1:123456789012:UploadsBucket, beyond its attachment access",
+  },
+  // Other principals: a role, and the bucket policy (serving the bucket through CloudFront).
+  {
+    copy: "A",
+    file: "infra/database.ts",
+    from: "link: [database, secrets.SentryDsn],",
+    to: 'link: [database, secrets.SentryDsn], permissions: [{ actions: ["s3:*"], resources: ["*"] }],',
+    caught: "MigratorRole allows s3:* on *, outside the API and the worker",
+  },
+  {
+    copy: "B",
+    file: "infra/storage.ts",
+    from: 'export const uploads = new sst.aws.Bucket("Uploads", {',
+    to: 'export const uploads = new sst.aws.Bucket("Uploads", { access: "cloudfront",',
+    caught:
+      "UploadsPolicy allows s3:GetObject on arn:aws:s3:us-east-1:123456789012:UploadsBucket/*, outside the API and the worker",
+  },
+  {
+    copy: "B",
+    file: "infra/storage.ts",
+    // IfExists lets a ListBucket without a prefix list the whole bucket.
+    from: 'test: "StringLike"',
+    to: 'test: "StringLikeIfExists"',
+    caught:
+      "WorkerRole allows s3:ListBucket on arn:aws:s3:us-east-1:123456789012:UploadsBucket if StringLikeIfExists s3:prefix attachments/*, beyond",
+  },
+  {
+    copy: "B",
+    file: "infra/tasks.ts",
+    from: "link: [database, taskQueue, secrets.SentryDsn, attachmentStore,",
+    to: "link: [database, taskQueue, secrets.SentryDsn,",
+    caught: "the worker is not linked to AttachmentStore",
+  },
 ];
 
 beforeAll(async () => {

@@ -25,6 +25,11 @@ class Graph {
   one(type: string, name?: string): EvaluatedResource | undefined {
     return this.all(type).find((resource) => name === undefined || resource.name === name);
   }
+  /** The ARN the mocks gave a resource. */
+  arn(resource: EvaluatedResource): string {
+    const service = resource.type.split(":")[1]?.split("/")[0] ?? "mock";
+    return `arn:aws:${service}:us-east-1:123456789012:${resource.name}`;
+  }
   /** IDs the mocks gave private subnets (no public IP on launch). */
   get privateSubnetIDs(): Set<string> {
     return new Set(
@@ -39,19 +44,79 @@ const input = <T = unknown>(resource: EvaluatedResource, key: string) => resourc
 
 const DATA_SERVICES = ["s3", "sqs", "ses", "rds-db", "dynamodb", "sns", "kms"];
 
+interface Statement {
+  actions: string[];
+  resources: string[];
+  /** Each condition as "<operator> <key> <values|…>", sorted; empty when unconditional. */
+  conditions: string[];
+}
+
 /** Allow statements from an IAM document, in either the AWS or getPolicyDocument spelling. */
-function statements(document: unknown): { actions: string[]; resources: string[] }[] {
+function statements(document: unknown): Statement[] {
   const parsed = typeof document === "string" ? JSON.parse(document) : document;
   const list = (parsed as { Statement?: unknown[] })?.Statement ?? [];
   const array = (value: unknown) =>
     (Array.isArray(value) ? value : value === undefined ? [] : [value]) as string[];
+  const condition = (test: string, variable: string, values: unknown) =>
+    `${test} ${variable} ${array(values).join("|")}`;
   return list
     .map((s) => s as Record<string, unknown>)
     .filter((s) => (s.Effect ?? s.effect ?? "Allow") === "Allow")
     .map((s) => ({
       actions: array(s.Action ?? s.actions),
       resources: array(s.Resource ?? s.resources),
+      conditions: [
+        // AWS: { "StringLike": { "s3:prefix": [...] } }
+        ...Object.entries((s.Condition ?? {}) as Record<string, Record<string, unknown>>).flatMap(
+          ([test, keys]) =>
+            Object.entries(keys).map(([variable, values]) => condition(test, variable, values)),
+        ),
+        // getPolicyDocument: [{ test, variable, values }]
+        ...((s.conditions ?? []) as { test: string; variable: string; values: unknown }[]).map(
+          (c) => condition(c.test, c.variable, c.values),
+        ),
+      ].sort(),
     }));
+}
+
+/**
+ * Every IAM grant in the graph: roles' inline policies, role and managed policies, and bucket
+ * policies, each with who it grants to (a role's resource name where the graph tells).
+ */
+function grants(graph: Graph): { principal: string; source: string; statement: Statement }[] {
+  const roleNames = new Map<string, string>();
+  for (const role of graph.all("aws:iam/role:Role")) {
+    for (const ref of [role.name, `${role.name}-id`, graph.arn(role), input(role, "name")])
+      if (typeof ref === "string") roleNames.set(ref, role.name);
+  }
+  const found: { principal: string; source: string; statement: Statement }[] = [];
+  const add = (principal: string, source: string, document: unknown) => {
+    for (const statement of statements(document)) found.push({ principal, source, statement });
+  };
+  for (const resource of graph.resources) {
+    if (resource.type === "aws:iam/role:Role") {
+      for (const policy of input<{ policy: unknown }[]>(resource, "inlinePolicies") ?? [])
+        add(resource.name, resource.name, policy.policy);
+    }
+    if (resource.type === "aws:iam/rolePolicy:RolePolicy") {
+      const role = String(input(resource, "role"));
+      add(roleNames.get(role) ?? role, resource.name, input(resource, "policy"));
+    }
+    if (["aws:iam/policy:Policy", "aws:s3/bucketPolicy:BucketPolicy"].includes(resource.type))
+      add(resource.name, resource.name, input(resource, "policy"));
+  }
+  return found;
+}
+
+/** Whether an IAM resource pattern (with * and ?) covers a bucket or any of its objects. */
+function coversBucket(pattern: string, bucketArn: string): boolean {
+  if (pattern === bucketArn || pattern.startsWith(`${bucketArn}/`)) return true;
+  const literal = (text: string) => text.replace(/[.+^${}()|[\]\\]/g, "\\$&");
+  const glob = pattern.split("*").map((part) => part.split("?").map(literal).join("."));
+  const regex = new RegExp(`^${glob.join(".*")}$`);
+  return [bucketArn, `${bucketArn}/attachments/att_x`, `${bucketArn}/x`].some((arn) =>
+    regex.test(arn),
+  );
 }
 
 export const checks: Record<string, Check> = {
@@ -443,24 +508,79 @@ export const checks: Record<string, Check> = {
 
   "iam: no data action is granted on every resource": (graph) => {
     const problems: string[] = [];
-    for (const resource of graph.resources) {
-      const documents: unknown[] = [];
-      if (resource.type === "aws:iam/role:Role") {
-        for (const policy of input<{ policy: unknown }[]>(resource, "inlinePolicies") ?? [])
-          documents.push(policy.policy);
-      }
-      if (["aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy"].includes(resource.type))
-        documents.push(input(resource, "policy"));
-      for (const statement of documents.flatMap(statements)) {
-        if (!statement.resources.includes("*")) continue;
-        const data = statement.actions.filter(
-          (action) => action === "*" || DATA_SERVICES.includes(action.split(":")[0] ?? ""),
-        );
-        if (data.length > 0) problems.push(`${resource.name} allows ${data.join(", ")} on "*"`);
-      }
+    for (const { source, statement } of grants(graph)) {
+      if (!statement.resources.includes("*")) continue;
+      const data = statement.actions.filter(
+        (action) => action === "*" || DATA_SERVICES.includes(action.split(":")[0] ?? ""),
+      );
+      if (data.length > 0) problems.push(`${source} allows ${data.join(", ")} on "*"`);
     }
     return problems;
   },
+
+  "attachments: only the API and the worker reach the uploads bucket, with exactly their S3 actions on attachments/, through a link that grants nothing":
+    (graph, kind) => {
+      const bucket = graph.one("aws:s3/bucket:Bucket", "UploadsBucket");
+      if (!bucket) return ["no uploads bucket"];
+      const arn = graph.arn(bucket);
+      const objects = `${arn}/attachments/*`;
+      const listing = `s3:ListBucket on ${arn} if StringLike s3:prefix attachments/*`;
+      // Both roles exist under `sst dev` too (the local API assumes the task role).
+      const expected: Record<string, string[]> = {
+        ApiTaskRole: [`s3:PutObject on ${objects}`, `s3:GetObject on ${objects}`, listing],
+        WorkerRole: [`s3:GetObject on ${objects}`, `s3:DeleteObject on ${objects}`, listing],
+      };
+      const granted: Record<string, string[]> = { ApiTaskRole: [], WorkerRole: [] };
+      const problems: string[] = [];
+      for (const { principal, source, statement } of grants(graph)) {
+        const actions = statement.actions.filter((a) => a === "*" || a.startsWith("s3:"));
+        const resources = statement.resources.filter((r) => coversBucket(r, arn));
+        const conditions = statement.conditions.join(" and ");
+        for (const action of actions)
+          for (const resource of resources) {
+            const grant = `${action} on ${resource}${conditions ? ` if ${conditions}` : ""}`;
+            const mine = granted[principal];
+            if (mine) mine.push(grant);
+            else problems.push(`${source} allows ${grant}, outside the API and the worker`);
+          }
+      }
+      for (const [role, want] of Object.entries(expected)) {
+        const got = granted[role] ?? [];
+        for (const grant of got.filter((g) => !want.includes(g)))
+          problems.push(`${role} allows ${grant}, beyond its attachment access`);
+        for (const grant of want.filter((g) => !got.includes(g)))
+          problems.push(`${role} lacks ${grant}`);
+      }
+
+      const link = graph.one("sst:sst:LinkRef", "AttachmentStoreLinkRef");
+      const name = input<string>(bucket, "bucket");
+      if (!link) problems.push("no AttachmentStore link");
+      else {
+        if (input<{ bucket?: string }>(link, "properties")?.bucket !== name)
+          problems.push("the AttachmentStore link does not name the uploads bucket");
+        if ((input<unknown[]>(link, "include") ?? []).length > 0)
+          problems.push("linking AttachmentStore grants permissions");
+      }
+      // A function's links are handed to the CLI's build (no resource input shows them).
+      if (!graph.evaluation.functionLinks.Worker?.includes("AttachmentStore"))
+        problems.push("the worker is not linked to AttachmentStore");
+      // The API container gets its links as SST_RESOURCE_* variables; under `sst dev` it runs
+      // locally, with no task definition.
+      if (kind !== "dev") {
+        const task = graph.one("aws:ecs/taskDefinition:TaskDefinition");
+        const containers = task
+          ? (JSON.parse(String(input(task, "containerDefinitions"))) as {
+              environment?: { name: string; value: string }[];
+            }[])
+          : [];
+        const env = containers[0]?.environment?.find(
+          (e) => e.name === "SST_RESOURCE_AttachmentStore",
+        );
+        if (!env || (JSON.parse(env.value) as { bucket?: string }).bucket !== name)
+          problems.push("the API container is not linked to AttachmentStore");
+      }
+      return problems;
+    },
 };
 
 /** Every violation of every check, prefixed with the check's name. */

@@ -15,7 +15,8 @@ import * as esbuild from "esbuild";
  *  3. SST's `auto/run.ts` runs the config inside `runInPulumiStack`, under `setMocks`.
  * The CLI's JSON-RPC server is stood in for by a loopback one: `Runtime.Build` really bundles each
  * function's handler with esbuild, so a broken handler path fails the evaluation.
- * Input: argv[2] = JSON options. Output: one JSON line (`{ resources, outputs }`) on fd 3.
+ * Input: argv[2] = JSON options. Output: one JSON line (`{ resources, outputs, app,
+ * functionLinks }`) on fd 3.
  */
 
 interface Options {
@@ -51,12 +52,24 @@ for (const [name, value] of Object.entries(options.secrets))
 
 // --- the CLI's JSON-RPC server ---------------------------------------------------------------
 
+/**
+ * The links each function is built with, by component name. The CLI encrypts them into the
+ * bundle (`resource.enc`), so they appear in no resource's inputs.
+ */
+const functionLinks: Record<string, string[]> = {};
+
+function recordLinks(input: { functionID: string; links?: Record<string, unknown> }) {
+  functionLinks[input.functionID] = Object.keys(input.links ?? {}).sort();
+}
+
 async function buildFunction(input: {
   functionID: string;
   handler: string;
+  links?: Record<string, unknown>;
   copyFiles?: { from: string; to?: string }[];
   properties?: { architecture?: string; format?: string };
 }) {
+  recordLinks(input);
   const out = path.join(work, "artifacts", input.functionID);
   const dot = input.handler.lastIndexOf(".");
   const file = input.handler.slice(0, dot);
@@ -107,7 +120,11 @@ const rpcMethods: Record<string, (args: never) => unknown> = {
   }),
   "Provider.Aws.Appsync": () => ({ http: "", realtime: "" }),
   "Runtime.Build": buildFunction,
-  "Runtime.AddTarget": () => ({}),
+  // `sst dev`: the function runs locally, with the same links.
+  "Runtime.AddTarget": (input: { functionID: string; links?: Record<string, unknown> }) => {
+    recordLinks(input);
+    return {};
+  },
 };
 
 const rpc = createServer((req, res) => {
@@ -305,13 +322,18 @@ await pulumi.runtime.setMocks(
           };
         case "aws:ec2/getAmi:getAmi":
           return { id: "ami-0mock", architecture: "arm64" };
-        case "aws:iam/getPolicyDocument:getPolicyDocument":
+        case "aws:iam/getPolicyDocument:getPolicyDocument": {
+          // As the provider does, the statements come back too (none when empty): SST gives its
+          // Function and Service roles an inline policy only if there are any.
+          const statements = args.inputs.statements ?? [];
+          const json = JSON.stringify({ Version: "2012-10-17", Statement: statements });
           return {
-            json: JSON.stringify({
-              Version: "2012-10-17",
-              Statement: args.inputs.statements ?? [],
-            }),
+            id: "mock",
+            json,
+            minifiedJson: json,
+            statements: statements.length > 0 ? statements : undefined,
           };
+        }
         default:
           return args.inputs;
       }
@@ -390,6 +412,6 @@ const resources = [...created.values()].map((resource) => ({
 }));
 writeFileSync(
   3,
-  `${JSON.stringify({ resources, outputs: unwrapSecrets(resolvedOutputs), app })}\n`,
+  `${JSON.stringify({ resources, outputs: unwrapSecrets(resolvedOutputs), app, functionLinks })}\n`,
 );
 process.exit(0);

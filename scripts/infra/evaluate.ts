@@ -18,6 +18,8 @@ export interface Evaluation {
   app: { name: string; stage: string; removal: string; protect: boolean };
   resources: EvaluatedResource[];
   outputs: Record<string, unknown>;
+  /** The SST links each function is built with, by component name (no resource input shows them). */
+  functionLinks: Record<string, string[]>;
 }
 
 export interface EvaluateOptions {
