@@ -3,7 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { Request as NodeRequest } from "undici";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { bootApp, freshDatabase } from "../../core/test/database";
-import { createApi, safeNext } from "./api";
+import { call, createApi, safeNext } from "./api";
 import { App } from "./app";
 
 /**
@@ -39,6 +39,19 @@ async function realApi() {
   }) as typeof fetch;
   return {
     api: createApi(fetchImpl),
+    /** Runs queued tasks (attachment checks) as the worker would, in this app's module graph. */
+    async runTasks() {
+      const [{ drain }, { tasks }] = await Promise.all([
+        import("../../core/test/tasks"),
+        import("../../core/src/tasks"),
+      ]);
+      await drain(tasks);
+    },
+    /** Puts bytes where a presigned upload would have (the form POST itself runs in core and e2e). */
+    async store(key: string, bytes: Uint8Array, contentType: string) {
+      const { storage } = await import("../../core/src/storage/storage");
+      await (await storage()).put(key, bytes, contentType);
+    },
     /**
      * Signs a user up through the domain function the signup route uses, and carries its session
      * cookie on later requests. (happy-dom, like a browser, hides Set-Cookie from script, so the
@@ -83,6 +96,48 @@ describe("web app", () => {
     await user.click(await screen.findByRole("link", { name: "Renamed" }));
     await user.click(await screen.findByRole("button", { name: "Delete" }));
     expect(await screen.findByText("No notes yet. Write the first one.")).toBeTruthy();
+  });
+
+  it("attachments: a checked file turns from Checking to Ready by polling; a too-large file is refused next to the input", async () => {
+    const user = userEvent.setup();
+    const backend = await realApi();
+    await backend.signedIn("Dee");
+    const { note } = await call(backend.api.api.notes.$post({ json: { title: "Files" } }));
+    const png = Buffer.from(
+      "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==",
+      "base64",
+    );
+    const { attachment, upload } = await call(
+      backend.api.api.notes[":id"].attachments.$post({
+        param: { id: note.id },
+        json: { filename: "pixel.png", contentType: "image/png", size: png.byteLength },
+      }),
+    );
+    await backend.store(upload.fields.key ?? "", png, "image/png");
+    await call(backend.api.api.attachments[":id"].complete.$post({ param: { id: attachment.id } }));
+
+    window.history.replaceState(null, "", `/notes/${note.id}`);
+    render(<App api={backend.api} />);
+    expect(await screen.findByText("Checking…")).toBeTruthy();
+    expect(screen.queryByRole("button", { name: "Download pixel.png" })).toBeNull();
+    await backend.runTasks();
+    // No reload: the list polls while a file is being checked.
+    expect(await screen.findByText("Ready", {}, { timeout: 5_000 })).toBeTruthy();
+    expect(screen.getByRole("button", { name: "Download pixel.png" })).toBeTruthy();
+
+    const input = screen.getByLabelText("Attach a file");
+    await user.upload(
+      input,
+      new File([new Uint8Array(10 * 1024 * 1024 + 1)], "huge.png", { type: "image/png" }),
+    );
+    // The input is replaced after each attempt (so the same file can be picked again): find it anew.
+    const refused = () => screen.getByLabelText("Attach a file");
+    await waitFor(() => expect(refused().getAttribute("aria-invalid")).toBe("true"));
+    expect(
+      document.getElementById(refused().getAttribute("aria-describedby") ?? "")?.textContent,
+    ).toBe("This file is too large: must be at most 10 MB");
+    // Refused before any upload form was handed out: still one attachment.
+    expect(screen.getAllByRole("listitem")).toHaveLength(1);
   });
 
   it("an empty title is refused by the API and the error shows next to the field", async () => {

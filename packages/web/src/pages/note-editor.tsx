@@ -2,6 +2,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { FormEvent } from "react";
 import { Link, useLocation } from "wouter";
 import { ApiError, call } from "../api";
+import { Attachments } from "../components/attachments";
 import { Field, FormError } from "../components/field";
 import { useApi } from "../hooks";
 import { NotFound } from "./not-found";
@@ -80,6 +81,7 @@ export function NoteEditor({ id }: { id?: string }) {
           ) : null}
         </div>
       </form>
+      {id ? <Attachments noteId={id} /> : null}
     </section>
   );
 }

@@ -1,0 +1,155 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { type ChangeEvent, useId, useState } from "react";
+import { ApiError, call } from "../api";
+import { useApi } from "../hooks";
+import { formatBytes, uploadFile } from "../upload";
+
+/** While an attachment is being checked, the list refreshes this often. */
+const POLL_MS = 1000;
+/** A pending attachment older than this was abandoned: stop polling for it. */
+const POLL_FOR_MS = 10 * 60_000;
+
+/**
+ * A note's files: upload (straight to storage through the presigned form, with a progress bar),
+ * the check's status until ready or rejected, download, delete.
+ */
+export function Attachments({ noteId }: { noteId: string }) {
+  const api = useApi();
+  const client = useQueryClient();
+  const inputId = useId();
+  const errorId = `${inputId}-error`;
+  const [progress, setProgress] = useState<{ name: string; loaded: number; total: number }>();
+  const [error, setError] = useState<string>();
+  const [inputKey, setInputKey] = useState(0);
+
+  const list = useQuery({
+    queryKey: ["attachments", noteId],
+    queryFn: () => call(api.api.notes[":id"].attachments.$get({ param: { id: noteId } })),
+    refetchInterval: (query) =>
+      query.state.data?.attachments.some(
+        (a) => a.status === "pending" && Date.now() - Date.parse(a.createdAt) < POLL_FOR_MS,
+      )
+        ? POLL_MS
+        : false,
+  });
+  const refresh = () => client.invalidateQueries({ queryKey: ["attachments", noteId] });
+
+  const upload = useMutation({
+    mutationFn: async (file: File) => {
+      const { attachment, upload: form } = await call(
+        api.api.notes[":id"].attachments.$post({
+          param: { id: noteId },
+          json: {
+            filename: file.name,
+            contentType: file.type || "application/octet-stream",
+            size: file.size,
+          },
+        }),
+      );
+      await refresh();
+      setProgress({ name: file.name, loaded: 0, total: file.size });
+      await uploadFile(form, file, (loaded, total) =>
+        setProgress({ name: file.name, loaded, total }),
+      );
+      await call(api.api.attachments[":id"].complete.$post({ param: { id: attachment.id } }));
+    },
+    onMutate: () => setError(undefined),
+    onError: (failure) => {
+      const fields = failure instanceof ApiError ? failure.fields : {};
+      setError(
+        fields.size
+          ? `This file is too large: ${fields.size.replace(/(\d+) bytes/, (_, n) => formatBytes(Number(n)))}`
+          : fields.contentType
+            ? `This type of file is not accepted: ${fields.contentType}`
+            : failure.message,
+      );
+    },
+    onSettled: () => {
+      setProgress(undefined);
+      setInputKey((key) => key + 1);
+      return refresh();
+    },
+  });
+
+  const remove = useMutation({
+    mutationFn: (id: string) => call(api.api.attachments[":id"].$delete({ param: { id } })),
+    onSettled: refresh,
+  });
+
+  const download = async (id: string) => {
+    const { download: link } = await call(api.api.attachments[":id"].$get({ param: { id } }));
+    // The link answers with `Content-Disposition: attachment`: the browser saves, the page stays.
+    if (link) window.location.assign(link.url);
+  };
+
+  const onFile = (event: ChangeEvent<HTMLInputElement>) => {
+    const file = event.currentTarget.files?.[0];
+    if (file) upload.mutate(file);
+  };
+
+  const attachments = list.data?.attachments ?? [];
+  return (
+    <section aria-labelledby={`${inputId}-title`} className="attachments">
+      <h2 id={`${inputId}-title`}>Attachments</h2>
+      {attachments.length === 0 && list.isSuccess ? <p>No files yet.</p> : null}
+      <ul>
+        {attachments.map((a) => (
+          <li key={a.id}>
+            <span className="filename">{a.filename}</span>{" "}
+            <span className="muted">{formatBytes(a.size)}</span>{" "}
+            <span role="status">
+              {a.status === "pending"
+                ? "Checking…"
+                : a.status === "ready"
+                  ? "Ready"
+                  : `Rejected: ${a.rejectReason ?? "the file did not pass the check"}`}
+            </span>
+            {a.status === "ready" ? (
+              <button type="button" onClick={() => void download(a.id)}>
+                Download <span className="visually-hidden">{a.filename}</span>
+              </button>
+            ) : null}
+            <button
+              type="button"
+              className="danger"
+              onClick={() => remove.mutate(a.id)}
+              disabled={remove.isPending}
+            >
+              Remove <span className="visually-hidden">{a.filename}</span>
+            </button>
+          </li>
+        ))}
+      </ul>
+      <div className="field">
+        <label htmlFor={inputId}>Attach a file</label>
+        <input
+          key={inputKey}
+          id={inputId}
+          type="file"
+          onChange={onFile}
+          disabled={upload.isPending}
+          aria-invalid={error ? true : undefined}
+          aria-describedby={error ? errorId : undefined}
+        />
+        {progress ? (
+          <div className="upload-progress">
+            <label htmlFor={`${inputId}-progress`}>Uploading {progress.name}</label>
+            <progress
+              id={`${inputId}-progress`}
+              max={progress.total || 1}
+              value={progress.loaded}
+            />
+            <span aria-hidden="true">
+              {Math.round((100 * progress.loaded) / (progress.total || 1))}%
+            </span>
+          </div>
+        ) : null}
+        {error ? (
+          <p id={errorId} className="error" role="alert">
+            {error}
+          </p>
+        ) : null}
+      </div>
+    </section>
+  );
+}
