@@ -1,16 +1,7 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
-import {
-  afterAll,
-  beforeAll,
-  beforeEach,
-  describe,
-  expect,
-  inject,
-  it,
-  onTestFailed,
-} from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { CHROMIUM } from "./setup";
 
 /**
@@ -41,20 +32,30 @@ beforeAll(async () => {
 });
 afterAll(() => browser?.close());
 
-beforeEach(async (test) => {
+beforeEach(async () => {
   context = await browser.newContext({ baseURL });
   page = await context.newPage();
   page.setDefaultTimeout(10_000);
-  onTestFailed(async () => {
+});
+
+// Screenshot before the context closes (an onTestFailed hook runs after teardown: page gone).
+afterEach(async (test) => {
+  if (test.task.result?.state === "fail") {
     const dir = path.resolve("test-results");
     mkdirSync(dir, { recursive: true });
     await page.screenshot({
       path: path.join(dir, `${test.task.name.replace(/\W+/g, "-")}.png`),
       fullPage: true,
     });
-  });
-  return () => context.close();
+  }
+  await context.close();
 });
+
+/** A valid 1×1 PNG. */
+const PNG = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==",
+  "base64",
+);
 
 const unique = (name: string) =>
   `${name}.${Date.now()}.${Math.random().toString(36).slice(2, 6)}@example.com`;
@@ -75,14 +76,43 @@ async function logIn(email: string, password: string) {
 }
 
 describe("in Chromium", () => {
-  it("sign up, write a note, log out, log in again and find it", async () => {
+  it("sign up, write a note, attach a PNG (progress bar, checked, downloaded), log out, log in again and find it", async () => {
     const email = unique("ada");
     await signUp("Ada", email, "analytical engine");
     await page.getByRole("link", { name: "New note" }).click();
     await page.getByLabel("Title").fill("Bernoulli numbers");
     await page.getByLabel("Text").fill("Note G");
     await page.getByRole("button", { name: "Save" }).click();
-    await page.getByRole("link", { name: "Bernoulli numbers" }).waitFor();
+    await page.getByRole("link", { name: "Bernoulli numbers" }).click();
+
+    // Hold the upload at the storage until the progress bar has been seen: deterministic, no sleep.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await page.route("**/storage/uploads", async (route) => {
+      await held;
+      await route.continue();
+    });
+    await page.getByLabel("Attach a file").setInputFiles({
+      name: "pixel.png",
+      mimeType: "image/png",
+      buffer: PNG,
+    });
+    const bar = page.getByRole("progressbar", { name: "Uploading pixel.png" });
+    await bar.waitFor();
+    expect(Number(await bar.getAttribute("max"))).toBe(PNG.byteLength);
+    release();
+    await bar.waitFor({ state: "detached" });
+
+    // Checked by the worker in the background; the page polls until it is ready.
+    await page.getByText("Ready").waitFor();
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByRole("button", { name: "Download pixel.png" }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe("pixel.png");
+    expect(readFileSync((await download.path()) ?? "")).toEqual(PNG);
 
     await page.getByRole("button", { name: "Log out" }).click();
     await page.getByRole("heading", { name: "Log in" }).waitFor();
@@ -93,6 +123,30 @@ describe("in Chromium", () => {
     await logIn(email, "analytical engine");
     await page.getByRole("link", { name: "Bernoulli numbers" }).click();
     expect(await page.getByLabel("Text").inputValue()).toBe("Note G");
+    await page.getByRole("button", { name: "Download pixel.png" }).waitFor();
+  });
+
+  it("a file over the size limit is refused next to the input, and nothing is uploaded", async () => {
+    await signUp("Cy", unique("cy"), "cy password!");
+    await page.getByRole("link", { name: "New note" }).click();
+    await page.getByLabel("Title").fill("Big files");
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByRole("link", { name: "Big files" }).click();
+    let uploads = 0;
+    page.on("request", (request) => {
+      if (new URL(request.url()).pathname.startsWith("/storage/")) uploads++;
+    });
+    await page.getByLabel("Attach a file").setInputFiles({
+      name: "huge.png",
+      mimeType: "image/png",
+      buffer: Buffer.alloc(10 * 1024 * 1024 + 1),
+    });
+    expect(await page.getByRole("alert").textContent()).toBe(
+      "This file is too large: must be at most 10 MB",
+    );
+    expect(await page.getByLabel("Attach a file").getAttribute("aria-invalid")).toBe("true");
+    expect(await page.getByText("No files yet.").count()).toBe(1);
+    expect(uploads).toBe(0);
   });
 
   it("a wrong password shows the error and stays on the login page", async () => {

@@ -37,6 +37,7 @@ export async function setup(project: TestProject) {
       PORT: String(apiPort),
       WEB_PORT: String(webPort),
       PGLITE_DIR: path.join(data, "pglite"),
+      STORAGE_DIR: path.join(data, "storage"),
       LOG_LEVEL: "warn",
     },
   });
