@@ -5,14 +5,12 @@ CREATE TABLE "attachment" (
 	"filename" text NOT NULL,
 	"content_type" text NOT NULL,
 	"size" bigint NOT NULL,
-	"object_key" text NOT NULL,
 	"status" text DEFAULT 'pending' NOT NULL,
 	"sha256" text,
 	"reject_reason" text,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"processed_at" timestamp with time zone,
-	CONSTRAINT "attachment_objectKey_unique" UNIQUE("object_key"),
-	CONSTRAINT "attachment_status_known" CHECK ("attachment"."status" in ('pending', 'ready', 'rejected'))
+	CONSTRAINT "attachment_status_known" CHECK ("attachment"."status" in ('pending', 'uploaded', 'ready', 'rejected'))
 );
 --> statement-breakpoint
 ALTER TABLE "attachment" ADD CONSTRAINT "attachment_note_id_note_id_fk" FOREIGN KEY ("note_id") REFERENCES "public"."note"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint

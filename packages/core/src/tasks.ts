@@ -1,4 +1,4 @@
-import { deleteObjectTask, processTask } from "./attachment";
+import { deleteObjectsTask, processTask } from "./attachment";
 import { dailyTask } from "./digest";
 import { deliverTask } from "./mail";
 import { cleanupTask } from "./maintenance";
@@ -10,5 +10,5 @@ export const tasks: readonly TaskDefinition[] = [
   deliverTask,
   dailyTask,
   processTask,
-  deleteObjectTask,
+  deleteObjectsTask,
 ];

@@ -3,13 +3,13 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { as, rowCounts, signupUser } from "../../test/app";
 import { isolated } from "../../test/database";
 import { drain } from "../../test/tasks";
-import { type AttachmentInfo, PNG, postForm, startUpload } from "../../test/uploads";
+import { type AttachmentInfo, download, PNG, postForm, startUpload } from "../../test/uploads";
 import { queryRows } from "../db/client";
 import { rollback, useTransaction } from "../db/transaction";
 import { Maintenance } from "../maintenance";
 import { storage } from "../storage/storage";
 import { tasks } from "../tasks";
-import { processUpload } from "./attachment";
+import { keys, processUpload } from "./attachment";
 
 const issuesOf = async (response: Response) =>
   (
@@ -110,7 +110,13 @@ describe("attachments: the offline store enforces the upload policy, as S3 does"
     ["a file larger than declared", Buffer.concat([PNG, Buffer.from([0])]), {}, 413, /larger than/],
     ["a file smaller than declared", PNG.subarray(1), {}, 403, /smaller than/],
     ["another content type", PNG, { "Content-Type": "text/html" }, 403, /content-type/i],
-    ["another key", PNG, { key: "attachments/att_01ARZ3NDEKTSV4RRFFQ69G5FAV" }, 403, /key/],
+    [
+      "another key",
+      PNG,
+      { key: "attachments/incoming/att_01ARZ3NDEKTSV4RRFFQ69G5FAV" },
+      403,
+      /key/,
+    ],
     ["a tampered signature", PNG, { "X-Amz-Signature": "0".repeat(64) }, 403, /signature/],
     ["a field the policy does not allow", PNG, { acl: "public-read" }, 403, /extra input fields/],
   ])("%s: refused with a clear error, nothing stored", async (_, bytes, fields, status, message) =>
@@ -122,7 +128,7 @@ describe("attachments: the offline store enforces the upload policy, as S3 does"
       expect(response.status).toBe(status);
       expect((await errorOf(response)).message).toMatch(message);
       expect(await stored(key)).toBeUndefined();
-      expect(await stored("attachments/att_01ARZ3NDEKTSV4RRFFQ69G5FAV")).toBeUndefined();
+      expect(await stored("attachments/incoming/att_01ARZ3NDEKTSV4RRFFQ69G5FAV")).toBeUndefined();
     }),
   );
 
@@ -179,7 +185,8 @@ describe("attachments: processing", () => {
       const after = await attachment(cookie, created.id);
       expect(after).toMatchObject({ status: "rejected", sha256: null });
       expect(after.rejectReason).toBe("The file's content is text/plain, not image/png");
-      expect(await stored(upload.fields.key ?? "")).toBeUndefined();
+      expect(await stored(keys(created.id).incoming)).toBeUndefined();
+      expect(await stored(keys(created.id).file)).toBeUndefined();
       // No download link for a rejected file.
       expect(
         (
@@ -212,7 +219,7 @@ describe("attachments: processing", () => {
       const [row] = await useTransaction((tx) =>
         queryRows<{ n: number }>(
           tx,
-          sql`select count(*)::int as n from task_outbox where task = 'attachments.deleteObject'`,
+          sql`select count(*)::int as n from task_outbox where task = 'attachments.deleteObjects'`,
         ),
       );
       expect(row?.n).toBe(1);
@@ -244,5 +251,52 @@ describe("attachments: processing", () => {
       expect(await stored(uploadedNotCompleted.upload.fields.key ?? "")).toBeUndefined();
       expect((await attachment(cookie, recent.attachment.id)).status).toBe("pending");
       expect(await Maintenance.cleanup()).toMatchObject({ abandonedUploads: 0 });
+    }));
+
+  it("complete marks the attachment uploaded until the check has run", async () =>
+    rollback(async () => {
+      const { cookie } = await signupUser();
+      const { attachment: created, upload } = await startUpload(cookie, png);
+      expect((await postForm(upload, PNG)).status).toBe(204);
+      const response = await as(cookie).send("POST", `/api/attachments/${created.id}/complete`);
+      expect(((await response.json()) as { attachment: AttachmentInfo }).attachment.status).toBe(
+        "uploaded",
+      );
+      await drain(tasks);
+      expect((await attachment(cookie, created.id)).status).toBe("ready");
+    }));
+
+  it("a form replayed after the check cannot change the file that is served", async () =>
+    rollback(async () => {
+      const { cookie } = await signupUser();
+      const { attachment: created, upload } = await startUpload(cookie, png);
+      expect((await postForm(upload, PNG)).status).toBe(204);
+      await as(cookie).send("POST", `/api/attachments/${created.id}/complete`);
+      await drain(tasks);
+      // Same size, same declared type: the policy (as S3's would) accepts it again within 5 min.
+      const forged = Buffer.alloc(PNG.byteLength, "A");
+      expect((await postForm(upload, forged)).status).toBe(204);
+      await as(cookie).send("POST", `/api/attachments/${created.id}/complete`);
+      await drain(tasks);
+      const { download: link } = (await (
+        await as(cookie).get(`/api/attachments/${created.id}`)
+      ).json()) as { download: { url: string } };
+      const served = await download(link.url);
+      expect(Buffer.from(await served.arrayBuffer())).toEqual(PNG);
+    }));
+
+  it("a completed upload whose check keeps failing is not cleaned up as abandoned", async () =>
+    rollback(async () => {
+      const { cookie } = await signupUser();
+      const { attachment: created, upload } = await startUpload(cookie, png);
+      expect((await postForm(upload, PNG)).status).toBe(204);
+      await as(cookie).send("POST", `/api/attachments/${created.id}/complete`);
+      await useTransaction((tx) =>
+        tx.execute(
+          sql`update attachment set created_at = now() - interval '1 day' where id = ${created.id}`,
+        ),
+      );
+      expect(await Maintenance.cleanup()).toMatchObject({ abandonedUploads: 0 });
+      expect((await attachment(cookie, created.id)).status).toBe("uploaded");
     }));
 });

@@ -6,6 +6,7 @@ import { download, PNG, uploadAndProcess } from "../../test/uploads";
 import { rollback } from "../db/transaction";
 import { storage } from "../storage/storage";
 import { tasks } from "../tasks";
+import { keys } from "./attachment";
 
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
@@ -28,7 +29,9 @@ describe("attachments: happy paths", () => {
         rejectReason: null,
       });
       // The policy pinned the key to the id; the name the user gave appears nowhere in it.
-      expect(result.upload.fields.key).toBe(`attachments/${result.attachment.id}`);
+      expect(result.upload.fields.key).toBe(`attachments/incoming/${result.attachment.id}`);
+      // Checked and ready: the upload was copied to the file key and is gone from the upload key.
+      expect(await (await storage()).head(keys(result.attachment.id).incoming)).toBeUndefined();
 
       expect(result.download).not.toBeNull();
       const file = await download(result.download?.url ?? "");
@@ -97,7 +100,7 @@ describe("attachments: happy paths", () => {
         contentType: "image/png",
         bytes: PNG,
       });
-      const key = `attachments/${attachment.id}`;
+      const key = keys(attachment.id).file;
       expect(await (await storage()).head(key)).toEqual({
         size: PNG.byteLength,
         contentType: "image/png",
@@ -129,7 +132,18 @@ describe("attachments: happy paths", () => {
       }
       await drain(tasks);
       for (const id of [one.attachment.id, two.attachment.id]) {
-        expect(await (await storage()).head(`attachments/${id}`)).toBeUndefined();
+        expect(await (await storage()).head(keys(id).file)).toBeUndefined();
       }
+    }));
+
+  it("a declared type with parameters (text/plain; charset=utf-8) is taken as the bare type", async () =>
+    rollback(async () => {
+      const { cookie } = await signupUser();
+      const { attachment } = await uploadAndProcess(cookie, {
+        filename: "notes.txt",
+        contentType: "Text/Plain; charset=UTF-8",
+        bytes: Buffer.from("plain words\n"),
+      });
+      expect(attachment).toMatchObject({ contentType: "text/plain", status: "ready" });
     }));
 });

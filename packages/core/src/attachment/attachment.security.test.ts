@@ -1,9 +1,10 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { as, rowCounts, signupUser } from "../../test/app";
 import { jsonRequest } from "../../test/http";
 import { download, PNG, postForm, startUpload, uploadAndProcess } from "../../test/uploads";
 import { app } from "../api";
 import { rollback } from "../db/transaction";
+import { storage } from "../storage/storage";
 import { sanitizeFilename } from "./attachment";
 
 describe("attachments: security", () => {
@@ -55,7 +56,7 @@ describe("attachments: security", () => {
         size: PNG.byteLength,
       });
       expect(attachment.filename).toBe("gnp.exe");
-      expect(upload.fields.key).toBe(`attachments/${attachment.id}`);
+      expect(upload.fields.key).toBe(`attachments/incoming/${attachment.id}`);
     }));
 
   it.each([
@@ -69,7 +70,7 @@ describe("attachments: security", () => {
     expect(sanitizeFilename(raw)).toBe(clean);
   });
 
-  it("a download link cannot be altered to render inline, nor used after it expires", async () =>
+  it("a download link cannot be altered to render inline, to live longer, or to name another file", async () =>
     rollback(async () => {
       const { cookie } = await signupUser();
       const { download: link } = await uploadAndProcess(cookie, {
@@ -106,5 +107,41 @@ describe("attachments: security", () => {
       });
       const response = await postForm(upload, PNG, { fields: { key: "../../escape" } });
       expect(response.status).toBe(403);
+    }));
+
+  it("the offline store refuses a climbing key even in a validly signed policy", async () => {
+    const form = await (await storage()).presignUpload({
+      key: "../../outside",
+      contentType: "image/png",
+      size: PNG.byteLength,
+      expiresSeconds: 60,
+    });
+    const response = await postForm(form, PNG);
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { message: string } }).error.message).toBe(
+      "Invalid object key",
+    );
+  });
+
+  it("a download link stops working when it expires", async () =>
+    rollback(async () => {
+      const { cookie } = await signupUser();
+      const { download: link } = await uploadAndProcess(cookie, {
+        filename: "a.png",
+        contentType: "image/png",
+        bytes: PNG,
+      });
+      expect((await download(link?.url ?? "")).status).toBe(200);
+      vi.useFakeTimers({ toFake: ["Date"] });
+      try {
+        vi.setSystemTime(Date.now() + 5 * 60_000 + 1_000);
+        const late = await download(link?.url ?? "");
+        expect(late.status).toBe(403);
+        expect(((await late.json()) as { error: { message: string } }).error.message).toBe(
+          "The download link has expired",
+        );
+      } finally {
+        vi.useRealTimers();
+      }
     }));
 });

@@ -3,11 +3,15 @@ import { bigint, check, index, pgTable, text, timestamp } from "drizzle-orm/pg-c
 import { userTable } from "../account/account.sql";
 import { noteTable } from "../note/note.sql";
 
-export const attachmentStatuses = ["pending", "ready", "rejected"] as const;
+/**
+ * pending: upload form handed out · uploaded: `complete` called, the check is queued ·
+ * ready / rejected: checked.
+ */
+export const attachmentStatuses = ["pending", "uploaded", "ready", "rejected"] as const;
 
 /**
- * A file attached to a note. The bytes live in object storage under `objectKey`, which is made
- * from the id only (never from the filename); this row is what the API knows about them.
+ * A file attached to a note. Its bytes live in object storage under keys made from the id alone
+ * (never from the filename; see `keys` in attachment.ts); this row is what the API knows of them.
  */
 export const attachmentTable = pgTable(
   "attachment",
@@ -27,7 +31,6 @@ export const attachmentTable = pgTable(
     /** Declared by the client, pinned by the upload policy, checked against the bytes. */
     contentType: text().notNull(),
     size: bigint({ mode: "number" }).notNull(),
-    objectKey: text().notNull().unique(),
     status: text({ enum: attachmentStatuses }).notNull().default("pending"),
     sha256: text(),
     rejectReason: text(),
@@ -38,6 +41,9 @@ export const attachmentTable = pgTable(
     index("attachment_note").on(table.noteId, table.id),
     // maintenance.cleanup finds abandoned uploads by status and age.
     index("attachment_status_created").on(table.status, table.createdAt),
-    check("attachment_status_known", sql`${table.status} in ('pending', 'ready', 'rejected')`),
+    check(
+      "attachment_status_known",
+      sql`${table.status} in ('pending', 'uploaded', 'ready', 'rejected')`,
+    ),
   ],
 );

@@ -1,16 +1,20 @@
 import { z } from "zod";
 import { defineTask } from "../task/task";
-import { deleteObject, processUpload } from "./attachment";
+import { deleteObjectsOf, processUpload } from "./attachment";
 
-export const processTask = defineTask(
-  "attachments.process",
-  z.strictObject({ attachmentId: z.string().min(1) }),
-  ({ attachmentId }) => processUpload(attachmentId),
+const Payload = z.strictObject({
+  attachmentId: z
+    .string()
+    .regex(/^att_[0-9A-HJKMNP-TV-Z]{26}$/, { error: "is not an attachment id" }),
+});
+
+export const processTask = defineTask("attachments.process", Payload, ({ attachmentId }) =>
+  processUpload(attachmentId),
 );
 
-// Keys come from rows this app wrote; the prefix check keeps a bad payload from reaching others.
-export const deleteObjectTask = defineTask(
-  "attachments.deleteObject",
-  z.strictObject({ key: z.string().startsWith("attachments/") }),
-  ({ key }) => deleteObject(key),
+/** Deletes an attachment's objects (its upload and its checked file); keys derive from the id. */
+export const deleteObjectsTask = defineTask(
+  "attachments.deleteObjects",
+  Payload,
+  ({ attachmentId }) => deleteObjectsOf(attachmentId),
 );

@@ -1,8 +1,8 @@
-import { and, asc, count, eq, lt } from "drizzle-orm";
+import { and, asc, count, eq, inArray, lt } from "drizzle-orm";
 import { z } from "zod";
 import { useUserID } from "../actor";
 import { config } from "../config";
-import { useTransaction } from "../db/transaction";
+import { createTransaction, useTransaction } from "../db/transaction";
 import { ConflictError, NotFoundError, ValidationError } from "../error";
 import { createID } from "../id";
 import { log } from "../log";
@@ -21,6 +21,22 @@ export const ABANDONED_AFTER_MINUTES = 60;
 /** A note holds at most this many attachments. */
 export const MAX_PER_NOTE = 20;
 
+/**
+ * Where an attachment's bytes live. Browsers upload to `incoming` (the only key an upload form
+ * can write); the check copies the object to `file` and reads that copy, which no form can reach,
+ * so a form replayed within its 5 minutes cannot swap the bytes after (or while) they are checked.
+ * Downloads are signed for `file` only. Stray `incoming` objects expire by a bucket lifecycle rule.
+ */
+export const keys = (id: string) => ({
+  incoming: `attachments/incoming/${id}`,
+  file: `attachments/files/${id}`,
+});
+
+/** Types the bytes can show for a declared type (file-type says APNG where browsers say PNG). */
+const SAME_TYPE: Record<string, string[]> = { "image/png": ["image/png", "image/apng"] };
+
+/** `Text/Plain; charset=utf-8` → `text/plain`: browsers may add parameters. */
+const bareType = (type: string) => (type.split(";")[0] ?? "").trim().toLowerCase();
 const AttachmentID = z
   .string()
   .regex(/^att_[0-9A-HJKMNP-TV-Z]{26}$/, { error: "is not an attachment id" });
@@ -114,9 +130,10 @@ async function ownAttachment(id: string): Promise<Row> {
  * from the id alone), the declared type and the exact declared size, for 5 minutes.
  */
 export async function create(noteID: string, input: CreateInput) {
+  const userID = useUserID();
   const data = CreateInput.parse(input);
   const { maxBytes, allowedTypes } = config().attachments;
-  const contentType = data.contentType.toLowerCase();
+  const contentType = bareType(data.contentType);
   const issues = [
     ...(allowedTypes.includes(contentType)
       ? []
@@ -127,15 +144,16 @@ export async function create(noteID: string, input: CreateInput) {
   ];
   if (issues.length > 0) throw new ValidationError(issues);
 
-  await ownNote(noteID);
   const id = createID("attachment");
-  const row = await useTransaction(async (tx) => {
-    // Serializes concurrent creates on the note, so the per-note cap holds.
-    await tx
+  const row = await createTransaction(async (tx) => {
+    // Locks the note: concurrent creates on it queue here, so the cap holds, and a note deleted
+    // meanwhile is a 404 rather than a foreign-key error.
+    const [note] = await tx
       .select({ id: noteTable.id })
       .from(noteTable)
-      .where(eq(noteTable.id, noteID))
+      .where(and(eq(noteTable.id, noteID), eq(noteTable.userId, userID)))
       .for("update");
+    if (!note) throw new NotFoundError("Note not found");
     const [existing] = await tx
       .select({ n: count() })
       .from(attachmentTable)
@@ -150,18 +168,17 @@ export async function create(noteID: string, input: CreateInput) {
       .values({
         id,
         noteId: noteID,
-        userId: useUserID(),
+        userId: userID,
         filename: sanitizeFilename(data.filename),
         contentType,
         size: data.size,
-        objectKey: `attachments/${id}`,
       })
       .returning();
     return inserted;
   });
   if (!row) throw new Error("insert returned nothing");
   const upload = await (await storage()).presignUpload({
-    key: row.objectKey,
+    key: keys(id).incoming,
     contentType,
     size: row.size,
     expiresSeconds: UPLOAD_EXPIRES_SECONDS,
@@ -170,19 +187,27 @@ export async function create(noteID: string, input: CreateInput) {
 }
 
 /**
- * The browser says its upload finished: check that the object is there and queue its inspection.
- * Calling it again is harmless (processing is idempotent); never calling it leaves the attachment
- * pending until maintenance.cleanup removes it.
+ * The browser says its upload finished: check that the object is there, mark the attachment
+ * uploaded and queue its check, in one transaction. Calling it again is harmless (the check is
+ * idempotent); never calling it leaves the attachment pending until maintenance.cleanup.
  */
 export async function complete(id: string): Promise<Info> {
   const row = await ownAttachment(id);
-  if (row.status !== "pending") return toInfo(row);
-  if (!(await (await storage()).head(row.objectKey))) {
+  if (row.status === "ready" || row.status === "rejected") return toInfo(row);
+  if (!(await (await storage()).head(keys(id).incoming))) {
     throw new ConflictError("The file has not been uploaded yet", { attachmentId: id });
   }
   const { processTask } = await import("./attachment.tasks");
-  await enqueue(processTask, { attachmentId: id });
-  return toInfo(row);
+  return createTransaction(async (tx) => {
+    const [updated] = await tx
+      .update(attachmentTable)
+      .set({ status: "uploaded" })
+      .where(and(mine(id), inArray(attachmentTable.status, ["pending", "uploaded"])))
+      .returning();
+    if (!updated) return toInfo(await ownAttachment(id));
+    await enqueue(processTask, { attachmentId: id });
+    return toInfo(updated);
+  });
 }
 
 /** Metadata, and a short-lived download link once the file is ready. */
@@ -190,7 +215,7 @@ export async function fromID(id: string, now = new Date()) {
   const row = await ownAttachment(id);
   if (row.status !== "ready") return { attachment: toInfo(row), download: null };
   const url = await (await storage()).presignDownload({
-    key: row.objectKey,
+    key: keys(row.id).file,
     filename: row.filename,
     contentType: row.contentType,
     expiresSeconds: DOWNLOAD_EXPIRES_SECONDS,
@@ -212,62 +237,66 @@ export async function list(noteID: string): Promise<Info[]> {
   return rows.map(toInfo);
 }
 
-/** Queues the deletion of objects in the caller's transaction: gone with the rows, or not at all. */
-async function deleteObjects(keys: string[]) {
-  if (keys.length === 0) return;
-  const { deleteObjectTask } = await import("./attachment.tasks");
-  for (const key of keys) await enqueue(deleteObjectTask, { key });
+/** Queues the deletion of attachments' objects in the caller's transaction: with the rows, or not at all. */
+async function deleteObjects(ids: string[]) {
+  const { deleteObjectsTask } = await import("./attachment.tasks");
+  for (const attachmentId of ids) await enqueue(deleteObjectsTask, { attachmentId });
 }
 
 export async function remove(id: string): Promise<void> {
   if (!AttachmentID.safeParse(id).success) throw new NotFoundError("Attachment not found");
-  await useTransaction(async (tx) => {
+  const owned = mine(id);
+  await createTransaction(async (tx) => {
     const deleted = await tx
       .delete(attachmentTable)
-      .where(mine(id))
-      .returning({ key: attachmentTable.objectKey });
+      .where(owned)
+      .returning({ id: attachmentTable.id });
     if (deleted.length === 0) throw new NotFoundError("Attachment not found");
-    await deleteObjects(deleted.map((row) => row.key));
+    await deleteObjects(deleted.map((row) => row.id));
   });
 }
 
 /** Note.remove calls this in its transaction: the note's attachments go, their objects follow. */
 export async function removeForNote(noteID: string): Promise<number> {
-  return useTransaction(async (tx) => {
+  return createTransaction(async (tx) => {
     const deleted = await tx
       .delete(attachmentTable)
       .where(eq(attachmentTable.noteId, noteID))
-      .returning({ key: attachmentTable.objectKey });
-    await deleteObjects(deleted.map((row) => row.key));
+      .returning({ id: attachmentTable.id });
+    await deleteObjects(deleted.map((row) => row.id));
     return deleted.length;
   });
 }
 
 /**
- * The `attachments.process` task: reads the uploaded object, and marks the attachment ready (with
- * its sha256) when its real size and type match what was declared, else rejected, and then its
- * object is deleted. Runs once in effect: only a pending attachment changes, in one conditional
- * update, so a second run (or a concurrent one) finds nothing to do.
+ * The `attachments.process` task. Copies the upload to the attachment's file key (which no upload
+ * form can write) and reads that copy once: when its real size and type match the declaration it
+ * becomes ready, with its sha256; else rejected, and its objects are deleted. Runs once in
+ * effect: only an uploaded attachment changes, in one conditional update, so a second run (or a
+ * concurrent one) finds nothing to do.
  */
 export async function processUpload(attachmentID: string): Promise<void> {
   const [row] = await useTransaction((tx) =>
     tx.select().from(attachmentTable).where(eq(attachmentTable.id, attachmentID)),
   );
-  if (row?.status !== "pending") return;
-  const body = await (await storage()).read(row.objectKey);
-  if (!body) {
-    // `complete` checked it was there; it may have been deleted since. Left for cleanup.
-    log.warn("attachment object missing", { attachmentId: row.id });
-    return;
+  if (row?.status !== "uploaded") return;
+  const store = await storage();
+  const { incoming, file } = keys(row.id);
+  if (!(await store.head(file))) {
+    // A retry after a copy that succeeded keeps that copy: it is what was checked, or will be.
+    await store.copy(incoming, file);
   }
+  const body = await store.read(file);
+  if (!body) throw new Error(`attachment ${row.id}: its file vanished after the copy`);
   const found = await inspect(body, row.size);
+  const expected = SAME_TYPE[row.contentType] ?? [row.contentType];
   const reason =
     found.size !== row.size
       ? `The file has ${found.size} bytes, not the ${row.size} declared`
-      : found.detectedType !== row.contentType
+      : !found.detectedType || !expected.includes(found.detectedType)
         ? `The file's content is ${found.detectedType ?? "of an unknown type"}, not ${row.contentType}`
         : null;
-  await useTransaction(async (tx) => {
+  const changed = await createTransaction(async (tx) => {
     const updated = await tx
       .update(attachmentTable)
       .set({
@@ -276,30 +305,38 @@ export async function processUpload(attachmentID: string): Promise<void> {
         rejectReason: reason,
         processedAt: new Date(),
       })
-      .where(and(eq(attachmentTable.id, row.id), eq(attachmentTable.status, "pending")))
-      .returning({ key: attachmentTable.objectKey });
-    if (reason) await deleteObjects(updated.map((r) => r.key));
+      .where(and(eq(attachmentTable.id, row.id), eq(attachmentTable.status, "uploaded")))
+      .returning({ id: attachmentTable.id });
+    // Rejected: both objects go. Ready: the upload is no longer needed.
+    if (reason) await deleteObjects(updated.map((r) => r.id));
+    return updated.length > 0;
   });
-  log.info("attachment processed", {
-    attachmentId: row.id,
-    status: reason ? "rejected" : "ready",
-  });
+  if (!changed) return;
+  if (!reason) await store.delete(incoming);
+  log.info("attachment processed", { attachmentId: row.id, status: reason ? "rejected" : "ready" });
 }
 
-/** Pending attachments whose upload was never completed: removed, with any object they left. */
+/**
+ * Attachments whose upload was never completed (pending for an hour: their forms expired long
+ * ago) are removed, with any object they left. Completed ones are never removed here, even if
+ * their check is failing: those wait in the task queue (and its dead letters) for a retry.
+ */
 export async function deleteAbandoned(now = new Date()): Promise<number> {
   const before = new Date(now.getTime() - ABANDONED_AFTER_MINUTES * 60_000);
-  return useTransaction(async (tx) => {
+  return createTransaction(async (tx) => {
     const deleted = await tx
       .delete(attachmentTable)
       .where(and(eq(attachmentTable.status, "pending"), lt(attachmentTable.createdAt, before)))
-      .returning({ key: attachmentTable.objectKey });
-    await deleteObjects(deleted.map((row) => row.key));
+      .returning({ id: attachmentTable.id });
+    await deleteObjects(deleted.map((row) => row.id));
     return deleted.length;
   });
 }
 
-/** The `attachments.deleteObject` task: deleting a missing object succeeds, so retries are safe. */
-export async function deleteObject(key: string): Promise<void> {
-  await (await storage()).delete(key);
+/** The `attachments.deleteObjects` task: deleting a missing object succeeds, so retries are safe. */
+export async function deleteObjectsOf(attachmentID: string): Promise<void> {
+  const store = await storage();
+  const { incoming, file } = keys(attachmentID);
+  await store.delete(incoming);
+  await store.delete(file);
 }

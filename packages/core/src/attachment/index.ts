@@ -1,3 +1,3 @@
 export * as Attachment from "./attachment";
 export { AttachmentRoutes } from "./attachment.routes";
-export { deleteObjectTask, processTask } from "./attachment.tasks";
+export { deleteObjectsTask, processTask } from "./attachment.tasks";

@@ -2,7 +2,7 @@ import { and, desc, eq, lt } from "drizzle-orm";
 import { z } from "zod";
 import { useUserID } from "../actor";
 import { removeForNote } from "../attachment/attachment";
-import { useTransaction } from "../db/transaction";
+import { createTransaction, useTransaction } from "../db/transaction";
 import { NotFoundError } from "../error";
 import { createID } from "../id";
 import { noteTable } from "./note.sql";
@@ -101,12 +101,9 @@ export async function update(id: string, input: UpdateInput): Promise<Info> {
 
 /** Deletes the note and its attachments; their files are deleted by tasks queued in the same transaction. */
 export async function remove(id: string): Promise<void> {
-  await useTransaction(async (tx) => {
-    const [note] = await tx
-      .select({ id: noteTable.id })
-      .from(noteTable)
-      .where(mine(id))
-      .for("update");
+  const owned = mine(id);
+  await createTransaction(async (tx) => {
+    const [note] = await tx.select({ id: noteTable.id }).from(noteTable).where(owned).for("update");
     if (!note) throw new NotFoundError("Note not found");
     await removeForNote(id);
     await tx.delete(noteTable).where(eq(noteTable.id, id));

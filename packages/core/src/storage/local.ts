@@ -157,6 +157,15 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
       if (!(await head(key))) return undefined;
       return createReadStream(objectPath(key));
     },
+    async copy(from, to) {
+      const info = await head(from);
+      if (!info) throw new Error(`copy: no object ${from}`);
+      await put(
+        to,
+        await readFile(objectPath(from)),
+        info.contentType ?? "application/octet-stream",
+      );
+    },
     async delete(key) {
       await rm(objectPath(key), { force: true });
       await rm(metaPath(key), { force: true });
@@ -253,7 +262,13 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
       const base = new URL(options.publicURL).pathname.replace(/\/$/, "");
       const prefix = `${base}/${options.bucket}/`;
       if (!url.pathname.startsWith(prefix)) throw new AppError("not_found", "No such bucket");
-      const key = safeKey(decodeURIComponent(url.pathname.slice(prefix.length)));
+      let key: string;
+      try {
+        key = safeKey(decodeURIComponent(url.pathname.slice(prefix.length)));
+      } catch (error) {
+        if (error instanceof URIError) throw new AppError("bad_request", "Invalid object key");
+        throw error;
+      }
       const query = url.searchParams;
       const signedAt = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(
         query.get("X-Amz-Date") ?? "",

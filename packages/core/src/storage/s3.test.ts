@@ -73,6 +73,18 @@ describe("S3 storage against s3rver", () => {
     expect(await collect(stream as AsyncIterable<Uint8Array>)).toEqual(Buffer.from(body));
   });
 
+  it("copy duplicates bytes and type server-side, to a key with a nested path", async () => {
+    const from = newKey();
+    const to = `copied/${randomUUID()}/file ü.bin`;
+    const body = bytesOf("copied bytes");
+    await store.put(from, body, "image/png");
+    await store.copy(from, to);
+    expect(await store.head(to)).toEqual({ size: body.byteLength, contentType: "image/png" });
+    expect(await collect((await store.read(to)) as AsyncIterable<Uint8Array>)).toEqual(
+      Buffer.from(body),
+    );
+  });
+
   it("head and read of a missing key return undefined, not an error", async () => {
     const key = newKey();
     expect(await store.head(key)).toBeUndefined();

@@ -1,4 +1,5 @@
 import {
+  CopyObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -62,6 +63,16 @@ export function createS3Storage(options: { bucket: string; client?: S3Client }):
     async put(key, body, contentType) {
       await client.send(
         new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }),
+      );
+    },
+    async copy(from, to) {
+      await client.send(
+        new CopyObjectCommand({
+          Bucket: bucket,
+          Key: to,
+          // Bucket and key, URL-encoded per segment as the API expects.
+          CopySource: `${bucket}/${from.split("/").map(encodeURIComponent).join("/")}`,
+        }),
       );
     },
     async delete(key) {

@@ -25,6 +25,8 @@ export interface ObjectStorage {
   /** The object's bytes as a stream, or undefined when there is no such object. */
   read(key: string): Promise<AsyncIterable<Uint8Array> | undefined>;
   put(key: string, body: Uint8Array, contentType: string): Promise<void>;
+  /** Server-side copy, type included; the source must exist. */
+  copy(from: string, to: string): Promise<void>;
   /** Deleting a missing object succeeds, as on S3. */
   delete(key: string): Promise<void>;
 }
