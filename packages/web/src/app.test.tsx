@@ -136,6 +136,8 @@ describe("web app", () => {
     expect(
       document.getElementById(refused().getAttribute("aria-describedby") ?? "")?.textContent,
     ).toBe("This file is too large: must be at most 10 MB");
+    await user.upload(refused(), new File([], "empty.txt", { type: "text/plain" }));
+    await waitFor(() => expect(screen.getByRole("alert").textContent).toBe("This file is empty"));
     // Refused before any upload form was handed out: still one attachment.
     expect(screen.getAllByRole("listitem")).toHaveLength(1);
   });

@@ -6,7 +6,7 @@ import { formatBytes, uploadFile } from "../upload";
 
 /** While an attachment is being checked, the list refreshes this often. */
 const POLL_MS = 1000;
-/** A pending attachment older than this was abandoned: stop polling for it. */
+/** An unfinished attachment older than this was abandoned: stop polling for it. */
 const POLL_FOR_MS = 10 * 60_000;
 
 /**
@@ -27,7 +27,9 @@ export function Attachments({ noteId }: { noteId: string }) {
     queryFn: () => call(api.api.notes[":id"].attachments.$get({ param: { id: noteId } })),
     refetchInterval: (query) =>
       query.state.data?.attachments.some(
-        (a) => a.status === "pending" && Date.now() - Date.parse(a.createdAt) < POLL_FOR_MS,
+        (a) =>
+          (a.status === "pending" || a.status === "uploaded") &&
+          Date.now() - Date.parse(a.createdAt) < POLL_FOR_MS,
       )
         ? POLL_MS
         : false,
@@ -46,24 +48,22 @@ export function Attachments({ noteId }: { noteId: string }) {
           },
         }),
       );
-      await refresh();
-      setProgress({ name: file.name, loaded: 0, total: file.size });
-      await uploadFile(form, file, (loaded, total) =>
-        setProgress({ name: file.name, loaded, total }),
-      );
-      await call(api.api.attachments[":id"].complete.$post({ param: { id: attachment.id } }));
+      try {
+        setProgress({ name: file.name, loaded: 0, total: file.size });
+        await uploadFile(form, file, (loaded, total) =>
+          setProgress({ name: file.name, loaded, total }),
+        );
+        await call(api.api.attachments[":id"].complete.$post({ param: { id: attachment.id } }));
+      } catch (failure) {
+        // Leave no half-made attachment behind: it would count against the note's limit.
+        await call(api.api.attachments[":id"].$delete({ param: { id: attachment.id } })).catch(
+          () => {},
+        );
+        throw failure;
+      }
     },
     onMutate: () => setError(undefined),
-    onError: (failure) => {
-      const fields = failure instanceof ApiError ? failure.fields : {};
-      setError(
-        fields.size
-          ? `This file is too large: ${fields.size.replace(/(\d+) bytes/, (_, n) => formatBytes(Number(n)))}`
-          : fields.contentType
-            ? `This type of file is not accepted: ${fields.contentType}`
-            : failure.message,
-      );
-    },
+    onError: (failure) => setError(uploadProblem(failure)),
     onSettled: () => {
       setProgress(undefined);
       setInputKey((key) => key + 1);
@@ -73,14 +73,21 @@ export function Attachments({ noteId }: { noteId: string }) {
 
   const remove = useMutation({
     mutationFn: (id: string) => call(api.api.attachments[":id"].$delete({ param: { id } })),
+    onMutate: () => setError(undefined),
+    onError: (failure) => setError(`Could not remove the file: ${failure.message}`),
     onSettled: refresh,
   });
 
-  const download = async (id: string) => {
-    const { download: link } = await call(api.api.attachments[":id"].$get({ param: { id } }));
-    // The link answers with `Content-Disposition: attachment`: the browser saves, the page stays.
-    if (link) window.location.assign(link.url);
-  };
+  const download = useMutation({
+    mutationFn: async (id: string) => {
+      const { download: link } = await call(api.api.attachments[":id"].$get({ param: { id } }));
+      if (!link) throw new Error("the file is not ready");
+      // The link answers with `Content-Disposition: attachment`: the browser saves, the page stays.
+      window.location.assign(link.url);
+    },
+    onMutate: () => setError(undefined),
+    onError: (failure) => setError(`Could not download the file: ${failure.message}`),
+  });
 
   const onFile = (event: ChangeEvent<HTMLInputElement>) => {
     const file = event.currentTarget.files?.[0];
@@ -99,13 +106,15 @@ export function Attachments({ noteId }: { noteId: string }) {
             <span className="muted">{formatBytes(a.size)}</span>{" "}
             <span role="status">
               {a.status === "pending"
-                ? "Checking…"
-                : a.status === "ready"
-                  ? "Ready"
-                  : `Rejected: ${a.rejectReason ?? "the file did not pass the check"}`}
+                ? "Uploading…"
+                : a.status === "uploaded"
+                  ? "Checking…"
+                  : a.status === "ready"
+                    ? "Ready"
+                    : `Rejected: ${a.rejectReason ?? "the file did not pass the check"}`}
             </span>
             {a.status === "ready" ? (
-              <button type="button" onClick={() => void download(a.id)}>
+              <button type="button" onClick={() => download.mutate(a.id)}>
                 Download <span className="visually-hidden">{a.filename}</span>
               </button>
             ) : null}
@@ -152,4 +161,18 @@ export function Attachments({ noteId }: { noteId: string }) {
       </div>
     </section>
   );
+}
+
+/** What went wrong with an upload, in words for the person who chose the file. */
+function uploadProblem(failure: Error): string {
+  const fields = failure instanceof ApiError ? failure.fields : {};
+  const size = fields.size;
+  if (size?.startsWith("must be at most")) {
+    const limit = size.replace(/(\d+) bytes/, (_, n: string) => formatBytes(Number(n)));
+    return `This file is too large: ${limit}`;
+  }
+  if (size?.startsWith("must be at least")) return "This file is empty";
+  if (size) return `This file cannot be attached: its size ${size}`;
+  if (fields.contentType) return `This type of file is not accepted: ${fields.contentType}`;
+  return failure.message;
 }
