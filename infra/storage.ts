@@ -29,6 +29,14 @@ export const uploadsLifecycle = new aws.s3.BucketLifecycleConfiguration("Uploads
       filter: {},
       abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
     },
+    {
+      // Uploads are deleted once checked; what stays (a form replayed, or never completed) goes
+      // after 14 days, the dead-letter retention, so a check can still be redriven until then.
+      id: "expire-stray-uploads",
+      status: "Enabled",
+      filter: { prefix: "attachments/incoming/" },
+      expiration: { days: 14 },
+    },
   ],
 });
 
@@ -42,7 +50,10 @@ export const attachmentStore = new sst.Linkable("AttachmentStore", {
 });
 
 const ATTACHMENTS_PREFIX = "attachments/";
-const attachmentObjects = $interpolate`${uploads.arn}/${ATTACHMENTS_PREFIX}*`;
+// Browsers upload to incoming/ (the only keys an upload form can name); the worker copies what it
+// checks to files/, which is what downloads are signed for (packages/core/src/attachment: `keys`).
+const incoming = $interpolate`${uploads.arn}/${ATTACHMENTS_PREFIX}incoming/*`;
+const files = $interpolate`${uploads.arn}/${ATTACHMENTS_PREFIX}files/*`;
 // HeadObject on a missing key answers 404 only with ListBucket (else 403); the condition keeps
 // listing to the attachments prefix.
 const listAttachments: sst.aws.FunctionPermissionArgs = {
@@ -51,14 +62,20 @@ const listAttachments: sst.aws.FunctionPermissionArgs = {
   conditions: [{ test: "StringLike", variable: "s3:prefix", values: [`${ATTACHMENTS_PREFIX}*`] }],
 };
 
-/** The API: presigns uploads (PutObject) and downloads (GetObject), HEADs objects (GetObject). */
+/**
+ * The API signs upload forms (PutObject on incoming/: a presigned request carries its signer's
+ * rights), checks that an upload arrived (GetObject = HEAD on incoming/) and signs downloads
+ * (GetObject on files/). It can never write a checked file.
+ */
 export const apiAttachmentPermissions: sst.aws.FunctionPermissionArgs[] = [
-  { actions: ["s3:PutObject", "s3:GetObject"], resources: [attachmentObjects] },
+  { actions: ["s3:PutObject"], resources: [incoming] },
+  { actions: ["s3:GetObject"], resources: [incoming, files] },
   listAttachments,
 ];
 
-/** The worker: reads uploaded objects to check them and deletes them. */
+/** The worker copies an upload to files/ and reads it there, and deletes both. */
 export const workerAttachmentPermissions: sst.aws.FunctionPermissionArgs[] = [
-  { actions: ["s3:GetObject", "s3:DeleteObject"], resources: [attachmentObjects] },
+  { actions: ["s3:GetObject", "s3:DeleteObject"], resources: [incoming, files] },
+  { actions: ["s3:PutObject"], resources: [files] },
   listAttachments,
 ];

@@ -67,10 +67,27 @@ const breakages = [
   {
     copy: "A",
     file: "infra/storage.ts",
-    from: '{ actions: ["s3:GetObject", "s3:DeleteObject"], resources: [attachmentObjects] }',
-    to: '{ actions: ["s3:*"], resources: [uploads.arn, attachmentObjects] }',
+    from: '{ actions: ["s3:PutObject"], resources: [files] }',
+    to: '{ actions: ["s3:*"], resources: [uploads.arn, files] }',
     caught:
       "WorkerRole allows s3:* on arn:aws:s3:us-east-1:123456789012:UploadsBucket, beyond its attachment access",
+  },
+  // The API able to write checked files: a replayed or forged upload could replace what is served.
+  {
+    copy: "B",
+    file: "infra/storage.ts",
+    from: '{ actions: ["s3:PutObject"], resources: [incoming] }',
+    to: '{ actions: ["s3:PutObject"], resources: [incoming, files] }',
+    caught:
+      "ApiTaskRole allows s3:PutObject on arn:aws:s3:us-east-1:123456789012:UploadsBucket/attachments/files/*, beyond its attachment access",
+  },
+  // Checked files expiring with the stray uploads.
+  {
+    copy: "A",
+    file: "infra/storage.ts",
+    from: 'filter: { prefix: "attachments/incoming/" },',
+    to: 'filter: { prefix: "attachments/" },',
+    caught: "stray uploads must expire under attachments/incoming/ only, after 14+ days",
   },
   // The API links the Bucket itself (SST's Bucket link grants s3:* on all of it).
   {

@@ -404,38 +404,55 @@ export const checks: Record<string, Check> = {
       return problems;
     },
 
-  "storage: private uploads bucket, CORS for the site only, aborted multipart uploads expire": (
-    graph,
-    kind,
-  ) => {
-    if (kind === "dev") return [];
-    const problems: string[] = [];
-    const block = graph.one(
-      "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
-      "UploadsPublicAccessBlock",
-    );
-    if (
-      !block ||
-      !["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"].every(
-        (k) => input(block, k) === true,
+  "storage: private uploads bucket, CORS for the site only, aborted multipart uploads and stray uploads expire":
+    (graph, kind) => {
+      if (kind === "dev") return [];
+      const problems: string[] = [];
+      const block = graph.one(
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+        "UploadsPublicAccessBlock",
+      );
+      if (
+        !block ||
+        ![
+          "blockPublicAcls",
+          "blockPublicPolicy",
+          "ignorePublicAcls",
+          "restrictPublicBuckets",
+        ].every((k) => input(block, k) === true)
+      ) {
+        problems.push("the uploads bucket is not fully private");
+      }
+      const cors = graph.one(
+        "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration",
+        "UploadsCors",
+      );
+      const origins = cors
+        ? input<{ allowedOrigins: string[] }[]>(cors, "corsRules").flatMap((r) => r.allowedOrigins)
+        : [];
+      if (origins.length === 0 || origins.includes("*"))
+        problems.push(`uploads CORS origins: ${origins.join(", ") || "none"}`);
+      const lifecycle = graph.one(
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+        "UploadsLifecycle",
+      );
+      if (!JSON.stringify(lifecycle?.inputs ?? {}).includes("abortIncompleteMultipartUpload"))
+        problems.push("no multipart-abort lifecycle rule");
+      const rules =
+        input<{ filter?: { prefix?: string }; expiration?: { days?: number } }[]>(
+          lifecycle ?? ({ inputs: {} } as EvaluatedResource),
+          "rules",
+        ) ?? [];
+      // Only stray uploads expire, never checked files.
+      const expiring = rules.filter((rule) => rule.expiration);
+      if (
+        expiring.length !== 1 ||
+        expiring[0]?.filter?.prefix !== "attachments/incoming/" ||
+        (expiring[0]?.expiration?.days ?? 0) < 14
       )
-    ) {
-      problems.push("the uploads bucket is not fully private");
-    }
-    const cors = graph.one("aws:s3/bucketCorsConfiguration:BucketCorsConfiguration", "UploadsCors");
-    const origins = cors
-      ? input<{ allowedOrigins: string[] }[]>(cors, "corsRules").flatMap((r) => r.allowedOrigins)
-      : [];
-    if (origins.length === 0 || origins.includes("*"))
-      problems.push(`uploads CORS origins: ${origins.join(", ") || "none"}`);
-    const lifecycle = graph.one(
-      "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
-      "UploadsLifecycle",
-    );
-    if (!JSON.stringify(lifecycle?.inputs ?? {}).includes("abortIncompleteMultipartUpload"))
-      problems.push("no multipart-abort lifecycle rule");
-    return problems;
-  },
+        problems.push("stray uploads must expire under attachments/incoming/ only, after 14+ days");
+      return problems;
+    },
 
   "web: one CloudFront Router serving the site and /api": (graph, kind) => {
     if (kind === "dev") return [];
@@ -518,17 +535,31 @@ export const checks: Record<string, Check> = {
     return problems;
   },
 
-  "attachments: only the API and the worker reach the uploads bucket, with exactly their S3 actions on attachments/, through a link that grants nothing":
+  "attachments: only the API and the worker reach the uploads bucket, with exactly their S3 actions under attachments/ (the API writes only uploads), through a link that grants nothing":
     (graph, kind) => {
       const bucket = graph.one("aws:s3/bucket:Bucket", "UploadsBucket");
       if (!bucket) return ["no uploads bucket"];
       const arn = graph.arn(bucket);
-      const objects = `${arn}/attachments/*`;
+      const incoming = `${arn}/attachments/incoming/*`;
+      const files = `${arn}/attachments/files/*`;
       const listing = `s3:ListBucket on ${arn} if StringLike s3:prefix attachments/*`;
-      // Both roles exist under `sst dev` too (the local API assumes the task role).
+      // Both roles exist under `sst dev` too (the local API assumes the task role). The API can
+      // write only uploads; only the worker writes checked files.
       const expected: Record<string, string[]> = {
-        ApiTaskRole: [`s3:PutObject on ${objects}`, `s3:GetObject on ${objects}`, listing],
-        WorkerRole: [`s3:GetObject on ${objects}`, `s3:DeleteObject on ${objects}`, listing],
+        ApiTaskRole: [
+          `s3:PutObject on ${incoming}`,
+          `s3:GetObject on ${incoming}`,
+          `s3:GetObject on ${files}`,
+          listing,
+        ],
+        WorkerRole: [
+          `s3:GetObject on ${incoming}`,
+          `s3:GetObject on ${files}`,
+          `s3:DeleteObject on ${incoming}`,
+          `s3:DeleteObject on ${files}`,
+          `s3:PutObject on ${files}`,
+          listing,
+        ],
       };
       const granted: Record<string, string[]> = { ApiTaskRole: [], WorkerRole: [] };
       const problems: string[] = [];

@@ -299,4 +299,19 @@ describe("attachments: processing", () => {
       expect(await Maintenance.cleanup()).toMatchObject({ abandonedUploads: 0 });
       expect((await attachment(cookie, created.id)).status).toBe("uploaded");
     }));
+
+  it("an upload that expired before its check ran is rejected, not retried forever", async () =>
+    rollback(async () => {
+      const { cookie } = await signupUser();
+      const { attachment: created, upload } = await startUpload(cookie, png);
+      expect((await postForm(upload, PNG)).status).toBe(204);
+      await as(cookie).send("POST", `/api/attachments/${created.id}/complete`);
+      // What the bucket's 14-day lifecycle rule does to an upload whose check never ran.
+      await (await storage()).delete(keys(created.id).incoming);
+      await drain(tasks);
+      expect(await attachment(cookie, created.id)).toMatchObject({
+        status: "rejected",
+        rejectReason: "The upload expired before it could be checked",
+      });
+    }));
 });

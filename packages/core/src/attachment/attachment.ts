@@ -282,16 +282,15 @@ export async function processUpload(attachmentID: string): Promise<void> {
   if (row?.status !== "uploaded") return;
   const store = await storage();
   const { incoming, file } = keys(row.id);
-  if (!(await store.head(file))) {
-    // A retry after a copy that succeeded keeps that copy: it is what was checked, or will be.
-    await store.copy(incoming, file);
-  }
+  // A retry after a copy that succeeded keeps that copy: it is what was checked, or will be.
+  if (!(await store.head(file)) && (await store.head(incoming))) await store.copy(incoming, file);
   const body = await store.read(file);
-  if (!body) throw new Error(`attachment ${row.id}: its file vanished after the copy`);
-  const found = await inspect(body, row.size);
+  // Unchecked for longer than uploads are kept (14 days, a dead-lettered check never redriven).
+  const found = body ? await inspect(body, row.size) : undefined;
   const expected = SAME_TYPE[row.contentType] ?? [row.contentType];
-  const reason =
-    found.size !== row.size
+  const reason = !found
+    ? "The upload expired before it could be checked"
+    : found.size !== row.size
       ? `The file has ${found.size} bytes, not the ${row.size} declared`
       : !found.detectedType || !expected.includes(found.detectedType)
         ? `The file's content is ${found.detectedType ?? "of an unknown type"}, not ${row.contentType}`
@@ -301,7 +300,7 @@ export async function processUpload(attachmentID: string): Promise<void> {
       .update(attachmentTable)
       .set({
         status: reason ? "rejected" : "ready",
-        sha256: reason ? null : found.sha256,
+        sha256: reason ? null : (found?.sha256 ?? null),
         rejectReason: reason,
         processedAt: new Date(),
       })
