@@ -1,4 +1,5 @@
 import { mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
@@ -185,4 +186,70 @@ describe("in Chromium", () => {
     await logIn(email, "cy password 1");
     await page.getByRole("heading", { name: "New note" }).waitFor();
   });
+
+  it("every page passes axe's WCAG 2 A/AA rules, on a desktop and at phone width without sideways scrolling", async () => {
+    await signUp("Dana", unique("dana"), "dana password");
+    await page.getByRole("link", { name: "New note" }).click();
+    await page
+      .getByLabel("Title")
+      .fill("A note with a rather long title that has to wrap on a phone");
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByRole("link", { name: /A note with/ }).click();
+    const notePath = new URL(page.url()).pathname;
+    await page.getByLabel("Attach a file").setInputFiles({
+      name: "a-file-name-that-is-long-enough-to-wrap-on-small-screens.png",
+      mimeType: "image/png",
+      buffer: PNG,
+    });
+    await page.getByText("Ready").waitFor();
+
+    const signedIn: [string, string][] = [
+      ["/", "Your notes"],
+      [notePath, "Edit note"],
+      ["/notes/new", "New note"],
+      ["/nowhere", "Not found"],
+    ];
+    const signedOut: [string, string][] = [
+      ["/login", "Log in"],
+      ["/signup", "Create your account"],
+    ];
+    for (const pages of [signedIn, signedOut]) {
+      if (pages === signedOut) await context.clearCookies();
+      for (const width of [1280, 375]) {
+        await page.setViewportSize({ width, height: 800 });
+        for (const [path, heading] of pages) {
+          await page.goto(path);
+          await page.getByRole("heading", { name: heading }).waitFor();
+          expect({ path, width, ...(await audit()) }).toEqual({
+            path,
+            width,
+            violations: [],
+            overflow: 0,
+          });
+        }
+      }
+    }
+  });
 });
+
+const axeSource = readFileSync(
+  createRequire(import.meta.url).resolve("axe-core/axe.min.js"),
+  "utf8",
+);
+
+/** axe-core's WCAG 2.0/2.1 A and AA violations on the current page, and any sideways overflow. */
+async function audit() {
+  await page.addScriptTag({ content: axeSource });
+  return page.evaluate(async () => {
+    type Axe = {
+      run(options: object): Promise<{ violations: { id: string; nodes: unknown[] }[] }>;
+    };
+    const { violations } = await (window as unknown as { axe: Axe }).axe.run({
+      runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
+    });
+    return {
+      violations: violations.map((v) => `${v.id} (${v.nodes.length})`),
+      overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    };
+  });
+}
