@@ -66,6 +66,8 @@ describe("attachments: security", () => {
     ["..", "file"],
     ["\u0007", "file"],
     ["é".repeat(300), "é".repeat(255)],
+    ["family 👨\u200d👩\u200d👧.png", "family 👨\u200d👩\u200d👧.png"],
+    ["two \u202e spaces.png", "two spaces.png"],
   ])("sanitizeFilename(%j) is %j", (raw, clean) => {
     expect(sanitizeFilename(raw)).toBe(clean);
   });

@@ -99,7 +99,9 @@ export function sanitizeFilename(raw: string): string {
   const clean = base
     .normalize("NFC")
     .replace(/\s+/gu, " ")
-    .replace(/[\p{Cc}\p{Cf}]/gu, "")
+    // Zero-width (non-)joiners stay: emoji sequences and several scripts need them.
+    .replace(/(?![\u200c\u200d])[\p{Cc}\p{Cf}]/gu, "")
+    .replace(/ {2,}/g, " ")
     .trim();
   const limited = [...clean].slice(0, 255).join("").trim();
   return limited === "" || limited === "." || limited === ".." ? "file" : limited;
