@@ -1,3 +1,4 @@
+import { lambdaOnlyTrust } from "./iam";
 import { vpc } from "./network";
 import { secrets } from "./secrets";
 import { isProduction, sizing, variables } from "./stage";
@@ -46,6 +47,7 @@ export const migrator = new sst.aws.Function("Migrator", {
   copyFiles: [{ from: "migrations", to: "migrations" }],
   environment: { MIGRATIONS_DIR: "migrations", SLIPWAY_RELEASE: variables.release },
   logging: { retention: sizing.logRetention },
+  transform: { role: lambdaOnlyTrust },
 });
 
 /**

@@ -1,6 +1,7 @@
 import { schedules } from "../packages/core/src/schedules";
 import { database } from "./database";
 import { email } from "./email";
+import { lambdaOnlyTrust } from "./iam";
 import { vpc } from "./network";
 import { secrets } from "./secrets";
 import { sizing, variables } from "./stage";
@@ -44,6 +45,7 @@ export const worker = new sst.aws.Function("Worker", {
     SLIPWAY_RELEASE: variables.release,
   },
   logging: { retention: sizing.logRetention },
+  transform: { role: lambdaOnlyTrust },
 });
 
 taskQueue.subscribe(worker.arn, {

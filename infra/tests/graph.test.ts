@@ -72,6 +72,14 @@ const breakages = [
     caught:
       "WorkerRole allows s3:* on arn:aws:s3:us-east-1:123456789012:UploadsBucket, beyond its attachment access",
   },
+  // SST's default trust for a Function role: the account root may assume it in every stage.
+  {
+    copy: "B",
+    file: "infra/database.ts",
+    from: "  transform: { role: lambdaOnlyTrust },",
+    to: "",
+    caught: 'MigratorRole trusts AWS ["arn:aws:iam::123456789012:root"]',
+  },
   // The API able to write checked files: a replayed or forged upload could replace what is served.
   {
     copy: "B",

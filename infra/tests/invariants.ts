@@ -523,6 +523,28 @@ export const checks: Record<string, Check> = {
       });
   },
 
+  "iam: outside sst dev, roles are assumable by AWS services only, never by an account's principals":
+    (graph, kind) => {
+      if (kind === "dev") return [];
+      return graph.all("aws:iam/role:Role").flatMap((role) => {
+        const trust = input<unknown>(role, "assumeRolePolicy");
+        const parsed = (typeof trust === "string" ? JSON.parse(trust) : trust) as {
+          Statement?: {
+            Principal?: Record<string, unknown>;
+            principals?: { type: string; identifiers: string[] }[];
+          }[];
+        };
+        // The AWS spelling (Principal: {Service: …}) or getPolicyDocument's (principals: [{type}]).
+        return (parsed?.Statement ?? [])
+          .flatMap((statement) => [
+            ...Object.entries(statement.Principal ?? {}),
+            ...(statement.principals ?? []).map((p) => [p.type, p.identifiers] as const),
+          ])
+          .filter(([type]) => type !== "Service")
+          .map(([type, who]) => `${role.name} trusts ${type} ${JSON.stringify(who)}`);
+      });
+    },
+
   "iam: no data action is granted on every resource": (graph) => {
     const problems: string[] = [];
     for (const { source, statement } of grants(graph)) {
