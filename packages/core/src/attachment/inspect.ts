@@ -52,7 +52,9 @@ export async function inspect(
  * return. Control bytes are ASCII, which never occurs inside a multi-byte UTF-8 sequence.
  */
 function isText(decoder: TextDecoder, chunk: Uint8Array, last: boolean): boolean {
-  for (const byte of chunk) {
+  // An indexed loop: for-of over a Uint8Array goes through the iterator, ~10x slower on big files.
+  for (let i = 0; i < chunk.length; i++) {
+    const byte = chunk[i] as number;
     if (
       (byte < 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0c && byte !== 0x0d) ||
       byte === 0x7f
