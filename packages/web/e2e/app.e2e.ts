@@ -70,6 +70,15 @@ async function signUp(name: string, email: string, password: string) {
   await page.getByRole("heading", { name: "Your notes" }).waitFor();
 }
 
+/** Writes a note from the list, saves it, and opens it again from the list. */
+async function writeNote(title: string, text?: string) {
+  await page.getByRole("link", { name: "New note" }).click();
+  await page.getByLabel("Title").fill(title);
+  if (text) await page.getByLabel("Text").fill(text);
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("link", { name: title }).click();
+}
+
 async function logIn(email: string, password: string) {
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password", { exact: true }).fill(password);
@@ -80,11 +89,7 @@ describe("in Chromium", () => {
   it("sign up, write a note, attach a PNG (progress bar, checked, downloaded), log out, log in again and find it", async () => {
     const email = unique("ada");
     await signUp("Ada", email, "analytical engine");
-    await page.getByRole("link", { name: "New note" }).click();
-    await page.getByLabel("Title").fill("Bernoulli numbers");
-    await page.getByLabel("Text").fill("Note G");
-    await page.getByRole("button", { name: "Save" }).click();
-    await page.getByRole("link", { name: "Bernoulli numbers" }).click();
+    await writeNote("Bernoulli numbers", "Note G");
 
     // Hold the upload at the storage until the progress bar has been seen: deterministic, no sleep.
     let release = () => {};
@@ -129,10 +134,7 @@ describe("in Chromium", () => {
 
   it("a file over the size limit is refused next to the input, and nothing is uploaded", async () => {
     await signUp("Cy", unique("cy"), "cy password!");
-    await page.getByRole("link", { name: "New note" }).click();
-    await page.getByLabel("Title").fill("Big files");
-    await page.getByRole("button", { name: "Save" }).click();
-    await page.getByRole("link", { name: "Big files" }).click();
+    await writeNote("Big files");
     let uploads = 0;
     page.on("request", (request) => {
       if (new URL(request.url()).pathname.startsWith("/storage/")) uploads++;
@@ -161,10 +163,7 @@ describe("in Chromium", () => {
 
   it("a second user cannot open the first user's note", async () => {
     await signUp("Owner", unique("owner"), "owner password");
-    await page.getByRole("link", { name: "New note" }).click();
-    await page.getByLabel("Title").fill("Private plans");
-    await page.getByRole("button", { name: "Save" }).click();
-    await page.getByRole("link", { name: "Private plans" }).click();
+    await writeNote("Private plans");
     const noteURL = new URL(page.url()).pathname;
     expect(noteURL).toMatch(/^\/notes\/not_/);
 
@@ -189,12 +188,7 @@ describe("in Chromium", () => {
 
   it("every page passes axe's WCAG 2 A/AA rules, on a desktop and at phone width without sideways scrolling", async () => {
     await signUp("Dana", unique("dana"), "dana password");
-    await page.getByRole("link", { name: "New note" }).click();
-    await page
-      .getByLabel("Title")
-      .fill("A note with a rather long title that has to wrap on a phone");
-    await page.getByRole("button", { name: "Save" }).click();
-    await page.getByRole("link", { name: /A note with/ }).click();
+    await writeNote("A note with a rather long title that has to wrap on a phone");
     const notePath = new URL(page.url()).pathname;
     await page.getByLabel("Attach a file").setInputFiles({
       name: "a-file-name-that-is-long-enough-to-wrap-on-small-screens.png",

@@ -130,12 +130,13 @@ describe("web app", () => {
       input,
       new File([new Uint8Array(10 * 1024 * 1024 + 1)], "huge.png", { type: "image/png" }),
     );
-    // The input is replaced after each attempt (so the same file can be picked again): find it anew.
     const refused = () => screen.getByLabelText("Attach a file");
     await waitFor(() => expect(refused().getAttribute("aria-invalid")).toBe("true"));
     expect(
       document.getElementById(refused().getAttribute("aria-describedby") ?? "")?.textContent,
     ).toBe("This file is too large: must be at most 10 MB");
+    // The input is disabled while an upload is under way; it comes back when the attempt ends.
+    await waitFor(() => expect(refused().hasAttribute("disabled")).toBe(false));
     await user.upload(refused(), new File([], "empty.txt", { type: "text/plain" }));
     await waitFor(() => expect(screen.getByRole("alert").textContent).toBe("This file is empty"));
     // Refused before any upload form was handed out: still one attachment.

@@ -20,7 +20,6 @@ export function Attachments({ noteId }: { noteId: string }) {
   const errorId = `${inputId}-error`;
   const [progress, setProgress] = useState<{ name: string; loaded: number; total: number }>();
   const [error, setError] = useState<string>();
-  const [inputKey, setInputKey] = useState(0);
 
   const list = useQuery({
     queryKey: ["attachments", noteId],
@@ -64,10 +63,10 @@ export function Attachments({ noteId }: { noteId: string }) {
     },
     onMutate: () => setError(undefined),
     onError: (failure) => setError(uploadProblem(failure)),
+    // The list refreshes in the background: the input is usable again at once.
     onSettled: () => {
       setProgress(undefined);
-      setInputKey((key) => key + 1);
-      return refresh();
+      void refresh();
     },
   });
 
@@ -91,6 +90,8 @@ export function Attachments({ noteId }: { noteId: string }) {
 
   const onFile = (event: ChangeEvent<HTMLInputElement>) => {
     const file = event.currentTarget.files?.[0];
+    // Cleared at once, so picking the same file again (after an error) is a change too.
+    event.currentTarget.value = "";
     if (file) upload.mutate(file);
   };
 
@@ -132,7 +133,6 @@ export function Attachments({ noteId }: { noteId: string }) {
       <div className="field">
         <label htmlFor={inputId}>Attach a file</label>
         <input
-          key={inputKey}
           id={inputId}
           type="file"
           onChange={onFile}
