@@ -70,13 +70,16 @@ async function signUp(name: string, email: string, password: string) {
   await page.getByRole("heading", { name: "Your notes" }).waitFor();
 }
 
-/** Writes a note from the list, saves it, and opens it again from the list. */
+/** Writes a note from the list, saves it, and opens it again from the list, fully loaded. */
 async function writeNote(title: string, text?: string) {
   await page.getByRole("link", { name: "New note" }).click();
   await page.getByLabel("Title").fill(title);
   if (text) await page.getByLabel("Text").fill(text);
   await page.getByRole("button", { name: "Save" }).click();
   await page.getByRole("link", { name: title }).click();
+  // Loaded (its attachments list too): a request still on its way could meet a session a test is
+  // about to end, and its 401 would send the page to log in in the middle of the next step.
+  await page.getByText("No files yet.").waitFor();
 }
 
 async function logIn(email: string, password: string) {
