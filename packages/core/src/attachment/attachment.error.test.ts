@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { sql } from "drizzle-orm";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { as, rowCounts, signupUser } from "../../test/app";
@@ -7,7 +8,7 @@ import { type AttachmentInfo, download, PNG, postForm, startUpload } from "../..
 import { queryRows } from "../db/client";
 import { rollback, useTransaction } from "../db/transaction";
 import { Maintenance } from "../maintenance";
-import { storage } from "../storage/storage";
+import { setStorage, storage } from "../storage/storage";
 import { tasks } from "../tasks";
 import { keys, processUpload } from "./attachment";
 
@@ -313,5 +314,38 @@ describe("attachments: processing", () => {
         status: "rejected",
         rejectReason: "The upload expired before it could be checked",
       });
+    }));
+
+  it("a check that dies mid-work (after the copy, before the verdict) is retried to the same result, nothing lost", async () =>
+    rollback(async () => {
+      const { cookie } = await signupUser();
+      const { attachment: created, upload } = await startUpload(cookie, png);
+      expect((await postForm(upload, PNG)).status).toBe(204);
+      await as(cookie).send("POST", `/api/attachments/${created.id}/complete`);
+      const real = await storage();
+      // The worker dies while reading the copy it just made: the task's transaction rolls back.
+      setStorage({
+        ...real,
+        read: async () => {
+          throw new Error("worker killed");
+        },
+      });
+      try {
+        await expect(processUpload(created.id)).rejects.toThrow("worker killed");
+      } finally {
+        setStorage(real);
+      }
+      expect((await attachment(cookie, created.id)).status).toBe("uploaded");
+      expect(await stored(keys(created.id).file)).toEqual({
+        size: PNG.byteLength,
+        contentType: "image/png",
+      });
+      // The queue delivers it again: the copy is reused, the verdict and hash are the same.
+      await drain(tasks);
+      expect(await attachment(cookie, created.id)).toMatchObject({
+        status: "ready",
+        sha256: createHash("sha256").update(PNG).digest("hex"),
+      });
+      expect(await stored(keys(created.id).incoming)).toBeUndefined();
     }));
 });
