@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { inspect } from "../packages/core/src/attachment/inspect";
+import { PNG } from "../packages/core/test/fixtures/png";
 
 /**
  * `npm run bench -- attachment-check`: what checking an upload costs the worker, per 10 MB file,
@@ -16,11 +17,7 @@ const SIZE = 10 * 1024 * 1024;
 const CHUNK = 64 * 1024;
 
 // A real 1×1 PNG, then filler: file-type walks the PNG's chunks, the rest is only hashed.
-const pixel = Buffer.from(
-  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==",
-  "base64",
-);
-const png = Buffer.concat([pixel, randomBytes(SIZE - pixel.byteLength)]);
+const png = Buffer.concat([PNG, randomBytes(SIZE - PNG.byteLength)]);
 const line = Buffer.from("Grüße aus der Werkstatt, naïve café ☕\n");
 const text = Buffer.concat(Array.from({ length: Math.floor(SIZE / line.byteLength) }, () => line));
 

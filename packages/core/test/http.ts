@@ -1,3 +1,5 @@
+import type { ErrorBody } from "../src/error";
+
 /** The origin tests send: one of the offline defaults in config.allowedOrigins. */
 export const ORIGIN = "http://localhost:3000";
 
@@ -11,4 +13,15 @@ export function jsonRequest(
     headers: { "content-type": "application/json", origin: ORIGIN, ...init.headers },
     body: typeof body === "string" ? body : JSON.stringify(body),
   };
+}
+
+/** The `{code, message, details}` of an error response. */
+export async function errorOf(response: Response): Promise<ErrorBody["error"]> {
+  return ((await response.json()) as ErrorBody).error;
+}
+
+/** The field paths a validation error names (`""` for the input as a whole). */
+export async function issuesOf(response: Response): Promise<string[]> {
+  const { details } = await errorOf(response);
+  return (details as { issues?: { path: string }[] } | undefined)?.issues?.map((i) => i.path) ?? [];
 }

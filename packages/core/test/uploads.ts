@@ -2,13 +2,10 @@ import { expect } from "vitest";
 import { site } from "../src/api";
 import { tasks } from "../src/tasks";
 import { as } from "./app";
+import { PNG } from "./fixtures/png";
 import { drain } from "./tasks";
 
-/** A valid 1×1 PNG. */
-export const PNG = Buffer.from(
-  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==",
-  "base64",
-);
+export { PNG };
 
 export interface UploadForm {
   url: string;

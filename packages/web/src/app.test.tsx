@@ -3,6 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { Request as NodeRequest } from "undici";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { bootApp, freshDatabase } from "../../core/test/database";
+import { PNG } from "../../core/test/fixtures/png";
 import { call, createApi, safeNext } from "./api";
 import { App } from "./app";
 
@@ -103,17 +104,13 @@ describe("web app", () => {
     const backend = await realApi();
     await backend.signedIn("Dee");
     const { note } = await call(backend.api.api.notes.$post({ json: { title: "Files" } }));
-    const png = Buffer.from(
-      "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==",
-      "base64",
-    );
     const { attachment, upload } = await call(
       backend.api.api.notes[":id"].attachments.$post({
         param: { id: note.id },
-        json: { filename: "pixel.png", contentType: "image/png", size: png.byteLength },
+        json: { filename: "pixel.png", contentType: "image/png", size: PNG.byteLength },
       }),
     );
-    await backend.store(upload.fields.key ?? "", png, "image/png");
+    await backend.store(upload.fields.key ?? "", PNG, "image/png");
     await call(backend.api.api.attachments[":id"].complete.$post({ param: { id: attachment.id } }));
 
     window.history.replaceState(null, "", `/notes/${note.id}`);

@@ -3,6 +3,7 @@ import { sql } from "drizzle-orm";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { as, rowCounts, signupUser } from "../../test/app";
 import { isolated } from "../../test/database";
+import { errorOf, issuesOf } from "../../test/http";
 import { drain } from "../../test/tasks";
 import { type AttachmentInfo, download, PNG, postForm, startUpload } from "../../test/uploads";
 import { queryRows } from "../db/client";
@@ -11,14 +12,6 @@ import { Maintenance } from "../maintenance";
 import { setStorage, storage } from "../storage/storage";
 import { tasks } from "../tasks";
 import { keys, processUpload } from "./attachment";
-
-const issuesOf = async (response: Response) =>
-  (
-    (await response.json()) as { error: { details?: { issues: { path: string }[] } } }
-  ).error.details?.issues.map((i) => i.path) ?? [];
-
-const errorOf = async (response: Response) =>
-  ((await response.json()) as { error: { code: string; message: string } }).error;
 
 const png = { filename: "a.png", contentType: "image/png", size: PNG.byteLength };
 

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import { as, rowCounts, signupUser } from "../../test/app";
-import { jsonRequest } from "../../test/http";
+import { errorOf, jsonRequest } from "../../test/http";
 import { download, PNG, postForm, startUpload, uploadAndProcess } from "../../test/uploads";
 import { app } from "../api";
 import { rollback } from "../db/transaction";
@@ -120,9 +120,7 @@ describe("attachments: security", () => {
     });
     const response = await postForm(form, PNG);
     expect(response.status).toBe(400);
-    expect(((await response.json()) as { error: { message: string } }).error.message).toBe(
-      "Invalid object key",
-    );
+    expect((await errorOf(response)).message).toBe("Invalid object key");
   });
 
   it("a download link stops working when it expires", async () =>
@@ -139,9 +137,7 @@ describe("attachments: security", () => {
         vi.setSystemTime(Date.now() + 5 * 60_000 + 1_000);
         const late = await download(link?.url ?? "");
         expect(late.status).toBe(403);
-        expect(((await late.json()) as { error: { message: string } }).error.message).toBe(
-          "The download link has expired",
-        );
+        expect((await errorOf(late)).message).toBe("The download link has expired");
       } finally {
         vi.useRealTimers();
       }

@@ -1,12 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { as, rowCounts, signupUser } from "../../test/app";
 import { isolated } from "../../test/database";
+import { issuesOf } from "../../test/http";
 import { rollback } from "../db/transaction";
-
-const issuesOf = async (response: Response) =>
-  (
-    (await response.json()) as { error: { details?: { issues: { path: string }[] } } }
-  ).error.details?.issues.map((i) => i.path) ?? [];
 
 const createCases: [string, unknown, string][] = [
   ["title missing", { body: "x" }, "title"],
