@@ -202,19 +202,13 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
 
       const covered = new Set(["policy", "x-amz-signature", "file"]);
       const value = (name: string) => (name === "bucket" ? bucket : fields.get(name));
-      for (const condition of policy.conditions as Condition[]) {
-        if (!Array.isArray(condition)) {
-          for (const [name, expected] of Object.entries(condition)) {
-            const field = name.toLowerCase();
-            covered.add(field);
-            if (value(field) !== expected) {
-              throw denied(`Invalid according to policy: ${name} must be ${expected}`, {
-                condition,
-              });
-            }
-          }
-          continue;
-        }
+      // `{field: value}` is S3's shorthand for ["eq", "$field", value].
+      const conditions = (policy.conditions as Condition[]).flatMap((condition) =>
+        Array.isArray(condition)
+          ? [condition]
+          : Object.entries(condition).map(([name, expected]) => ["eq", `$${name}`, expected]),
+      );
+      for (const condition of conditions) {
         const [operator, target, expected] = condition;
         if (operator === "content-length-range") {
           const [min, max] = [Number(target), Number(expected)];
@@ -294,13 +288,18 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
           { expiresIn, signingDate },
         ),
       );
-      const sorted = (params: URLSearchParams) => [...params].sort().join("&");
+      // The same parameters, and the same signature compared in constant time.
+      const unsigned = (params: URLSearchParams) =>
+        [...params]
+          .filter(([name]) => name !== "X-Amz-Signature")
+          .sort()
+          .join("&");
       if (
+        unsigned(again.searchParams) !== unsigned(query) ||
         !sameSecret(
           again.searchParams.get("X-Amz-Signature") ?? "",
           query.get("X-Amz-Signature") ?? "",
-        ) ||
-        sorted(again.searchParams) !== sorted(query)
+        )
       ) {
         throw denied("The download link's signature does not match");
       }
