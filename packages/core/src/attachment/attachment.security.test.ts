@@ -111,6 +111,45 @@ describe("attachments: security", () => {
       expect(response.status).toBe(403);
     }));
 
+  it("the offline store answers malformed requests with a clear 4xx and stores nothing", async () =>
+    rollback(async () => {
+      const { cookie } = await signupUser();
+      const { upload } = await startUpload(cookie, {
+        filename: "a.png",
+        contentType: "image/png",
+        size: PNG.byteLength,
+      });
+      const key = upload.fields.key ?? "";
+      // Another bucket than the one the form names.
+      const elsewhere = { ...upload, url: upload.url.replace(/\/uploads$/, "/other") };
+      const cases: [Response, number, string][] = [
+        [await postForm(elsewhere, PNG), 404, "No such bucket"],
+        // Larger than any policy can allow (10 MB + room for the fields): refused before parsing.
+        [
+          await postForm(upload, new Uint8Array(10 * 1024 * 1024 + 64 * 1024 + 1)),
+          413,
+          "The upload is larger than any policy allows",
+        ],
+        [
+          await download(`http://localhost/storage/uploads/${key}`),
+          403,
+          "The download link is not signed",
+        ],
+        [
+          await download("http://localhost/storage/uploads/attachments/%E0%A4%A"),
+          400,
+          "Invalid object key",
+        ],
+      ];
+      for (const [response, status, message] of cases) {
+        expect({ status: response.status, message: (await errorOf(response)).message }).toEqual({
+          status,
+          message,
+        });
+      }
+      expect(await (await storage()).head(key)).toBeUndefined();
+    }));
+
   it("the offline store refuses a climbing key even in a validly signed policy", async () => {
     const form = await (await storage()).presignUpload({
       key: "../../outside",
