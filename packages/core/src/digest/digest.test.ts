@@ -18,17 +18,24 @@ describe("daily digest", () => {
       const ada = await signupUser({ name: "Ada" });
       const bob = await signupUser({ name: "Bob" });
       const quiet = await signupUser({ name: "Quiet" });
-      await as(ada.cookie).send("POST", "/api/notes", { title: "Engines" });
+      const engines = await as(ada.cookie).send("POST", "/api/notes", { title: "Engines" });
       await as(ada.cookie).send("POST", "/api/notes", { title: "Looms" });
       await as(bob.cookie).send("POST", "/api/notes", { title: "Bobbins" });
       const { note } = (await (
         await as(quiet.cookie).send("POST", "/api/notes", { title: "Old" })
       ).json()) as { note: { id: string } };
-      await useTransaction((tx) =>
-        tx.execute(
+      // The test runs in one transaction, where now() never moves: every note would share one
+      // updated_at. Engines is moved an hour back so the email's order (oldest change first) is
+      // decided by time, not by a tie; Old is moved out of the 24-hour window.
+      const enginesID = ((await engines.json()) as { note: { id: string } }).note.id;
+      await useTransaction(async (tx) => {
+        await tx.execute(
+          sql`update note set updated_at = now() - interval '1 hour' where id = ${enginesID}`,
+        );
+        await tx.execute(
           sql`update note set updated_at = now() - interval '2 days' where id = ${note.id}`,
-        ),
-      );
+        );
+      });
 
       expect(await sendDaily()).toEqual({ users: 2, sent: 2 });
       await drain();

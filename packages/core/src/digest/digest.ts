@@ -26,7 +26,9 @@ export async function sendDaily(now = new Date()): Promise<{ users: number; sent
       .from(noteTable)
       .innerJoin(userTable, eq(userTable.id, noteTable.userId))
       .where(and(gt(noteTable.updatedAt, since), lte(noteTable.updatedAt, now)))
-      .orderBy(asc(userTable.id), asc(noteTable.updatedAt)),
+      // Notes changed in one transaction share updated_at (now() is the transaction's start):
+      // the ID breaks the tie so the email reads the same every time it is built.
+      .orderBy(asc(userTable.id), asc(noteTable.updatedAt), asc(noteTable.id)),
   );
   const byUser = new Map<string, { email: string; name: string; titles: string[] }>();
   for (const row of changed) {

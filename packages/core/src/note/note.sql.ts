@@ -4,7 +4,7 @@ import { userTable } from "../account/account.sql";
 export const noteTable = pgTable(
   "note",
   {
-    /** `not_<ulid>`: unguessable, and time-ordered, so it doubles as the keyset cursor. */
+    /** `not_<ulid>`: time-ordered (monotonic within a process), so it doubles as the keyset cursor. */
     id: text().primaryKey(),
     userId: text()
       .notNull()
