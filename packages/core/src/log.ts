@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { config, type LogLevel } from "./config";
+import { errorFields } from "./observability/redact";
 
 /**
  * JSON-lines logger. Context fields (request id, later task id) come from AsyncLocalStorage,
@@ -33,12 +34,10 @@ function write(level: Exclude<LogLevel, "silent">, message: string, fields?: Fie
   process.stdout.write(`${JSON.stringify(line, replaceErrors)}\n`);
 }
 
-// Errors serialise to {} by default; keep what helps debugging (the stack stays in logs only).
+// Errors serialise to {} by default; keep what helps debugging (the stack stays in logs only),
+// without the parameters a failed query's message lists.
 function replaceErrors(_key: string, value: unknown) {
-  if (value instanceof Error) {
-    return { name: value.name, message: value.message, stack: value.stack };
-  }
-  return value;
+  return value instanceof Error ? errorFields(value) : value;
 }
 
 export const log = {

@@ -1,7 +1,9 @@
+import { sql } from "drizzle-orm";
 import { describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import { bootApp, freshDatabase } from "../../test/database";
 import { jsonRequest } from "../../test/http";
+import { captureLogs } from "../../test/logs";
 import { sentryServer } from "../../test/sentry-server";
 
 /** The app booted as a new process with Sentry pointed at the loopback server. */
@@ -15,7 +17,7 @@ async function bootWithSentry() {
   await booted.migrator.migrate(fresh.handle.db, booted.config.migrationsDir);
   const reporting = await import("./error-reporting");
   expect(await reporting.initErrorReporting()).toBe(true);
-  return { sentry, booted, reporting };
+  return { sentry, booted, fresh, reporting };
 }
 
 describe("error reporting (Sentry)", () => {
@@ -57,6 +59,45 @@ describe("error reporting (Sentry)", () => {
       "planted-body-value",
       cookie.split("=")[1] ?? "no-cookie",
     ]) {
+      expect(raw).not.toContain(secret);
+    }
+  });
+
+  it("a failed query is logged and reported with its SQL and the database's reason, never its parameters", async () => {
+    const { sentry, booted, fresh, reporting } = await bootWithSentry();
+    // A real database failure on a real write: the note table refuses every insert.
+    await fresh.handle.db.execute(sql`
+      create function refuse_note() returns trigger language plpgsql as $$
+      begin raise exception 'planted database failure'; end $$`);
+    await fresh.handle.db.execute(
+      sql`create trigger refuse_note before insert on note for each row execute function refuse_note()`,
+    );
+    const signup = await booted.app.request(
+      "/api/auth/signup",
+      jsonRequest({ email: "query.person@example.com", password: "a strong password", name: "Q" }),
+    );
+    const cookie = (signup.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+    const logs = captureLogs();
+    const planted = { title: "planted-note-title", body: "planted-note-body" };
+    const response = await booted.app.request(
+      "/api/notes",
+      jsonRequest(planted, { headers: { cookie } }),
+    );
+    expect(response.status).toBe(500);
+    await reporting.flushErrors();
+
+    const line = logs.find((l) => l.message === "unhandled error") as
+      | { error: { message: string; cause?: { message: string } } }
+      | undefined;
+    expect(line?.error.message).toMatch(/^Failed query: insert into "note"/);
+    expect(line?.error.cause?.message).toBe("planted database failure");
+    expect(sentry.events).toHaveLength(1);
+    const { event, raw } = sentry.events[0] as (typeof sentry.events)[number];
+    const values = event.exception?.values?.map((v) => v.value) ?? [];
+    expect(values.some((v) => v?.startsWith('Failed query: insert into "note"'))).toBe(true);
+    expect(values).toContain("planted database failure");
+    for (const secret of [planted.title, planted.body, "params:"]) {
+      expect(JSON.stringify(logs)).not.toContain(secret);
       expect(raw).not.toContain(secret);
     }
   });

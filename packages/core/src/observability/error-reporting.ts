@@ -1,10 +1,12 @@
 import type * as SentryNode from "@sentry/node";
 import { config } from "../config";
+import { redactError } from "./redact";
 
 /**
  * Error reporting to Sentry, only when a DSN is configured: without one, the SDK is not even
  * imported (no network, no cost, no cold-start weight). Reports carry ids (request, task,
- * message, user) and the stage and release; never emails, bodies, headers or cookies.
+ * message, user) and the stage and release; never emails, bodies, headers, cookies or the
+ * parameters of a failed query.
  * 4xx are not reported; 5xx and failed tasks are.
  */
 
@@ -73,7 +75,7 @@ export function reportError(error: unknown, context: ErrorContext = {}): void {
     for (const [key, value] of Object.entries(tags))
       if (value !== undefined) scope.setTag(key, value);
     if (userId) scope.setUser({ id: userId });
-    current.captureException(error);
+    current.captureException(redactError(error));
   });
 }
 

@@ -1,0 +1,49 @@
+import { DrizzleQueryError } from "drizzle-orm";
+
+/**
+ * What of an error may leave the process, in a log line or a Sentry report.
+ *
+ * drizzle wraps every failed query in an error whose message (and so its stack's first line)
+ * lists the query's parameters: note titles and bodies, emails, password and token hashes. That
+ * text is replaced by the SQL alone, and the database's own error is kept as the cause, because
+ * it is the part that says what went wrong ("deadlock detected", "connection ended").
+ */
+export function redactError(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  if (!(error instanceof DrizzleQueryError)) {
+    if (error.cause === undefined) return error;
+    const cause = redactError(error.cause);
+    if (cause === error.cause) return error;
+    return copyWith(error, error.message, cause);
+  }
+  return copyWith(error, `Failed query: ${error.query}`, redactError(error.cause));
+}
+
+function copyWith(error: Error, message: string, cause: unknown): Error {
+  const copy: Error & { code?: unknown } = new Error(
+    message,
+    cause === undefined ? undefined : { cause },
+  );
+  copy.name = error.name;
+  if ("code" in error) copy.code = error.code;
+  // The stack begins with "<name>: <message>"; the frames after it are kept.
+  const stack = error.stack ?? "";
+  const head = `${error.name}: ${error.message}`;
+  copy.stack = stack.startsWith(head)
+    ? `${error.name}: ${message}${stack.slice(head.length)}`
+    : `${error.name}: ${message}`;
+  return copy;
+}
+
+/** The JSON a log line carries for an error: what helps debugging, with query parameters gone. */
+export function errorFields(error: Error, depth = 0): Record<string, unknown> {
+  const safe = redactError(error) as Error;
+  const fields: Record<string, unknown> = { name: safe.name, message: safe.message };
+  // A database error's SQLSTATE (23505, 40P01…) is how an operator searches for it.
+  const code = (safe as { code?: unknown }).code;
+  if (typeof code === "string") fields.code = code;
+  fields.stack = safe.stack;
+  // A few levels: causes can form a cycle.
+  if (safe.cause instanceof Error && depth < 4) fields.cause = errorFields(safe.cause, depth + 1);
+  return fields;
+}
