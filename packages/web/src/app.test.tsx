@@ -1,7 +1,7 @@
 import { cleanup, render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { Request as NodeRequest } from "undici";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from "vitest";
 import { bootApp, freshDatabase } from "../../core/test/database";
 import { PNG } from "../../core/test/fixtures/png";
 import { call, createApi, safeNext } from "./api";
@@ -16,6 +16,12 @@ async function realApi() {
   const booted = await bootApp(fresh.env, fresh.handle);
   await booted.migrator.migrate(fresh.handle.db, booted.config.migrationsDir);
   let cookie = "";
+  // A background refetch can still be running when a test ends; its database closes after
+  // (finish hooks run in reverse), so it gets an answer instead of a lost connection.
+  const inFlight = new Set<Promise<Response>>();
+  onTestFinished(async () => {
+    await Promise.allSettled([...inFlight]);
+  });
   const fetchImpl = (async (input: RequestInfo | URL, init?: RequestInit) => {
     // Plain objects: under happy-dom, Headers is not the class Node's Request reads.
     const headers: Record<string, string> = Object.fromEntries(
@@ -35,8 +41,9 @@ async function realApi() {
         body: init?.body as string | undefined,
       },
     );
-    const response = await booted.app.fetch(request as unknown as Request);
-    return response;
+    const response = Promise.resolve(booted.app.fetch(request as unknown as Request));
+    inFlight.add(response);
+    return response.finally(() => inFlight.delete(response));
   }) as typeof fetch;
   return {
     api: createApi(fetchImpl),
