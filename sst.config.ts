@@ -19,8 +19,8 @@ export default $config({
     await import("./infra/secrets");
     const { vpc } = await import("./infra/network");
     const { database } = await import("./infra/database");
-    const { router } = await import("./infra/web");
     await import("./infra/storage");
+    const { router } = await import("./infra/web");
     await import("./infra/email");
     const { taskQueue } = await import("./infra/tasks");
     const { gateway } = await import("./infra/api");

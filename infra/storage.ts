@@ -1,18 +1,13 @@
 import { isProduction } from "./stage";
-import { siteOrigin } from "./web";
 
 /**
- * Private bucket for user uploads. Browsers POST straight to S3 with presigned policies, so CORS
- * allows only the site's origin. Never public; objects are served through presigned GETs.
+ * Private bucket for user uploads. Never public; objects are served through presigned GETs.
+ * Browsers POST straight to it with presigned policies: its CORS rule (the site's origin only)
+ * is in web.ts, with the site's CSP that lets the page connect here, because each half needs the
+ * other's address.
  */
 export const uploads = new sst.aws.Bucket("Uploads", {
-  cors: {
-    allowOrigins: [siteOrigin],
-    allowMethods: ["POST", "GET", "HEAD"],
-    allowHeaders: ["*"],
-    exposeHeaders: ["ETag"],
-    maxAge: "1 hour",
-  },
+  cors: false,
   transform: {
     // Outside production a stage can be removed with its files.
     bucket: { forceDestroy: !isProduction },

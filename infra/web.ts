@@ -1,4 +1,40 @@
+import {
+  contentSecurityPolicy,
+  HSTS_MAX_AGE_SECONDS,
+  PERMISSIONS_POLICY,
+  REFERRER_POLICY,
+} from "../packages/web/security-headers";
 import { variables } from "./stage";
+import { uploads } from "./storage";
+
+/**
+ * The browser's security headers on every response: the CSP of packages/web/security-headers.ts
+ * (the one `npm run preview` and the e2e test run under) with the bucket's origin added to
+ * `connect-src` for uploads, HSTS, nosniff, no framing, a referrer policy, no device features.
+ * CloudFront's own values override the API's (Hono secureHeaders) so every path answers the same.
+ */
+const uploadOrigin = $interpolate`https://${uploads.nodes.bucket.bucketRegionalDomainName}`;
+export const siteHeaders = new aws.cloudfront.ResponseHeadersPolicy("SiteHeaders", {
+  comment: "Slipway: CSP, HSTS and the other security headers",
+  securityHeadersConfig: {
+    contentSecurityPolicy: {
+      contentSecurityPolicy: uploadOrigin.apply((origin) => contentSecurityPolicy([origin])),
+      override: true,
+    },
+    strictTransportSecurity: {
+      accessControlMaxAgeSec: HSTS_MAX_AGE_SECONDS,
+      includeSubdomains: true,
+      preload: false,
+      override: true,
+    },
+    contentTypeOptions: { override: true },
+    frameOptions: { frameOption: "DENY", override: true },
+    referrerPolicy: { referrerPolicy: REFERRER_POLICY, override: true },
+  },
+  customHeadersConfig: {
+    items: [{ header: "Permissions-Policy", value: PERMISSIONS_POLICY, override: true }],
+  },
+});
 
 /**
  * One CloudFront distribution in front of everything: the static site at `/` and the API at
@@ -6,6 +42,16 @@ import { variables } from "./stage";
  */
 export const router = new sst.aws.Router("Web", {
   domain: variables.domain ? { name: variables.domain } : undefined,
+  transform: {
+    // Routes are chosen by the Router's edge function, so this one behaviour serves every path.
+    cdn: (args) => {
+      // SST passes this behaviour as a plain object (its fields may be Outputs); the graph test
+      // checks the policy really ends up on the distribution.
+      const behavior =
+        args.defaultCacheBehavior as aws.types.input.cloudfront.DistributionDefaultCacheBehavior;
+      args.defaultCacheBehavior = { ...behavior, responseHeadersPolicyId: siteHeaders.id };
+    },
+  },
 });
 
 export const site = new sst.aws.StaticSite("Site", {
@@ -17,3 +63,25 @@ export const site = new sst.aws.StaticSite("Site", {
 
 /** Where the browser loads the app from: the custom domain, else the CloudFront URL. */
 export const siteOrigin = variables.domain ? `https://${variables.domain}` : router.url;
+
+/**
+ * The other half of the CSP's `connect-src`: the bucket accepts the browser's upload POSTs (and
+ * answers its preflights) from the site's origin only. Named as the Bucket component's own rule
+ * was, so a stage deployed before keeps its rule in place instead of replacing it.
+ */
+export const uploadsCors = new aws.s3.BucketCorsConfiguration(
+  "UploadsCors",
+  {
+    bucket: uploads.name,
+    corsRules: [
+      {
+        allowedOrigins: [siteOrigin],
+        allowedMethods: ["POST", "GET", "HEAD"],
+        allowedHeaders: ["*"],
+        exposeHeaders: ["ETag"],
+        maxAgeSeconds: 3600,
+      },
+    ],
+  },
+  { aliases: [{ name: "UploadsCors", parent: uploads }] },
+);

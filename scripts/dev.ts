@@ -1,11 +1,12 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 /**
- * `npm run dev`: the whole app offline, no AWS, no Docker.
+ * `npm run dev`: the whole app offline, no AWS, no Docker. (`npm run preview`: the same with the
+ * site's production build, see below.)
  * The API (which migrates PGlite under .data/ before it listens) on PORT (3000) with reload on
  * change, and Vite on WEB_PORT (5173) proxying /api to it. Ctrl-C stops both and waits for
  * them, so PGlite closes its files cleanly.
@@ -13,8 +14,11 @@ import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 if (existsSync(path.join(root, ".env"))) process.loadEnvFile(path.join(root, ".env"));
+// `npm run preview` (--preview): the production build of the site, under the security headers
+// CloudFront sends, in front of the API run once (no reload).
+const preview = process.argv.includes("--preview");
 const apiPort = process.env.PORT ?? "3000";
-const webPort = process.env.WEB_PORT ?? "5173";
+const webPort = process.env.WEB_PORT ?? (preview ? "4173" : "5173");
 const started = performance.now();
 
 const resolve = createRequire(import.meta.url).resolve;
@@ -74,14 +78,24 @@ process.on("SIGINT", () => void stop(0, true));
 process.on("SIGTERM", () => void stop(0));
 
 // `tsx watch` restarts the API when its source changes; the server migrates at each boot.
+const server = "packages/core/src/server.ts";
 start(
   "api",
-  [resolve("tsx/cli"), "watch", "--clear-screen=false", "packages/core/src/server.ts"],
+  [resolve("tsx/cli"), ...(preview ? [server] : ["watch", "--clear-screen=false", server])],
   root,
 );
 const web = path.join(root, "packages/web");
 const vite = path.join(path.dirname(resolve("vite/package.json", { paths: [web] })), "bin/vite.js");
-start("web", [vite], web);
+if (preview) {
+  const built = spawnSync(process.execPath, [vite, "build", "--logLevel", "warn"], {
+    cwd: web,
+    stdio: "inherit",
+  });
+  if (built.status !== 0) await stop(built.status ?? 1);
+  else start("web", [vite, "preview"], web);
+} else {
+  start("web", [vite], web);
+}
 
 // Announce once the API answers ready (database reachable, migrations applied).
 const readyURL = `http://127.0.0.1:${apiPort}/api/health/ready`;

@@ -138,6 +138,23 @@ const breakages = [
     to: "link: [database, taskQueue, secrets.SentryDsn,",
     caught: "the worker is not linked to AttachmentStore",
   },
+  // The Router's distribution without the security headers policy.
+  {
+    copy: "A",
+    file: "infra/web.ts",
+    from: "responseHeadersPolicyId: siteHeaders.id",
+    to: "responseHeadersPolicyId: undefined",
+    caught: "the distribution sends no security headers",
+  },
+  // A CSP that lets the page send data anywhere.
+  {
+    copy: "B",
+    file: "infra/web.ts",
+    from: "contentSecurityPolicy([origin])",
+    to: 'contentSecurityPolicy([origin, "https:"])',
+    caught:
+      "CSP connect-src is \"'self' https://UploadsBucket-id.s3.us-east-1.amazonaws.com https:\"",
+  },
 ];
 
 beforeAll(async () => {

@@ -467,6 +467,61 @@ export const checks: Record<string, Check> = {
     return problems;
   },
 
+  "web: every response carries the security headers; the CSP allows scripts from the site only and uploads to the bucket only":
+    (graph, kind) => {
+      if (kind === "dev") return [];
+      const problems: string[] = [];
+      const policy = graph.one(
+        "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy",
+        "SiteHeaders",
+      );
+      const distribution = graph.one("aws:cloudfront/distribution:Distribution");
+      const attached = distribution
+        ? input<{ responseHeadersPolicyId?: string }>(distribution, "defaultCacheBehavior")
+            ?.responseHeadersPolicyId
+        : undefined;
+      if (!policy || attached !== `${policy.name}-id`)
+        return ["the distribution sends no security headers (no response headers policy)"];
+      const ordered =
+        input<{ pathPattern: string; responseHeadersPolicyId?: string }[] | undefined>(
+          distribution as EvaluatedResource,
+          "orderedCacheBehaviors",
+        ) ?? [];
+      for (const behavior of ordered.filter((b) => b.responseHeadersPolicyId !== attached))
+        problems.push(`${behavior.pathPattern} is served without the security headers`);
+
+      const headers = input<{
+        contentSecurityPolicy?: { contentSecurityPolicy: string; override: boolean };
+        strictTransportSecurity?: { accessControlMaxAgeSec: number };
+        contentTypeOptions?: unknown;
+        frameOptions?: { frameOption: string };
+      }>(policy, "securityHeadersConfig");
+      const csp = new Map(
+        (headers?.contentSecurityPolicy?.contentSecurityPolicy ?? "")
+          .split(";")
+          .map((directive) => directive.trim().split(/\s+/))
+          .map(([name = "", ...sources]) => [name, sources.join(" ")] as const),
+      );
+      const bucket = graph.one("aws:s3/bucket:Bucket", "UploadsBucket");
+      const expected: [string, string][] = [
+        ["default-src", "'self'"],
+        ["script-src", "'self'"],
+        ["object-src", "'none'"],
+        ["frame-ancestors", "'none'"],
+        ["connect-src", `'self' https://${bucket?.name}-id.s3.us-east-1.amazonaws.com`],
+      ];
+      for (const [name, sources] of expected)
+        if (csp.get(name) !== sources)
+          problems.push(`CSP ${name} is "${csp.get(name) ?? "missing"}", not "${sources}"`);
+      if (!headers?.contentSecurityPolicy?.override)
+        problems.push("the CSP does not override what an origin sends");
+      if ((headers?.strictTransportSecurity?.accessControlMaxAgeSec ?? 0) < 31_536_000)
+        problems.push("HSTS is missing or shorter than a year");
+      if (!headers?.contentTypeOptions) problems.push("no X-Content-Type-Options: nosniff");
+      if (headers?.frameOptions?.frameOption !== "DENY") problems.push("framing is not denied");
+      return problems;
+    },
+
   "alarms: DLQ depth, API 5xx rate, worker errors, database CPU and storage, all to the alarm topic":
     (graph, kind) => {
       const alarms = graph.all("aws:cloudwatch/metricAlarm:MetricAlarm");

@@ -284,6 +284,8 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>) 
     Object.assign(extra, { apiEndpoint: `https://${id}.execute-api.us-east-1.amazonaws.com` });
   if (type === "aws:cloudfront/distribution:Distribution")
     Object.assign(extra, { domainName: `${id}.cloudfront.net` });
+  if (type === "aws:s3/bucket:Bucket" || type === "aws:s3/bucketV2:BucketV2")
+    Object.assign(extra, { bucketRegionalDomainName: `${id}.s3.us-east-1.amazonaws.com` });
   return { id, state: { arn, name: inputs.name ?? name, id, ...inputs, ...extra } };
 }
 

@@ -4,6 +4,7 @@ import path from "node:path";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { PNG } from "../../core/test/fixtures/png";
+import { contentSecurityPolicy } from "../security-headers";
 import { CHROMIUM } from "./setup";
 
 /**
@@ -13,6 +14,7 @@ import { CHROMIUM } from "./setup";
  */
 
 const baseURL = inject("baseURL");
+const previewURL = inject("previewURL");
 let browser: Browser;
 let context: BrowserContext;
 let page: Page;
@@ -77,6 +79,16 @@ async function writeNote(title: string, text?: string) {
   await page.getByText("No files yet.").waitFor();
 }
 
+/** Downloads the attached pixel.png and checks it is byte for byte the file uploaded. */
+async function downloadPNG() {
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("button", { name: "Download pixel.png" }).click(),
+  ]);
+  expect(download.suggestedFilename()).toBe("pixel.png");
+  expect(readFileSync((await download.path()) ?? "")).toEqual(PNG);
+}
+
 async function logIn(email: string, password: string) {
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password", { exact: true }).fill(password);
@@ -111,12 +123,7 @@ describe("in Chromium", () => {
 
     // Checked by the worker in the background; the page polls until it is ready.
     await page.getByText("Ready").waitFor();
-    const [download] = await Promise.all([
-      page.waitForEvent("download"),
-      page.getByRole("button", { name: "Download pixel.png" }).click(),
-    ]);
-    expect(download.suggestedFilename()).toBe("pixel.png");
-    expect(readFileSync((await download.path()) ?? "")).toEqual(PNG);
+    await downloadPNG();
 
     await page.getByRole("button", { name: "Log out" }).click();
     await page.getByRole("heading", { name: "Log in" }).waitFor();
@@ -245,3 +252,49 @@ async function audit() {
     };
   });
 }
+
+describe("the production build, under the headers CloudFront sends", () => {
+  it("works end to end with no CSP violation, and the CSP does block an injected inline script", async () => {
+    await context.close();
+    context = await browser.newContext({ baseURL: previewURL });
+    page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    // Every violation the page reports, from its first script on.
+    await page.addInitScript(() => {
+      const seen: string[] = [];
+      Object.assign(window, { cspViolations: seen });
+      document.addEventListener("securitypolicyviolation", (event) =>
+        seen.push(`${event.effectiveDirective} ${event.blockedURI}`),
+      );
+    });
+    const violations = () =>
+      page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations);
+
+    const response = await page.goto("/signup");
+    expect(response?.headers()["content-security-policy"]).toBe(contentSecurityPolicy());
+    expect(response?.headers()["x-frame-options"]).toBe("DENY");
+    await signUp("Hedy", unique("hedy"), "frequency hopping");
+    await writeNote("Under the CSP");
+    await page.getByLabel("Attach a file").setInputFiles({
+      name: "pixel.png",
+      mimeType: "image/png",
+      buffer: PNG,
+    });
+    await page.getByText("Ready").waitFor();
+    await downloadPNG();
+    expect(await violations()).toEqual([]);
+
+    // The policy is enforced, not just sent: an inline script does not run, and is reported.
+    const ran = await page.evaluate(() => {
+      const script = document.createElement("script");
+      script.textContent = "window.injected = true";
+      document.head.append(script);
+      return (window as unknown as { injected?: boolean }).injected === true;
+    });
+    expect(ran).toBe(false);
+    await page.waitForFunction(
+      () => (window as unknown as { cspViolations: string[] }).cspViolations.length > 0,
+    );
+    expect(await violations()).toEqual(["script-src-elem inline"]);
+  });
+});

@@ -8,7 +8,8 @@ import { freePort, waitUntilOk } from "../../../scripts/net";
 
 /**
  * Starts the whole app the way a developer does (`npm run dev`: API + worker + scheduler + Vite)
- * on free ports with a data directory of its own, for the e2e tests, and stops it afterwards.
+ * on free ports with a data directory of its own, for the e2e tests, and stops it afterwards;
+ * and a second instance serving the production build (`npm run preview`).
  */
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -17,7 +18,40 @@ const root = fileURLToPath(new URL("../../..", import.meta.url));
 declare module "vitest" {
   export interface ProvidedContext {
     baseURL: string;
+    previewURL: string;
   }
+}
+
+/**
+ * One instance of the app: `npm run dev` (Vite's dev server) or `npm run preview` (the production
+ * build under the security headers CloudFront sends), with ports and data of its own.
+ */
+async function startApp(script: "dev" | "preview", data: string) {
+  const [apiPort, webPort] = [await freePort(), await freePort()];
+  const child = spawn("npm", ["run", script], {
+    cwd: root,
+    detached: true, // its own process group, stopped like a terminal's Ctrl-C
+    stdio: ["ignore", "ignore", "inherit"],
+    env: {
+      ...process.env,
+      PORT: String(apiPort),
+      WEB_PORT: String(webPort),
+      PGLITE_DIR: path.join(data, script, "pglite"),
+      STORAGE_DIR: path.join(data, script, "storage"),
+      LOG_LEVEL: "warn",
+    },
+  });
+  await waitUntilOk(`http://127.0.0.1:${apiPort}/api/health/ready`, child, { intervalMs: 100 });
+  await waitUntilOk(`http://localhost:${webPort}/`, child, { intervalMs: 100 });
+  return {
+    url: `http://localhost:${webPort}`,
+    async stop() {
+      if (child.pid && child.exitCode === null) {
+        process.kill(-child.pid, "SIGINT");
+        await new Promise((resolve) => child.once("exit", resolve));
+      }
+    },
+  };
 }
 
 export async function setup(project: TestProject) {
@@ -26,30 +60,19 @@ export async function setup(project: TestProject) {
       `No Chromium at ${CHROMIUM}. Install Debian's: sudo apt-get install chromium (or set CHROMIUM_PATH).`,
     );
   }
-  const [apiPort, webPort] = [await freePort(), await freePort()];
   const data = mkdtempSync(path.join(tmpdir(), "slipway-e2e-"));
-  const child = spawn("npm", ["run", "dev"], {
-    cwd: root,
-    detached: true, // its own process group, stopped like a terminal's Ctrl-C
-    stdio: ["ignore", "ignore", "inherit"],
-    env: {
-      ...process.env,
-      PORT: String(apiPort),
-      WEB_PORT: String(webPort),
-      PGLITE_DIR: path.join(data, "pglite"),
-      STORAGE_DIR: path.join(data, "storage"),
-      LOG_LEVEL: "warn",
-    },
-  });
-  await waitUntilOk(`http://127.0.0.1:${apiPort}/api/health/ready`, child, { intervalMs: 100 });
-  await waitUntilOk(`http://localhost:${webPort}/`, child, { intervalMs: 100 });
-  project.provide("baseURL", `http://localhost:${webPort}`);
-
-  return async () => {
-    if (child.pid && child.exitCode === null) {
-      process.kill(-child.pid, "SIGINT");
-      await new Promise((resolve) => child.once("exit", resolve));
-    }
+  const started = await Promise.allSettled([startApp("dev", data), startApp("preview", data)]);
+  const apps = started.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
+  const teardown = async () => {
+    await Promise.all(apps.map((app) => app.stop()));
     rmSync(data, { recursive: true, force: true });
   };
+  const [dev, preview] = started;
+  if (dev?.status !== "fulfilled" || preview?.status !== "fulfilled") {
+    await teardown();
+    throw started.find((result) => result.status === "rejected")?.reason;
+  }
+  project.provide("baseURL", dev.value.url);
+  project.provide("previewURL", preview.value.url);
+  return teardown;
 }
