@@ -56,13 +56,21 @@ describe("attachments: bad input to the API", () => {
     }),
   );
 
-  it("a note holds at most 20 attachments: the 21st is a 409", async () =>
+  it("a note holds at most 20 attachments: the 21st is a 409; a rejected one takes no place", async () =>
     rollback(async () => {
       const { cookie } = await signupUser();
-      const { noteID } = await startUpload(cookie, png);
+      const { noteID, attachment: first } = await startUpload(cookie, png);
       for (let i = 1; i < 20; i++) await startUpload(cookie, png, noteID);
-      const response = await as(cookie).send("POST", `/api/notes/${noteID}/attachments`, png);
-      expect(response.status).toBe(409);
+      const create = () => as(cookie).send("POST", `/api/notes/${noteID}/attachments`, png);
+      const refused = await create();
+      expect(refused.status).toBe(409);
+      expect((await errorOf(refused)).message).toBe("A note holds at most 20 attachments");
+      // Rejected files stay listed with their reason until removed, and do not count.
+      await useTransaction((tx) =>
+        tx.execute(sql`update attachment set status = 'rejected' where id = ${first.id}`),
+      );
+      expect((await create()).status).toBe(201);
+      expect((await create()).status).toBe(409);
     }));
 
   it("complete before the file is uploaded: 409, still pending, nothing queued", async () =>

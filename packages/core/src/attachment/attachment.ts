@@ -1,4 +1,4 @@
-import { and, asc, count, eq, inArray, lt } from "drizzle-orm";
+import { and, asc, count, eq, inArray, lt, ne } from "drizzle-orm";
 import { z } from "zod";
 import { useUserID } from "../actor";
 import { config } from "../config";
@@ -156,10 +156,11 @@ export async function create(noteID: string, input: CreateInput) {
       .where(and(eq(noteTable.id, noteID), eq(noteTable.userId, userID)))
       .for("update");
     if (!note) throw new NotFoundError("Note not found");
+    // Rejected files stay listed (with their reason) until removed, but take no place.
     const [existing] = await tx
       .select({ n: count() })
       .from(attachmentTable)
-      .where(eq(attachmentTable.noteId, noteID));
+      .where(and(eq(attachmentTable.noteId, noteID), ne(attachmentTable.status, "rejected")));
     if ((existing?.n ?? 0) >= MAX_PER_NOTE) {
       throw new ConflictError(`A note holds at most ${MAX_PER_NOTE} attachments`, {
         limit: MAX_PER_NOTE,
