@@ -11,7 +11,8 @@ import { uploads } from "./storage";
  * The browser's security headers on every response: the CSP of packages/web/security-headers.ts
  * (the one `npm run preview` and the e2e test run under) with the bucket's origin added to
  * `connect-src` for uploads, HSTS, nosniff, no framing, a referrer policy, no device features.
- * CloudFront's own values override the API's (Hono secureHeaders) so every path answers the same.
+ * CloudFront's values replace the API's own (Hono secureHeaders) for the headers it sets, so these
+ * read the same on every path; the API's extra ones (COOP, CORP…) pass through.
  */
 const uploadOrigin = $interpolate`https://${uploads.nodes.bucket.bucketRegionalDomainName}`;
 export const siteHeaders = new aws.cloudfront.ResponseHeadersPolicy("SiteHeaders", {
@@ -23,7 +24,8 @@ export const siteHeaders = new aws.cloudfront.ResponseHeadersPolicy("SiteHeaders
     },
     strictTransportSecurity: {
       accessControlMaxAgeSec: HSTS_MAX_AGE_SECONDS,
-      includeSubdomains: true,
+      // Not the domain's other hosts: this app cannot know they all serve HTTPS (nor preload).
+      includeSubdomains: false,
       preload: false,
       override: true,
     },

@@ -1,4 +1,5 @@
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -77,6 +78,17 @@ async function stop(code: number, childrenSignalled = false) {
 process.on("SIGINT", () => void stop(0, true));
 process.on("SIGTERM", () => void stop(0));
 
+const web = path.join(root, "packages/web");
+const vite = path.join(path.dirname(resolve("vite/package.json", { paths: [web] })), "bin/vite.js");
+if (preview) {
+  // The build first: nothing else runs yet, so it has nothing to stop if it fails.
+  const build = spawn(process.execPath, [vite, "build", "--logLevel", "warn"], {
+    cwd: web,
+    stdio: "inherit",
+  });
+  const [code] = (await once(build, "exit")) as [number | null];
+  if (code !== 0) process.exit(code ?? 1);
+}
 // `tsx watch` restarts the API when its source changes; the server migrates at each boot.
 const server = "packages/core/src/server.ts";
 start(
@@ -84,18 +96,7 @@ start(
   [resolve("tsx/cli"), ...(preview ? [server] : ["watch", "--clear-screen=false", server])],
   root,
 );
-const web = path.join(root, "packages/web");
-const vite = path.join(path.dirname(resolve("vite/package.json", { paths: [web] })), "bin/vite.js");
-if (preview) {
-  const built = spawnSync(process.execPath, [vite, "build", "--logLevel", "warn"], {
-    cwd: web,
-    stdio: "inherit",
-  });
-  if (built.status !== 0) await stop(built.status ?? 1);
-  else start("web", [vite, "preview"], web);
-} else {
-  start("web", [vite], web);
-}
+start("web", preview ? [vite, "preview"] : [vite], web);
 
 // Announce once the API answers ready (database reachable, migrations applied).
 const readyURL = `http://127.0.0.1:${apiPort}/api/health/ready`;

@@ -25,7 +25,7 @@ export function contentSecurityPolicy(uploadOrigins: string[] = []): string {
     .join("; ");
 }
 
-/** Two years, the preload list's minimum; HTTPS only ever (CloudFront redirects HTTP). */
+/** Two years (the preload list asks for at least one); CloudFront redirects HTTP to HTTPS anyway. */
 export const HSTS_MAX_AGE_SECONDS = 63_072_000;
 export const REFERRER_POLICY = "strict-origin-when-cross-origin";
 /** Features the app never uses, switched off for it and anything it might embed. */

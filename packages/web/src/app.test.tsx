@@ -20,7 +20,8 @@ async function realApi() {
   // (finish hooks run in reverse), so it gets an answer instead of a lost connection.
   const inFlight = new Set<Promise<Response>>();
   onTestFinished(async () => {
-    await Promise.allSettled([...inFlight]);
+    // Until none is left: an answer can set off another request.
+    while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
   });
   const fetchImpl = (async (input: RequestInfo | URL, init?: RequestInit) => {
     // Plain objects: under happy-dom, Headers is not the class Node's Request reads.

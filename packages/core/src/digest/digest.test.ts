@@ -19,19 +19,26 @@ describe("daily digest", () => {
       const bob = await signupUser({ name: "Bob" });
       const quiet = await signupUser({ name: "Quiet" });
       const engines = await as(ada.cookie).send("POST", "/api/notes", { title: "Engines" });
-      await as(ada.cookie).send("POST", "/api/notes", { title: "Looms" });
       await as(bob.cookie).send("POST", "/api/notes", { title: "Bobbins" });
       const { note } = (await (
         await as(quiet.cookie).send("POST", "/api/notes", { title: "Old" })
       ).json()) as { note: { id: string } };
-      // The test runs in one transaction, where now() never moves: every note would share one
-      // updated_at. Engines is moved an hour back so the email's order (oldest change first) is
-      // decided by time, not by a tie; Old is moved out of the 24-hour window.
+      // The test runs in one transaction, where now() never moves, so notes share updated_at.
+      // Engines is moved an hour back: the order (oldest change first) is decided by time.
+      // Two more tie on time and are stored against their ID order: the ID decides, so the
+      // email reads the same every time. Old leaves the 24-hour window.
       const enginesID = ((await engines.json()) as { note: { id: string } }).note.id;
       await useTransaction(async (tx) => {
         await tx.execute(
           sql`update note set updated_at = now() - interval '1 hour' where id = ${enginesID}`,
         );
+        for (const [id, title] of [
+          ["not_7ZZZZZZZZZZZZZZZZZZZZZZZZ2", "Looms"],
+          ["not_7ZZZZZZZZZZZZZZZZZZZZZZZZ1", "Punch cards"],
+        ])
+          await tx.execute(
+            sql`insert into note (id, user_id, title) values (${id}, ${ada.user.id}, ${title})`,
+          );
         await tx.execute(
           sql`update note set updated_at = now() - interval '2 days' where id = ${note.id}`,
         );
@@ -42,8 +49,8 @@ describe("daily digest", () => {
       const mail = await Mail.devMailbox();
       expect(mail.map((m) => m.to).sort()).toEqual([ada.email, bob.email].sort());
       const adas = mail.find((m) => m.to === ada.email);
-      expect(adas?.subject).toBe("Your notes: 2 changed in the last day");
-      expect(adas?.text).toContain("- Engines\n- Looms");
+      expect(adas?.subject).toBe("Your notes: 3 changed in the last day");
+      expect(adas?.text).toContain("- Engines\n- Punch cards\n- Looms");
     }));
 
   it("sends nothing twice: the task running again the same day, or its email delivered twice", async () =>

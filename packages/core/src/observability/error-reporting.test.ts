@@ -1,4 +1,4 @@
-import { sql } from "drizzle-orm";
+import { DrizzleQueryError, sql } from "drizzle-orm";
 import { describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import { bootApp, freshDatabase } from "../../test/database";
@@ -100,6 +100,19 @@ describe("error reporting (Sentry)", () => {
       expect(JSON.stringify(logs)).not.toContain(secret);
       expect(raw).not.toContain(secret);
     }
+
+    // One the SDK captures by itself (an uncaught error, the Lambda wrapper) is scrubbed too.
+    const Sentry = await import("@sentry/node");
+    Sentry.captureException(
+      new DrizzleQueryError("insert into note values ($1)", ["planted-raw-param"], new Error("x")),
+    );
+    await reporting.flushErrors();
+    expect(sentry.events).toHaveLength(2);
+    const direct = sentry.events[1] as (typeof sentry.events)[number];
+    expect(direct.event.exception?.values?.map((v) => v.value)).toContain(
+      "Failed query: insert into note values ($1)",
+    );
+    expect(direct.raw).not.toContain("planted-raw-param");
   });
 
   it("a 4xx is not reported", async () => {

@@ -1,6 +1,6 @@
 import type * as SentryNode from "@sentry/node";
 import { config } from "../config";
-import { redactError } from "./redact";
+import { redactError, redactQueryText } from "./redact";
 
 /**
  * Error reporting to Sentry, only when a DSN is configured: without one, the SDK is not even
@@ -58,11 +58,20 @@ export async function initErrorReporting(
 }
 
 /** Keeps what identifies the failure and drops what could identify or expose a person. */
-function scrub<E extends { request?: unknown; user?: { id?: string | number }; extra?: unknown }>(
-  event: E,
-): E {
+function scrub<
+  E extends {
+    request?: unknown;
+    user?: { id?: string | number };
+    extra?: unknown;
+    exception?: { values?: { value?: string }[] };
+  },
+>(event: E): E {
   delete event.request;
   delete event.extra;
+  // Errors reported through reportError are redacted already; this catches the ones the SDK
+  // captures by itself (uncaught errors, the Lambda wrapper).
+  for (const exception of event.exception?.values ?? [])
+    if (exception.value) exception.value = redactQueryText(exception.value);
   if (event.user) event.user = event.user.id === undefined ? {} : { id: event.user.id };
   return event;
 }

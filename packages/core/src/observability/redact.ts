@@ -8,15 +8,27 @@ import { DrizzleQueryError } from "drizzle-orm";
  * text is replaced by the SQL alone, and the database's own error is kept as the cause, because
  * it is the part that says what went wrong ("deadlock detected", "connection ended").
  */
-export function redactError(error: unknown): unknown {
+export function redactError(error: unknown, seen = new WeakSet<object>()): unknown {
   if (!(error instanceof Error)) return error;
+  // A cause chain can loop back on itself; the second visit stops the walk.
+  if (seen.has(error)) return undefined;
+  seen.add(error);
   if (!(error instanceof DrizzleQueryError)) {
     if (error.cause === undefined) return error;
-    const cause = redactError(error.cause);
+    const cause = redactError(error.cause, seen);
     if (cause === error.cause) return error;
     return copyWith(error, error.message, cause);
   }
-  return copyWith(error, `Failed query: ${error.query}`, redactError(error.cause));
+  return copyWith(error, `Failed query: ${error.query}`, redactError(error.cause, seen));
+}
+
+/**
+ * The same rule for text that already left an error (a Sentry event's exception value, from
+ * paths that never pass through `redactError`: the SDK's own handlers for uncaught errors, the
+ * Lambda wrapper).
+ */
+export function redactQueryText(text: string): string {
+  return text.startsWith("Failed query: ") ? text.replace(/\nparams: [\s\S]*$/, "") : text;
 }
 
 function copyWith(error: Error, message: string, cause: unknown): Error {

@@ -192,3 +192,27 @@ describe("S3 storage against s3rver", () => {
     expect(await response.text()).toContain("Request has expired");
   });
 });
+
+describe("on AWS", () => {
+  it("upload forms post to the bucket's regional origin, the one the site's CSP allows (infra/web.ts)", async () => {
+    // The client as deployed (no endpoint, region from the environment); signing needs no network.
+    vi.stubEnv("AWS_REGION", "eu-west-1");
+    vi.stubEnv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE");
+    vi.stubEnv("AWS_SECRET_ACCESS_KEY", "secret");
+    try {
+      const form = await createS3Storage({
+        bucket: "slipway-production-uploads-abc",
+      }).presignUpload({
+        key: "attachments/incoming/x",
+        contentType: "image/png",
+        size: 1,
+        expiresSeconds: 60,
+      });
+      expect(new URL(form.url).origin).toBe(
+        "https://slipway-production-uploads-abc.s3.eu-west-1.amazonaws.com",
+      );
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+});
