@@ -7,6 +7,10 @@ import { drain } from "./tasks";
 
 export { PNG };
 
+/** The PNG fixture as a file to upload, and as the declaration that asks for its form. */
+export const A_PNG = { filename: "a.png", contentType: "image/png", bytes: PNG };
+export const A_PNG_DECLARED = { filename: "a.png", contentType: "image/png", size: PNG.byteLength };
+
 export interface UploadForm {
   url: string;
   fields: Record<string, string>;

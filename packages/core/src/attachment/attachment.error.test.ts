@@ -5,7 +5,14 @@ import { as, rowCounts, signupUser } from "../../test/app";
 import { isolated } from "../../test/database";
 import { errorOf, issuesOf } from "../../test/http";
 import { drain } from "../../test/tasks";
-import { type AttachmentInfo, download, PNG, postForm, startUpload } from "../../test/uploads";
+import {
+  A_PNG_DECLARED,
+  type AttachmentInfo,
+  download,
+  PNG,
+  postForm,
+  startUpload,
+} from "../../test/uploads";
 import { queryRows } from "../db/client";
 import { rollback, useTransaction } from "../db/transaction";
 import { Maintenance } from "../maintenance";
@@ -13,7 +20,7 @@ import { setStorage, storage } from "../storage/storage";
 import { tasks } from "../tasks";
 import { keys, processUpload } from "./attachment";
 
-const png = { filename: "a.png", contentType: "image/png", size: PNG.byteLength };
+const png = A_PNG_DECLARED;
 
 const stored = async (key: string) => (await storage()).head(key);
 

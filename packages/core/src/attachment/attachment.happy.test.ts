@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { as, signupUser } from "../../test/app";
 import { drain } from "../../test/tasks";
-import { download, PNG, uploadAndProcess } from "../../test/uploads";
+import { A_PNG, download, PNG, uploadAndProcess } from "../../test/uploads";
 import { rollback } from "../db/transaction";
 import { storage } from "../storage/storage";
 import { tasks } from "../tasks";
@@ -73,11 +73,7 @@ describe("attachments: happy paths", () => {
   it("lists a note's attachments oldest first", async () =>
     rollback(async () => {
       const { cookie } = await signupUser();
-      const first = await uploadAndProcess(cookie, {
-        filename: "a.png",
-        contentType: "image/png",
-        bytes: PNG,
-      });
+      const first = await uploadAndProcess(cookie, A_PNG);
       const second = await uploadAndProcess(
         cookie,
         { filename: "b.txt", contentType: "text/plain", bytes: Buffer.from("hello\n") },
@@ -95,11 +91,7 @@ describe("attachments: happy paths", () => {
   it("deleting an attachment removes its row at once and its object through a task", async () =>
     rollback(async () => {
       const { cookie } = await signupUser();
-      const { attachment } = await uploadAndProcess(cookie, {
-        filename: "a.png",
-        contentType: "image/png",
-        bytes: PNG,
-      });
+      const { attachment } = await uploadAndProcess(cookie, A_PNG);
       const key = keys(attachment.id).file;
       expect(await (await storage()).head(key)).toEqual({
         size: PNG.byteLength,
@@ -116,11 +108,7 @@ describe("attachments: happy paths", () => {
   it("deleting a note deletes its attachments and their objects", async () =>
     rollback(async () => {
       const { cookie } = await signupUser();
-      const one = await uploadAndProcess(cookie, {
-        filename: "a.png",
-        contentType: "image/png",
-        bytes: PNG,
-      });
+      const one = await uploadAndProcess(cookie, A_PNG);
       const two = await uploadAndProcess(
         cookie,
         { filename: "b.png", contentType: "image/png", bytes: PNG },

@@ -1,7 +1,15 @@
 import { describe, expect, it, vi } from "vitest";
 import { as, rowCounts, signupUser } from "../../test/app";
 import { errorOf, jsonRequest } from "../../test/http";
-import { download, PNG, postForm, startUpload, uploadAndProcess } from "../../test/uploads";
+import {
+  A_PNG,
+  A_PNG_DECLARED,
+  download,
+  PNG,
+  postForm,
+  startUpload,
+  uploadAndProcess,
+} from "../../test/uploads";
 import { app } from "../api";
 import { rollback } from "../db/transaction";
 import { storage } from "../storage/storage";
@@ -75,11 +83,7 @@ describe("attachments: security", () => {
   it("a download link cannot be altered to render inline, to live longer, or to name another file", async () =>
     rollback(async () => {
       const { cookie } = await signupUser();
-      const { download: link } = await uploadAndProcess(cookie, {
-        filename: "a.png",
-        contentType: "image/png",
-        bytes: PNG,
-      });
+      const { download: link } = await uploadAndProcess(cookie, A_PNG);
       const url = new URL(link?.url ?? "");
       for (const [name, value] of [
         ["response-content-disposition", "inline"],
@@ -102,11 +106,7 @@ describe("attachments: security", () => {
   it("an upload form cannot write outside its key, even with a path that climbs", async () =>
     rollback(async () => {
       const { cookie } = await signupUser();
-      const { upload } = await startUpload(cookie, {
-        filename: "a.png",
-        contentType: "image/png",
-        size: PNG.byteLength,
-      });
+      const { upload } = await startUpload(cookie, A_PNG_DECLARED);
       const response = await postForm(upload, PNG, { fields: { key: "../../escape" } });
       expect(response.status).toBe(403);
     }));
@@ -114,11 +114,7 @@ describe("attachments: security", () => {
   it("the offline store answers malformed requests with a clear 4xx and stores nothing", async () =>
     rollback(async () => {
       const { cookie } = await signupUser();
-      const { upload } = await startUpload(cookie, {
-        filename: "a.png",
-        contentType: "image/png",
-        size: PNG.byteLength,
-      });
+      const { upload } = await startUpload(cookie, A_PNG_DECLARED);
       const key = upload.fields.key ?? "";
       // Another bucket than the one the form names.
       const elsewhere = { ...upload, url: upload.url.replace(/\/uploads$/, "/other") };
@@ -165,11 +161,7 @@ describe("attachments: security", () => {
   it("a download link stops working when it expires", async () =>
     rollback(async () => {
       const { cookie } = await signupUser();
-      const { download: link } = await uploadAndProcess(cookie, {
-        filename: "a.png",
-        contentType: "image/png",
-        bytes: PNG,
-      });
+      const { download: link } = await uploadAndProcess(cookie, A_PNG);
       expect((await download(link?.url ?? "")).status).toBe(200);
       vi.useFakeTimers({ toFake: ["Date"] });
       try {
