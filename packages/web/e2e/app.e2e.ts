@@ -36,11 +36,14 @@ beforeAll(async () => {
 });
 afterAll(() => browser?.close());
 
-beforeEach(async () => {
-  context = await browser.newContext({ baseURL });
+/** A fresh browser context (its own cookies) on one of the two running apps. */
+async function openApp(url: string) {
+  context = await browser.newContext({ baseURL: url });
   page = await context.newPage();
   page.setDefaultTimeout(10_000);
-});
+}
+
+beforeEach(() => openApp(baseURL));
 
 // Screenshot before the context closes (an onTestFailed hook runs after teardown: page gone).
 afterEach(async (test) => {
@@ -256,9 +259,7 @@ async function audit() {
 describe("the production build, under the headers CloudFront sends", () => {
   it("works end to end with no CSP violation, and the CSP does block an injected inline script", async () => {
     await context.close();
-    context = await browser.newContext({ baseURL: previewURL });
-    page = await context.newPage();
-    page.setDefaultTimeout(10_000);
+    await openApp(previewURL);
     // Every violation any page reports, from its first script on, kept here across navigations.
     const violations: string[] = [];
     let reported = () => {};

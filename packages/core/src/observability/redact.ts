@@ -48,14 +48,17 @@ function copyWith(error: Error, message: string, cause: unknown): Error {
 }
 
 /** The JSON a log line carries for an error: what helps debugging, with query parameters gone. */
-export function errorFields(error: Error, depth = 0): Record<string, unknown> {
-  const safe = redactError(error) as Error;
-  const fields: Record<string, unknown> = { name: safe.name, message: safe.message };
+export function errorFields(error: Error): Record<string, unknown> {
+  // Redacted once, whole chain: what comes back has no loop (redactError cuts it).
+  return fieldsOf(redactError(error) as Error);
+}
+
+function fieldsOf(error: Error): Record<string, unknown> {
+  const fields: Record<string, unknown> = { name: error.name, message: error.message };
   // A database error's SQLSTATE (23505, 40P01…) is how an operator searches for it.
-  const code = (safe as { code?: unknown }).code;
+  const code = (error as { code?: unknown }).code;
   if (typeof code === "string") fields.code = code;
-  fields.stack = safe.stack;
-  // A few levels: causes can form a cycle.
-  if (safe.cause instanceof Error && depth < 4) fields.cause = errorFields(safe.cause, depth + 1);
+  fields.stack = error.stack;
+  if (error.cause instanceof Error) fields.cause = fieldsOf(error.cause);
   return fields;
 }
