@@ -6,8 +6,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import type { ObjectStorage } from "./port";
 import { createS3Storage } from "./s3";
-import type { ObjectStorage } from "./storage";
 
 // s3rver ships no types; this is the slice of its API the test uses.
 const S3rver = createRequire(import.meta.url)("s3rver") as new (options: {
@@ -19,7 +19,8 @@ const S3rver = createRequire(import.meta.url)("s3rver") as new (options: {
 }) => { run(): Promise<AddressInfo>; close(): Promise<void> };
 
 // A real S3-protocol server on loopback. It does not verify SigV4 signatures or POST policies
-// (local.ts enforces those offline), but it does refuse presigned GETs past their expiry.
+// (post-policy.ts and signed-link.ts check those offline), but it does refuse presigned GETs
+// past their expiry.
 const BUCKET = "slipway-test";
 let server: InstanceType<typeof S3rver>;
 let directory: string;

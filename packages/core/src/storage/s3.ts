@@ -10,7 +10,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { createPresignedPost } from "@aws-sdk/s3-presigned-post";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
-import { attachmentDisposition, type ObjectStorage } from "./storage";
+import { attachmentDisposition, type ObjectStorage } from "./port";
 
 /** S3 behind the storage port; the only file that knows the S3 SDK's object calls. */
 export function createS3Storage(options: { bucket: string; client?: S3Client }): ObjectStorage {
