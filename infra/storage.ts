@@ -1,3 +1,9 @@
+import {
+  ATTACHMENTS_PREFIX,
+  FILES_PREFIX,
+  INCOMING_PREFIX,
+  STRAY_UPLOAD_EXPIRY_DAYS,
+} from "../packages/core/src/attachment/attachment.keys";
 import { isProduction } from "./stage";
 
 /**
@@ -26,11 +32,11 @@ export const uploadsLifecycle = new aws.s3.BucketLifecycleConfiguration("Uploads
     },
     {
       // Uploads are deleted once checked; what stays (a form replayed, or never completed) goes
-      // after 14 days, the dead-letter retention, so a check can still be redriven until then.
+      // after the dead-letter retention, so a check can still be redriven until then.
       id: "expire-stray-uploads",
       status: "Enabled",
-      filter: { prefix: "attachments/incoming/" },
-      expiration: { days: 14 },
+      filter: { prefix: INCOMING_PREFIX },
+      expiration: { days: STRAY_UPLOAD_EXPIRY_DAYS },
     },
   ],
 });
@@ -44,11 +50,10 @@ export const attachmentStore = new sst.Linkable("AttachmentStore", {
   properties: { bucket: uploads.name },
 });
 
-const ATTACHMENTS_PREFIX = "attachments/";
 // Browsers upload to incoming/ (the only keys an upload form can name); the worker copies what it
-// checks to files/, which is what downloads are signed for (packages/core/src/attachment: `keys`).
-const incoming = $interpolate`${uploads.arn}/${ATTACHMENTS_PREFIX}incoming/*`;
-const files = $interpolate`${uploads.arn}/${ATTACHMENTS_PREFIX}files/*`;
+// checks to files/, which is what downloads are signed for (attachment.keys.ts).
+const incoming = $interpolate`${uploads.arn}/${INCOMING_PREFIX}*`;
+const files = $interpolate`${uploads.arn}/${FILES_PREFIX}*`;
 // HeadObject on a missing key answers 404 only with ListBucket (else 403); the condition keeps
 // listing to the attachments prefix.
 const listAttachments: sst.aws.FunctionPermissionArgs = {

@@ -1,4 +1,9 @@
 import { schedules } from "../packages/core/src/schedules";
+import {
+  DEAD_LETTER_RETENTION_DAYS,
+  MAX_RECEIVE_COUNT,
+  scheduleMessage,
+} from "../packages/core/src/task/queue-policy";
 import { database } from "./database";
 import { email } from "./email";
 import { lambdaOnlyTrust } from "./iam";
@@ -15,11 +20,10 @@ import { attachmentStore, workerAttachmentPermissions } from "./storage";
  */
 
 const WORKER_TIMEOUT_SECONDS = 60;
-const MAX_RECEIVE_COUNT = 5; // as the offline queue (packages/core/src/config.ts)
 
 export const deadLetters = new sst.aws.Queue("TaskDeadLetters", {
   // SQS's maximum, so a failure found on a Monday is still there to redrive.
-  transform: { queue: { messageRetentionSeconds: 14 * 86_400 } },
+  transform: { queue: { messageRetentionSeconds: DEAD_LETTER_RETENTION_DAYS * 86_400 } },
 });
 
 export const taskQueue = new sst.aws.Queue("TaskQueue", {
@@ -86,11 +90,8 @@ export const taskSchedules = schedules.map(
       target: {
         arn: taskQueue.arn,
         roleArn: schedulerRole.arn,
-        input: JSON.stringify({
-          task: schedule.task,
-          payload: schedule.payload,
-          schedule: schedule.name,
-        }),
+        // The same message the offline scheduler sends: an envelope the worker reads.
+        input: scheduleMessage(schedule),
         retryPolicy: { maximumRetryAttempts: 10, maximumEventAgeInSeconds: 3600 },
         deadLetterConfig: { arn: deadLetters.arn },
       },

@@ -32,13 +32,18 @@ async function viaDevServer(method: "GET" | "POST", path: string, body?: unknown
 }
 
 async function direct() {
-  const [{ database }, { migrate }, Operator] = await Promise.all([
-    import("@slipway/core/db/client"),
-    import("@slipway/core/db/migrator"),
-    import("@slipway/core/task/operator"),
-  ]);
+  const [{ database }, { migrate }, { createOperator }, { queueAdmin }, { tasks }, { schedules }] =
+    await Promise.all([
+      import("@slipway/core/db/client"),
+      import("@slipway/core/db/migrator"),
+      import("@slipway/core/task/operator"),
+      import("@slipway/core/task/runtime"),
+      import("@slipway/core/tasks"),
+      import("@slipway/core/schedules"),
+    ]);
   if (settings.tasks.kind === "local") await migrate((await database()).db, settings.migrationsDir);
-  return Operator;
+  // This CLI's composition root: the app's tasks and schedules on this stage's queue.
+  return createOperator({ tasks, schedules, queue: queueAdmin });
 }
 
 function parsePayload(): unknown {

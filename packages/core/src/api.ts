@@ -2,11 +2,18 @@ import { Hono } from "hono";
 import { describeRoute, openAPIRouteHandler } from "hono-openapi";
 import { AccountRoutes, sessionMiddleware } from "./account";
 import { AttachmentRoutes } from "./attachment";
-import { DevRoutes } from "./dev/dev.routes";
+import { createDevRoutes } from "./dev/dev.routes";
 import { HealthRoutes } from "./health";
 import { createApp } from "./http/app";
 import { NoteRoutes } from "./note";
+import { schedules } from "./schedules";
 import { LocalStorageRoutes } from "./storage/local.routes";
+import { createOperator } from "./task/operator";
+import { queueAdmin } from "./task/runtime";
+import { tasks } from "./tasks";
+
+/** The task operator behind the offline dev routes: the app's tasks on the offline queue. */
+const operator = createOperator({ tasks, schedules, queue: queueAdmin });
 
 /** The composed API: one `.route()` per module, chained so `AppType` carries every route. */
 const routes = createApp()
@@ -18,7 +25,7 @@ const routes = createApp()
   .route("/notes", NoteRoutes)
   .route("/", AttachmentRoutes)
   // Offline only (404 on deployed stages).
-  .route("/dev", DevRoutes);
+  .route("/dev", createDevRoutes(operator));
 
 /** OpenAPI 3.1, generated from the same zod schemas that validate the requests. */
 export const app = routes.get(

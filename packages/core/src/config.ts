@@ -3,6 +3,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Resource } from "sst/resource";
 import { z } from "zod";
+import { MAX_RECEIVE_COUNT } from "./task/queue-policy";
 
 /**
  * The one place configuration is read. Precedence, per value:
@@ -191,8 +192,7 @@ export function loadConfig(
       : {
           kind: "local" as const,
           visibilityTimeoutSeconds: values.TASK_VISIBILITY_TIMEOUT_SECONDS,
-          // As the SQS redrive policy in infra/tasks.ts.
-          maxReceiveCount: 5,
+          maxReceiveCount: MAX_RECEIVE_COUNT,
         },
     logLevel: values.LOG_LEVEL,
     session: {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createID } from "./id";
+import { createID, idPattern } from "./id";
 
 describe("createID", () => {
   it("sorts in the order IDs were made, even many within one millisecond", () => {
@@ -8,6 +8,7 @@ describe("createID", () => {
     const ids = Array.from({ length: 2000 }, () => createID("note"));
     expect([...ids].sort()).toEqual(ids);
     expect(new Set(ids).size).toBe(ids.length);
+    expect(ids[0]).toMatch(idPattern("note"));
     expect(ids[0]).toMatch(/^not_[0-9A-HJKMNP-TV-Z]{26}$/);
   });
 });

@@ -1,4 +1,5 @@
 import { monotonicFactory } from "ulid";
+import { z } from "zod";
 
 const prefixes = {
   task: "tsk",
@@ -8,6 +9,8 @@ const prefixes = {
   attachment: "att",
 } as const;
 
+type Kind = keyof typeof prefixes;
+
 // Monotonic: two IDs made in the same millisecond still sort in the order they were made, so
 // lists ordered by ID (notes newest first, attachments) keep creation order. The price is that
 // an ID made in the same millisecond as one you know is that one plus 1; IDs are not secrets
@@ -15,6 +18,20 @@ const prefixes = {
 const ulid = monotonicFactory();
 
 /** Prefixed, time-ordered IDs (`tsk_01J…`): readable in logs and support tickets. */
-export function createID(kind: keyof typeof prefixes): string {
+export function createID(kind: Kind): string {
   return `${prefixes[kind]}_${ulid()}`;
+}
+
+// Crockford base32, as ulid writes it: no I, L, O or U.
+const ULID = "[0-9A-HJKMNP-TV-Z]{26}";
+
+/** Whether `value` has the shape of an ID of this kind (it says nothing of whether one exists). */
+export function idPattern(kind: Kind): RegExp {
+  return new RegExp(`^${prefixes[kind]}_${ULID}$`);
+}
+
+/** A zod schema for an ID of this kind; its message names the kind ("is not an attachment id"). */
+export function idSchema(kind: Kind) {
+  const article = /^[aeiou]/.test(kind) ? "an" : "a";
+  return z.string().regex(idPattern(kind), { error: `is not ${article} ${kind} id` });
 }

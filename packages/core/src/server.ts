@@ -15,15 +15,27 @@ try {
   process.exit(1);
 }
 
-const [{ site }, { closeDatabase, database }, { migrate }, { log }, { startTasks }, errors] =
-  await Promise.all([
-    import("./api"),
-    import("./db/client"),
-    import("./db/migrator"),
-    import("./log"),
-    import("./task/start"),
-    import("./observability/error-reporting"),
-  ]);
+// Imported once .env is loaded and the config is valid: a bad config is one clear message, and
+// nothing has started.
+const [
+  { site },
+  { tasks },
+  { schedules },
+  { closeDatabase, database },
+  { migrate },
+  { log },
+  { startTasks },
+  errors,
+] = await Promise.all([
+  import("./api"),
+  import("./tasks"),
+  import("./schedules"),
+  import("./db/client"),
+  import("./db/migrator"),
+  import("./log"),
+  import("./task/start"),
+  import("./observability/error-reporting"),
+]);
 // Loads Sentry only when a DSN is configured.
 const reporting = await errors.initErrorReporting();
 
@@ -36,7 +48,7 @@ if (settings.migrateOnBoot) {
 
 // Offline this process is also the task worker and the scheduler (on AWS: SQS + Lambda +
 // EventBridge Scheduler). Everywhere it sweeps the outbox.
-const stopTasks = await startTasks();
+const stopTasks = await startTasks({ tasks, schedules });
 
 const server = serve({ fetch: site.fetch, port: settings.port }, (info) => {
   log.info("api listening", {

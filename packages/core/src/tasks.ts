@@ -1,14 +1,17 @@
-import { deleteObjectsTask, processTask } from "./attachment";
-import { dailyTask } from "./digest";
-import { deliverTask } from "./mail";
-import { cleanupTask } from "./maintenance";
-import type { TaskDefinition } from "./task/task";
+import { attachmentTasks } from "./attachment";
+import { digestTasks } from "./digest";
+import { mailTasks } from "./mail";
+import { maintenanceTasks } from "./maintenance";
+import type { TaskHandler } from "./task/task";
 
-/** Every task of the app, one line per module: what the worker can run. */
-export const tasks: readonly TaskDefinition[] = [
-  cleanupTask,
-  deliverTask,
-  dailyTask,
-  processTask,
-  deleteObjectsTask,
+/**
+ * Every task handler of the app, one line per module: what the worker can run. The entry points
+ * (server.ts offline, the worker Lambda, the tasks CLI) pass this list to the task platform.
+ * src/registries.test.ts fails when a module's `*.tasks.ts` handler is missing here.
+ */
+export const tasks: readonly TaskHandler[] = [
+  ...attachmentTasks,
+  ...digestTasks,
+  ...mailTasks,
+  ...maintenanceTasks,
 ];

@@ -1,13 +1,13 @@
 import { expect } from "vitest";
 import { localQueue } from "../src/task/runtime";
-import { relay, type TaskDefinition } from "../src/task/task";
+import { relay, type TaskHandler } from "../src/task/task";
 import { createWorker } from "../src/task/worker";
 
 /**
  * Relays the outbox and runs what is queued until nothing is left, as the dev runtime or SQS +
  * Lambda would. Every task must succeed.
  */
-export async function drain(tasks: readonly TaskDefinition[]) {
+export async function drain(tasks: readonly TaskHandler[]) {
   const worker = createWorker(tasks);
   for (;;) {
     // Again each round: tasks enqueue tasks, and inside a test's rollback their after-commit relay

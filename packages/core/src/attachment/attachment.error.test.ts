@@ -18,7 +18,8 @@ import { rollback, useTransaction } from "../db/transaction";
 import { Maintenance } from "../maintenance";
 import { setStorage, storage } from "../storage/storage";
 import { tasks } from "../tasks";
-import { keys, processUpload } from "./attachment";
+import { keys } from "./attachment.keys";
+import { processUpload } from "./attachment.worker";
 
 const png = A_PNG_DECLARED;
 

@@ -6,7 +6,7 @@ import { A_PNG, download, PNG, uploadAndProcess } from "../../test/uploads";
 import { rollback } from "../db/transaction";
 import { storage } from "../storage/storage";
 import { tasks } from "../tasks";
-import { keys } from "./attachment";
+import { keys } from "./attachment.keys";
 
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 

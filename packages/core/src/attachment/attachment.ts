@@ -4,15 +4,14 @@ import { useUserID } from "../actor";
 import { config } from "../config";
 import { createTransaction, useTransaction } from "../db/transaction";
 import { ConflictError, NotFoundError, ValidationError } from "../error";
-import { createID } from "../id";
-import { log } from "../log";
+import { createID, idSchema } from "../id";
 import { noteTable } from "../note/note.sql";
 import { storage } from "../storage/storage";
-import { enqueue } from "../task/task";
+import { defineTask, enqueue } from "../task/task";
+import { keys } from "./attachment.keys";
 import { attachmentStatuses, attachmentTable } from "./attachment.sql";
-import { inspect } from "./inspect";
 
-/** An upload form is good for this long (the issue's 5 minutes). */
+/** An upload form is good for this long: enough to start an upload, too short to share. */
 export const UPLOAD_EXPIRES_SECONDS = 5 * 60;
 /** A download link is good for this long. */
 export const DOWNLOAD_EXPIRES_SECONDS = 5 * 60;
@@ -21,25 +20,16 @@ export const ABANDONED_AFTER_MINUTES = 60;
 /** A note holds at most this many attachments. */
 export const MAX_PER_NOTE = 20;
 
-/**
- * Where an attachment's bytes live. Browsers upload to `incoming` (the only key an upload form
- * can write); the check copies the object to `file` and reads that copy, which no form can reach,
- * so a form replayed within its 5 minutes cannot swap the bytes after (or while) they are checked.
- * Downloads are signed for `file` only. Stray `incoming` objects expire by a bucket lifecycle rule.
- */
-export const keys = (id: string) => ({
-  incoming: `attachments/incoming/${id}`,
-  file: `attachments/files/${id}`,
-});
-
-/** Types the bytes can show for a declared type (file-type says APNG where browsers say PNG). */
-const SAME_TYPE: Record<string, string[]> = { "image/png": ["image/png", "image/apng"] };
-
 /** `Text/Plain; charset=utf-8` → `text/plain`: browsers may add parameters. */
 const bareType = (type: string) => (type.split(";")[0] ?? "").trim().toLowerCase();
-const AttachmentID = z
-  .string()
-  .regex(/^att_[0-9A-HJKMNP-TV-Z]{26}$/, { error: "is not an attachment id" });
+const AttachmentID = idSchema("attachment");
+
+/** The contracts of this module's tasks; their handlers are in attachment.tasks.ts. */
+export const TaskPayload = z.strictObject({ attachmentId: AttachmentID });
+/** Checks an uploaded file and makes it ready or rejected (attachment.worker.ts). */
+export const processTask = defineTask("attachments.process", TaskPayload);
+/** Deletes an attachment's objects (its upload and its checked file); keys derive from the id. */
+export const deleteObjectsTask = defineTask("attachments.deleteObjects", TaskPayload);
 
 export const CreateInput = z.strictObject({
   filename: z
@@ -200,7 +190,6 @@ export async function complete(id: string): Promise<Info> {
   if (!(await (await storage()).head(keys(id).incoming))) {
     throw new ConflictError("The file has not been uploaded yet", { attachmentId: id });
   }
-  const { processTask } = await import("./attachment.tasks");
   return createTransaction(async (tx) => {
     const [updated] = await tx
       .update(attachmentTable)
@@ -241,8 +230,7 @@ export async function list(noteID: string): Promise<Info[]> {
 }
 
 /** Queues the deletion of attachments' objects in the caller's transaction: with the rows, or not at all. */
-async function deleteObjects(ids: string[]) {
-  const { deleteObjectsTask } = await import("./attachment.tasks");
+export async function deleteObjects(ids: string[]) {
   for (const attachmentId of ids) await enqueue(deleteObjectsTask, { attachmentId });
 }
 
@@ -272,53 +260,6 @@ export async function removeForNote(noteID: string): Promise<number> {
 }
 
 /**
- * The `attachments.process` task. Copies the upload to the attachment's file key (which no upload
- * form can write) and reads that copy once: when its real size and type match the declaration it
- * becomes ready, with its sha256; else rejected, and its objects are deleted. Runs once in
- * effect: only an uploaded attachment changes, in one conditional update, so a second run (or a
- * concurrent one) finds nothing to do.
- */
-export async function processUpload(attachmentID: string): Promise<void> {
-  const [row] = await useTransaction((tx) =>
-    tx.select().from(attachmentTable).where(eq(attachmentTable.id, attachmentID)),
-  );
-  if (row?.status !== "uploaded") return;
-  const store = await storage();
-  const { incoming, file } = keys(row.id);
-  // A retry after a copy that succeeded keeps that copy: it is what was checked, or will be.
-  if (!(await store.head(file)) && (await store.head(incoming))) await store.copy(incoming, file);
-  const body = await store.read(file);
-  // Unchecked for longer than uploads are kept (14 days, a dead-lettered check never redriven).
-  const found = body ? await inspect(body, row.size) : undefined;
-  const expected = SAME_TYPE[row.contentType] ?? [row.contentType];
-  const reason = !found
-    ? "The upload expired before it could be checked"
-    : found.size !== row.size
-      ? `The file has ${found.size} bytes, not the ${row.size} declared`
-      : !found.detectedType || !expected.includes(found.detectedType)
-        ? `The file's content is ${found.detectedType ?? "of an unknown type"}, not ${row.contentType}`
-        : null;
-  const changed = await createTransaction(async (tx) => {
-    const updated = await tx
-      .update(attachmentTable)
-      .set({
-        status: reason ? "rejected" : "ready",
-        sha256: reason ? null : (found?.sha256 ?? null),
-        rejectReason: reason,
-        processedAt: new Date(),
-      })
-      .where(and(eq(attachmentTable.id, row.id), eq(attachmentTable.status, "uploaded")))
-      .returning({ id: attachmentTable.id });
-    // Rejected: both objects go. Ready: the upload is no longer needed.
-    if (reason) await deleteObjects(updated.map((r) => r.id));
-    return updated.length > 0;
-  });
-  if (!changed) return;
-  if (!reason) await store.delete(incoming);
-  log.info("attachment processed", { attachmentId: row.id, status: reason ? "rejected" : "ready" });
-}
-
-/**
  * Attachments whose upload was never completed (pending for an hour: their forms expired long
  * ago) are removed, with any object they left. Completed ones are never removed here, even if
  * their check is failing: those wait in the task queue (and its dead letters) for a retry.
@@ -333,12 +274,4 @@ export async function deleteAbandoned(now = new Date()): Promise<number> {
     await deleteObjects(deleted.map((row) => row.id));
     return deleted.length;
   });
-}
-
-/** The `attachments.deleteObjects` task: deleting a missing object succeeds, so retries are safe. */
-export async function deleteObjectsOf(attachmentID: string): Promise<void> {
-  const store = await storage();
-  const { incoming, file } = keys(attachmentID);
-  await store.delete(incoming);
-  await store.delete(file);
 }

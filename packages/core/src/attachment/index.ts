@@ -1,3 +1,3 @@
 export * as Attachment from "./attachment";
 export { AttachmentRoutes } from "./attachment.routes";
-export { deleteObjectsTask, processTask } from "./attachment.tasks";
+export { attachmentTasks } from "./attachment.tasks";

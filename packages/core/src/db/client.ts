@@ -2,9 +2,9 @@ import { mkdirSync } from "node:fs";
 import type { ExtractTablesWithRelations, SQL } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg-core";
 import { type Config, config } from "../config";
-import type * as schema from "./schema";
 
-type Schema = typeof schema;
+// No relational schema: queries name their tables, so the platform never imports a module's.
+type Schema = Record<string, never>;
 
 /** The common type of both drivers (postgres.js and PGlite), so domain code never knows which. */
 export type Database = PgDatabase<PgQueryResultHKT, Schema>;

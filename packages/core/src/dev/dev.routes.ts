@@ -7,7 +7,7 @@ import { noRoute } from "../http/errors";
 import { errorResponses } from "../http/openapi";
 import { validate } from "../http/validate";
 import { Mail } from "../mail";
-import * as Operator from "../task/operator";
+import type { Operator } from "../task/operator";
 
 /**
  * Developer tools of the offline app. They exist only offline: on a deployed stage every route
@@ -37,21 +37,23 @@ const doc = (summary: string) =>
     },
   });
 
-export const DevRoutes = new Hono()
-  .use(offlineOnly)
-  .get("/mail", doc("The dev mailbox: mail sent while offline"), async (c) =>
-    c.json({ messages: await Mail.devMailbox() }, 200),
-  )
-  .get("/tasks", doc("Tasks, schedules and queue depths"), async (c) =>
-    c.json(await Operator.overview(), 200),
-  )
-  .get("/tasks/dead-letters", doc("Dead letters"), async (c) =>
-    c.json({ deadLetters: await Operator.deadLetters() }, 200),
-  )
-  .post("/tasks/redrive", doc("Dead letters back to the queue"), async (c) =>
-    c.json({ moved: await Operator.redrive() }, 200),
-  )
-  .post("/tasks/run", doc("Queue a task now"), validate("json", RunTask), async (c) => {
-    const { task, payload } = c.req.valid("json");
-    return c.json(await Operator.run(task, payload), 202);
-  });
+/** The dev routes over the app's task operator (the composition root, api.ts, makes it). */
+export const createDevRoutes = (operator: Operator) =>
+  new Hono()
+    .use(offlineOnly)
+    .get("/mail", doc("The dev mailbox: mail sent while offline"), async (c) =>
+      c.json({ messages: await Mail.devMailbox() }, 200),
+    )
+    .get("/tasks", doc("Tasks, schedules and queue depths"), async (c) =>
+      c.json(await operator.overview(), 200),
+    )
+    .get("/tasks/dead-letters", doc("Dead letters"), async (c) =>
+      c.json({ deadLetters: await operator.deadLetters() }, 200),
+    )
+    .post("/tasks/redrive", doc("Dead letters back to the queue"), async (c) =>
+      c.json({ moved: await operator.redrive() }, 200),
+    )
+    .post("/tasks/run", doc("Queue a task now"), validate("json", RunTask), async (c) => {
+      const { task, payload } = c.req.valid("json");
+      return c.json(await operator.run(task, payload), 202);
+    });

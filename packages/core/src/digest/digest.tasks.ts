@@ -1,8 +1,10 @@
-import { z } from "zod";
 import { log } from "../log";
-import { defineTask } from "../task/task";
-import { sendDaily } from "./digest";
+import { handleTask } from "../task/task";
+import { dailyTask, sendDaily } from "./digest";
 
-export const dailyTask = defineTask("digest.daily", z.strictObject({}), async () => {
-  log.info("daily digest", await sendDaily());
-});
+/** This module's task handlers, for the worker (listed in src/tasks.ts). */
+export const digestTasks = [
+  handleTask(dailyTask, async () => {
+    log.info("daily digest", await sendDaily());
+  }),
+];

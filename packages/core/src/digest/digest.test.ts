@@ -5,12 +5,12 @@ import { drain as drainTasks } from "../../test/tasks";
 import { queryRows } from "../db/client";
 import { rollback, useTransaction } from "../db/transaction";
 import { Mail } from "../mail";
-import { deliverTask } from "../mail/mail.tasks";
+import { mailTasks } from "../mail/mail.tasks";
 import { localQueue } from "../task/runtime";
 import { sendDaily } from "./digest";
-import { dailyTask } from "./digest.tasks";
+import { digestTasks } from "./digest.tasks";
 
-const drain = () => drainTasks([deliverTask, dailyTask]);
+const drain = () => drainTasks([...mailTasks, ...digestTasks]);
 
 describe("daily digest", () => {
   it("emails each user whose notes changed in the last day, once, listing them", async () =>

@@ -1,9 +1,14 @@
 import { and, asc, eq, gt, lte } from "drizzle-orm";
+import { z } from "zod";
 import { userTable } from "../account/account.sql";
 import { createTransaction, useTransaction } from "../db/transaction";
 import { Mail } from "../mail";
 import { noteTable } from "../note/note.sql";
+import { defineTask } from "../task/task";
 import { digestSentTable } from "./digest.sql";
+
+/** Sends the daily digest; fired by the digest-daily schedule, handled in digest.tasks.ts. */
+export const dailyTask = defineTask("digest.daily", z.strictObject({}));
 
 /**
  * The daily digest: every user whose notes changed in the 24 hours before `now` gets one email

@@ -1,2 +1,2 @@
 export * as Digest from "./digest";
-export { dailyTask } from "./digest.tasks";
+export { digestTasks } from "./digest.tasks";

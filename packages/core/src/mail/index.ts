@@ -1,2 +1,2 @@
 export * as Mail from "./mail";
-export { deliverTask } from "./mail.tasks";
+export { mailTasks } from "./mail.tasks";

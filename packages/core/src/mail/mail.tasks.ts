@@ -1,4 +1,5 @@
-import { defineTask } from "../task/task";
-import { deliver, Message } from "./mail";
+import { handleTask } from "../task/task";
+import { deliver, deliverTask } from "./mail";
 
-export const deliverTask = defineTask("mail.deliver", Message, (message) => deliver(message));
+/** This module's task handlers, for the worker (listed in src/tasks.ts). */
+export const mailTasks = [handleTask(deliverTask, (message) => deliver(message))];

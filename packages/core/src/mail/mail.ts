@@ -4,7 +4,7 @@ import { z } from "zod";
 import { config } from "../config";
 import { useTransaction } from "../db/transaction";
 import { log } from "../log";
-import { enqueue } from "../task/task";
+import { defineTask, enqueue } from "../task/task";
 import { devMailTable } from "./mail.sql";
 
 export const Message = z.strictObject({
@@ -14,13 +14,14 @@ export const Message = z.strictObject({
 });
 export type Message = z.infer<typeof Message>;
 
+/** Hands one message to the provider; the handler is in mail.tasks.ts. */
+export const deliverTask = defineTask("mail.deliver", Message);
+
 /**
  * Queues an email (a `mail.deliver` task in the caller's transaction): nothing goes out for a
  * rolled-back write, and a failing provider is retried by the task queue. `dedupKey` sends once.
  */
 export async function send(message: Message, options: { dedupKey?: string } = {}) {
-  // Loaded here: mail.tasks.ts imports this file for `deliver` and `Message`.
-  const { deliverTask } = await import("./mail.tasks");
   return enqueue(deliverTask, message, options);
 }
 

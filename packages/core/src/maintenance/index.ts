@@ -1,2 +1,2 @@
 export * as Maintenance from "./maintenance";
-export { cleanupTask } from "./maintenance.tasks";
+export { maintenanceTasks } from "./maintenance.tasks";

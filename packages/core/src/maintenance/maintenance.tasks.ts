@@ -1,8 +1,10 @@
-import { z } from "zod";
 import { log } from "../log";
-import { defineTask } from "../task/task";
-import { cleanup } from "./maintenance";
+import { handleTask } from "../task/task";
+import { cleanup, cleanupTask } from "./maintenance";
 
-export const cleanupTask = defineTask("maintenance.cleanup", z.object({}).strict(), async () => {
-  log.info("maintenance cleanup", await cleanup());
-});
+/** This module's task handlers, for the worker (listed in src/tasks.ts). */
+export const maintenanceTasks = [
+  handleTask(cleanupTask, async () => {
+    log.info("maintenance cleanup", await cleanup());
+  }),
+];

@@ -4,7 +4,7 @@ import { useUserID } from "../actor";
 import { removeForNote } from "../attachment/attachment";
 import { createTransaction, useTransaction } from "../db/transaction";
 import { NotFoundError } from "../error";
-import { createID } from "../id";
+import { createID, idSchema } from "../id";
 import { noteTable } from "./note.sql";
 
 const Title = z
@@ -13,7 +13,7 @@ const Title = z
   .min(1, { error: "must not be empty" })
   .max(200, { error: "must be at most 200 characters" });
 const Body = z.string().max(100_000, { error: "must be at most 100000 characters" });
-const NoteID = z.string().regex(/^not_[0-9A-HJKMNP-TV-Z]{26}$/, { error: "is not a note id" });
+const NoteID = idSchema("note");
 
 export const CreateInput = z.strictObject({ title: Title, body: Body.default("") });
 export type CreateInput = z.input<typeof CreateInput>;

@@ -129,8 +129,8 @@ describe("error reporting (Sentry)", () => {
   it("a failing task arrives with task name, task id, message id and the request id it came from", async () => {
     const { sentry, reporting } = await bootWithSentry();
     const { createWorker } = await import("../task/worker");
-    const { defineTask } = await import("../task/task");
-    const failing = defineTask("probe.fail", z.object({}), async () => {
+    const { defineTask, handleTask } = await import("../task/task");
+    const failing = handleTask(defineTask("probe.fail", z.object({})), async () => {
       throw new Error("task exploded");
     });
     const record = {

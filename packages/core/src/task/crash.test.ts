@@ -46,7 +46,7 @@ describe("a worker killed mid-task", () => {
     const booted = await bootApp(env);
     const { createLocalQueue } = await import("./local-queue");
     const { createWorker } = await import("./worker");
-    const { defineTask } = await import("./task");
+    const { defineTask, handleTask } = await import("./task");
     const { useTransaction } = await import("../db/transaction");
     const { queryRows } = await import("../db/client");
 
@@ -62,9 +62,12 @@ describe("a worker killed mid-task", () => {
     expect(message).toMatchObject({ receiveCount: 2 });
 
     const ran: string[] = [];
-    const finish = defineTask("probe.block", z.object({}), async (_, { id, attempt }) => {
-      ran.push(`${id} attempt ${attempt}`);
-    });
+    const finish = handleTask(
+      defineTask("probe.block", z.object({})),
+      async (_, { id, attempt }) => {
+        ran.push(`${id} attempt ${attempt}`);
+      },
+    );
     const result = await createWorker([finish])(later.toEvent(message ? [message] : []));
     expect(result.batchItemFailures).toEqual([]);
     await later.delete(message ? [message.receiptHandle] : []);

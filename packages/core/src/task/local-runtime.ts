@@ -1,5 +1,6 @@
 import { log } from "../log";
 import type { LocalQueue } from "./local-queue";
+import { scheduleMessage } from "./queue-policy";
 import type { Schedule } from "./schedule";
 import { nextFireTimes } from "./schedule-expression";
 import { startOutboxSweep } from "./task";
@@ -66,13 +67,7 @@ export function startLocalTaskRuntime(options: LocalRuntimeOptions) {
         timers.delete(timer);
         if (delay > MAX_TIMER_MS) return arm(schedule); // not due yet: timers cap at ~24.8 days
         try {
-          await queue.sendRaw(
-            JSON.stringify({
-              task: schedule.task,
-              payload: schedule.payload,
-              schedule: schedule.name,
-            }),
-          );
+          await queue.sendRaw(scheduleMessage(schedule));
           log.info("schedule fired", { schedule: schedule.name, task: schedule.task });
         } catch (error) {
           log.error("schedule failed to send", { schedule: schedule.name, error });

@@ -1,6 +1,7 @@
 import { config } from "../config";
 import { createLocalQueue, type LocalQueue } from "./local-queue";
 import type { TaskQueue } from "./queue";
+import { localQueueAdmin, type QueueAdmin, sqsQueueAdmin } from "./queue-admin";
 import { createSqsQueue } from "./sqs-queue";
 
 /** Names of the offline queues (the AWS ones are in infra/tasks.ts). */
@@ -30,4 +31,15 @@ export function taskQueue(): TaskQueue {
     queue = settings.kind === "sqs" ? createSqsQueue(settings.queueUrl) : localQueue();
   }
   return queue;
+}
+
+let admin: QueueAdmin | undefined;
+
+/** The queue an operator works on: the linked SQS queues, else the local queue. */
+export function queueAdmin(): QueueAdmin {
+  if (!admin) {
+    const settings = config().tasks;
+    admin = settings.kind === "sqs" ? sqsQueueAdmin(settings) : localQueueAdmin(localQueue());
+  }
+  return admin;
 }

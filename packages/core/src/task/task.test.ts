@@ -8,7 +8,7 @@ import { createTransaction, rollback, useTransaction } from "../db/transaction";
 import { withLogContext } from "../log";
 import { createLocalQueue } from "./local-queue";
 import { localQueue } from "./runtime";
-import { defineTask, enqueue, relay } from "./task";
+import { defineTask, enqueue, handleTask, relay } from "./task";
 import { taskOutboxTable, taskReceiptTable } from "./task.sql";
 import { createWorker } from "./worker";
 
@@ -18,16 +18,15 @@ import { createWorker } from "./worker";
  */
 
 const effects: string[] = [];
-const probe = defineTask(
-  "probe.record",
-  z.object({ note: z.string() }),
+const probe = handleTask(
+  defineTask("probe.record", z.object({ note: z.string() })),
   async ({ note }, { id }) => {
     effects.push(note);
     // A database effect, to show a duplicate delivery does not repeat it.
     await useTransaction((tx) => tx.execute(sql`select ${id}::text`));
   },
 );
-const failing = defineTask("probe.fail", z.object({}), async () => {
+const failing = handleTask(defineTask("probe.fail", z.object({})), async () => {
   throw new Error("always fails");
 });
 const worker = createWorker([probe, failing]);
@@ -213,7 +212,7 @@ describe("worker", () => {
   it("a failing task leaves no receipt and none of its writes, so a retry runs it again", async () => {
     await rollback(async () => {
       captureLogs();
-      const writesThenFails = defineTask("probe.partial", z.object({}), async () => {
+      const writesThenFails = handleTask(defineTask("probe.partial", z.object({})), async () => {
         await useTransaction((tx) => tx.execute(sql`create temporary table partial_write (x int)`));
         throw new Error("fails after writing");
       });

@@ -1,16 +1,20 @@
-import { and, asc, inArray, isNull, lte } from "drizzle-orm";
+import { and, asc, inArray, isNotNull, isNull, lt, lte } from "drizzle-orm";
 import { z } from "zod";
 import { afterCommit, createTransaction, useTransaction } from "../db/transaction";
 import { createID } from "../id";
 import { log, logContext } from "../log";
 import { MAX_DELAY_SECONDS } from "./queue";
+import { OUTBOX_RETENTION_DAYS, RECEIPT_RETENTION_DAYS } from "./queue-policy";
 import { taskQueue } from "./runtime";
-import { taskOutboxTable } from "./task.sql";
+import { taskOutboxTable, taskReceiptTable } from "./task.sql";
 
 /**
- * Background tasks. A module declares its tasks next to its code (`<module>.tasks.ts`) with
- * `defineTask`; `../tasks.ts` lists them all for the worker. Requests enqueue with `enqueue`,
- * which writes to the outbox inside the caller's transaction and relays after commit.
+ * Background tasks. A task has a *contract* (its name and payload schema, declared with
+ * `defineTask` in the module that enqueues it) and a *handler* (attached with `handleTask` in the
+ * module's `<module>.tasks.ts`). Code that enqueues imports only the contract, so it never loads
+ * the handler, and the handler can import the module freely: no cycle. The composition roots pass
+ * the app's handlers (`../tasks.ts`) to the worker. Requests enqueue with `enqueue`, which writes to
+ * the outbox inside the caller's transaction and relays after commit.
  */
 
 export interface TaskContext {
@@ -22,9 +26,14 @@ export interface TaskContext {
   requestId?: string;
 }
 
-export interface TaskDefinition<Payload extends z.ZodType = z.ZodType> {
+/** What an enqueuer needs: the task's name and the schema its payload must pass. */
+export interface TaskContract<Payload extends z.ZodType = z.ZodType> {
   name: string;
   payload: Payload;
+}
+
+/** A contract with the function that runs it: what the worker is given. */
+export interface TaskHandler<Payload extends z.ZodType = z.ZodType> extends TaskContract<Payload> {
   handler: (payload: z.output<Payload>, context: TaskContext) => Promise<void>;
 }
 
@@ -38,10 +47,16 @@ const TASK_NAME = /^[a-z][a-z0-9-]*\.[a-z][a-zA-Z0-9-]*$/;
 export function defineTask<Payload extends z.ZodType>(
   name: string,
   payload: Payload,
-  handler: TaskDefinition<Payload>["handler"],
-): TaskDefinition<Payload> {
+): TaskContract<Payload> {
   if (!TASK_NAME.test(name)) throw new Error(`task name "${name}" is not <module>.<verb>`);
-  return { name, payload, handler };
+  return { name, payload };
+}
+
+export function handleTask<Payload extends z.ZodType>(
+  contract: TaskContract<Payload>,
+  handler: TaskHandler<Payload>["handler"],
+): TaskHandler<Payload> {
+  return { ...contract, handler };
 }
 
 /** What travels on the queue. Schedules send it without `id` (the SQS message id is used). */
@@ -68,7 +83,7 @@ export interface EnqueueOptions {
  * Returns `enqueued: false` when `dedupKey` was already used.
  */
 export async function enqueue<Payload extends z.ZodType>(
-  task: TaskDefinition<Payload>,
+  task: TaskContract<Payload>,
   payload: z.input<Payload>,
   options: EnqueueOptions = {},
 ): Promise<{ id: string; enqueued: boolean }> {
@@ -155,4 +170,30 @@ export function startOutboxSweep(intervalMs = 15_000): () => void {
   }, intervalMs);
   timer.unref();
   return () => clearInterval(timer);
+}
+
+const daysAgo = (now: Date, days: number) => new Date(now.getTime() - days * 86_400_000);
+
+/**
+ * Deletes task records that have outlived their purpose: relayed outbox rows (and so their dedup
+ * keys) after OUTBOX_RETENTION_DAYS, receipts after RECEIPT_RETENTION_DAYS. Idempotent. The
+ * maintenance module calls it on its schedule; task tables are written only here.
+ */
+export async function prune(now = new Date()): Promise<{ outboxRows: number; receipts: number }> {
+  return useTransaction(async (tx) => {
+    const outbox = await tx
+      .delete(taskOutboxTable)
+      .where(
+        and(
+          isNotNull(taskOutboxTable.relayedAt),
+          lt(taskOutboxTable.relayedAt, daysAgo(now, OUTBOX_RETENTION_DAYS)),
+        ),
+      )
+      .returning({ id: taskOutboxTable.id });
+    const receipts = await tx
+      .delete(taskReceiptTable)
+      .where(lt(taskReceiptTable.completedAt, daysAgo(now, RECEIPT_RETENTION_DAYS)))
+      .returning({ id: taskReceiptTable.id });
+    return { outboxRows: outbox.length, receipts: receipts.length };
+  });
 }

@@ -2,7 +2,7 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { createTransaction } from "../db/transaction";
 import { log, withLogContext } from "../log";
 import { reportError } from "../observability/error-reporting";
-import { Envelope, type TaskDefinition } from "./task";
+import { Envelope, type TaskHandler } from "./task";
 import { taskReceiptTable } from "./task.sql";
 
 /**
@@ -14,8 +14,13 @@ import { taskReceiptTable } from "./task.sql";
  * A handler runs in a transaction that also records the task's receipt: a second delivery of a
  * task that completed finds the receipt and does nothing, so database effects happen once.
  */
-export function createWorker(tasks: readonly TaskDefinition[]) {
-  const byName = new Map(tasks.map((task) => [task.name, task]));
+export function createWorker(tasks: readonly TaskHandler[]) {
+  const byName = new Map<string, TaskHandler>();
+  for (const task of tasks) {
+    // Two handlers for one name would make which one runs an accident of list order.
+    if (byName.has(task.name)) throw new Error(`task "${task.name}" has two handlers`);
+    byName.set(task.name, task);
+  }
 
   async function run(record: SQSRecord, seen: Partial<Envelope>): Promise<void> {
     const envelope = Envelope.parse(JSON.parse(record.body));
