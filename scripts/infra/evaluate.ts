@@ -10,7 +10,8 @@ import {
 } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { EvaluatedResource } from "./evaluate-worker";
+import type { WorkerInput } from "./worker/input";
+import type { EvaluatedResource } from "./worker/resources";
 
 export type { EvaluatedResource };
 
@@ -55,7 +56,7 @@ export function ensureSiteBuilt(root = repoRoot) {
  * its own: Pulumi's runtime and SST's components keep global state.
  */
 export function evaluate(options: EvaluateOptions): Promise<Evaluation> {
-  const input = {
+  const input: WorkerInput = {
     root: options.root ?? repoRoot,
     config: options.config ?? "sst.config.ts",
     stage: options.stage,
