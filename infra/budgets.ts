@@ -4,12 +4,15 @@
  * Tighten a budget when the design gets cheaper; loosen one only with the reason written here.
  */
 export const budgets = {
-  // Multi-AZ db.t4g.micro + storage ≈ $28, one ARM task ≈ $7, two fck-nat + IPv4 ≈ $13.5.
-  production: 50,
+  // Multi-AZ db.t4g.micro + storage ≈ $28, one ARM task ≈ $7, two fck-nat + IPv4 ≈ $13.5, and
+  // the Route 53 private hosted zone behind SST's Cloud Map namespace ($0.50, priced only once
+  // every resource type had to be priced or listed free): measured $50.10, so $51 (2026-12-01).
+  production: 51,
   // Issue 9 started from $30. SST's Postgres always adds a Secrets Manager secret ($0.40), the two
   // NAT instances need an IPv4 address each ($7.30) and the five alarms cost $0.50: measured
-  // $30.69, so $31 (2026-11-22).
-  other: 31,
+  // $30.69, so $31 (2026-11-22). The Cloud Map namespace's hosted zone adds $0.50 that was there
+  // all along but unpriced: measured $31.19, so $32 (2026-12-01).
+  other: 32,
 } as const;
 
 export const budgetFor = (stage: string) =>

@@ -221,6 +221,19 @@ describe("cost", () => {
     },
   );
 
+  it("a resource type with no price fails the budget, naming the type and the resource", () => {
+    // A deliberate breakage: the real production graph plus a resource nobody priced.
+    const invented = {
+      type: "aws:imaginary/widget:Widget",
+      name: "MysteryWidget",
+      custom: true,
+      dependsOn: [],
+      inputs: {},
+    };
+    const broken = { ...graphs.production, resources: [...graphs.production.resources, invented] };
+    expect(() => price(broken, 0)).toThrow("aws:imaginary/widget:Widget: MysteryWidget");
+  });
+
   it("a change that adds cost fails the budget and names what grew", () => {
     // Copy A swaps fck-nat for managed NAT gateways (among its breakages).
     const report = price(graphs.brokenA, 0);

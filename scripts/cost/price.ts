@@ -6,6 +6,12 @@ import { type EvaluatedResource, type Evaluation, usesFargateSpot } from "../inf
  * Prices an evaluated resource graph: what each resource costs per month idle (it exists) and at
  * a given traffic (it is used). Prices come from prices.json; everything this file assumes about
  * traffic is in `Assumptions`, printed with every result.
+ *
+ * The model is a table keyed by resource type (the Pulumi type token): `pricers` holds the
+ * function that prices every resource of a type, `free` the types that cost nothing of their own
+ * (each with the reason), `notPriced` the types whose charge this model leaves out (each reason is
+ * printed with every report). A resource of any other type makes `price` throw, naming the type
+ * and the resources: a bill that silently skips a new kind of resource is worse than none.
  */
 
 interface PriceEntry {
@@ -33,12 +39,24 @@ export interface Assumptions {
   bytesOutPerRequest: number;
   /** Log bytes ingested per request (API line + gateway access log). */
   logBytesPerRequest: number;
+  /** Log bytes ingested per background task (the worker's lines). */
+  logBytesPerTask: number;
   /** Bytes per request that leave the VPC through NAT (SQS and other AWS APIs, Sentry). */
   natBytesPerRequest: number;
   /** NAT traffic that does not depend on requests: image pulls, updates (GB per month). */
   natBaseGbPerMonth: number;
   /** Share of requests that read or write S3 (uploads, downloads). */
   s3RequestsPerRequest: number;
+  /** Share of those S3 requests that are PUTs (the rest are GETs). */
+  s3PutShare: number;
+  /** SQS requests per task: send (batched), receive, delete. */
+  sqsRequestsPerTask: number;
+  /** Pollers Lambda keeps on each SQS event source mapping, busy or not. */
+  sqsPollersPerSubscription: number;
+  /** How long each of those long polls waits (SQS's maximum, 20 s). */
+  sqsLongPollSeconds: number;
+  /** New connections a load balancer sees per request (no keep-alive between requests). */
+  newConnectionsPerRequest: number;
   workerSecondsPerTask: number;
   deploysPerMonth: number;
   migratorSeconds: number;
@@ -49,9 +67,15 @@ export const defaultAssumptions: Assumptions = {
   requestsPerSecondPerTask: 25,
   bytesOutPerRequest: 5 * 1024,
   logBytesPerRequest: 700,
+  logBytesPerTask: 500,
   natBytesPerRequest: 2 * 1024,
   natBaseGbPerMonth: 5,
   s3RequestsPerRequest: 0.01,
+  s3PutShare: 0.5,
+  sqsRequestsPerTask: 3,
+  sqsPollersPerSubscription: 5,
+  sqsLongPollSeconds: 20,
+  newConnectionsPerRequest: 1,
   workerSecondsPerTask: 0.3,
   deploysPerMonth: 30,
   migratorSeconds: 5,
@@ -76,8 +100,449 @@ export interface CostReport {
   assumptions: string[];
 }
 
+/** What a pricer gets: the whole graph, the prices, the traffic and what follows from it. */
+export interface PricingContext {
+  evaluation: Evaluation;
+  assume: Assumptions;
+  hoursPerMonth: number;
+  requestsPerMonth: number;
+  requestsPerSecond: number;
+  tasksPerMonth: number;
+  /** Invocations per month of every schedule in the graph. */
+  scheduledFires: number;
+  /** A price from prices.json; throws if it is missing. */
+  p: (key: string) => number;
+  /** Every resource of a type. */
+  all: (type: string) => EvaluatedResource[];
+}
+
+/** Prices all the resources of one type (never called with none). */
+export type Pricer = (resources: EvaluatedResource[], ctx: PricingContext) => CostLine[];
+
 const GB = 1024 ** 3;
-const SECONDS_PER_MONTH = 730 * 3600;
+/** What AWS gives a function whose memorySize is unset. */
+const LAMBDA_DEFAULT_MEMORY_MB = 128;
+/** Schedules are counted over one month (`hoursPerMonth`) from this Monday. */
+const SCHEDULE_COUNT_START = new Date("2026-01-05T00:00:00Z");
+
+const line = (
+  resource: EvaluatedResource | string,
+  type: string,
+  detail: string,
+  idle: number,
+  atTraffic = idle,
+): CostLine => ({
+  resource: typeof resource === "string" ? resource : resource.name,
+  type,
+  detail,
+  idle,
+  atTraffic,
+});
+
+const input = <T>(r: EvaluatedResource, key: string) => r.inputs[key] as T;
+
+/**
+ * Whether an input value points at a resource. The evaluator's mocks give every resource the id
+ * `<name>-id` and an ARN ending in `:<name>`, and a reference carries one or the other.
+ */
+const refersTo = (value: unknown, r: EvaluatedResource) =>
+  typeof value === "string" && (value === `${r.name}-id` || value.endsWith(`:${r.name}`));
+
+/** The one resource of `type` that `from`'s input `key` points at; throws if there is none. */
+function referenced(
+  ctx: PricingContext,
+  from: EvaluatedResource,
+  key: string,
+  type: string,
+): EvaluatedResource {
+  const value = from.inputs[key];
+  const found = ctx.all(type).find((r) => refersTo(value, r));
+  if (!found)
+    throw new Error(`${from.name}: its ${key} (${String(value)}) is no ${type} in the graph`);
+  return found;
+}
+
+/** A pricer for types whose resources are priced one by one. */
+const each =
+  (price: (r: EvaluatedResource, ctx: PricingContext) => CostLine | CostLine[]): Pricer =>
+  (resources, ctx) =>
+    resources.flatMap((r) => price(r, ctx));
+
+/** An ECS service, with its own task definition and its own autoscaling target. */
+function priceService(service: EvaluatedResource, ctx: PricingContext): CostLine[] {
+  const { p, assume } = ctx;
+  const task = referenced(ctx, service, "taskDefinition", "aws:ecs/taskDefinition:TaskDefinition");
+  const cluster = referenced(ctx, service, "cluster", "aws:ecs/cluster:Cluster");
+  const vcpu = Number(input(task, "cpu")) / 1024;
+  const gb = Number(input(task, "memory")) / 1024;
+  const arch =
+    input<{ cpuArchitecture?: string }>(task, "runtimePlatform")?.cpuArchitecture === "ARM64"
+      ? "arm"
+      : "x86";
+  const spot = usesFargateSpot(service);
+  const resourceId = `service/${String(input(cluster, "name"))}/${String(input(service, "name"))}`;
+  const target = ctx
+    .all("aws:appautoscaling/target:Target")
+    .find(
+      (t) =>
+        input(t, "serviceNamespace") === "ecs" &&
+        input(t, "scalableDimension") === "ecs:service:DesiredCount" &&
+        input(t, "resourceId") === resourceId,
+    );
+  const min = Number(target ? input(target, "minCapacity") : input(service, "desiredCount"));
+  const max = Number(target ? input(target, "maxCapacity") : min);
+  // Autoscaling follows load: the average task count, never below min nor above max.
+  const average = Math.min(
+    max,
+    Math.max(min, ctx.requestsPerSecond / assume.requestsPerSecondPerTask),
+  );
+  const kind = spot ? `spot.${arch}` : arch;
+  const taskMonth =
+    ctx.hoursPerMonth * (vcpu * p(`fargate.${kind}.vcpuHour`) + gb * p(`fargate.${kind}.gbHour`));
+  const lines = [
+    line(
+      service,
+      "Fargate",
+      `${min}-${max} × ${vcpu} vCPU / ${gb} GB ${arch.toUpperCase()}${spot ? " Spot" : ""}, avg ${average.toFixed(2)} at traffic`,
+      min * taskMonth,
+      average * taskMonth,
+    ),
+  ];
+  if (input<{ registryArn?: string }>(service, "serviceRegistries")?.registryArn) {
+    lines.push(
+      line(
+        `${service.name} (Cloud Map)`,
+        "Cloud Map",
+        "registered instances",
+        min * p("cloudmap.instanceMonth"),
+        Math.ceil(average) * p("cloudmap.instanceMonth"),
+      ),
+    );
+  }
+  return lines;
+}
+
+/** Resource type -> the function that prices its resources. Report order follows this table. */
+export const pricers: Record<string, Pricer> = {
+  // --- compute ---
+  "aws:ecs/service:Service": each(priceService),
+
+  // --- database ---
+  "aws:rds/instance:Instance": each((db, { p, hoursPerMonth }) => {
+    const klass = String(input(db, "instanceClass"));
+    const copies = input(db, "multiAz") ? 2 : 1;
+    const storage = Number(input(db, "allocatedStorage"));
+    if (!(storage > 0)) throw new Error(`${db.name}: no allocatedStorage to price`);
+    return [
+      line(
+        db,
+        "RDS",
+        `${klass} × ${copies}${copies === 2 ? " (Multi-AZ)" : ""}`,
+        copies * hoursPerMonth * p(`rds.${klass}.hour`),
+      ),
+      line(
+        `${db.name} storage`,
+        "RDS",
+        `${storage} GB gp3 × ${copies}`,
+        copies * storage * p("rds.gp3.gbMonth"),
+      ),
+    ];
+  }),
+
+  // --- network ---
+  "aws:ec2/instance:Instance": each((instance, { p, hoursPerMonth }) => {
+    const type = String(input(instance, "instanceType"));
+    return line(instance, "EC2", `${type} (NAT)`, hoursPerMonth * p(`ec2.${type}.hour`));
+  }),
+  "aws:ec2/eip:Eip": each((ip, { p, hoursPerMonth }) =>
+    line(ip, "Public IPv4", "Elastic IP", hoursPerMonth * p("vpc.publicIpv4.hour")),
+  ),
+  "aws:ec2/natGateway:NatGateway": (gateways, { p, assume, hoursPerMonth, requestsPerMonth }) =>
+    gateways.map((nat) => {
+      const gb =
+        (assume.natBaseGbPerMonth + (requestsPerMonth * assume.natBytesPerRequest) / GB) /
+        gateways.length;
+      return line(
+        nat,
+        "NAT gateway",
+        `hourly + ${gb.toFixed(1)} GB processed`,
+        hoursPerMonth * p("vpc.natGateway.hour"),
+        hoursPerMonth * p("vpc.natGateway.hour") + gb * p("vpc.natGateway.gb"),
+      );
+    }),
+  // A Cloud Map private DNS namespace is a Route 53 private hosted zone.
+  "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace": each((namespace, { p }) =>
+    line(
+      namespace,
+      "Route 53",
+      "private hosted zone (Cloud Map namespace)",
+      p("route53.hostedZoneMonth"),
+    ),
+  ),
+  "aws:ec2/vpcEndpoint:VpcEndpoint": each((endpoint, { p, hoursPerMonth }) => {
+    if (input(endpoint, "vpcEndpointType") === "Gateway")
+      return line(endpoint, "VPC endpoint", "gateway (free)", 0);
+    // An interface endpoint has a network interface, billed hourly, in each of its subnets.
+    const azs = (input<string[]>(endpoint, "subnetIds") ?? []).length;
+    if (azs === 0) throw new Error(`${endpoint.name}: an interface endpoint with no subnets`);
+    return line(
+      endpoint,
+      "VPC endpoint",
+      `interface × ${azs} AZ`,
+      azs * hoursPerMonth * p("vpc.interfaceEndpoint.hourPerAz"),
+    );
+  }),
+  "aws:lb/loadBalancer:LoadBalancer": each(
+    (lb, { p, assume, hoursPerMonth, requestsPerSecond }) => {
+      const kind = input<string | undefined>(lb, "loadBalancerType") ?? "application";
+      if (kind !== "application")
+        throw new Error(`${lb.name}: a ${kind} load balancer is unpriced`);
+      const lcu =
+        (requestsPerSecond * assume.newConnectionsPerRequest) /
+        p("elb.alb.lcuNewConnectionsPerSecond");
+      const lines = [
+        line(
+          lb,
+          "ALB",
+          `hourly + ${lcu.toFixed(2)} LCU`,
+          hoursPerMonth * p("elb.alb.hour"),
+          hoursPerMonth * (p("elb.alb.hour") + lcu * p("elb.alb.lcuHour")),
+        ),
+      ];
+      // An internet-facing ALB holds a public IPv4 address in each of its subnets (AZs).
+      const addresses = input(lb, "internal") ? 0 : (input<string[]>(lb, "subnets") ?? []).length;
+      if (addresses > 0)
+        lines.push(
+          line(
+            `${lb.name} IPv4`,
+            "Public IPv4",
+            `${addresses} addresses`,
+            addresses * hoursPerMonth * p("vpc.publicIpv4.hour"),
+          ),
+        );
+      return lines;
+    },
+  ),
+
+  // --- entry ---
+  "aws:apigatewayv2/api:Api": each((api, ctx) => {
+    // Requests reach it only if it routes somewhere.
+    const routed = ctx
+      .all("aws:apigatewayv2/route:Route")
+      .some((route) => refersTo(input(route, "apiId"), api));
+    const cost = routed ? (ctx.requestsPerMonth / 1e6) * ctx.p("apigateway.http.million") : 0;
+    return line(api, "API Gateway", routed ? "HTTP API requests" : "no routes", 0, cost);
+  }),
+  "aws:cloudfront/distribution:Distribution": each((cdn, { p, assume, requestsPerMonth }) => {
+    const million = requestsPerMonth / 1e6;
+    const gbOut = (requestsPerMonth * assume.bytesOutPerRequest) / GB;
+    const requestCost =
+      Math.max(0, million - p("cloudfront.https.freeMillion")) * p("cloudfront.https.million");
+    const dataCost =
+      Math.max(0, gbOut - p("cloudfront.dataOut.freeGb")) * p("cloudfront.dataOut.gb");
+    return line(
+      cdn,
+      "CloudFront",
+      `${million.toFixed(1)}M requests, ${gbOut.toFixed(0)} GB out (free tier applied)`,
+      0,
+      requestCost + dataCost,
+    );
+  }),
+
+  // --- tasks ---
+  "aws:sqs/queue:Queue": (_queues, { p, assume, hoursPerMonth, tasksPerMonth, all }) => {
+    // Lambda long-polls each subscribed queue from its pollers, busy or not.
+    const pollsPerPoller = (hoursPerMonth * 3600) / assume.sqsLongPollSeconds;
+    const polling =
+      all("aws:lambda/eventSourceMapping:EventSourceMapping").length *
+      assume.sqsPollersPerSubscription *
+      pollsPerPoller;
+    const trafficRequests = polling + tasksPerMonth * assume.sqsRequestsPerTask;
+    const free = p("sqs.freeMillion") * 1e6;
+    const cost = (n: number) => (Math.max(0, n - free) / 1e6) * p("sqs.million");
+    return [
+      line(
+        "SQS",
+        "SQS",
+        `${(trafficRequests / 1e6).toFixed(2)}M requests at traffic incl. ${(polling / 1e6).toFixed(2)}M idle polling (${p("sqs.freeMillion")}M free)`,
+        cost(polling),
+        cost(trafficRequests),
+      ),
+    ];
+  },
+  "aws:lambda/function:Function": each((fn, { p, assume, tasksPerMonth, scheduledFires }) => {
+    const gb = Number(input(fn, "memorySize") ?? LAMBDA_DEFAULT_MEMORY_MB) / 1024;
+    const arm = (input<string[]>(fn, "architectures") ?? []).includes("arm64");
+    const migrator = fn.name.startsWith("Migrator");
+    const invocations = migrator ? assume.deploysPerMonth : tasksPerMonth + scheduledFires;
+    const idleInvocations = migrator ? assume.deploysPerMonth : scheduledFires;
+    const seconds = migrator ? assume.migratorSeconds : assume.workerSecondsPerTask;
+    const perGbSecond = p(arm ? "lambda.arm.gbSecond" : "lambda.x86.gbSecond");
+    const cost = (n: number) => (n / 1e6) * p("lambda.million") + n * gb * seconds * perGbSecond;
+    return line(
+      fn,
+      "Lambda",
+      `${Math.round(invocations)} invocations × ${gb} GB × ${seconds} s${arm ? " ARM" : ""}`,
+      cost(idleInvocations),
+      cost(invocations),
+    );
+  }),
+  "aws:scheduler/schedule:Schedule": (schedules, { p, scheduledFires }) => {
+    const cost =
+      (Math.max(0, scheduledFires - p("scheduler.freeMillion") * 1e6) / 1e6) *
+      p("scheduler.million");
+    return [
+      line(
+        "EventBridge Scheduler",
+        "Scheduler",
+        `${schedules.length} schedules, ${scheduledFires} invocations (${p("scheduler.freeMillion")}M free)`,
+        cost,
+      ),
+    ];
+  },
+
+  // --- storage, logs, secrets, alarms ---
+  "aws:s3/bucket:Bucket": (buckets, { p, assume, requestsPerMonth }) => {
+    const requests = requestsPerMonth * assume.s3RequestsPerRequest;
+    const puts = requests * assume.s3PutShare;
+    return [
+      line(
+        "S3",
+        "S3",
+        `${buckets.length} buckets, ${(requests / 1e6).toFixed(2)}M requests (${assume.s3PutShare * 100}% PUT)`,
+        0,
+        (puts / 1e6) * p("s3.put.million") + ((requests - puts) / 1e6) * p("s3.get.million"),
+      ),
+    ];
+  },
+  "aws:cloudwatch/logGroup:LogGroup": (groups, { p, assume, requestsPerMonth, tasksPerMonth }) => {
+    const gb =
+      (requestsPerMonth * assume.logBytesPerRequest + tasksPerMonth * assume.logBytesPerTask) / GB;
+    return [
+      line(
+        "CloudWatch Logs",
+        "Logs",
+        `${groups.length} log groups, ${gb.toFixed(2)} GB ingested`,
+        0,
+        gb * p("cloudwatch.logs.gbIngested"),
+      ),
+    ];
+  },
+  "aws:secretsmanager/secret:Secret": each((secret, { p }) =>
+    line(secret, "Secrets Manager", "secret", p("secretsmanager.secretMonth")),
+  ),
+  "aws:cloudwatch/metricAlarm:MetricAlarm": each((alarm, { p }) =>
+    line(alarm, "Alarm", "standard alarm", p("cloudwatch.alarmMonth")),
+  ),
+};
+
+const bucketSetting = "bucket configuration, no charge of its own";
+const deployTime = "runs at deploy on the deploying machine, nothing to pay per month";
+const network = "no charge of its own (the traffic through it is priced where it is billed)";
+
+/** Resource type -> why it costs nothing of its own (or is paid on another type's line). */
+export const free: Record<string, string> = {
+  "aws:apigatewayv2/integration:Integration": "part of the HTTP API, priced per request",
+  "aws:apigatewayv2/route:Route": "part of the HTTP API, priced per request",
+  "aws:apigatewayv2/stage:Stage": "part of the HTTP API, priced per request",
+  "aws:apigatewayv2/vpcLink:VpcLink": "an HTTP API's VPC link has no charge of its own",
+  "aws:appautoscaling/policy:Policy":
+    "Application Auto Scaling has no charge; the tasks are priced",
+  "aws:appautoscaling/target:Target": "read by its ECS service's pricer (min and max tasks)",
+  "aws:cloudfront/cachePolicy:CachePolicy": "distribution configuration, no charge of its own",
+  "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy":
+    "distribution configuration, no charge of its own",
+  "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": network,
+  "aws:ec2/eipAssociation:EipAssociation": "the address is priced on its Elastic IP's line",
+  "aws:ec2/internetGateway:InternetGateway": network,
+  "aws:ec2/routeTable:RouteTable": network,
+  "aws:ec2/routeTableAssociation:RouteTableAssociation": network,
+  "aws:ec2/securityGroup:SecurityGroup": network,
+  "aws:ec2/subnet:Subnet": network,
+  "aws:ec2/vpc:Vpc": network,
+  "aws:ecs/cluster:Cluster": "no charge on Fargate; its services' tasks are priced",
+  "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": "cluster configuration, no charge",
+  "aws:ecs/taskDefinition:TaskDefinition": "priced as the tasks of the service that runs it",
+  "aws:iam/instanceProfile:InstanceProfile": "IAM has no charge",
+  "aws:iam/role:Role": "IAM has no charge",
+  "aws:lambda/eventSourceMapping:EventSourceMapping": "its SQS polling is priced on the SQS line",
+  "aws:lambda/invocation:Invocation": "one run per deploy, priced on the invoked function's line",
+  "aws:lb/listener:Listener": "part of its load balancer's hours and LCUs",
+  "aws:lb/targetGroup:TargetGroup": "part of its load balancer's hours and LCUs",
+  "aws:rds/parameterGroup:ParameterGroup": "database configuration, no charge",
+  "aws:rds/subnetGroup:SubnetGroup": "database configuration, no charge",
+  "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration": bucketSetting,
+  "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": bucketSetting,
+  "aws:s3/bucketObjectv2:BucketObjectv2":
+    "a function's code zip in SST's asset bucket (S3 storage is not priced: see the assumptions)",
+  "aws:s3/bucketPolicy:BucketPolicy": bucketSetting,
+  "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": bucketSetting,
+  "aws:secretsmanager/secretVersion:SecretVersion": "priced with its secret",
+  "aws:servicediscovery/service:Service":
+    "its registered instances are priced with the ECS service that registers them",
+  "aws:sns/topic:Topic": "a topic has no charge; the alarms publish a handful of messages",
+  "command:local:Command": deployTime,
+  "docker-build:index:Image": `${deployTime} (ECR image storage is not priced: see the assumptions)`,
+  "random:index/randomBytes:RandomBytes": "generated by Pulumi, no cloud resource",
+  "random:index/randomPassword:RandomPassword": "generated by Pulumi, no cloud resource",
+  // SST's dynamic providers, told apart by the provider each one runs (see `pricingType`).
+  "pulumi-nodejs:dynamic:Resource#Aws.BucketFiles": `uploads the site's files: ${deployTime}`,
+  "pulumi-nodejs:dynamic:Resource#Aws.DistributionDeploymentWaiter": `waits for CloudFront: ${deployTime}`,
+  "pulumi-nodejs:dynamic:Resource#Aws.DistributionInvalidation":
+    "one invalidation path per deploy (CloudFront's first 1,000 paths a month are free)",
+  "pulumi-nodejs:dynamic:Resource#Aws.KvKeys": `writes the Router's keys: ${deployTime}`,
+  "pulumi-nodejs:dynamic:Resource#Aws.KvRoutesUpdate": `updates the Router's routes: ${deployTime}`,
+};
+
+/** Resource type -> what it is billed for that this model leaves out (printed with every report). */
+export const notPriced: Record<string, string> = {
+  "aws:cloudfront/function:Function":
+    "billed per invocation, and the Router's viewer-request function runs on every request",
+  "aws:cloudfront/keyValueStore:KeyValueStore":
+    "billed per read, and the Router's function reads it on every request",
+};
+
+/**
+ * The type a resource is priced under: its Pulumi type token, except for dynamic resources,
+ * which all share one token and are told apart by the provider they run.
+ */
+export function pricingType(r: EvaluatedResource): string {
+  if (r.type !== "pulumi-nodejs:dynamic:Resource") return r.type;
+  const provider = String(r.inputs.__provider ?? "");
+  const kind = /__provider\.type = "([^"]+)"/.exec(provider)?.[1] ?? "unknown";
+  return `${r.type}#${kind}`;
+}
+
+/** The cloud resources of a graph by pricing type (components only group others: skipped). */
+function byType(evaluation: Evaluation): Map<string, EvaluatedResource[]> {
+  const groups = new Map<string, EvaluatedResource[]>();
+  for (const r of evaluation.resources) {
+    if (!r.custom) continue;
+    const type = pricingType(r);
+    groups.set(type, [...(groups.get(type) ?? []), r]);
+  }
+  return groups;
+}
+
+/** The types in the graph that are neither priced, nor free, nor listed as not priced. */
+export function unclassified(evaluation: Evaluation): { type: string; resources: string[] }[] {
+  return [...byType(evaluation)]
+    .filter(([type]) => !(type in pricers || type in free || type in notPriced))
+    .map(([type, resources]) => ({ type, resources: resources.map((r) => r.name) }))
+    .sort((a, b) => a.type.localeCompare(b.type));
+}
+
+export class UnpricedResourceError extends Error {
+  constructor(readonly types: { type: string; resources: string[] }[]) {
+    super(
+      [
+        "resource types with no price (add a pricer, or list the type as free or not priced, in scripts/cost/price.ts):",
+        ...types.map((t) => `  ${t.type}: ${t.resources.join(", ")}`),
+      ].join("\n"),
+    );
+    this.name = "UnpricedResourceError";
+  }
+}
 
 export function price(
   evaluation: Evaluation,
@@ -85,259 +550,65 @@ export function price(
   book: PriceBook = loadPrices(),
   assume: Assumptions = defaultAssumptions,
 ): CostReport {
+  const missing = unclassified(evaluation);
+  if (missing.length > 0) throw new UnpricedResourceError(missing);
+
+  const groups = byType(evaluation);
+  const hoursPerMonth = book.hoursPerMonth;
   const p = (key: string) => {
     const entry = book.prices[key];
     if (!entry) throw new Error(`no price "${key}" in prices.json`);
     return entry.usd;
   };
-  const hours = book.hoursPerMonth;
-  const all = (type: string) => evaluation.resources.filter((r) => r.type === type);
-  const input = <T>(r: EvaluatedResource, key: string) => r.inputs[key] as T;
-  const lines: CostLine[] = [];
-  const add = (
-    r: EvaluatedResource | string,
-    type: string,
-    detail: string,
-    idle: number,
-    atTraffic = idle,
-  ) => lines.push({ resource: typeof r === "string" ? r : r.name, type, detail, idle, atTraffic });
+  const ctx: PricingContext = {
+    evaluation,
+    assume,
+    hoursPerMonth,
+    requestsPerMonth,
+    requestsPerSecond: requestsPerMonth / (hoursPerMonth * 3600),
+    tasksPerMonth: requestsPerMonth * assume.tasksPerRequest,
+    scheduledFires: scheduledPerMonth(evaluation, hoursPerMonth),
+    p,
+    all: (type) => groups.get(type) ?? [],
+  };
+  const lines = Object.entries(pricers).flatMap(([type, pricer]) => {
+    const resources = groups.get(type) ?? [];
+    return resources.length > 0 ? pricer(resources, ctx) : [];
+  });
 
-  const requestsPerSecond = requestsPerMonth / SECONDS_PER_MONTH;
-  const tasksPerMonth = requestsPerMonth * assume.tasksPerRequest;
-  const scheduledFires = scheduledPerMonth(evaluation);
-
-  // --- compute ---
-  for (const service of all("aws:ecs/service:Service")) {
-    const task = all("aws:ecs/taskDefinition:TaskDefinition")[0];
-    if (!task) continue;
-    const vcpu = Number(input(task, "cpu")) / 1024;
-    const gb = Number(input(task, "memory")) / 1024;
-    const arch =
-      input<{ cpuArchitecture?: string }>(task, "runtimePlatform")?.cpuArchitecture === "ARM64"
-        ? "arm"
-        : "x86";
-    const spot = usesFargateSpot(service);
-    const target = all("aws:appautoscaling/target:Target")[0];
-    const min = Number(target ? input(target, "minCapacity") : input(service, "desiredCount"));
-    const max = Number(target ? input(target, "maxCapacity") : min);
-    // Autoscaling follows load: the average task count, never below min nor above max.
-    const average = Math.min(
-      max,
-      Math.max(min, requestsPerSecond / assume.requestsPerSecondPerTask),
+  const leftOut = [...groups]
+    .filter(([type]) => type in notPriced)
+    .map(
+      ([type, resources]) =>
+        `not priced: ${type} (${resources.map((r) => r.name).join(", ")}): ${notPriced[type]}`,
     );
-    const kind = spot ? `spot.${arch}` : arch;
-    const taskMonth =
-      hours * (vcpu * p(`fargate.${kind}.vcpuHour`) + gb * p(`fargate.${kind}.gbHour`));
-    add(
-      service,
-      "Fargate",
-      `${min}-${max} × ${vcpu} vCPU / ${gb} GB ${arch.toUpperCase()}${spot ? " Spot" : ""}, avg ${average.toFixed(2)} at traffic`,
-      min * taskMonth,
-      average * taskMonth,
-    );
-    if (input<{ registryArn?: string }>(service, "serviceRegistries")?.registryArn) {
-      add(
-        `${service.name} (Cloud Map)`,
-        "Cloud Map",
-        "registered instances",
-        min * p("cloudmap.instanceMonth"),
-        Math.ceil(average) * p("cloudmap.instanceMonth"),
-      );
-    }
-  }
-
-  // --- database ---
-  for (const db of all("aws:rds/instance:Instance")) {
-    const klass = String(input(db, "instanceClass"));
-    const copies = input(db, "multiAz") ? 2 : 1;
-    const storage = Number(input(db, "allocatedStorage") ?? 20);
-    add(
-      db,
-      "RDS",
-      `${klass} × ${copies}${copies === 2 ? " (Multi-AZ)" : ""}`,
-      copies * hours * p(`rds.${klass}.hour`),
-    );
-    add(
-      `${db.name} storage`,
-      "RDS",
-      `${storage} GB gp3 × ${copies}`,
-      copies * storage * p("rds.gp3.gbMonth"),
-    );
-  }
-
-  // --- network ---
-  for (const instance of all("aws:ec2/instance:Instance")) {
-    const type = String(input(instance, "instanceType"));
-    add(instance, "EC2", `${type} (NAT)`, hours * p(`ec2.${type}.hour`));
-  }
-  for (const ip of all("aws:ec2/eip:Eip"))
-    add(ip, "Public IPv4", "Elastic IP", hours * p("vpc.publicIpv4.hour"));
-  const natGateways = all("aws:ec2/natGateway:NatGateway");
-  for (const nat of natGateways) {
-    const gb =
-      (assume.natBaseGbPerMonth + (requestsPerMonth * assume.natBytesPerRequest) / GB) /
-      natGateways.length;
-    add(
-      nat,
-      "NAT gateway",
-      `hourly + ${gb.toFixed(1)} GB processed`,
-      hours * p("vpc.natGateway.hour"),
-      hours * p("vpc.natGateway.hour") + gb * p("vpc.natGateway.gb"),
-    );
-  }
-  for (const endpoint of all("aws:ec2/vpcEndpoint:VpcEndpoint")) {
-    const gateway = input(endpoint, "vpcEndpointType") === "Gateway";
-    const azs = (input<string[]>(endpoint, "subnetIds") ?? []).length || 2;
-    add(
-      endpoint,
-      "VPC endpoint",
-      gateway ? "gateway (free)" : `interface × ${azs} AZ`,
-      gateway ? 0 : azs * hours * p("vpc.interfaceEndpoint.hourPerAz"),
-    );
-  }
-  for (const alb of all("aws:lb/loadBalancer:LoadBalancer")) {
-    const lcu = requestsPerSecond / 25; // 25 new connections/s per LCU, a connection per request
-    add(
-      alb,
-      "ALB",
-      `hourly + ${lcu.toFixed(2)} LCU`,
-      hours * p("elb.alb.hour"),
-      hours * (p("elb.alb.hour") + lcu * p("elb.alb.lcuHour")),
-    );
-    // An internet-facing ALB holds a public IPv4 address in each of its (2) AZs.
-    add(`${alb.name} IPv4`, "Public IPv4", "2 addresses", 2 * hours * p("vpc.publicIpv4.hour"));
-  }
-
-  // --- entry ---
-  for (const api of all("aws:apigatewayv2/api:Api")) {
-    // Requests reach it only if it routes somewhere.
-    const routed = all("aws:apigatewayv2/route:Route").some(
-      (route) => input(route, "apiId") === `${api.name}-id`,
-    );
-    const cost = routed ? (requestsPerMonth / 1e6) * p("apigateway.http.million") : 0;
-    add(api, "API Gateway", routed ? "HTTP API requests" : "no routes", 0, cost);
-  }
-  for (const cdn of all("aws:cloudfront/distribution:Distribution")) {
-    const million = requestsPerMonth / 1e6;
-    const gbOut = (requestsPerMonth * assume.bytesOutPerRequest) / GB;
-    const requestCost =
-      Math.max(0, million - p("cloudfront.https.freeMillion")) * p("cloudfront.https.million");
-    const dataCost =
-      Math.max(0, gbOut - p("cloudfront.dataOut.freeGb")) * p("cloudfront.dataOut.gb");
-    add(
-      cdn,
-      "CloudFront",
-      `${million.toFixed(1)}M requests, ${gbOut.toFixed(0)} GB out (free tier applied)`,
-      0,
-      requestCost + dataCost,
-    );
-  }
-
-  // --- tasks ---
-  const queues = all("aws:sqs/queue:Queue");
-  const mappings = all("aws:lambda/eventSourceMapping:EventSourceMapping");
-  if (queues.length > 0) {
-    // Lambda polls each subscribed queue with long polling (20 s) from ~5 pollers, busy or not.
-    const polling = mappings.length * 5 * 3 * 60 * 730;
-    const idleRequests = polling;
-    const trafficRequests = polling + tasksPerMonth * 3; // send (batched), receive, delete
-    const free = p("sqs.freeMillion") * 1e6;
-    const cost = (n: number) => (Math.max(0, n - free) / 1e6) * p("sqs.million");
-    add(
-      "SQS",
-      "SQS",
-      `${(trafficRequests / 1e6).toFixed(2)}M requests at traffic incl. ${(polling / 1e6).toFixed(2)}M idle polling (1M free)`,
-      cost(idleRequests),
-      cost(trafficRequests),
-    );
-  }
-  for (const fn of all("aws:lambda/function:Function")) {
-    const gb = Number(input(fn, "memorySize") ?? 1024) / 1024;
-    const arm = (input<string[]>(fn, "architectures") ?? []).includes("arm64");
-    const migrator = fn.name.startsWith("Migrator");
-    const invocations = migrator ? assume.deploysPerMonth : tasksPerMonth + scheduledFires;
-    const idleInvocations = migrator ? assume.deploysPerMonth : scheduledFires;
-    const seconds = migrator ? assume.migratorSeconds : assume.workerSecondsPerTask;
-    const perGbSecond = arm ? p("lambda.arm.gbSecond") : p("lambda.arm.gbSecond") * 1.25;
-    const cost = (n: number) => (n / 1e6) * p("lambda.million") + n * gb * seconds * perGbSecond;
-    add(
-      fn,
-      "Lambda",
-      `${Math.round(invocations)} invocations × ${gb} GB × ${seconds} s${arm ? " ARM" : ""}`,
-      cost(idleInvocations),
-      cost(invocations),
-    );
-  }
-  const schedules = all("aws:scheduler/schedule:Schedule");
-  if (schedules.length > 0) {
-    const cost =
-      (Math.max(0, scheduledFires - p("scheduler.freeMillion") * 1e6) / 1e6) *
-      p("scheduler.million");
-    add(
-      "EventBridge Scheduler",
-      "Scheduler",
-      `${schedules.length} schedules, ${scheduledFires} invocations (14M free)`,
-      cost,
-    );
-  }
-
-  // --- storage, logs, secrets, alarms ---
-  const buckets = all("aws:s3/bucket:Bucket");
-  if (buckets.length > 0) {
-    const requests = requestsPerMonth * assume.s3RequestsPerRequest;
-    add(
-      "S3",
-      "S3",
-      `${buckets.length} buckets, ${(requests / 1e6).toFixed(2)}M requests (half PUT)`,
-      0,
-      (requests / 2e6) * (p("s3.get.million") + p("s3.put.million")),
-    );
-  }
-  const logGroups = all("aws:cloudwatch/logGroup:LogGroup");
-  if (logGroups.length > 0) {
-    const gb = (requestsPerMonth * assume.logBytesPerRequest + tasksPerMonth * 500) / GB;
-    add(
-      "CloudWatch Logs",
-      "Logs",
-      `${logGroups.length} log groups, ${gb.toFixed(2)} GB ingested`,
-      0,
-      gb * p("cloudwatch.logs.gbIngested"),
-    );
-  }
-  for (const secret of all("aws:secretsmanager/secret:Secret"))
-    add(secret, "Secrets Manager", "secret", p("secretsmanager.secretMonth"));
-  for (const alarm of all("aws:cloudwatch/metricAlarm:MetricAlarm"))
-    add(alarm, "Alarm", "standard alarm", p("cloudwatch.alarmMonth"));
-
   const round = (n: number) => Math.round(n * 100) / 100;
-  const rounded = lines.map((line) => ({
-    ...line,
-    idle: round(line.idle),
-    atTraffic: round(line.atTraffic),
-  }));
+  const rounded = lines.map((l) => ({ ...l, idle: round(l.idle), atTraffic: round(l.atTraffic) }));
   return {
     stage: evaluation.app.stage,
     requestsPerMonth,
     lines: rounded,
-    idle: round(lines.reduce((sum, line) => sum + line.idle, 0)),
-    atTraffic: round(lines.reduce((sum, line) => sum + line.atTraffic, 0)),
+    idle: round(lines.reduce((sum, l) => sum + l.idle, 0)),
+    atTraffic: round(lines.reduce((sum, l) => sum + l.atTraffic, 0)),
     assumptions: [
-      `${book.hoursPerMonth} hours per month, ${book.region} list prices (scripts/cost/prices.json)`,
-      `${assume.tasksPerRequest} background tasks per request, ${assume.workerSecondsPerTask} s each, one Lambda invocation per task`,
+      `${hoursPerMonth} hours per month, ${book.region} list prices (scripts/cost/prices.json)`,
+      `${assume.tasksPerRequest} background tasks per request, ${assume.workerSecondsPerTask} s each, one Lambda invocation per task, ${assume.sqsRequestsPerTask} SQS requests per task`,
       `${assume.requestsPerSecondPerTask} requests/s per 0.25 vCPU API task; tasks average load/capacity between min and max`,
-      `${assume.bytesOutPerRequest} bytes out and ${assume.logBytesPerRequest} log bytes per request`,
+      `${assume.bytesOutPerRequest} bytes out and ${assume.logBytesPerRequest} log bytes per request, ${assume.logBytesPerTask} log bytes per task`,
       `${assume.natBytesPerRequest} bytes per request + ${assume.natBaseGbPerMonth} GB/month through NAT (priced only for a NAT gateway; fck-nat has no per-GB fee)`,
+      `${assume.sqsPollersPerSubscription} Lambda pollers per SQS subscription, each a ${assume.sqsLongPollSeconds} s long poll at a time`,
       `${assume.deploysPerMonth} deploys per month (migrator runs)`,
-      "free tiers (SQS 1M, Scheduler 14M, CloudFront 10M requests + 1 TB) counted as if this stage were alone in its account",
-      "not priced: data transfer between AZs, ECR image storage (~$0.02), CloudWatch Logs storage, S3 storage",
+      `free tiers (SQS ${p("sqs.freeMillion")}M, Scheduler ${p("scheduler.freeMillion")}M, CloudFront ${p("cloudfront.https.freeMillion")}M requests + ${p("cloudfront.dataOut.freeGb")} GB) counted as if this stage were alone in its account`,
+      "not priced: data transfer between AZs and out to the internet, ECR image storage (~$0.02), CloudWatch Logs storage, S3 storage, the NAT instances' EBS root volumes",
+      ...leftOut,
     ],
   };
 }
 
-/** Invocations per 30 days of every schedule in the graph, from their real expressions. */
-function scheduledPerMonth(evaluation: Evaluation): number {
-  const start = new Date("2026-01-05T00:00:00Z");
-  const end = start.getTime() + 30 * 86_400_000;
+/** Invocations per month of every schedule in the graph, from their real expressions. */
+function scheduledPerMonth(evaluation: Evaluation, hoursPerMonth: number): number {
+  const start = SCHEDULE_COUNT_START;
+  const end = start.getTime() + hoursPerMonth * 3_600_000;
   let fires = 0;
   for (const schedule of evaluation.resources.filter(
     (r) => r.type === "aws:scheduler/schedule:Schedule",
