@@ -1,4 +1,3 @@
-import { build } from "esbuild";
 import { describe, expect, it } from "vitest";
 import { schedules } from "./schedules";
 import { parseExpression } from "./task/schedule-expression";
@@ -18,19 +17,5 @@ describe("the schedule list", () => {
 
   it("has unique names", () => {
     expect(new Set(schedules.map((s) => s.name)).size).toBe(schedules.length);
-  });
-
-  it("loads without any package: infra reads it inside SST's config bundle", async () => {
-    const result = await build({
-      entryPoints: [new URL("./schedules.ts", import.meta.url).pathname],
-      bundle: true,
-      write: false,
-      metafile: true,
-      platform: "node",
-      format: "esm",
-      logLevel: "silent",
-    });
-    const inputs = Object.keys(result.metafile.inputs);
-    expect(inputs.filter((file) => file.includes("node_modules"))).toEqual([]);
   });
 });

@@ -29,6 +29,7 @@ export async function send(message: Message, options: { dedupKey?: string } = {}
 export async function deliver(message: Message): Promise<void> {
   const mail = config().mail;
   if (mail.kind === "ses") {
+    // Loaded only where SES is linked: offline never loads the SES SDK.
     const { sendWithSes } = await import("./ses");
     await sendWithSes(message, mail.sender, mail.configSet);
     return;

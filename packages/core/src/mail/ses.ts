@@ -1,8 +1,11 @@
 import { SESv2Client, SendEmailCommand } from "@aws-sdk/client-sesv2";
-import type { Message } from "./mail";
 
 /** SES (v2) behind the mail port; the only file that knows the SDK. */
-export async function sendWithSes(message: Message, sender: string, configSet?: string) {
+export async function sendWithSes(
+  message: { to: string; subject: string; text: string },
+  sender: string,
+  configSet?: string,
+) {
   const client = new SESv2Client({});
   await client.send(
     new SendEmailCommand({

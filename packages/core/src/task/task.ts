@@ -44,19 +44,37 @@ function contextRequestId(): string | undefined {
 
 const TASK_NAME = /^[a-z][a-z0-9-]*\.[a-z][a-zA-Z0-9-]*$/;
 
+// What defineTask and handleTask made, so the registry test can find them among a module's exports.
+const contracts = new WeakSet<object>();
+const handlers = new WeakSet<object>();
+
 export function defineTask<Payload extends z.ZodType>(
   name: string,
   payload: Payload,
 ): TaskContract<Payload> {
   if (!TASK_NAME.test(name)) throw new Error(`task name "${name}" is not <module>.<verb>`);
-  return { name, payload };
+  const contract = { name, payload };
+  contracts.add(contract);
+  return contract;
+}
+
+/** Whether `value` was made by `defineTask` (the registry test finds contracts with no handler). */
+export function isTaskContract(value: unknown): value is TaskContract {
+  return typeof value === "object" && value !== null && contracts.has(value);
+}
+
+/** Whether `value` was made by `handleTask`. */
+export function isTaskHandler(value: unknown): value is TaskHandler {
+  return typeof value === "object" && value !== null && handlers.has(value);
 }
 
 export function handleTask<Payload extends z.ZodType>(
   contract: TaskContract<Payload>,
   handler: TaskHandler<Payload>["handler"],
 ): TaskHandler<Payload> {
-  return { ...contract, handler };
+  const bound = { ...contract, handler };
+  handlers.add(bound);
+  return bound;
 }
 
 /** What travels on the queue. Schedules send it without `id` (the SQS message id is used). */
