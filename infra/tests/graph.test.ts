@@ -93,8 +93,8 @@ const breakages = [
   {
     copy: "A",
     file: "infra/storage.ts",
-    from: 'filter: { prefix: "attachments/incoming/" },',
-    to: 'filter: { prefix: "attachments/" },',
+    from: "filter: { prefix: INCOMING_PREFIX },",
+    to: "filter: { prefix: ATTACHMENTS_PREFIX },",
     caught: "stray uploads must expire under attachments/incoming/ only, after 14+ days",
   },
   // The API links the Bucket itself (SST's Bucket link grants s3:* on all of it).
