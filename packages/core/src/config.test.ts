@@ -39,6 +39,7 @@ describe("config", () => {
       kind: "postgres",
       url: "postgres://u:p@db:5432/app",
       poolMax: 5,
+      timeouts: { connectSeconds: 2, watchdogMs: 2000, probeSeconds: 1, statementMs: 20_000 },
     });
     expect(config.logLevel).toBe("info");
     expect(config.stage).toBe("local");

@@ -5,6 +5,25 @@ import { Resource } from "sst/resource";
 import { z } from "zod";
 import { MAX_RECEIVE_COUNT } from "./task/queue-policy";
 
+/** How long the app waits on Postgres (db/client.ts uses them; README, "Configuration"). */
+export interface DatabaseTimeouts {
+  /** A new connection may take this long. */
+  connectSeconds: number;
+  /** A call still waiting this long makes a probe check that the server answers. */
+  watchdogMs: number;
+  /** The probe's own connect timeout. */
+  probeSeconds: number;
+  /** The server cancels a statement after this long (0: never). */
+  statementMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: DatabaseTimeouts = {
+  connectSeconds: 2,
+  watchdogMs: 2000,
+  probeSeconds: 1,
+  statementMs: 20_000,
+};
+
 /**
  * The one place configuration is read. Precedence, per value:
  * SST `Resource` links (deployed stages) > environment / `.env` > offline defaults.
@@ -36,6 +55,10 @@ const EnvSchema = z.object({
   PORT: integer(1, 65535).default(3000),
   DATABASE_URL: postgresURL.optional(),
   DATABASE_POOL_MAX: integer(1, 100).default(5),
+  /** Postgres only: how long a new connection may take before the request is a 503. */
+  DATABASE_CONNECT_TIMEOUT_SECONDS: integer(1, 60).default(2),
+  /** Postgres only: the server cancels a statement after this long (0: never). */
+  DATABASE_STATEMENT_TIMEOUT_MS: integer(0, 3_600_000).default(20_000),
   PGLITE_DIR: z
     .string()
     .min(1)
@@ -181,7 +204,16 @@ export function loadConfig(
     /** Linked to an SST resource: running on a deployed stage, not offline. */
     deployed: linked.database !== undefined,
     database: databaseURL
-      ? { kind: "postgres" as const, url: databaseURL, poolMax: values.DATABASE_POOL_MAX }
+      ? {
+          kind: "postgres" as const,
+          url: databaseURL,
+          poolMax: values.DATABASE_POOL_MAX,
+          timeouts: {
+            ...DEFAULT_TIMEOUTS,
+            connectSeconds: values.DATABASE_CONNECT_TIMEOUT_SECONDS,
+            statementMs: values.DATABASE_STATEMENT_TIMEOUT_MS,
+          },
+        }
       : { kind: "pglite" as const, dataDir: values.PGLITE_DIR },
     migrationsDir: values.MIGRATIONS_DIR,
     /** Deployed stages migrate in the deploy-time function, before new code serves. */

@@ -4,7 +4,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import postgres from "postgres";
 import { onTestFinished, vi } from "vitest";
-import { repoRoot } from "../src/config";
+import { DEFAULT_TIMEOUTS, repoRoot } from "../src/config";
 import { type DatabaseHandle, openDatabase } from "../src/db/client";
 import { rollback } from "../src/db/transaction";
 
@@ -75,7 +75,12 @@ export async function freshDatabase(): Promise<FreshDatabase> {
   url.pathname = `/${name}`;
   const handles: DatabaseHandle[] = [];
   const connect = async () => {
-    const handle = await openDatabase({ kind: "postgres", url: url.toString(), poolMax: 2 });
+    const handle = await openDatabase({
+      kind: "postgres",
+      url: url.toString(),
+      poolMax: 2,
+      timeouts: DEFAULT_TIMEOUTS,
+    });
     handles.push(handle);
     return handle;
   };

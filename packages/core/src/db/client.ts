@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import type { ExtractTablesWithRelations, SQL } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg-core";
 import { type Config, config } from "../config";
+import { createAvailability } from "./availability";
 
 // No relational schema: queries name their tables, so the platform never imports a module's.
 type Schema = Record<string, never>;
@@ -19,6 +20,12 @@ export type Executor = Database | Transaction;
 export interface DatabaseHandle {
   db: Database;
   close(): Promise<void>;
+  /**
+   * Runs a call into the driver so it fails fast (DatabaseUnavailable, a 503) while the server is
+   * away, instead of waiting on a pool that cannot connect (availability.ts). PGlite runs in this
+   * process and cannot be away: its guard only runs the call.
+   */
+  guard<T>(run: () => Promise<T>): Promise<T>;
 }
 
 /**
@@ -35,16 +42,40 @@ export async function openDatabase(
       import("postgres"),
       import("drizzle-orm/postgres-js"),
     ]);
+    const { timeouts } = settings;
     const client = postgres(settings.url, {
       max: settings.poolMax,
-      connect_timeout: 10,
+      connect_timeout: timeouts.connectSeconds,
       idle_timeout: 30,
+      // Server-side bound on one statement; the migrator lifts it for its own transactions.
+      connection: { statement_timeout: timeouts.statementMs },
       // Notices ("relation already exists, skipping") are noise in the logs.
       onnotice: () => {},
     });
+    const availability = createAvailability({
+      // A connection of its own: the pool's may be the ones stuck.
+      probe: async () => {
+        const probe = postgres(settings.url, {
+          max: 1,
+          connect_timeout: timeouts.probeSeconds,
+          onnotice: () => {},
+        });
+        try {
+          await probe`select 1`;
+        } finally {
+          await probe.end({ timeout: 0 });
+        }
+      },
+      watchdogMs: timeouts.watchdogMs,
+      probeIntervalMs: 1000,
+    });
     return {
       db: drizzle(client, { casing: "snake_case" }) as Database,
-      close: () => client.end({ timeout: 5 }),
+      close: async () => {
+        availability.stop();
+        await client.end({ timeout: 5 });
+      },
+      guard: availability.guard,
     };
   }
 
@@ -59,7 +90,11 @@ export async function openDatabase(
   });
   if (!settings.dataDir.includes("://")) mkdirSync(settings.dataDir, { recursive: true });
   const client = await PGlite.create(settings.dataDir, template ? { loadDataDir: template } : {});
-  return { db: drizzle(client, { casing: "snake_case" }) as Database, close: () => client.close() };
+  return {
+    db: drizzle(client, { casing: "snake_case" }) as Database,
+    close: () => client.close(),
+    guard: (run) => run(),
+  };
 }
 
 let opening: Promise<DatabaseHandle> | undefined;

@@ -96,6 +96,8 @@ export async function migrate(db: Database, dir: string): Promise<{ applied: str
     const started = performance.now();
     const ran = await db
       .transaction(async (tx) => {
+        // A migration may rewrite a big table: no statement timeout (the app's is for requests).
+        await tx.execute(sql`set local statement_timeout = 0`);
         // Held until this transaction ends; a second runner waits here, then sees it applied.
         await tx.execute(sql`select pg_advisory_xact_lock(${LOCK_KEY})`);
         await tx.execute(sql`create schema if not exists drizzle`);

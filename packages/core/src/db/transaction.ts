@@ -19,8 +19,8 @@ const storage = new AsyncLocalStorage<Context>();
 export async function useTransaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
   const current = storage.getStore();
   if (current) return fn(current.tx);
-  const { db } = await database();
-  return fn(db);
+  const { db, guard } = await database();
+  return guard(() => fn(db));
 }
 
 /**
@@ -38,9 +38,11 @@ export async function createTransaction<T>(fn: (tx: Transaction) => Promise<T>):
     current.effects.push(...effects);
     return result;
   }
-  const { db } = await database();
+  const { db, guard } = await database();
   const effects: Effect[] = [];
-  const result = await db.transaction((tx) => storage.run({ tx, effects }, () => fn(tx)));
+  const result = await guard(() =>
+    db.transaction((tx) => storage.run({ tx, effects }, () => fn(tx))),
+  );
   await runEffects(effects);
   return result;
 }

@@ -1,4 +1,5 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { isConnectionError } from "../db/availability";
 import { createTransaction } from "../db/transaction";
 import { log, withLogContext } from "../log";
 import { reportError } from "../observability/error-reporting";
@@ -61,6 +62,15 @@ export function createWorker(tasks: readonly TaskHandler[]) {
         try {
           await run(record, seen);
         } catch (error) {
+          batchItemFailures.push({ itemIdentifier: record.messageId });
+          // The outage is logged once by db/availability.ts; the task comes back after its
+          // visibility timeout, so it is not a bug to report.
+          if (isConnectionError(error)) {
+            log.warn("task not run: the database is unavailable; it will be delivered again", {
+              attempt: record.attributes.ApproximateReceiveCount,
+            });
+            return;
+          }
           log.error("task failed", { error, attempt: record.attributes.ApproximateReceiveCount });
           reportError(error, {
             task: seen.task,
@@ -68,7 +78,6 @@ export function createWorker(tasks: readonly TaskHandler[]) {
             messageId: record.messageId,
             requestId: seen.requestId,
           });
-          batchItemFailures.push({ itemIdentifier: record.messageId });
         }
       });
     }

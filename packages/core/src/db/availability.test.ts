@@ -1,0 +1,145 @@
+import { sql } from "drizzle-orm";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
+import { startTcpProxy } from "../../test/tcp-proxy";
+import { DEFAULT_TIMEOUTS } from "../config";
+import { log } from "../log";
+import { DatabaseUnavailable, isConnectionError } from "./availability";
+import { openDatabase, queryRows } from "./client";
+
+const code = (value: string) => Object.assign(new Error(value), { code: value });
+
+describe("what counts as the database being away", () => {
+  it.each([
+    ["a refused connection", code("ECONNREFUSED")],
+    ["postgres.js giving up connecting", code("CONNECT_TIMEOUT")],
+    ["a connection closed under a query", code("CONNECTION_CLOSED")],
+    ["the server shutting down (57P01)", code("57P01")],
+    ["the server starting up (57P03)", code("57P03")],
+    ["too many connections (53300)", code("53300")],
+    ["a connection exception (08006)", code("08006")],
+    ["drizzle's wrapper around a reset", new Error("Failed query", { cause: code("ECONNRESET") })],
+  ])("%s is an outage", (_, error) => {
+    expect(isConnectionError(error)).toBe(true);
+  });
+
+  it.each([
+    ["a unique violation (23505)", code("23505")],
+    ["a syntax error (42601)", code("42601")],
+    ["a statement timeout (57014)", code("57014")],
+    ["a plain bug", new TypeError("x is undefined")],
+    [
+      "a cause chain that loops",
+      (() => {
+        const a = new Error("a");
+        const b = new Error("b", { cause: a });
+        (a as { cause?: unknown }).cause = b;
+        return a;
+      })(),
+    ],
+  ])("%s is not", (_, error) => {
+    expect(isConnectionError(error)).toBe(false);
+  });
+});
+
+const server = process.env.TEST_DATABASE_URL;
+
+/**
+ * Fault drills on a real Postgres through a proxy the test controls, with the production
+ * timeouts: a request during an outage must be answered within 3 s, and the first ones after it
+ * must succeed without reopening anything.
+ */
+describe.skipIf(!server)("a Postgres outage, through a proxy", () => {
+  async function openThroughProxy() {
+    const target = new URL(server ?? "");
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    const url = new URL(target);
+    url.host = `127.0.0.1:${proxy.port}`;
+    const handle = await openDatabase({
+      kind: "postgres",
+      url: url.toString(),
+      poolMax: 5,
+      timeouts: DEFAULT_TIMEOUTS,
+    });
+    onTestFinished(async () => {
+      await proxy.close();
+      await handle.close();
+    });
+    const query = (i: number) =>
+      handle.guard(() => queryRows<{ i: number }>(handle.db, sql`select ${i}::int as i`));
+    return { proxy, handle, query };
+  }
+
+  /** Runs `count` queries at once; each one's outcome and how long it took. */
+  async function burst(query: (i: number) => Promise<unknown>, count = 20) {
+    return Promise.all(
+      Array.from({ length: count }, async (_, i) => {
+        const started = performance.now();
+        const outcome = await query(i).then(
+          () => "ok",
+          (error: unknown) =>
+            error instanceof DatabaseUnavailable ? "unavailable" : String(error),
+        );
+        return { outcome, ms: performance.now() - started };
+      }),
+    );
+  }
+
+  async function untilOk(query: (i: number) => Promise<unknown>, withinMs: number) {
+    const started = performance.now();
+    for (;;) {
+      try {
+        await query(0);
+        return performance.now() - started;
+      } catch (error) {
+        if (performance.now() - started > withinMs) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  }
+
+  it("restarted: every query during the outage fails fast as unavailable, logged once; after it, queries succeed", async () => {
+    const { proxy, query } = await openThroughProxy();
+    const warnings = vi.spyOn(log, "warn").mockImplementation(() => {});
+    onTestFinished(() => warnings.mockRestore());
+    expect((await burst(query)).map((r) => r.outcome)).toEqual(Array(20).fill("ok"));
+
+    await proxy.refuse();
+    const during = await burst(query);
+    expect(during.map((r) => r.outcome)).toEqual(Array(20).fill("unavailable"));
+    expect(Math.max(...during.map((r) => r.ms))).toBeLessThan(3000);
+    // A second wave while it is still down is answered at once, without the driver.
+    const again = await burst(query);
+    expect(again.map((r) => r.outcome)).toEqual(Array(20).fill("unavailable"));
+    expect(Math.max(...again.map((r) => r.ms))).toBeLessThan(100);
+    expect(
+      warnings.mock.calls.filter(([message]) => message.startsWith("database unavailable")),
+    ).toHaveLength(1);
+
+    await proxy.restore();
+    expect(await untilOk(query, 3000)).toBeLessThan(3000);
+    expect((await burst(query)).map((r) => r.outcome)).toEqual(Array(20).fill("ok"));
+  });
+
+  it("unreachable without refusing (packets dropped): queries waiting on it are answered within 3 s", async () => {
+    const { proxy, query } = await openThroughProxy();
+    const warnings = vi.spyOn(log, "warn").mockImplementation(() => {});
+    onTestFinished(() => warnings.mockRestore());
+    await burst(query, 5);
+
+    proxy.blackhole();
+    const during = await burst(query);
+    expect(during.map((r) => r.outcome)).toEqual(Array(20).fill("unavailable"));
+    expect(Math.max(...during.map((r) => r.ms))).toBeLessThan(3500);
+
+    await proxy.restore();
+    expect(await untilOk(query, 4000)).toBeLessThan(4000);
+  });
+
+  it("a slow query on a healthy server is not an outage", async () => {
+    const { handle } = await openThroughProxy();
+    const result = await handle.guard(() =>
+      queryRows<{ ok: number }>(handle.db, sql`select 1 as ok from pg_sleep(2.5)`),
+    );
+    expect(result).toEqual([{ ok: 1 }]);
+  });
+});
