@@ -1,10 +1,9 @@
-import { Hono } from "hono";
 import { describeRoute, openAPIRouteHandler } from "hono-openapi";
 import { AccountRoutes, sessionMiddleware } from "./account";
 import { AttachmentRoutes } from "./attachment";
 import { createDevRoutes } from "./dev/dev.routes";
 import { HealthRoutes } from "./health";
-import { createApp } from "./http/app";
+import { createApp, createSite } from "./http/app";
 import { NoteRoutes } from "./note";
 import { schedules } from "./schedules";
 import { LocalStorageRoutes } from "./storage/local.routes";
@@ -54,5 +53,10 @@ export const app = routes.get(
 
 export type AppType = typeof app;
 
-/** What the Node server serves: the API, and offline the local object store at `/storage`. */
-export const site = new Hono().route("/storage", LocalStorageRoutes).route("/", app);
+/**
+ * What the Node server serves: the API, and offline the local object store at `/storage` (before
+ * the API, whose JSON-only checks would refuse its forms). Built by `createSite()`: a mounted
+ * app's not-found handler does not apply to its parent, so the error contract is the site's own
+ * and holds on every path the server answers (site.test.ts, server.test.ts for the bundle).
+ */
+export const site = createSite().route("/storage", LocalStorageRoutes).route("/", app);

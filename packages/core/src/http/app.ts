@@ -30,7 +30,7 @@ const sameOrigin = createMiddleware<AppEnv>(async (c, next) => {
 const jsonType = /^application\/([\w.-]+\+)?json$/i;
 
 /** Runs the rest of the request with its id in every log line, and logs one line per request. */
-export const requestLog = createMiddleware<AppEnv>(async (c, next) => {
+const requestLog = createMiddleware<AppEnv>(async (c, next) => {
   const started = performance.now();
   await withLogContext({ requestId: c.var.requestId }, async () => {
     await next();
@@ -73,14 +73,49 @@ const jsonBodies = createMiddleware<AppEnv>(async (c, next) => {
 });
 
 /**
+ * The request's id (`x-request-id` on its response, a well-formed incoming one kept) and its one
+ * log line, once per request: an app made here and mounted in another (the API in the site)
+ * finds them already set and passes through.
+ */
+const assignRequestId = requestId();
+const requestContext = createMiddleware<AppEnv>(async (c, next) => {
+  if (c.var.requestId) return next();
+  await assignRequestId(c, async () => {
+    await requestLog(c, next);
+  });
+});
+
+/**
+ * The error contract (ADR 003) on `app`: every error, and every path nothing serves (404, or 405
+ * with `Allow` from all the routes mounted in it), is the JSON envelope. Hono uses only the
+ * outermost app's not-found handler, so the app a server serves must be made here too.
+ */
+function withErrorContract<App extends Hono<AppEnv>>(app: App): App {
+  app.onError(handleError);
+  app.notFound(notFoundHandler(app as unknown as Hono<never>));
+  return app;
+}
+
+/**
+ * The root of what the Node server serves (`site` in api.ts): `createApp()`'s API and, beside
+ * it, routes that are not the API (the offline store, mounted first, so the API's request checks
+ * do not run on its routes). Request ids, request logs and the error contract on every path.
+ * The API, mounted at the root, keeps its middleware there: a request no route serves passes
+ * the API's checks before its 404 or 405, as under `/api`.
+ */
+export function createSite() {
+  return withErrorContract(new Hono<AppEnv>().use(requestContext));
+}
+
+/**
  * A Hono app with the platform's middleware and error contract; modules' routes are added to it
  * with `.route()`. Every response carries `x-request-id`; errors are `{ error: { code, message } }`.
+ * Served by the Node server mounted in `createSite()`, by tests and the web client directly.
  */
 export function createApp() {
   const limit = config().bodyLimitBytes;
   const app = new Hono<AppEnv>()
-    .use(requestId())
-    .use(requestLog)
+    .use(requestContext)
     .use(secureHeaders())
     .use(sameOrigin)
     .use(
@@ -94,7 +129,5 @@ export function createApp() {
       }),
     )
     .use(jsonBodies);
-  app.onError(handleError);
-  app.notFound(notFoundHandler(app as unknown as Hono<never>));
-  return app;
+  return withErrorContract(app);
 }

@@ -1,10 +1,9 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { requestId } from "hono/request-id";
 import { config } from "../config";
 import { AppError } from "../error";
-import { type AppEnv, requestLog } from "../http/app";
-import { handleError, noRoute } from "../http/errors";
+import type { AppEnv } from "../http/app";
+import { noRoute } from "../http/errors";
 import type { LocalStorage } from "./local";
 import { storage } from "./storage";
 
@@ -13,6 +12,8 @@ import { storage } from "./storage";
  * `/api`). Browsers POST presigned forms here and follow presigned download links, exactly as
  * they would with S3. Not under `/api`: like S3 it takes multipart forms, and the signed policy,
  * not a cookie or an Origin, is what authorizes an upload. Deployed, it answers 404.
+ * Request ids, request logs and the error contract come from the site it is mounted in
+ * (`createSite()`), as they do for the API.
  */
 async function localStore(c: Parameters<typeof noRoute>[0]): Promise<LocalStorage> {
   if (config().storage.kind !== "local") throw noRoute(c);
@@ -23,8 +24,6 @@ async function localStore(c: Parameters<typeof noRoute>[0]): Promise<LocalStorag
 const FORM_OVERHEAD_BYTES = 64 * 1024;
 
 export const LocalStorageRoutes = new Hono<AppEnv>()
-  .use(requestId())
-  .use(requestLog)
   .post(
     "/:bucket",
     async (c, next) =>
@@ -53,5 +52,3 @@ export const LocalStorageRoutes = new Hono<AppEnv>()
     const { body, headers } = await store.openDownload(new URL(c.req.url));
     return new Response(body, { status: 200, headers });
   });
-
-LocalStorageRoutes.onError(handleError);
