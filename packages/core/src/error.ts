@@ -68,6 +68,10 @@ export interface FieldIssue {
   /** Dotted path of the field in the input (`""` for the input as a whole). */
   path: string;
   message: string;
+  /** A size over its limit: the limit, so a client can word it itself instead of parsing `message`. */
+  limitBytes?: number;
+  /** A value outside a fixed set: the values accepted. */
+  allowed?: readonly string[];
 }
 
 /** A schema issue as zod and Standard Schema report it: a path of keys (or `{ key }` segments). */

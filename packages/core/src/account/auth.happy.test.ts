@@ -1,22 +1,19 @@
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { as, sessionCookie, signupUser } from "../../test/app";
-import { jsonRequest } from "../../test/http";
-import { app } from "../api";
+import { client, sessionCookie, signupUser } from "../../test/app";
 import { queryRows } from "../db/client";
 import { rollback, useTransaction } from "../db/transaction";
 
 describe("auth: happy paths", () => {
   it("signup: 201, the user (email trimmed and lower-cased), and a session cookie with the right flags", async () =>
     rollback(async () => {
-      const response = await app.request(
-        "/api/auth/signup",
-        jsonRequest({
+      const response = await client().api.auth.signup.$post({
+        json: {
           email: "  Ada.Lovelace@Example.COM ",
           password: "analytical engine",
           name: " Ada ",
-        }),
-      );
+        },
+      });
       expect(response.status).toBe(201);
       expect(await response.json()).toEqual({
         user: {
@@ -45,23 +42,22 @@ describe("auth: happy paths", () => {
   it("login with any letter case: 200 and a new session; me returns the user", async () =>
     rollback(async () => {
       const { email, password, user } = await signupUser();
-      const response = await app.request(
-        "/api/auth/login",
-        jsonRequest({ email: email.toUpperCase(), password }),
-      );
+      const response = await client().api.auth.login.$post({
+        json: { email: email.toUpperCase(), password },
+      });
       expect(response.status).toBe(200);
-      const me = await as(sessionCookie(response)).get("/api/auth/me");
+      const me = await client(sessionCookie(response)).api.auth.me.$get();
       expect(await me.json()).toEqual({ user });
     }));
 
   it("logout: 204, the cookie cleared, and the session revoked server-side", async () =>
     rollback(async () => {
       const { cookie } = await signupUser();
-      const logout = await as(cookie).send("POST", "/api/auth/logout");
+      const logout = await client(cookie).api.auth.logout.$post();
       expect(logout.status).toBe(204);
       expect(logout.headers.get("set-cookie")).toMatch(/slipway_session=;.*Max-Age=0/);
       // The old token no longer works, even if a client kept it.
-      expect((await as(cookie).get("/api/auth/me")).status).toBe(401);
+      expect((await client(cookie).api.auth.me.$get()).status).toBe(401);
     }));
 
   it("sliding expiry: a session used late in its life is extended and its cookie renewed", async () =>
@@ -71,7 +67,7 @@ describe("auth: happy paths", () => {
       await useTransaction((tx) =>
         tx.execute(sql`update session set expires_at = now() + interval '2 days'`),
       );
-      const me = await as(cookie).get("/api/auth/me");
+      const me = await client(cookie).api.auth.me.$get();
       expect(me.status).toBe(200);
       expect(me.headers.get("set-cookie")).toContain("slipway_session=");
       const [left] = await useTransaction((tx) =>
@@ -81,7 +77,7 @@ describe("auth: happy paths", () => {
         ),
       );
       expect(left).toEqual({ days: 14 });
-      const fresh = await as(cookie).get("/api/auth/me");
+      const fresh = await client(cookie).api.auth.me.$get();
       expect(fresh.headers.get("set-cookie")).toBeNull(); // recently extended: no write, no cookie
     }));
 });

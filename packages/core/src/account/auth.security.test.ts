@@ -1,13 +1,13 @@
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { as, rowCounts, signupUser } from "../../test/app";
+import { client, rowCounts, signupUser } from "../../test/app";
 import { bootApp, freshDatabase, isolated } from "../../test/database";
 import { jsonRequest } from "../../test/http";
 import { app } from "../api";
 import { rollback, useTransaction } from "../db/transaction";
 
 const login = (email: string, password: string) =>
-  app.request("/api/auth/login", jsonRequest({ email, password }));
+  client().api.auth.login.$post({ json: { email, password } });
 
 describe("auth: security", () => {
   it("rate limit: after 5 failures for an email from one IP, 429 with Retry-After, even for the right password", async () =>
@@ -49,25 +49,25 @@ describe("auth: security", () => {
     const fresh = await freshDatabase();
     const booted = await bootApp({ ...fresh.env, TRUSTED_PROXIES: "2" }, fresh.handle);
     await booted.migrator.migrate(fresh.handle.db, booted.config.migrationsDir);
-    const post = (path: string, body: unknown, forwardedFor: string) =>
-      booted.app.request(path, jsonRequest(body, { headers: { "x-forwarded-for": forwardedFor } }));
+    const { auth } = client(undefined, booted.app).api;
+    const from = (forwardedFor: string) => ({ headers: { "x-forwarded-for": forwardedFor } });
     const account = { email: "proxied@example.com", password: "a strong password" };
     expect(
-      (await post("/api/auth/signup", { ...account, name: "P" }, "198.51.100.7, 10.0.0.1")).status,
+      (await auth.signup.$post({ json: { ...account, name: "P" } }, from("198.51.100.7, 10.0.0.1")))
+        .status,
     ).toBe(201);
     // Five failures from 198.51.100.7, each with a different forged entry in front.
     for (let i = 0; i < 5; i++) {
-      const response = await post(
-        "/api/auth/login",
-        { ...account, password: "wrong password" },
-        `1.2.3.${i}, 198.51.100.7, 10.0.0.1`,
+      const response = await auth.login.$post(
+        { json: { ...account, password: "wrong password" } },
+        from(`1.2.3.${i}, 198.51.100.7, 10.0.0.1`),
       );
       expect(response.status).toBe(401);
     }
-    expect((await post("/api/auth/login", account, "9.9.9.9, 198.51.100.7, 10.0.0.1")).status).toBe(
-      429,
-    );
-    expect((await post("/api/auth/login", account, "198.51.100.8, 10.0.0.1")).status).toBe(200); // another client
+    const rightPassword = (forwardedFor: string) =>
+      auth.login.$post({ json: account }, from(forwardedFor));
+    expect((await rightPassword("9.9.9.9, 198.51.100.7, 10.0.0.1")).status).toBe(429);
+    expect((await rightPassword("198.51.100.8, 10.0.0.1")).status).toBe(200); // another client
   });
 
   it("an expired session is refused and its cookie cleared", async () =>
@@ -76,15 +76,16 @@ describe("auth: security", () => {
       await useTransaction((tx) =>
         tx.execute(sql`update session set expires_at = now() - interval '1 second'`),
       );
-      const me = await as(cookie).get("/api/auth/me");
+      const me = await client(cookie).api.auth.me.$get();
       expect(me.status).toBe(401);
       expect(me.headers.get("set-cookie")).toMatch(/slipway_session=;.*Max-Age=0/);
     }));
 
   it("a forged or random session token is refused", async () => {
-    expect((await as("slipway_session=forged-token").get("/api/auth/me")).status).toBe(401);
+    expect((await client("slipway_session=forged-token").api.auth.me.$get()).status).toBe(401);
   });
 
+  // app.request: the point is the headers the typed client always sends right.
   it.each(["/api/auth/signup", "/api/auth/login", "/api/auth/logout"])(
     "CSRF: %s from a foreign origin or with no Origin is 403 and writes nothing",
     async (path) =>
@@ -111,10 +112,9 @@ describe("auth: security", () => {
     const fresh = await freshDatabase();
     const booted = await bootApp({ ...fresh.env, COOKIE_SECURE: "true" }, fresh.handle);
     await booted.migrator.migrate(fresh.handle.db, booted.config.migrationsDir);
-    const response = await booted.app.request(
-      "/api/auth/signup",
-      jsonRequest({ email: "secure@example.com", password: "a strong password", name: "S" }),
-    );
+    const response = await client(undefined, booted.app).api.auth.signup.$post({
+      json: { email: "secure@example.com", password: "a strong password", name: "S" },
+    });
     expect(response.status).toBe(201);
     expect(response.headers.get("set-cookie")).toContain("Secure");
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { client } from "../../test/app";
 import { bootApp, freshDatabase } from "../../test/database";
-import { jsonRequest } from "../../test/http";
 
 /**
  * Committed transactions, not a test's rollback: what concurrent requests really do. On Postgres
@@ -14,25 +14,24 @@ describe("attachments: concurrency", () => {
       (await (await import("../db/client")).database()).db,
       config.migrationsDir,
     );
-    const signup = await app.request(
-      "/api/auth/signup",
-      jsonRequest({ email: "racer@example.com", password: "a strong password", name: "R" }),
-    );
+    const signup = await client(undefined, app).api.auth.signup.$post({
+      json: { email: "racer@example.com", password: "a strong password", name: "R" },
+    });
     const cookie = (signup.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
-    const as = { headers: { cookie } };
-    const { note } = (await (
-      await app.request("/api/notes", jsonRequest({ title: "busy" }, as))
-    ).json()) as { note: { id: string } };
+    const { api } = client(cookie, app);
+    const { note } = await (await api.notes.$post({ json: { title: "busy" } })).json();
+    const param = { id: note.id };
     const file = { filename: "a.png", contentType: "image/png", size: 10 };
-    const create = () => app.request(`/api/notes/${note.id}/attachments`, jsonRequest(file, as));
+    const create = () => api.notes[":id"].attachments.$post({ param, json: file });
     for (let i = 0; i < 18; i++) expect((await create()).status).toBe(201);
 
-    const statuses = (await Promise.all(Array.from({ length: 6 }, create))).map((r) => r.status);
+    // Typed as the route's 201 only: errors come from the error handler, unknown to the client.
+    const statuses: number[] = (await Promise.all(Array.from({ length: 6 }, create))).map(
+      (r) => r.status,
+    );
     expect(statuses.filter((s) => s === 201)).toHaveLength(2);
     expect(statuses.filter((s) => s === 409)).toHaveLength(4);
-    const listed = (await (await app.request(`/api/notes/${note.id}/attachments`, as)).json()) as {
-      attachments: unknown[];
-    };
+    const listed = await (await api.notes[":id"].attachments.$get({ param })).json();
     expect(listed.attachments).toHaveLength(20);
   });
 });

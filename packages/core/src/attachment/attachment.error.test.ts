@@ -1,18 +1,11 @@
 import { createHash } from "node:crypto";
 import { sql } from "drizzle-orm";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { as, rowCounts, signupUser } from "../../test/app";
+import { as, client, rowCounts, signupUser } from "../../test/app";
 import { isolated } from "../../test/database";
 import { errorOf, issuesOf } from "../../test/http";
 import { drain } from "../../test/tasks";
-import {
-  A_PNG_DECLARED,
-  type AttachmentInfo,
-  download,
-  PNG,
-  postForm,
-  startUpload,
-} from "../../test/uploads";
+import { A_PNG_DECLARED, download, PNG, postForm, startUpload } from "../../test/uploads";
 import { queryRows } from "../db/client";
 import { rollback, useTransaction } from "../db/transaction";
 import { Maintenance } from "../maintenance";
@@ -25,12 +18,12 @@ const png = A_PNG_DECLARED;
 
 const stored = async (key: string) => (await storage()).head(key);
 
+const read = (cookie: string, id: string) =>
+  client(cookie).api.attachments[":id"].$get({ param: { id } });
+const complete = (cookie: string, id: string) =>
+  client(cookie).api.attachments[":id"].complete.$post({ param: { id } });
 const attachment = async (cookie: string, id: string) =>
-  (
-    (await (await as(cookie).get(`/api/attachments/${id}`)).json()) as {
-      attachment: AttachmentInfo;
-    }
-  ).attachment;
+  (await (await read(cookie, id)).json()).attachment;
 
 afterEach(() => {
   vi.useRealTimers();
@@ -52,24 +45,50 @@ describe("attachments: bad input to the API", () => {
     ["an extra field", { ...png, key: "attachments/mine" }, ""],
   ])("create, %s: 400 naming the field, nothing written", async (_, body, field) =>
     isolated(async () => {
-      const me = as((await signupUser()).cookie);
-      const { note } = (await (await me.send("POST", "/api/notes", { title: "n" })).json()) as {
-        note: { id: string };
-      };
+      const { cookie } = await signupUser();
+      const { note } = await (
+        await client(cookie).api.notes.$post({ json: { title: "n" } })
+      ).json();
       const before = await rowCounts();
-      const response = await me.send("POST", `/api/notes/${note.id}/attachments`, body);
+      // Invalid on purpose: untyped.
+      const response = await as(cookie).send("POST", `/api/notes/${note.id}/attachments`, body);
       expect(response.status).toBe(400);
       expect(await issuesOf(response)).toContain(field);
       expect(await rowCounts()).toEqual(before);
     }),
   );
 
+  it("a size over the limit and a type not allowed: the issues carry the limit and the accepted types", async () =>
+    rollback(async () => {
+      const { api } = client((await signupUser()).cookie);
+      const { note } = await (await api.notes.$post({ json: { title: "n" } })).json();
+      const response = await api.notes[":id"].attachments.$post({
+        param: { id: note.id },
+        json: { ...png, contentType: "text/html", size: 10 * 1024 * 1024 + 1 },
+      });
+      expect(response.status).toBe(400);
+      const allowed = [
+        "image/png",
+        "image/jpeg",
+        "image/webp",
+        "image/gif",
+        "application/pdf",
+        "text/plain",
+      ];
+      // Values a client can word its own message from, next to the server's wording.
+      expect((await errorOf(response)).details?.issues).toEqual([
+        { path: "contentType", message: `must be one of ${allowed.join(", ")}`, allowed },
+        { path: "size", message: "must be at most 10485760 bytes", limitBytes: 10 * 1024 * 1024 },
+      ]);
+    }));
+
   it("a note holds at most 20 attachments: the 21st is a 409; a rejected one takes no place", async () =>
     rollback(async () => {
       const { cookie } = await signupUser();
       const { noteID, attachment: first } = await startUpload(cookie, png);
       for (let i = 1; i < 20; i++) await startUpload(cookie, png, noteID);
-      const create = () => as(cookie).send("POST", `/api/notes/${noteID}/attachments`, png);
+      const create = () =>
+        client(cookie).api.notes[":id"].attachments.$post({ param: { id: noteID }, json: png });
       const refused = await create();
       expect(refused.status).toBe(409);
       expect((await errorOf(refused)).message).toBe("A note holds at most 20 attachments");
@@ -86,7 +105,7 @@ describe("attachments: bad input to the API", () => {
       const { cookie } = await signupUser();
       const { attachment: created } = await startUpload(cookie, png);
       const before = await rowCounts();
-      const response = await as(cookie).send("POST", `/api/attachments/${created.id}/complete`);
+      const response = await complete(cookie, created.id);
       expect(response.status).toBe(409);
       expect((await errorOf(response)).message).toBe("The file has not been uploaded yet");
       expect(await rowCounts()).toEqual(before);
@@ -95,23 +114,19 @@ describe("attachments: bad input to the API", () => {
 
   it("ids that do not exist or are not attachment ids: 404", async () =>
     rollback(async () => {
-      const me = as((await signupUser()).cookie);
+      const { api } = client((await signupUser()).cookie);
       for (const id of [
         "att_01ARZ3NDEKTSV4RRFFQ69G5FAV",
         "not-an-id",
         "not_01ARZ3NDEKTSV4RRFFQ69G5FAV",
       ]) {
-        expect((await me.get(`/api/attachments/${id}`)).status).toBe(404);
-        expect((await me.send("POST", `/api/attachments/${id}/complete`)).status).toBe(404);
-        expect((await me.send("DELETE", `/api/attachments/${id}`)).status).toBe(404);
+        expect((await api.attachments[":id"].$get({ param: { id } })).status).toBe(404);
+        expect((await api.attachments[":id"].complete.$post({ param: { id } })).status).toBe(404);
+        expect((await api.attachments[":id"].$delete({ param: { id } })).status).toBe(404);
       }
-      expect(
-        (await me.send("POST", "/api/notes/not_01ARZ3NDEKTSV4RRFFQ69G5FAV/attachments", png))
-          .status,
-      ).toBe(404);
-      expect((await me.get("/api/notes/not_01ARZ3NDEKTSV4RRFFQ69G5FAV/attachments")).status).toBe(
-        404,
-      );
+      const note = { param: { id: "not_01ARZ3NDEKTSV4RRFFQ69G5FAV" } };
+      expect((await api.notes[":id"].attachments.$post({ ...note, json: png })).status).toBe(404);
+      expect((await api.notes[":id"].attachments.$get(note)).status).toBe(404);
     }));
 });
 
@@ -188,9 +203,7 @@ describe("attachments: processing", () => {
         size: svg.byteLength,
       });
       expect((await postForm(upload, svg)).status).toBe(204);
-      expect(
-        (await as(cookie).send("POST", `/api/attachments/${created.id}/complete`)).status,
-      ).toBe(202);
+      expect((await complete(cookie, created.id)).status).toBe(202);
       await drain(tasks);
       const after = await attachment(cookie, created.id);
       expect(after).toMatchObject({ status: "rejected", sha256: null });
@@ -198,13 +211,7 @@ describe("attachments: processing", () => {
       expect(await stored(keys(created.id).incoming)).toBeUndefined();
       expect(await stored(keys(created.id).file)).toBeUndefined();
       // No download link for a rejected file.
-      expect(
-        (
-          (await (await as(cookie).get(`/api/attachments/${created.id}`)).json()) as {
-            download: unknown;
-          }
-        ).download,
-      ).toBeNull();
+      expect((await (await read(cookie, created.id)).json()).download).toBeNull();
     }));
 
   it("processing twice, or complete called twice, has one effect", async () =>
@@ -216,9 +223,7 @@ describe("attachments: processing", () => {
       });
       expect((await postForm(upload, PNG)).status).toBe(204);
       for (let i = 0; i < 2; i++) {
-        expect(
-          (await as(cookie).send("POST", `/api/attachments/${created.id}/complete`)).status,
-        ).toBe(202);
+        expect((await complete(cookie, created.id)).status).toBe(202);
       }
       await drain(tasks);
       const first = await attachment(cookie, created.id);
@@ -234,10 +239,8 @@ describe("attachments: processing", () => {
       );
       expect(row?.n).toBe(1);
       // Complete after processing returns the settled attachment without queueing anything.
-      const again = await as(cookie).send("POST", `/api/attachments/${created.id}/complete`);
-      expect(((await again.json()) as { attachment: AttachmentInfo }).attachment.status).toBe(
-        "rejected",
-      );
+      const again = await complete(cookie, created.id);
+      expect((await again.json()).attachment.status).toBe("rejected");
     }));
 
   it("abandoned uploads (pending for an hour) are removed by maintenance.cleanup, with their objects", async () =>
@@ -254,10 +257,8 @@ describe("attachments: processing", () => {
       );
       expect(await Maintenance.cleanup()).toMatchObject({ abandonedUploads: 2 });
       await drain(tasks);
-      expect((await as(cookie).get(`/api/attachments/${never.attachment.id}`)).status).toBe(404);
-      expect(
-        (await as(cookie).get(`/api/attachments/${uploadedNotCompleted.attachment.id}`)).status,
-      ).toBe(404);
+      expect((await read(cookie, never.attachment.id)).status).toBe(404);
+      expect((await read(cookie, uploadedNotCompleted.attachment.id)).status).toBe(404);
       expect(await stored(uploadedNotCompleted.upload.fields.key ?? "")).toBeUndefined();
       expect((await attachment(cookie, recent.attachment.id)).status).toBe("pending");
       expect(await Maintenance.cleanup()).toMatchObject({ abandonedUploads: 0 });
@@ -268,10 +269,8 @@ describe("attachments: processing", () => {
       const { cookie } = await signupUser();
       const { attachment: created, upload } = await startUpload(cookie, png);
       expect((await postForm(upload, PNG)).status).toBe(204);
-      const response = await as(cookie).send("POST", `/api/attachments/${created.id}/complete`);
-      expect(((await response.json()) as { attachment: AttachmentInfo }).attachment.status).toBe(
-        "uploaded",
-      );
+      const response = await complete(cookie, created.id);
+      expect((await response.json()).attachment.status).toBe("uploaded");
       await drain(tasks);
       expect((await attachment(cookie, created.id)).status).toBe("ready");
     }));
@@ -281,17 +280,15 @@ describe("attachments: processing", () => {
       const { cookie } = await signupUser();
       const { attachment: created, upload } = await startUpload(cookie, png);
       expect((await postForm(upload, PNG)).status).toBe(204);
-      await as(cookie).send("POST", `/api/attachments/${created.id}/complete`);
+      await complete(cookie, created.id);
       await drain(tasks);
       // Same size, same declared type: the policy (as S3's would) accepts it again within 5 min.
       const forged = Buffer.alloc(PNG.byteLength, "A");
       expect((await postForm(upload, forged)).status).toBe(204);
-      await as(cookie).send("POST", `/api/attachments/${created.id}/complete`);
+      await complete(cookie, created.id);
       await drain(tasks);
-      const { download: link } = (await (
-        await as(cookie).get(`/api/attachments/${created.id}`)
-      ).json()) as { download: { url: string } };
-      const served = await download(link.url);
+      const { download: link } = await (await read(cookie, created.id)).json();
+      const served = await download(link?.url ?? "");
       expect(Buffer.from(await served.arrayBuffer())).toEqual(PNG);
     }));
 
@@ -300,7 +297,7 @@ describe("attachments: processing", () => {
       const { cookie } = await signupUser();
       const { attachment: created, upload } = await startUpload(cookie, png);
       expect((await postForm(upload, PNG)).status).toBe(204);
-      await as(cookie).send("POST", `/api/attachments/${created.id}/complete`);
+      await complete(cookie, created.id);
       await useTransaction((tx) =>
         tx.execute(
           sql`update attachment set created_at = now() - interval '1 day' where id = ${created.id}`,
@@ -315,7 +312,7 @@ describe("attachments: processing", () => {
       const { cookie } = await signupUser();
       const { attachment: created, upload } = await startUpload(cookie, png);
       expect((await postForm(upload, PNG)).status).toBe(204);
-      await as(cookie).send("POST", `/api/attachments/${created.id}/complete`);
+      await complete(cookie, created.id);
       // What the bucket's 14-day lifecycle rule does to an upload whose check never ran.
       await (await storage()).delete(keys(created.id).incoming);
       await drain(tasks);
@@ -330,7 +327,7 @@ describe("attachments: processing", () => {
       const { cookie } = await signupUser();
       const { attachment: created, upload } = await startUpload(cookie, png);
       expect((await postForm(upload, PNG)).status).toBe(204);
-      await as(cookie).send("POST", `/api/attachments/${created.id}/complete`);
+      await complete(cookie, created.id);
       const real = await storage();
       // The worker dies while reading the copy it just made: the task's transaction rolls back.
       setStorage({

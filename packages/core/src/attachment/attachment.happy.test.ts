@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { as, signupUser } from "../../test/app";
+import { client, signupUser } from "../../test/app";
 import { drain } from "../../test/tasks";
 import { A_PNG, download, PNG, uploadAndProcess } from "../../test/uploads";
 import { rollback } from "../db/transaction";
@@ -79,9 +79,9 @@ describe("attachments: happy paths", () => {
         { filename: "b.txt", contentType: "text/plain", bytes: Buffer.from("hello\n") },
         first.noteID,
       );
-      const listed = (await (
-        await as(cookie).get(`/api/notes/${first.noteID}/attachments`)
-      ).json()) as { attachments: { id: string; status: string }[] };
+      const listed = await (
+        await client(cookie).api.notes[":id"].attachments.$get({ param: { id: first.noteID } })
+      ).json();
       expect(listed.attachments.map((a) => [a.id, a.status])).toEqual([
         [first.attachment.id, "ready"],
         [second.attachment.id, "ready"],
@@ -97,10 +97,9 @@ describe("attachments: happy paths", () => {
         size: PNG.byteLength,
         contentType: "image/png",
       });
-      expect((await as(cookie).send("DELETE", `/api/attachments/${attachment.id}`)).status).toBe(
-        204,
-      );
-      expect((await as(cookie).get(`/api/attachments/${attachment.id}`)).status).toBe(404);
+      const param = { id: attachment.id };
+      expect((await client(cookie).api.attachments[":id"].$delete({ param })).status).toBe(204);
+      expect((await client(cookie).api.attachments[":id"].$get({ param })).status).toBe(404);
       await drain(tasks);
       expect(await (await storage()).head(key)).toBeUndefined();
     }));
@@ -114,9 +113,10 @@ describe("attachments: happy paths", () => {
         { filename: "b.png", contentType: "image/png", bytes: PNG },
         one.noteID,
       );
-      expect((await as(cookie).send("DELETE", `/api/notes/${one.noteID}`)).status).toBe(204);
+      const { api } = client(cookie);
+      expect((await api.notes[":id"].$delete({ param: { id: one.noteID } })).status).toBe(204);
       for (const id of [one.attachment.id, two.attachment.id]) {
-        expect((await as(cookie).get(`/api/attachments/${id}`)).status).toBe(404);
+        expect((await api.attachments[":id"].$get({ param: { id } })).status).toBe(404);
       }
       await drain(tasks);
       for (const id of [one.attachment.id, two.attachment.id]) {

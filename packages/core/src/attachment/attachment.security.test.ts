@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
-import { as, rowCounts, signupUser } from "../../test/app";
-import { errorOf, jsonRequest } from "../../test/http";
+import { client, rowCounts, signupUser } from "../../test/app";
+import { errorOf } from "../../test/http";
 import {
   A_PNG,
   A_PNG_DECLARED,
@@ -10,7 +10,6 @@ import {
   startUpload,
   uploadAndProcess,
 } from "../../test/uploads";
-import { app } from "../api";
 import { rollback } from "../db/transaction";
 import { storage } from "../storage/storage";
 import { sanitizeFilename } from "./attachment";
@@ -19,15 +18,16 @@ describe("attachments: security", () => {
   it("every route needs a session: 401, nothing written", async () =>
     rollback(async () => {
       const before = await rowCounts();
-      const att = "att_01ARZ3NDEKTSV4RRFFQ69G5FAV";
-      const note = "not_01ARZ3NDEKTSV4RRFFQ69G5FAV";
+      const { api } = client();
+      const att = { param: { id: "att_01ARZ3NDEKTSV4RRFFQ69G5FAV" } };
+      const note = { param: { id: "not_01ARZ3NDEKTSV4RRFFQ69G5FAV" } };
       const file = { filename: "a.png", contentType: "image/png", size: 1 };
       const responses = await Promise.all([
-        app.request(`/api/notes/${note}/attachments`, jsonRequest(file)),
-        app.request(`/api/notes/${note}/attachments`),
-        app.request(`/api/attachments/${att}`),
-        app.request(`/api/attachments/${att}/complete`, jsonRequest({})),
-        app.request(`/api/attachments/${att}`, jsonRequest({}, { method: "DELETE" })),
+        api.notes[":id"].attachments.$post({ ...note, json: file }),
+        api.notes[":id"].attachments.$get(note),
+        api.attachments[":id"].$get(att),
+        api.attachments[":id"].complete.$post(att),
+        api.attachments[":id"].$delete(att),
       ]);
       expect(responses.map((r) => r.status)).toEqual([401, 401, 401, 401, 401]);
       expect(await rowCounts()).toEqual(before);
@@ -36,23 +36,25 @@ describe("attachments: security", () => {
   it("another user's attachment, or note, is a 404 everywhere, and nothing changes", async () =>
     rollback(async () => {
       const owner = await signupUser();
-      const other = as((await signupUser()).cookie);
+      const other = client((await signupUser()).cookie).api;
       const { attachment, noteID } = await uploadAndProcess(owner.cookie, {
         filename: "private.png",
         contentType: "image/png",
         bytes: PNG,
       });
       const before = await rowCounts();
-      expect((await other.get(`/api/attachments/${attachment.id}`)).status).toBe(404);
-      expect((await other.send("POST", `/api/attachments/${attachment.id}/complete`)).status).toBe(
+      const att = { param: { id: attachment.id } };
+      const note = { param: { id: noteID } };
+      expect((await other.attachments[":id"].$get(att)).status).toBe(404);
+      expect((await other.attachments[":id"].complete.$post(att)).status).toBe(404);
+      expect((await other.attachments[":id"].$delete(att)).status).toBe(404);
+      expect((await other.notes[":id"].attachments.$get(note)).status).toBe(404);
+      const file = { filename: "x.png", contentType: "image/png", size: 1 };
+      expect((await other.notes[":id"].attachments.$post({ ...note, json: file })).status).toBe(
         404,
       );
-      expect((await other.send("DELETE", `/api/attachments/${attachment.id}`)).status).toBe(404);
-      expect((await other.get(`/api/notes/${noteID}/attachments`)).status).toBe(404);
-      const file = { filename: "x.png", contentType: "image/png", size: 1 };
-      expect((await other.send("POST", `/api/notes/${noteID}/attachments`, file)).status).toBe(404);
       expect(await rowCounts()).toEqual(before);
-      expect((await as(owner.cookie).get(`/api/attachments/${attachment.id}`)).status).toBe(200);
+      expect((await client(owner.cookie).api.attachments[":id"].$get(att)).status).toBe(200);
     }));
 
   it("filenames are cleaned for display and never reach the object key", async () =>

@@ -129,10 +129,16 @@ export async function create(noteID: string, input: CreateInput) {
   const issues = [
     ...(allowedTypes.includes(contentType)
       ? []
-      : [{ path: "contentType", message: `must be one of ${allowedTypes.join(", ")}` }]),
+      : [
+          {
+            path: "contentType",
+            message: `must be one of ${allowedTypes.join(", ")}`,
+            allowed: allowedTypes,
+          },
+        ]),
     ...(data.size <= maxBytes
       ? []
-      : [{ path: "size", message: `must be at most ${maxBytes} bytes` }]),
+      : [{ path: "size", message: `must be at most ${maxBytes} bytes`, limitBytes: maxBytes }]),
   ];
   if (issues.length > 0) throw new ValidationError(issues);
 

@@ -1,11 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { jsonRequest } from "../../test/http";
-import { app } from "../api";
+import { client } from "../../test/app";
 import { loadConfig } from "../config";
 import { rollback } from "../db/transaction";
 import { devToolsEnabled } from "./dev.routes";
 
-const post = (body: unknown) => jsonRequest(body);
+const { tasks } = client().api.dev;
 
 describe("offline dev routes", () => {
   it("exist only offline: a deployed stage (SST links present) has none", () => {
@@ -22,7 +21,7 @@ describe("offline dev routes", () => {
 
   it("lists tasks, schedules and queue depths", async () =>
     rollback(async () => {
-      const response = await app.request("/api/dev/tasks");
+      const response = await tasks.$get();
       expect(response.status).toBe(200);
       expect(await response.json()).toMatchObject({
         queue: "local",
@@ -37,25 +36,19 @@ describe("offline dev routes", () => {
 
   it("queues a task to run now; a bad payload is 400 and an unknown task 404, queueing nothing", async () =>
     rollback(async () => {
-      const queued = await app.request(
-        "/api/dev/tasks/run",
-        post({ task: "maintenance.cleanup", payload: {} }),
-      );
+      const queued = await tasks.run.$post({ json: { task: "maintenance.cleanup", payload: {} } });
       expect(queued.status).toBe(202);
       expect(await queued.json()).toEqual({ id: expect.stringMatching(/^tsk_/) });
 
-      const bad = await app.request(
-        "/api/dev/tasks/run",
-        post({ task: "maintenance.cleanup", payload: { x: 1 } }),
-      );
+      const bad = await tasks.run.$post({
+        json: { task: "maintenance.cleanup", payload: { x: 1 } },
+      });
       expect(bad.status).toBe(400);
       expect(await bad.json()).toMatchObject({ error: { code: "validation_failed" } });
-      const unknown = await app.request("/api/dev/tasks/run", post({ task: "nope.task" }));
+      const unknown = await tasks.run.$post({ json: { task: "nope.task" } });
       expect(unknown.status).toBe(404);
 
-      const overview = (await (await app.request("/api/dev/tasks")).json()) as {
-        messages: { total: number };
-      };
+      const overview = await (await tasks.$get()).json();
       expect(overview.messages.total).toBe(1);
     }));
 });

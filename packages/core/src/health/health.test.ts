@@ -1,19 +1,19 @@
 import { describe, expect, it } from "vitest";
+import { client } from "../../test/app";
 import { bootApp, fixtureMigrations, freshDatabase } from "../../test/database";
 import { captureLogs } from "../../test/logs";
-import { app } from "../api";
 import { rollback } from "../db/transaction";
 
 describe("health", () => {
   it("GET /api/health answers 200 ok", async () => {
-    const response = await app.request("/api/health");
+    const response = await client().api.health.$get();
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ status: "ok" });
   });
 
   it("GET /api/health/ready answers 200 on the migrated test database", async () =>
     rollback(async () => {
-      const response = await app.request("/api/health/ready");
+      const response = await client().api.health.ready.$get();
       expect(response.status).toBe(200);
       expect(await response.json()).toMatchObject({ status: "ready" });
     }));
@@ -25,7 +25,8 @@ describe("health", () => {
       fresh.handle,
     );
 
-    const before = await booted.app.request("/api/health/ready");
+    const { health } = client(undefined, booted.app).api;
+    const before = await health.ready.$get();
     expect(before.status).toBe(503);
     expect(await before.json()).toEqual({
       error: {
@@ -36,7 +37,7 @@ describe("health", () => {
     });
 
     await booted.migrator.migrate(fresh.handle.db, booted.config.migrationsDir);
-    const after = await booted.app.request("/api/health/ready");
+    const after = await health.ready.$get();
     expect(after.status).toBe(200);
     expect(await after.json()).toEqual({ status: "ready", migrations: { applied: 2 } });
   });
@@ -48,7 +49,7 @@ describe("health", () => {
       DATABASE_URL: "postgres://nobody:secret@127.0.0.1:1/none",
       LOG_LEVEL: "warn",
     });
-    const response = await booted.app.request("/api/health/ready");
+    const response = await client(undefined, booted.app).api.health.ready.$get();
     expect(response.status).toBe(503);
     const text = await response.text();
     expect(JSON.parse(text)).toEqual({

@@ -1,13 +1,25 @@
 import { resolver } from "hono-openapi";
 import { z } from "zod";
-import { type ErrorCode, errorStatus } from "../error";
+import { type ErrorCode, errorStatus, type FieldIssue as FieldIssueShape } from "../error";
+
+/** One field a 400 `validation_failed` names (`FieldIssue` in error.ts). */
+export const FieldIssue = z.object({
+  path: z.string().describe('Dotted path of the field ("" for the input as a whole)'),
+  message: z.string(),
+  limitBytes: z.number().optional().describe("A size over its limit: the limit"),
+  allowed: z
+    .array(z.string())
+    .optional()
+    .describe("A value outside a fixed set: the values accepted"),
+}) satisfies z.ZodType<FieldIssueShape>;
 
 /** The error envelope every non-2xx response uses (http/errors.ts). */
 export const ErrorBody = z.object({
   error: z.object({
     code: z.enum(Object.keys(errorStatus) as [ErrorCode, ...ErrorCode[]]),
     message: z.string(),
-    details: z.unknown().optional(),
+    // Each error code says what else it carries; a 400 validation_failed names its fields.
+    details: z.looseObject({ issues: z.array(FieldIssue).optional() }).optional(),
   }),
 });
 

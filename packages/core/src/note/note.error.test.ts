@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { as, rowCounts, signupUser } from "../../test/app";
+import { as, client, rowCounts, signupUser } from "../../test/app";
 import { isolated } from "../../test/database";
 import { issuesOf } from "../../test/http";
 import { rollback } from "../db/transaction";
@@ -19,6 +19,7 @@ const createCases: [string, unknown, string][] = [
   ["not an object", ["title"], ""],
 ];
 
+// Input that is invalid on purpose goes through `as`: the typed client would not compile it.
 describe("notes: bad input", () => {
   it.each(createCases)(
     "create, %s: 400 naming the field, nothing written",
@@ -40,12 +41,11 @@ describe("notes: bad input", () => {
     ["an extra field", { title: "x", pinned: true }],
   ])("update, %s: 400, the note unchanged", async (_, body) =>
     isolated(async () => {
-      const me = as((await signupUser()).cookie);
-      const { note } = (await (
-        await me.send("POST", "/api/notes", { title: "keep", body: "me" })
-      ).json()) as { note: { id: string } };
-      expect((await me.send("PATCH", `/api/notes/${note.id}`, body)).status).toBe(400);
-      expect(await (await me.get(`/api/notes/${note.id}`)).json()).toMatchObject({
+      const { cookie } = await signupUser();
+      const notes = client(cookie).api.notes;
+      const { note } = await (await notes.$post({ json: { title: "keep", body: "me" } })).json();
+      expect((await as(cookie).send("PATCH", `/api/notes/${note.id}`, body)).status).toBe(400);
+      expect(await (await notes[":id"].$get({ param: { id: note.id } })).json()).toMatchObject({
         note: { title: "keep", body: "me" },
       });
     }),
@@ -68,11 +68,11 @@ describe("notes: bad input", () => {
 
   it("an id that does not exist: 404 for read, update and delete", async () =>
     rollback(async () => {
-      const me = as((await signupUser()).cookie);
-      const id = "not_01ARZ3NDEKTSV4RRFFQ69G5FAV";
-      expect((await me.get(`/api/notes/${id}`)).status).toBe(404);
-      expect((await me.send("PATCH", `/api/notes/${id}`, { title: "x" })).status).toBe(404);
-      expect((await me.send("DELETE", `/api/notes/${id}`)).status).toBe(404);
-      expect((await me.get("/api/notes/anything-at-all")).status).toBe(404);
+      const note = client((await signupUser()).cookie).api.notes[":id"];
+      const param = { id: "not_01ARZ3NDEKTSV4RRFFQ69G5FAV" };
+      expect((await note.$get({ param })).status).toBe(404);
+      expect((await note.$patch({ param, json: { title: "x" } })).status).toBe(404);
+      expect((await note.$delete({ param })).status).toBe(404);
+      expect((await note.$get({ param: { id: "anything-at-all" } })).status).toBe(404);
     }));
 });

@@ -62,7 +62,7 @@ export function Attachments({ noteId }: { noteId: string }) {
       }
     },
     onMutate: () => setError(undefined),
-    onError: (failure) => setError(uploadProblem(failure)),
+    onError: (failure, file) => setError(uploadProblem(failure, file)),
     // The list refreshes in the background: the input is usable again at once.
     onSettled: () => {
       setProgress(undefined);
@@ -163,16 +163,22 @@ export function Attachments({ noteId }: { noteId: string }) {
   );
 }
 
-/** What went wrong with an upload, in words for the person who chose the file. */
-function uploadProblem(failure: Error): string {
-  const fields = failure instanceof ApiError ? failure.fields : {};
-  const size = fields.size;
-  if (size?.startsWith("must be at most")) {
-    const limit = size.replace(/(\d+) bytes/, (_, n: string) => formatBytes(Number(n)));
-    return `This file is too large: ${limit}`;
+/**
+ * What went wrong with an upload, in words for the person who chose the file: from the values the
+ * API's issues carry (the limit, the accepted types) and the file itself, not from its English.
+ */
+function uploadProblem(failure: Error, file: File): string {
+  const issues = failure instanceof ApiError ? (failure.details?.issues ?? []) : [];
+  const size = issues.find((issue) => issue.path === "size");
+  if (size && "limitBytes" in size && typeof size.limitBytes === "number") {
+    return `This file is too large: must be at most ${formatBytes(size.limitBytes)}`;
   }
-  if (size?.startsWith("must be at least")) return "This file is empty";
-  if (size) return `This file cannot be attached: its size ${size}`;
-  if (fields.contentType) return `This type of file is not accepted: ${fields.contentType}`;
+  if (size && file.size === 0) return "This file is empty";
+  if (size) return `This file cannot be attached: its size ${size.message}`;
+  const type = issues.find((issue) => issue.path === "contentType");
+  if (type && "allowed" in type && Array.isArray(type.allowed)) {
+    return `This type of file is not accepted: must be one of ${type.allowed.join(", ")}`;
+  }
+  if (type) return `This type of file is not accepted: ${type.message}`;
   return failure.message;
 }
