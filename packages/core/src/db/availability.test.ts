@@ -3,7 +3,7 @@ import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { startTcpProxy } from "../../test/tcp-proxy";
 import { DEFAULT_TIMEOUTS } from "../config";
 import { log } from "../log";
-import { DatabaseUnavailable, isConnectionError } from "./availability";
+import { createAvailability, DatabaseUnavailable, isConnectionError } from "./availability";
 import { openDatabase, queryRows } from "./client";
 
 const code = (value: string) => Object.assign(new Error(value), { code: value });
@@ -38,6 +38,26 @@ describe("what counts as the database being away", () => {
     ],
   ])("%s is not", (_, error) => {
     expect(isConnectionError(error)).toBe(false);
+  });
+});
+
+describe("the guard", () => {
+  it("runs a query builder it is given once (drizzle's builders run on every then)", async () => {
+    const { guard } = createAvailability({
+      probe: async () => {},
+      watchdogMs: 1000,
+      probeIntervalMs: 1000,
+    });
+    let runs = 0;
+    const thenable = {
+      // biome-ignore lint/suspicious/noThenProperty: a stand-in for a drizzle query builder
+      then(resolve: (value: number) => void) {
+        runs++;
+        resolve(runs);
+      },
+    };
+    expect(await guard(() => thenable as unknown as Promise<number>)).toBe(1);
+    expect(runs).toBe(1);
   });
 });
 

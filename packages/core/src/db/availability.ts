@@ -121,7 +121,9 @@ export function createAvailability(options: AvailabilityOptions) {
       if (!(await probe())) declareOutage(new Error(`no answer in ${options.watchdogMs} ms`));
     }, options.watchdogMs);
     watchdog.unref();
-    const work = run();
+    // Awaited once into a real promise: drizzle's query builders are thenables that run their
+    // query on every `then`, so handing one to both `catch` and `race` would run it twice.
+    const work = (async () => await run())();
     // The driver may settle it long after the caller was answered; nobody is waiting then.
     work.catch(() => {});
     try {
