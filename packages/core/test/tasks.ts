@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+import type { SQSEvent } from "aws-lambda";
 import { expect } from "vitest";
 import { localQueue } from "../src/task/runtime";
 import { relay, type TaskHandler } from "../src/task/task";
@@ -19,4 +21,36 @@ export async function drain(tasks: readonly TaskHandler[]) {
     expect(batchItemFailures).toEqual([]);
     await localQueue().delete(batch.map((m) => m.receiptHandle));
   }
+}
+
+/**
+ * One SQS delivery of `envelope` (as the queue would hand it to the worker): `messageId` differs
+ * per copy of a task on the queue, `receiveCount` counts deliveries of one copy.
+ */
+export function delivery(
+  envelope: { task: string; payload: unknown; id?: string },
+  { messageId = "m-1", receiveCount = 1 }: { messageId?: string; receiveCount?: number } = {},
+): SQSEvent {
+  const body = JSON.stringify(envelope);
+  const now = String(Date.now());
+  return {
+    Records: [
+      {
+        messageId,
+        receiptHandle: `rh-${messageId}-${receiveCount}`,
+        body,
+        attributes: {
+          ApproximateReceiveCount: String(receiveCount),
+          SentTimestamp: now,
+          SenderId: "test",
+          ApproximateFirstReceiveTimestamp: now,
+        },
+        messageAttributes: {},
+        md5OfBody: createHash("md5").update(body).digest("hex"),
+        eventSource: "aws:sqs",
+        eventSourceARN: "arn:aws:sqs:local:000000000000:tasks",
+        awsRegion: "local",
+      },
+    ],
+  };
 }

@@ -39,16 +39,22 @@ export function rejectReason(
  * form can write) and reads that copy once: when its real size and type match the declaration it
  * becomes ready, with its sha256; else rejected, and its objects are deleted. Runs once in
  * effect: only an uploaded attachment changes, in one conditional update, so a second run (or a
- * concurrent one) finds nothing to do.
+ * concurrent one) finds nothing to do but the upload's deletion. No transaction is open during
+ * the storage calls; the verdict and the deletion task it queues commit together.
  */
 export async function processUpload(attachmentID: string): Promise<void> {
-  const [row] = await useTransaction((tx) =>
+  const [row] = await useTransaction(async (tx) =>
     tx.select().from(attachmentTable).where(eq(attachmentTable.id, attachmentID)),
   );
-  if (row?.status !== "uploaded") return;
+  if (!row) return;
   const store = await storage();
   const { incoming, file } = keys(row.id);
-  // A retry after a copy that succeeded keeps that copy: it is what was checked, or will be.
+  // Ready, and delivered again: the run that made it ready may have died before deleting the
+  // upload (the verdict commits on its own, before that delete). Deleting a missing object succeeds.
+  if (row.status === "ready") return store.delete(incoming);
+  if (row.status !== "uploaded") return;
+  // A retry after a copy that succeeded keeps that copy: it is what was checked, or will be (the
+  // file key is written only here, and a copy lands whole or not at all).
   if (!(await store.head(file)) && (await store.head(incoming))) await store.copy(incoming, file);
   const body = await store.read(file);
   const found = body ? await inspect(body, row.size) : undefined;

@@ -24,6 +24,14 @@ export async function useTransaction<T>(fn: (tx: Executor) => Promise<T>): Promi
 }
 
 /**
+ * Whether a transaction is open in this async context (the caller's, a test's, or a savepoint).
+ * The task worker checks it around calls that leave the process, which must never hold one.
+ */
+export function inTransaction(): boolean {
+  return storage.getStore() !== undefined;
+}
+
+/**
  * Opens a transaction. Inside another one it opens a savepoint instead: a failure rolls back only
  * the nested block (and drops its after-commit effects) while the outer transaction goes on, and
  * its effects wait for the outermost commit.

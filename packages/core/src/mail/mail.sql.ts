@@ -1,6 +1,9 @@
 import { pgTable, text, timestamp } from "drizzle-orm/pg-core";
 
-/** The offline mailbox: mail "sent" without SES lands here, readable at GET /api/dev/mail. */
+/**
+ * The offline mailbox: mail "sent" without SES lands here, readable at GET /api/dev/mail. The id is
+ * the `mail.deliver` task's, so a task delivered twice stores its mail once.
+ */
 export const devMailTable = pgTable("dev_mail", {
   id: text().primaryKey(),
   from: text().notNull(),

@@ -1,10 +1,9 @@
-import { randomUUID } from "node:crypto";
 import { desc } from "drizzle-orm";
 import { z } from "zod";
 import { config } from "../config";
 import { useTransaction } from "../db/transaction";
 import { log } from "../log";
-import { defineTask, enqueue } from "../task/task";
+import { defineTask, enqueue, type TaskContext } from "../task/task";
 import { devMailTable } from "./mail.sql";
 
 export const Message = z.strictObject({
@@ -25,24 +24,39 @@ export async function send(message: Message, options: { dedupKey?: string } = {}
   return enqueue(deliverTask, message, options);
 }
 
-/** Hands the message to the provider: SES when an Email identity is linked, else the dev mailbox. */
-export async function deliver(message: Message): Promise<void> {
+/**
+ * Hands the message to the provider, once per `mail.deliver` task: SES when an Email identity is
+ * linked, else the dev mailbox. The SES call is the task's "send" step, recorded with the SES
+ * message id as soon as SES accepts it, so a later delivery of the task does not send again
+ * (only a crash before that record commits can). The dev mailbox row is keyed on the task id.
+ */
+export async function deliver(
+  message: Message,
+  task: Pick<TaskContext, "id" | "step">,
+): Promise<void> {
   const mail = config().mail;
   if (mail.kind === "ses") {
-    // Loaded only where SES is linked: offline never loads the SES SDK.
-    const { sendWithSes } = await import("./ses");
-    await sendWithSes(message, mail.sender, mail.configSet);
+    const { messageId } = await task.step("send", async () => {
+      // Loaded only where SES is linked: offline never loads the SES SDK.
+      const { sendWithSes } = await import("./ses");
+      return sendWithSes(message, mail.sender, mail.configSet);
+    });
+    log.info("mail sent", { subject: message.subject, messageId });
     return;
   }
-  await useTransaction((tx) =>
-    tx.insert(devMailTable).values({ id: randomUUID(), from: mail.sender, ...message }),
+  const stored = await useTransaction(async (tx) =>
+    tx
+      .insert(devMailTable)
+      .values({ id: task.id, from: mail.sender, ...message })
+      .onConflictDoNothing()
+      .returning({ id: devMailTable.id }),
   );
-  log.info("mail stored in the dev mailbox", { subject: message.subject });
+  if (stored.length > 0) log.info("mail stored in the dev mailbox", { subject: message.subject });
 }
 
 /** The dev mailbox, newest first. */
 export async function devMailbox(limit = 50) {
-  const rows = await useTransaction((tx) =>
+  const rows = await useTransaction(async (tx) =>
     tx.select().from(devMailTable).orderBy(desc(devMailTable.sentAt)).limit(limit),
   );
   return rows.map((row) => ({ ...row, sentAt: row.sentAt.toISOString() }));

@@ -1,13 +1,16 @@
 import { SESv2Client, SendEmailCommand } from "@aws-sdk/client-sesv2";
 
-/** SES (v2) behind the mail port; the only file that knows the SDK. */
+/**
+ * SES (v2) behind the mail port; the only file that knows the SDK. Returns the id SES gave the
+ * message (what its bounce, complaint and delivery events carry), so the send can be recorded.
+ */
 export async function sendWithSes(
   message: { to: string; subject: string; text: string },
   sender: string,
   configSet?: string,
-) {
+): Promise<{ messageId: string | null }> {
   const client = new SESv2Client({});
-  await client.send(
+  const response = await client.send(
     new SendEmailCommand({
       FromEmailAddress: sender,
       Destination: { ToAddresses: [message.to] },
@@ -20,4 +23,5 @@ export async function sendWithSes(
       },
     }),
   );
+  return { messageId: response.MessageId ?? null };
 }

@@ -13,10 +13,11 @@ export const cleanupTask = defineTask("maintenance.cleanup", z.strictObject({}))
  */
 export async function cleanup(now = new Date()) {
   return useTransaction(async () => {
-    const { outboxRows, receipts } = await prune(now);
+    const { outboxRows, receipts, steps } = await prune(now);
     return {
       outboxRows,
       receipts,
+      taskSteps: steps,
       ...(await deleteExpired(now)),
       abandonedUploads: await deleteAbandoned(now),
     };

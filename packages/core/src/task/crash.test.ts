@@ -9,8 +9,9 @@ import { bootApp, freshDatabase } from "../../test/database";
 
 /**
  * A task in flight when its process is killed (`kill -9`: no cleanup, no shutdown hook) is not
- * lost: its transaction dies with the process, and the message comes back once its visibility
- * timeout has passed. Runs against a real file-backed PGlite, or a fresh Postgres database.
+ * lost: its open transaction dies with the process, and the message comes back once its visibility
+ * timeout has passed, when the dead delivery's claim on the task has ended too. Runs against a
+ * real file-backed PGlite, or a fresh Postgres database.
  */
 describe("a worker killed mid-task", () => {
   it("gets its task delivered again after the visibility timeout, and nothing half-done stays", async () => {
@@ -57,7 +58,8 @@ describe("a worker killed mid-task", () => {
     const queueOptions = { queue: "tasks", deadLetterQueue: "tasks-dead-letters", ...settings };
     // Within the timeout the message is still hidden; past it (clock moved 31 s on), it is back.
     expect(await createLocalQueue(queueOptions).receive()).toEqual([]);
-    const later = createLocalQueue({ ...queueOptions, clock: () => new Date(Date.now() + 31_000) });
+    const laterClock = () => new Date(Date.now() + 31_000);
+    const later = createLocalQueue({ ...queueOptions, clock: laterClock });
     const [message] = await later.receive();
     expect(message).toMatchObject({ receiveCount: 2 });
 
@@ -68,7 +70,13 @@ describe("a worker killed mid-task", () => {
         ran.push(`${id} attempt ${attempt}`);
       },
     );
-    const result = await createWorker([finish])(later.toEvent(message ? [message] : []));
+    const event = later.toEvent(message ? [message] : []);
+    // The killed delivery claimed the task until its deadline (the visibility timeout, offline):
+    // before that, another delivery does not run it...
+    expect((await createWorker([finish])(event)).batchItemFailures).toHaveLength(1);
+    expect(ran).toEqual([]);
+    // ...after it (the clock moved 31 s on, as the queue's), the next delivery takes it over.
+    const result = await createWorker([finish], { clock: laterClock })(event);
     expect(result.batchItemFailures).toEqual([]);
     await later.delete(message ? [message.receiptHandle] : []);
 

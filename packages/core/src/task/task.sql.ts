@@ -1,5 +1,14 @@
 import { sql } from "drizzle-orm";
-import { index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import {
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
 
 /**
  * Outbox: a task is recorded in the same transaction as the business write that asks for it,
@@ -25,14 +34,35 @@ export const taskOutboxTable = pgTable(
 );
 
 /**
- * One row per task delivery that completed, written in the handler's own transaction: a second
- * delivery of the same task (SQS is at-least-once) finds it and does nothing.
+ * One row per task id: the delivery running it holds it until `claimedUntil` (its deadline), and
+ * `completedAt` is set once a delivery finished it. A delivery that finds the task completed does
+ * nothing; one that finds it held by a live claim fails and comes back later (SQS is at-least-once,
+ * and one task can be on the queue twice), so two deliveries of one task never run at once. A
+ * failed delivery deletes its claim; a crashed one's claim ends at its deadline.
  */
 export const taskReceiptTable = pgTable("task_receipt", {
   id: text().primaryKey(),
   task: text().notNull(),
-  completedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  claimedUntil: timestamp({ withTimezone: true }),
+  completedAt: timestamp({ withTimezone: true }),
 });
+
+/**
+ * What a task's steps returned (`context.step(name, fn)`): a call that left the process (an email
+ * sent, with its provider's id) is recorded here, in its own transaction, as soon as it returned,
+ * so a later delivery of the task returns the stored result instead of calling again. Kept as long
+ * as receipts, and pruned with them.
+ */
+export const taskStepTable = pgTable(
+  "task_step",
+  {
+    taskId: text().notNull(),
+    name: text().notNull(),
+    result: jsonb(),
+    completedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ columns: [table.taskId, table.name] })],
+);
 
 /**
  * The offline stand-in for SQS (and its dead-letter queue): used only when no queue is linked.

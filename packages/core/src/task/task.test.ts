@@ -212,10 +212,13 @@ describe("worker", () => {
   it("a failing task leaves no receipt and none of its writes, so a retry runs it again", async () => {
     await rollback(async () => {
       captureLogs();
-      const writesThenFails = handleTask(defineTask("probe.partial", z.object({})), async () => {
-        await useTransaction((tx) => tx.execute(sql`create temporary table partial_write (x int)`));
-        throw new Error("fails after writing");
-      });
+      // Writes that must not outlive a failure share its transaction: the handler's own.
+      const writesThenFails = handleTask(defineTask("probe.partial", z.object({})), async () =>
+        createTransaction(async (tx) => {
+          await tx.execute(sql`create temporary table partial_write (x int)`);
+          throw new Error("fails after writing");
+        }),
+      );
       const partialWorker = createWorker([writesThenFails]);
       const body = JSON.stringify({ task: "probe.partial", payload: {}, id: "tsk_partial" });
       expect((await partialWorker(sqsEvent({ id: "m", body }))).batchItemFailures).toHaveLength(1);

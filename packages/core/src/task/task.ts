@@ -1,4 +1,4 @@
-import { and, asc, inArray, isNotNull, isNull, lt, lte } from "drizzle-orm";
+import { and, asc, inArray, isNotNull, isNull, lt, lte, or } from "drizzle-orm";
 import { z } from "zod";
 import { afterCommit, createTransaction, useTransaction } from "../db/transaction";
 import { createID } from "../id";
@@ -6,7 +6,7 @@ import { log, logContext } from "../log";
 import { MAX_DELAY_SECONDS } from "./queue";
 import { OUTBOX_RETENTION_DAYS, RECEIPT_RETENTION_DAYS } from "./queue-policy";
 import { taskQueue } from "./runtime";
-import { taskOutboxTable, taskReceiptTable } from "./task.sql";
+import { taskOutboxTable, taskReceiptTable, taskStepTable } from "./task.sql";
 
 /**
  * Background tasks. A task has a *contract* (its name and payload schema, declared with
@@ -17,6 +17,9 @@ import { taskOutboxTable, taskReceiptTable } from "./task.sql";
  * the outbox inside the caller's transaction and relays after commit.
  */
 
+/** What a step may return: it is stored as JSON and handed back as it was stored. */
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+
 export interface TaskContext {
   /** The task's id: the same on every delivery of it, so handlers can key effects on it. */
   id: string;
@@ -24,6 +27,15 @@ export interface TaskContext {
   attempt: number;
   /** The request that enqueued it, for log correlation. */
   requestId?: string;
+  /**
+   * Runs `fn`, a call that leaves the process (an email, an HTTP request), once per task as far as
+   * the database can tell: its result is recorded in a transaction of its own as soon as `fn`
+   * returns, and a later delivery of the task gets the recorded result without calling `fn`. Only
+   * a crash (or a lost database) between `fn` returning and its record committing repeats it.
+   * Call it outside any transaction (it throws inside one the handler opened): `fn` holds no
+   * database connection while it waits. `name` is unique within the task.
+   */
+  step<T extends Json>(name: string, fn: () => Promise<T>): Promise<T>;
 }
 
 /** What an enqueuer needs: the task's name and the schema its payload must pass. */
@@ -108,7 +120,7 @@ export async function enqueue<Payload extends z.ZodType>(
   const parsed = task.payload.parse(payload);
   const id = createID("task");
   const availableAt = new Date(Date.now() + Math.max(0, options.delaySeconds ?? 0) * 1000);
-  const inserted = await useTransaction((tx) =>
+  const inserted = await useTransaction(async (tx) =>
     tx
       .insert(taskOutboxTable)
       .values({
@@ -194,10 +206,13 @@ const daysAgo = (now: Date, days: number) => new Date(now.getTime() - days * 86_
 
 /**
  * Deletes task records that have outlived their purpose: relayed outbox rows (and so their dedup
- * keys) after OUTBOX_RETENTION_DAYS, receipts after RECEIPT_RETENTION_DAYS. Idempotent. The
- * maintenance module calls it on its schedule; task tables are written only here.
+ * keys) after OUTBOX_RETENTION_DAYS, receipts (completed, or a crashed delivery's claim) and step
+ * results after RECEIPT_RETENTION_DAYS. Idempotent. The maintenance module calls it on its
+ * schedule; task tables are written only here and by the worker.
  */
-export async function prune(now = new Date()): Promise<{ outboxRows: number; receipts: number }> {
+export async function prune(
+  now = new Date(),
+): Promise<{ outboxRows: number; receipts: number; steps: number }> {
   return useTransaction(async (tx) => {
     const outbox = await tx
       .delete(taskOutboxTable)
@@ -208,10 +223,20 @@ export async function prune(now = new Date()): Promise<{ outboxRows: number; rec
         ),
       )
       .returning({ id: taskOutboxTable.id });
+    const cutoff = daysAgo(now, RECEIPT_RETENTION_DAYS);
     const receipts = await tx
       .delete(taskReceiptTable)
-      .where(lt(taskReceiptTable.completedAt, daysAgo(now, RECEIPT_RETENTION_DAYS)))
+      .where(
+        or(
+          lt(taskReceiptTable.completedAt, cutoff),
+          and(isNull(taskReceiptTable.completedAt), lt(taskReceiptTable.claimedUntil, cutoff)),
+        ),
+      )
       .returning({ id: taskReceiptTable.id });
-    return { outboxRows: outbox.length, receipts: receipts.length };
+    const steps = await tx
+      .delete(taskStepTable)
+      .where(lt(taskStepTable.completedAt, cutoff))
+      .returning({ taskId: taskStepTable.taskId });
+    return { outboxRows: outbox.length, receipts: receipts.length, steps: steps.length };
   });
 }
