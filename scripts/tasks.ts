@@ -1,11 +1,11 @@
-import { config, loadDotEnv } from "@slipway/core/config";
+import { config, DEFAULT_TIMEOUTS, loadDotEnv } from "@slipway/core/config";
 
 /**
  * `npm run tasks -- list | dlq | redrive | run <task> '<json>'`
  *
- * Offline: talks to the running `npm run dev` (which holds the PGlite database) through its dev
- * routes, or opens the database itself when no dev server answers. Against a deployed stage:
- * `npx sst shell --stage <stage> -- npm run tasks -- list` (SQS queues from SST's links).
+ * Offline: works on the embedded database through its owner (the running `npm run dev` serves it
+ * over the Postgres protocol), or becomes its owner while it runs when no one else is. Against a
+ * deployed stage: `npx sst shell --stage <stage> -- npm run tasks -- list` (SST's links).
  */
 
 const usage = "usage: npm run tasks -- list | dlq | redrive | run <task> '<json payload>'";
@@ -14,36 +14,33 @@ const [command, taskName, payloadText] = process.argv.slice(2);
 loadDotEnv();
 const settings = config();
 
-async function viaDevServer(method: "GET" | "POST", path: string, body?: unknown) {
-  const url = `http://127.0.0.1:${settings.port}/api/dev${path}`;
-  const response = await fetch(url, {
-    method,
-    // The dev server's CSRF check wants one of its own origins on unsafe requests.
-    headers: {
-      origin: `http://localhost:${settings.port}`,
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  }).catch(() => undefined);
-  if (!response) return undefined; // no dev server: work on the database directly
-  const json = await response.json();
-  if (!response.ok) throw new Error(JSON.stringify(json));
-  return json as Record<string, unknown>;
-}
+const [
+  client,
+  { migrate },
+  { ownEmbedded, ownerURL },
+  { createOperator },
+  { queueAdmin },
+  { tasks },
+  { schedules },
+] = await Promise.all([
+  import("@slipway/core/db/client"),
+  import("@slipway/core/db/migrator"),
+  import("@slipway/core/db/embedded"),
+  import("@slipway/core/task/operator"),
+  import("@slipway/core/task/runtime"),
+  import("@slipway/core/tasks"),
+  import("@slipway/core/schedules"),
+]);
 
-async function direct() {
-  const [{ database }, { migrate }, { createOperator }, { queueAdmin }, { tasks }, { schedules }] =
-    await Promise.all([
-      import("@slipway/core/db/client"),
-      import("@slipway/core/db/migrator"),
-      import("@slipway/core/task/operator"),
-      import("@slipway/core/task/runtime"),
-      import("@slipway/core/tasks"),
-      import("@slipway/core/schedules"),
-    ]);
-  if (settings.tasks.kind === "local") await migrate((await database()).db, settings.migrationsDir);
-  // This CLI's composition root: the app's tasks and schedules on this stage's queue.
-  return createOperator({ tasks, schedules, queue: queueAdmin });
+/** The embedded database through its owner, or this process as its owner. */
+async function connectEmbedded(dataDir: string) {
+  let url = ownerURL(dataDir);
+  const owned = url ? undefined : await ownEmbedded(dataDir, { command: "npm run tasks" });
+  url ??= owned?.url ?? "";
+  client.setDatabase(
+    client.openDatabase({ kind: "postgres", url, poolMax: 1, timeouts: DEFAULT_TIMEOUTS }),
+  );
+  return owned;
 }
 
 function parsePayload(): unknown {
@@ -55,32 +52,18 @@ function parsePayload(): unknown {
 }
 
 async function main() {
-  const offline = settings.tasks.kind === "local";
+  // This CLI's composition root: the app's tasks and schedules on this stage's queue.
+  const operator = createOperator({ tasks, schedules, queue: queueAdmin });
   switch (command) {
-    case "list": {
-      const result =
-        (offline && (await viaDevServer("GET", "/tasks"))) || (await (await direct()).overview());
-      return print(result);
-    }
-    case "dlq": {
-      const result = (offline && (await viaDevServer("GET", "/tasks/dead-letters"))) || {
-        deadLetters: await (await direct()).deadLetters(),
-      };
-      return print(result);
-    }
-    case "redrive": {
-      const result = (offline && (await viaDevServer("POST", "/tasks/redrive"))) || {
-        moved: await (await direct()).redrive(),
-      };
-      return print(result);
-    }
+    case "list":
+      return print(await operator.overview());
+    case "dlq":
+      return print({ deadLetters: await operator.deadLetters() });
+    case "redrive":
+      return print({ moved: await operator.redrive() });
     case "run": {
       if (!taskName) throw new Error(usage);
-      const payload = parsePayload();
-      const result =
-        (offline && (await viaDevServer("POST", "/tasks/run", { task: taskName, payload }))) ||
-        (await (await direct()).run(taskName, payload));
-      return print({ queued: result });
+      return print({ queued: await operator.run(taskName, parsePayload()) });
     }
     default:
       throw new Error(usage);
@@ -91,12 +74,19 @@ function print(value: unknown) {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-main()
-  .then(async () => {
-    const { closeDatabase } = await import("@slipway/core/db/client");
-    await closeDatabase();
-  })
-  .catch((error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
-  });
+let owned: Awaited<ReturnType<typeof connectEmbedded>>;
+try {
+  const db = settings.database;
+  if (db.kind === "pglite" && !db.dataDir.includes("://"))
+    owned = await connectEmbedded(db.dataDir);
+  if (settings.tasks.kind === "local") {
+    await migrate((await client.database()).db, settings.migrationsDir);
+  }
+  await main();
+  await client.closeDatabase();
+  await owned?.stop();
+} catch (error) {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  await owned?.stop().catch(() => {});
+  process.exit(1);
+}

@@ -63,6 +63,11 @@ const EnvSchema = z.object({
     .string()
     .min(1)
     .default(path.join(repoRoot, ".data", "pglite")),
+  /**
+   * Offline: the loopback port the dev server serves its PGlite database on, for `npm run tasks`,
+   * psql or drizzle-kit studio (written in `<PGLITE_DIR>.owner.json`). 0: any free port.
+   */
+  PGLITE_PORT: integer(0, 65535).default(0),
   MIGRATIONS_DIR: z.string().min(1).default(path.join(repoRoot, "migrations")),
   MIGRATE_ON_BOOT: z.stringbool({ error: "expected true or false" }).optional(),
   BODY_LIMIT_BYTES: integer(1, 100 * 1024 * 1024).default(1024 * 1024),
@@ -215,6 +220,7 @@ export function loadConfig(
           },
         }
       : { kind: "pglite" as const, dataDir: values.PGLITE_DIR },
+    embeddedPort: values.PGLITE_PORT,
     migrationsDir: values.MIGRATIONS_DIR,
     /** Deployed stages migrate in the deploy-time function, before new code serves. */
     migrateOnBoot: values.MIGRATE_ON_BOOT ?? linked.database === undefined,

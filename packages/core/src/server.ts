@@ -1,5 +1,5 @@
 import { serve } from "@hono/node-server";
-import { ConfigError, config, loadDotEnv } from "./config";
+import { ConfigError, config, DEFAULT_TIMEOUTS, loadDotEnv } from "./config";
 
 /**
  * Node entry of the API: the container on Fargate and `npm run dev` offline.
@@ -19,15 +19,19 @@ try {
 // nothing has started.
 const [
   { site },
+  { ownEmbedded },
+  { DatabaseOwnedError },
   { tasks },
   { schedules },
-  { closeDatabase, database },
+  { closeDatabase, database, openDatabase, setDatabase },
   { migrate },
   { log },
   { startTasks },
   errors,
 ] = await Promise.all([
   import("./api"),
+  import("./db/embedded"),
+  import("./db/owner"),
   import("./tasks"),
   import("./schedules"),
   import("./db/client"),
@@ -40,6 +44,28 @@ const [
 const reporting = await errors.initErrorReporting();
 
 const settings = config();
+
+// Offline, on a PGlite directory: this process becomes its one owner and serves it over the
+// Postgres protocol; the API connects there like any other client (db/embedded.ts). A second
+// server on the same directory stops here, naming the owner.
+let embedded: Awaited<ReturnType<typeof ownEmbedded>> | undefined;
+if (settings.database.kind === "pglite" && !settings.database.dataDir.includes("://")) {
+  try {
+    embedded = await ownEmbedded(settings.database.dataDir, {
+      command: `api on port ${settings.port} (pid ${process.pid})`,
+      port: settings.embeddedPort,
+    });
+  } catch (error) {
+    if (!(error instanceof DatabaseOwnedError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+  setDatabase(
+    openDatabase({ kind: "postgres", url: embedded.url, poolMax: 5, timeouts: DEFAULT_TIMEOUTS }),
+  );
+  log.info("embedded database served", { url: embedded.url, dir: settings.database.dataDir });
+}
+
 if (settings.migrateOnBoot) {
   const { db } = await database();
   const { applied } = await migrate(db, settings.migrationsDir);
@@ -70,6 +96,7 @@ async function shutdown(signal: string) {
     await stopTasks();
     await errors.flushErrors();
     await closeDatabase();
+    await embedded?.stop();
     log.info("api stopped");
     process.exit(0);
   });
