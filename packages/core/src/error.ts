@@ -19,6 +19,7 @@ export const errorStatus = {
   rate_limited: 429,
   internal_error: 500,
   not_ready: 503,
+  database_unavailable: 503,
 } as const satisfies Record<string, ContentfulStatusCode>;
 
 export type ErrorCode = keyof typeof errorStatus;

@@ -1,5 +1,9 @@
 import { sql } from "drizzle-orm";
 import { describe, expect, it, onTestFinished, vi } from "vitest";
+import { sessionCookie } from "../../test/app";
+import { bootApp } from "../../test/database";
+import { jsonRequest } from "../../test/http";
+import { captureLogs } from "../../test/logs";
 import { startTcpProxy } from "../../test/tcp-proxy";
 import { DEFAULT_TIMEOUTS } from "../config";
 import { log } from "../log";
@@ -153,6 +157,48 @@ describe.skipIf(!server)("a Postgres outage, through a proxy", () => {
 
     await proxy.restore();
     expect(await untilOk(query, 4000)).toBeLessThan(4000);
+  });
+
+  it("through the API: 503 database_unavailable with Retry-After within 3 s, nothing reported; 200 once it is back", async () => {
+    const target = new URL(server ?? "");
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    onTestFinished(() => proxy.close());
+    const url = new URL(target);
+    url.host = `127.0.0.1:${proxy.port}`;
+    const { app } = await bootApp({ DATABASE_URL: url.toString() });
+    const logs = captureLogs();
+    const signup = await app.request(
+      "/api/auth/signup",
+      jsonRequest({
+        email: `outage.${Date.now()}@example.com`,
+        password: "a strong password",
+        name: "Outage",
+      }),
+    );
+    expect(signup.status).toBe(201);
+    const cookie = sessionCookie(signup);
+    const read = () => app.request("/api/notes", { headers: { cookie } });
+    expect((await read()).status).toBe(200);
+
+    await proxy.refuse();
+    const started = performance.now();
+    const during = await Promise.all(Array.from({ length: 10 }, read));
+    expect(performance.now() - started).toBeLessThan(3000);
+    for (const response of during) {
+      expect(response.status).toBe(503);
+      expect(response.headers.get("retry-after")).toBe("2");
+      expect(await response.json()).toMatchObject({ error: { code: "database_unavailable" } });
+    }
+    expect(logs.filter((line) => line.message === "unhandled error")).toEqual([]);
+
+    await proxy.restore();
+    const back = performance.now();
+    for (;;) {
+      const response = await read();
+      if (response.status === 200) break;
+      expect(performance.now() - back).toBeLessThan(3000);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   });
 
   it("a slow query on a healthy server is not an outage", async () => {

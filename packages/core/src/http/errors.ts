@@ -3,6 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import { TrieRouter } from "hono/router/trie-router";
 import { ZodError } from "zod";
 import { useActor } from "../actor";
+import { isConnectionError } from "../db/availability";
 import { AppError, type ErrorCode, errorStatus, NotFoundError, ValidationError } from "../error";
 import { log } from "../log";
 import { reportError } from "../observability/error-reporting";
@@ -10,7 +11,11 @@ import { reportError } from "../observability/error-reporting";
 /** The one place an error becomes an HTTP response. Unknown errors never leak their message. */
 export function handleError(error: Error, c: Context): Response {
   const known = toAppError(error);
-  if (known) return c.json(known.toBody(), known.status);
+  if (known) {
+    // Not a bug: the outage is logged once by db/availability.ts, and clients retry.
+    if (known.code === "database_unavailable") c.header("Retry-After", String(RETRY_AFTER_SECONDS));
+    return c.json(known.toBody(), known.status);
+  }
 
   log.error("unhandled error", { error, method: c.req.method, path: c.req.path });
   const actor = useActor();
@@ -22,8 +27,14 @@ export function handleError(error: Error, c: Context): Response {
   return c.json(body, 500);
 }
 
+/** What a 503 for a database outage asks clients to wait: about one probe of the database. */
+const RETRY_AFTER_SECONDS = 2;
+
 function toAppError(error: Error): AppError | undefined {
   if (error instanceof AppError) return error;
+  if (isConnectionError(error)) {
+    return new AppError("database_unavailable", "The database is unavailable; try again shortly");
+  }
   if (error instanceof ZodError) {
     // A domain function rejected its input: same shape as a rejected request.
     return ValidationError.fromIssues(error.issues);
