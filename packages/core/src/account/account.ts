@@ -4,12 +4,12 @@ import { z } from "zod";
 import { config } from "../config";
 import { createTransaction, useTransaction } from "../db/transaction";
 import { AppError, ConflictError } from "../error";
+import { text } from "../http/text";
 import { createID } from "../id";
 import { loginFailureTable, sessionTable, userTable } from "./account.sql";
 import { dummyHash, hashPassword, verifyPassword } from "./password";
 
-export const Email = z
-  .string()
+export const Email = text()
   .trim()
   .toLowerCase()
   .pipe(
@@ -17,19 +17,18 @@ export const Email = z
       .email({ error: "must be an email address" })
       .max(254, { error: "must be at most 254 characters" }),
   );
-export const Password = z
-  .string()
+// Hashed, not stored, but a lone surrogate is hashed as U+FFFD: two such passwords would match.
+export const Password = text()
   .min(8, { error: "must be at least 8 characters" })
   .max(256, { error: "must be at most 256 characters" });
-export const Name = z
-  .string()
+export const Name = text()
   .trim()
   .min(1, { error: "must not be empty" })
   .max(100, { error: "must be at most 100 characters" });
 
 export const SignupInput = z.strictObject({ email: Email, password: Password, name: Name });
 export type SignupInput = z.input<typeof SignupInput>;
-export const LoginInput = z.strictObject({ email: Email, password: z.string().max(256) });
+export const LoginInput = z.strictObject({ email: Email, password: text().max(256) });
 export type LoginInput = z.input<typeof LoginInput>;
 
 /** What the API shows of a user: never the password hash. */

@@ -4,15 +4,15 @@ import { useUserID } from "../actor";
 import { removeForNote } from "../attachment/attachment";
 import { createTransaction, useTransaction } from "../db/transaction";
 import { NotFoundError } from "../error";
+import { text } from "../http/text";
 import { createID, idSchema } from "../id";
 import { noteTable } from "./note.sql";
 
-const Title = z
-  .string()
+const Title = text()
   .trim()
   .min(1, { error: "must not be empty" })
   .max(200, { error: "must be at most 200 characters" });
-const Body = z.string().max(100_000, { error: "must be at most 100000 characters" });
+const Body = text().max(100_000, { error: "must be at most 100000 characters" });
 const NoteID = idSchema("note");
 
 export const CreateInput = z.strictObject({ title: Title, body: Body.default("") });
