@@ -1,14 +1,15 @@
 import { sql } from "drizzle-orm";
 import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { sessionCookie } from "../../test/app";
-import { bootApp } from "../../test/database";
+import { bootApp, freshDatabase } from "../../test/database";
 import { jsonRequest } from "../../test/http";
 import { captureLogs } from "../../test/logs";
 import { startTcpProxy } from "../../test/tcp-proxy";
-import { DEFAULT_TIMEOUTS } from "../config";
+import { config, DEFAULT_TIMEOUTS } from "../config";
 import { log } from "../log";
 import { createAvailability, DatabaseUnavailable, isConnectionError } from "./availability";
 import { openDatabase, queryRows } from "./client";
+import { migrate } from "./migrator";
 
 const code = (value: string) => Object.assign(new Error(value), { code: value });
 
@@ -160,7 +161,10 @@ describe.skipIf(!server)("a Postgres outage, through a proxy", () => {
   });
 
   it("through the API: 503 database_unavailable with Retry-After within 3 s, nothing reported; 200 once it is back", async () => {
-    const target = new URL(server ?? "");
+    // A database of its own: the signup below commits, and the shared one must stay as found.
+    const fresh = await freshDatabase();
+    await migrate(fresh.handle.db, config().migrationsDir);
+    const target = new URL(fresh.env.DATABASE_URL ?? "");
     const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
     onTestFinished(() => proxy.close());
     const url = new URL(target);
