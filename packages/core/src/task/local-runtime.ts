@@ -1,3 +1,4 @@
+import { isConnectionError } from "../db/availability";
 import { log } from "../log";
 import type { LocalQueue } from "./local-queue";
 import { scheduleMessage } from "./queue-policy";
@@ -51,7 +52,8 @@ export function startLocalTaskRuntime(options: LocalRuntimeOptions) {
       try {
         if ((await pollOnce()) === 0) await sleep(pollIntervalMs);
       } catch (error) {
-        log.error("local task poller failed; retrying", { error });
+        // An outage is logged once, where it is detected (db/availability.ts).
+        if (!isConnectionError(error)) log.error("local task poller failed; retrying", { error });
         await sleep(pollIntervalMs);
       }
     }
