@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
@@ -17,7 +17,8 @@ import { acquireOwnership, DatabaseOwnedError, ownerFile, readOwner } from "./ow
 function scratch() {
   const dir = mkdtempSync(path.join(tmpdir(), "slipway-owner-"));
   onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
-  return path.join(dir, "pglite");
+  // A directory that does not exist yet, under one that does not either (a fresh clone's .data/).
+  return path.join(dir, "data", "pglite");
 }
 
 /** Starts a process that takes ownership of `dataDir`; resolves with its first line of output. */
@@ -74,6 +75,7 @@ describe("embedded database owner", () => {
 
   it("of several successors racing for a dead owner's directory, exactly one owns it", async () => {
     const dataDir = scratch();
+    mkdirSync(path.dirname(ownerFile(dataDir)), { recursive: true });
     writeFileSync(
       ownerFile(dataDir),
       JSON.stringify({

@@ -1,4 +1,12 @@
-import { closeSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
 import path from "node:path";
 
 /**
@@ -75,6 +83,7 @@ export async function acquireOwnership(
   options: { command: string; waitMs?: number },
 ): Promise<Ownership> {
   const file = ownerFile(dataDir);
+  mkdirSync(path.dirname(file), { recursive: true });
   const deadline = Date.now() + (options.waitMs ?? 10_000);
   let record: OwnerRecord = {
     pid: process.pid,
