@@ -15,7 +15,7 @@ import {
 } from "./lib";
 
 /**
- * (e) Two dev servers on one data directory (ADR 015; also src/db/embedded.test.ts): the dev
+ * (e) Two dev servers on one data directory (ADR 015): the dev
  * server from source on PGlite in a temp dir. A second one is refused at once (exit 1) naming the
  * first one's pid while 20 writes are acknowledged; the first is killed with kill -9; a restart
  * takes over its stale owner record and finds all 20.

@@ -1,18 +1,38 @@
 import { Socket } from "node:net";
 import { PGlite } from "@electric-sql/pglite";
 import postgres from "postgres";
-import { describe, expect, it, onTestFinished } from "vitest";
+import { afterAll, describe, expect, it, onTestFinished } from "vitest";
 import { serveEmbedded } from "./embedded-server";
 
 /**
  * The embedded database served over the Postgres protocol to several clients at once, with the
  * driver production uses: their statements, transactions and prepared statements never mix.
  */
+// One PGlite for the file (creating one takes seconds); each test gets a table of its own.
+let shared: Promise<{ db: PGlite; port: number; stop(): Promise<void> }> | undefined;
+let tables = 0;
+afterAll(async () => {
+  const opened = await shared;
+  await opened?.stop();
+});
+
 async function served() {
-  const db = await PGlite.create("memory://");
-  await db.exec("create table item (id serial primary key, v text not null)");
-  const server = await serveEmbedded(db);
-  const url = `postgres://postgres@127.0.0.1:${server.port}/postgres`;
+  shared ??= (async () => {
+    const db = await PGlite.create("memory://");
+    const server = await serveEmbedded(db);
+    return {
+      db,
+      port: server.port,
+      stop: async () => {
+        await server.stop();
+        await db.close();
+      },
+    };
+  })();
+  const { db, port } = await shared;
+  const table = `item_${++tables}`;
+  await db.exec(`create table ${table} (id serial primary key, v text not null)`);
+  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   const pools: postgres.Sql[] = [];
   const pool = (max: number) => {
     const sql = postgres(url, { max, onnotice: () => {} });
@@ -21,10 +41,8 @@ async function served() {
   };
   onTestFinished(async () => {
     await Promise.all(pools.map((sql) => sql.end({ timeout: 1 })));
-    await server.stop();
-    await db.close();
   });
-  return { db, server, pool, url };
+  return { server: { port }, pool, table };
 }
 
 /** A raw protocol client: what drivers other than postgres.js (psql, node-pg, studio) send. */
@@ -80,20 +98,20 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
 
 describe("the embedded database server", () => {
   it("two pools of postgres.js (prepared statements, pipelining, transactions) at once: every statement right, none lost", async () => {
-    const { pool } = await served();
+    const { pool, table } = await served();
     const a = pool(5);
     const b = pool(3);
     const work = (sql: postgres.Sql, i: number) =>
       i % 3 === 0
-        ? sql`insert into item (v) values (${`one ${i}`})`
+        ? sql`insert into ${sql(table)} (v) values (${`one ${i}`})`
         : i % 3 === 1
-          ? sql`select count(*)::int as n from item where v = ${`one ${i - 1}`}`
+          ? sql`select count(*)::int as n from ${sql(table)} where v = ${`one ${i - 1}`}`
           : sql.begin(async (tx) => {
-              await tx`insert into item (v) values (${`tx ${i}`})`;
-              await tx`select * from item where v = ${`tx ${i}`}`;
+              await tx`insert into ${tx(table)} (v) values (${`tx ${i}`})`;
+              await tx`select * from ${tx(table)} where v = ${`tx ${i}`}`;
             });
     await Promise.all(Array.from({ length: 600 }, (_, i) => work(i % 2 ? a : b, i)));
-    const [count] = await a<{ n: number }[]>`select count(*)::int as n from item`;
+    const [count] = await a<{ n: number }[]>`select count(*)::int as n from ${a(table)}`;
     expect(count?.n).toBe(400);
     // The same text prepared by both pools: each gets its own statement (no "already exists").
     const same = await Promise.all(
@@ -103,34 +121,34 @@ describe("the embedded database server", () => {
   });
 
   it("one client's open transaction is its own: another's writes wait, a rollback takes only its own", async () => {
-    const { pool } = await served();
+    const { pool, table } = await served();
     const a = pool(1);
     const b = pool(1);
     const rolledBack = a
       .begin(async (tx) => {
-        await tx`insert into item (v) values ('rolled back')`;
+        await tx`insert into ${tx(table)} (v) values ('rolled back')`;
         await new Promise((resolve) => setTimeout(resolve, 200));
         throw new Error("undo");
       })
       .catch(() => "rolled back");
     await new Promise((resolve) => setTimeout(resolve, 50));
-    await b`insert into item (v) values ('kept')`;
+    await b`insert into ${b(table)} (v) values ('kept')`;
     expect(await rolledBack).toBe("rolled back");
-    const rows = await b<{ v: string }[]>`select v from item order by id`;
+    const rows = await b<{ v: string }[]>`select v from ${b(table)} order by id`;
     expect(rows.map((row) => row.v)).toEqual(["kept"]);
   });
 
   it("a client that disconnects mid-transaction is rolled back, and the others go on", async () => {
-    const { pool, server } = await served();
+    const { pool, server, table } = await served();
     const other = pool(1);
     const raw = await rawClient(server.port);
-    raw.query("begin; insert into item (v) values ('never committed')");
+    raw.query(`begin; insert into ${table} (v) values ('never committed')`);
     await settle();
     expect(raw.received()).toContain("INSERT 0 1");
     raw.socket.destroy();
 
-    await other`insert into item (v) values ('after')`;
-    const rows = await other<{ v: string }[]>`select v from item order by id`;
+    await other`insert into ${other(table)} (v) values ('after')`;
+    const rows = await other<{ v: string }[]>`select v from ${other(table)} order by id`;
     expect(rows.map((row) => row.v)).toEqual(["after"]);
   });
 
