@@ -167,4 +167,29 @@ describe("the embedded database server", () => {
     expect(one.received().match(/first client/g)).toHaveLength(2);
     expect(one.received()).not.toContain("second client");
   });
+
+  it("a response whose ReadyForQuery spans two chunks leaves the client idle: others go on", async () => {
+    const { pool } = await served();
+    const a = pool(1);
+    const b = pool(1);
+    // PGlite answers in 8192-byte chunks; rows of these sizes end the response a few bytes into
+    // the next chunk, splitting its final ReadyForQuery.
+    for (let size = 8080; size <= 8200; size++) {
+      await a`select repeat('x', ${size}::int) as v`;
+      const started = performance.now();
+      await b`select 1`;
+      expect(performance.now() - started, `a row of ${size} bytes`).toBeLessThan(1000);
+    }
+  }, 60_000);
+
+  it("a message the server cannot take turns on (COPY data, an unknown type) closes that client only", async () => {
+    const { pool, server } = await served();
+    const other = pool(1);
+    const raw = await rawClient(server.port);
+    await settle();
+    raw.socket.write(Buffer.from([0x64, 0, 0, 0, 5, 0x41])); // CopyData
+    await settle();
+    expect(raw.socket.destroyed || raw.socket.readableEnded).toBe(true);
+    expect(await other`select 2 as two`).toEqual([{ two: 2 }]);
+  });
 });

@@ -21,6 +21,10 @@ import type { PGlite } from "@electric-sql/pglite";
 const SSL_REQUEST = 80877103;
 const CANCEL_REQUEST = 80877102;
 const PROTOCOL_3 = 196608;
+const MAX_STARTUP_BYTES = 10_000;
+/** Query, Parse, Bind, Execute, Describe, Close, Flush, Sync, FunctionCall, Terminate. */
+const FRONTEND_TYPES = new Set(["Q", "P", "B", "E", "D", "C", "H", "S", "F", "X"]);
+const SYNC = new Uint8Array([0x53, 0, 0, 0, 4]);
 
 interface Turn {
   client: Client;
@@ -62,19 +66,27 @@ export async function serveEmbedded(
         if (index === -1 || queue.length === 0) return;
         const [turn] = queue.splice(index, 1);
         if (!turn || turn.client.socket.destroyed) continue;
-        let last: Uint8Array | undefined;
-        await db.runExclusive(() =>
-          db.execProtocolRawStream(turn.message, {
-            onRawData: (data) => {
-              last = data;
-              if (!turn.client.socket.destroyed) turn.client.socket.write(data);
-            },
-          }),
-        );
+        // The last bytes of the response, across chunks: its ReadyForQuery may span two.
+        let tail: Uint8Array = new Uint8Array(0);
+        try {
+          await db.runExclusive(() =>
+            db.execProtocolRawStream(turn.message, {
+              onRawData: (data) => {
+                tail = lastBytes(tail, data, 6);
+                if (!turn.client.socket.destroyed) turn.client.socket.write(data);
+              },
+            }),
+          );
+        } catch (error) {
+          // This turn's client gets no answer it could trust; the others go on.
+          turn.client.socket.destroy(error as Error);
+          if (holder === turn.client) holder = undefined;
+          continue;
+        }
         // In a transaction (T, E), or mid-sequence after a Flush (no ReadyForQuery yet), the
         // backend's state is this client's until it is idle again.
-        const status = last ? readyStatus(last) : undefined;
-        if (status === "I") {
+        const status = readyStatus(tail);
+        if (status === "I" || turn.client.socket.destroyed) {
           if (holder === turn.client) holder = undefined;
         } else {
           holder = turn.client;
@@ -87,21 +99,28 @@ export async function serveEmbedded(
 
   function enqueue(client: Client, message: Buffer) {
     queue.push({ client, message: new Uint8Array(message) });
-    void run().catch((error: unknown) => client.socket.destroy(error as Error));
+    void run();
   }
 
   async function disconnect(client: Client) {
     clients.delete(client);
     for (let i = queue.length - 1; i >= 0; i--) if (queue[i]?.client === client) queue.splice(i, 1);
+    const held = holder === client;
+    if (held) {
+      // A Sync first: a client that left mid-error has the backend skipping to the next Sync,
+      // which would swallow the rollback.
+      await db.runExclusive(() => db.execProtocolRaw(SYNC)).catch(() => {});
+    }
     const cleanup = [
-      ...(holder === client ? ["rollback"] : []),
+      ...(held ? ["rollback"] : []),
       ...[...client.statements].map((name) => `deallocate "${name}"`),
     ];
-    if (holder === client) holder = undefined;
     for (const statement of cleanup) {
       // exec takes PGlite's lock itself (inside runExclusive it would wait for itself).
       await db.exec(statement).catch(() => {});
     }
+    // Released only once cleaned up, so no other client runs in the abandoned transaction.
+    if (held) holder = undefined;
     void run();
   }
 
@@ -112,6 +131,10 @@ export async function serveEmbedded(
         if (client.buffer.length < 8) return;
         const length = client.buffer.readInt32BE(0);
         const code = client.buffer.readInt32BE(4);
+        if (length < 8 || length > MAX_STARTUP_BYTES) {
+          client.socket.destroy(new Error(`malformed startup packet (${length} bytes)`));
+          return;
+        }
         if (client.buffer.length < length) return;
         const message = client.buffer.subarray(0, length);
         client.buffer = client.buffer.subarray(length);
@@ -130,8 +153,14 @@ export async function serveEmbedded(
       }
       if (client.buffer.length < 5) return;
       const length = 1 + client.buffer.readInt32BE(1);
-      if (client.buffer.length < length) return;
       const type = String.fromCharCode(client.buffer[0] ?? 0);
+      // Only the messages this server can take turns on: COPY (d, c, f) would leave the one
+      // backend waiting for input mid-turn, for every client.
+      if (length < 5 || !FRONTEND_TYPES.has(type)) {
+        client.socket.destroy(new Error(`unsupported message ${JSON.stringify(type)}`));
+        return;
+      }
+      if (client.buffer.length < length) return;
       const message = client.buffer.subarray(0, length);
       client.buffer = client.buffer.subarray(length);
       if (type === "X") {
@@ -182,6 +211,15 @@ export async function serveEmbedded(
       while (running || holder) await new Promise((resolve) => setTimeout(resolve, 10));
     },
   };
+}
+
+/** The last `n` bytes of `before` followed by `data`. */
+function lastBytes(before: Uint8Array, data: Uint8Array, n: number): Uint8Array {
+  if (data.length >= n) return data.slice(data.length - n);
+  const joined = new Uint8Array(before.length + data.length);
+  joined.set(before);
+  joined.set(data, before.length);
+  return joined.subarray(Math.max(0, joined.length - n));
 }
 
 /** The status of the last ReadyForQuery ('Z') in a response: I idle, T in a transaction, E failed. */
