@@ -38,7 +38,11 @@ async function connectEmbedded(dataDir: string) {
   const owned = url ? undefined : await ownEmbedded(dataDir, { command: "npm run tasks" });
   url ??= owned?.url ?? "";
   client.setDatabase(
-    client.openDatabase({ kind: "postgres", url, poolMax: 1, timeouts: DEFAULT_TIMEOUTS }),
+    client.openDatabase(
+      { kind: "postgres", url, poolMax: 1, timeouts: DEFAULT_TIMEOUTS },
+      undefined,
+      { embedded: true },
+    ),
   );
   return owned;
 }

@@ -63,7 +63,11 @@ if (settings.database.kind === "pglite" && !settings.database.dataDir.includes("
     process.exit(1);
   }
   setDatabase(
-    openDatabase({ kind: "postgres", url: embedded.url, poolMax: 5, timeouts: DEFAULT_TIMEOUTS }),
+    openDatabase(
+      { kind: "postgres", url: embedded.url, poolMax: 5, timeouts: DEFAULT_TIMEOUTS },
+      undefined,
+      { embedded: true },
+    ),
   );
   log.info("embedded database served", { url: embedded.url, dir: settings.database.dataDir });
 }
@@ -102,6 +106,7 @@ const IDLE_GRACE_MS = 500;
 async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
+  embedded?.stopping();
   log.info("api stopping", { signal });
   // Let in-flight requests finish (ECS allows 30 s after SIGTERM), then close the pool.
   const force = setTimeout(() => process.exit(1), 25_000);

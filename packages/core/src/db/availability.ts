@@ -71,31 +71,39 @@ export function createAvailability(options: AvailabilityOptions) {
   let outage: { since: number; cause: unknown } | undefined;
   let probing: Promise<boolean> | undefined;
   let recovery: NodeJS.Timeout | undefined;
+  let stopped = false;
 
   const unavailable = (cause: unknown) =>
     new DatabaseUnavailable("The database is unavailable", { cause });
 
   /** Probes once at a time; true when the database answered. */
   function probe(): Promise<boolean> {
-    probing ??= options
-      .probe()
+    // Bounded: a probe that connects and then hangs must not hold every later check.
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("probe timed out")), options.watchdogMs);
+    });
+    probing ??= Promise.race([options.probe(), deadline])
       .then(
         () => true,
         () => false,
       )
       .finally(() => {
+        clearTimeout(timer);
         probing = undefined;
       });
     return probing;
   }
 
   function declareOutage(cause: unknown) {
-    if (outage) return;
+    // Closing the pool ends its connections: not an outage.
+    if (outage || stopped) return;
     outage = { since: Date.now(), cause };
     log.warn("database unavailable: answering 503 until it is back", { error: cause });
     for (const reject of waiting) reject(unavailable(cause));
     waiting.clear();
     const check = async () => {
+      if (stopped) return;
       if (await probe()) {
         const since = outage?.since ?? Date.now();
         outage = undefined;
@@ -103,6 +111,7 @@ export function createAvailability(options: AvailabilityOptions) {
         log.info("database reachable again", { outageMs: Date.now() - since });
         return;
       }
+      if (stopped) return;
       recovery = setTimeout(check, options.probeIntervalMs);
       recovery.unref();
     };
@@ -110,20 +119,30 @@ export function createAvailability(options: AvailabilityOptions) {
     recovery.unref();
   }
 
-  async function guard<T>(run: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `run`, failing fast while the database is away. `run` gets a signal that is aborted when
+   * the call is answered as unavailable: a transaction checks it before committing, so a caller
+   * told 503 is never left with a write that committed anyway.
+   */
+  async function guard<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
     if (outage) throw unavailable(outage.cause);
+    const abort = new AbortController();
     let reject: (error: Error) => void = () => {};
     const abandoned = new Promise<never>((_, fail) => {
-      reject = fail;
+      reject = (error) => {
+        abort.abort(error);
+        fail(error);
+      };
     });
     waiting.add(reject);
-    const watchdog = setTimeout(async () => {
+    // Re-armed while the call waits: a server that goes away mid-call is found too.
+    const watchdog = setInterval(async () => {
       if (!(await probe())) declareOutage(new Error(`no answer in ${options.watchdogMs} ms`));
     }, options.watchdogMs);
     watchdog.unref();
     // Awaited once into a real promise: drizzle's query builders are thenables that run their
     // query on every `then`, so handing one to both `catch` and `race` would run it twice.
-    const work = (async () => await run())();
+    const work = (async () => await run(abort.signal))();
     // The driver may settle it long after the caller was answered; nobody is waiting then.
     work.catch(() => {});
     try {
@@ -135,7 +154,7 @@ export function createAvailability(options: AvailabilityOptions) {
       }
       throw error;
     } finally {
-      clearTimeout(watchdog);
+      clearInterval(watchdog);
       waiting.delete(reject);
     }
   }
@@ -148,6 +167,7 @@ export function createAvailability(options: AvailabilityOptions) {
     },
     /** Stops the recovery probe (closing the database). */
     stop() {
+      stopped = true;
       if (recovery) clearTimeout(recovery);
     },
   };

@@ -25,7 +25,7 @@ export interface DatabaseHandle {
    * away, instead of waiting on a pool that cannot connect (availability.ts). PGlite runs in this
    * process and cannot be away: its guard only runs the call.
    */
-  guard<T>(run: () => Promise<T>): Promise<T>;
+  guard<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T>;
 }
 
 /**
@@ -36,6 +36,12 @@ export interface DatabaseHandle {
 export async function openDatabase(
   settings: Config["database"],
   template?: Blob,
+  /**
+   * The embedded database through its owner (db/embedded.ts): it is on this machine and cannot
+   * be away, and a new connection's startup waits its turn behind another client's transaction,
+   * so no outage guard and a connect timeout as long as a statement's.
+   */
+  options: { embedded?: boolean } = {},
 ): Promise<DatabaseHandle> {
   if (settings.kind === "postgres") {
     const [{ default: postgres }, { drizzle }] = await Promise.all([
@@ -45,7 +51,9 @@ export async function openDatabase(
     const { timeouts } = settings;
     const client = postgres(settings.url, {
       max: settings.poolMax,
-      connect_timeout: timeouts.connectSeconds,
+      connect_timeout: options.embedded
+        ? Math.ceil(timeouts.statementMs / 1000) || 60
+        : timeouts.connectSeconds,
       idle_timeout: 30,
       // postgres.js's default backoff grows with every failed attempt, shared by the pool: after a
       // 6 s outage its connections waited 10-20 s to reconnect while the server was back. Capped
@@ -79,7 +87,7 @@ export async function openDatabase(
         availability.stop();
         await client.end({ timeout: 5 });
       },
-      guard: availability.guard,
+      guard: options.embedded ? (run) => run(new AbortController().signal) : availability.guard,
     };
   }
 
@@ -97,7 +105,7 @@ export async function openDatabase(
   return {
     db: drizzle(client, { casing: "snake_case" }) as Database,
     close: () => client.close(),
-    guard: (run) => run(),
+    guard: (run) => run(new AbortController().signal),
   };
 }
 

@@ -13,6 +13,8 @@ import { acquireOwnership, readOwner } from "./owner";
 export interface EmbeddedOwner {
   /** postgres:// URL of the served database. */
   url: string;
+  /** Says in the owner record that this owner is going, so a successor waits for it. */
+  stopping(): void;
   /** Stops serving, closes PGlite and gives up ownership. */
   stop(): Promise<void>;
 }
@@ -39,6 +41,9 @@ export async function ownEmbedded(
     ownership.update({ port: server.port, state: "serving" });
     return {
       url: urlFor(server.port),
+      stopping() {
+        ownership.update({ state: "stopping" });
+      },
       async stop() {
         ownership.update({ state: "stopping" });
         await server.stop();

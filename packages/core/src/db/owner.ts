@@ -135,7 +135,12 @@ export async function acquireOwnership(
       closeSync(fd);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      const holder = Number(readFileSync(takeover, "utf8") || 0);
+      let holder = 0;
+      try {
+        holder = Number(readFileSync(takeover, "utf8") || 0);
+      } catch {
+        // Released between our attempt and this read: try again.
+      }
       if (holder && !alive(holder)) rmSync(takeover, { force: true });
       await new Promise((resolve) => setTimeout(resolve, 20));
       continue;

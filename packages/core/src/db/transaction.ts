@@ -48,8 +48,13 @@ export async function createTransaction<T>(fn: (tx: Transaction) => Promise<T>):
   }
   const { db, guard } = await database();
   const effects: Effect[] = [];
-  const result = await guard(() =>
-    db.transaction((tx) => storage.run({ tx, effects }, () => fn(tx))),
+  const result = await guard((signal) =>
+    db.transaction(async (tx) => {
+      const value = await storage.run({ tx, effects }, () => fn(tx));
+      // Answered as unavailable meanwhile: roll back rather than commit behind the caller's back.
+      signal.throwIfAborted();
+      return value;
+    }),
   );
   await runEffects(effects);
   return result;
