@@ -76,22 +76,22 @@ export function createAvailability(options: AvailabilityOptions) {
   const unavailable = (cause: unknown) =>
     new DatabaseUnavailable("The database is unavailable", { cause });
 
-  /** Probes once at a time; true when the database answered. */
+  /** Probes once at a time; true when the database answered within `watchdogMs`. */
   function probe(): Promise<boolean> {
+    if (probing) return probing;
     // Bounded: a probe that connects and then hangs must not hold every later check.
     let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error("probe timed out")), options.watchdogMs);
+    const timedOut = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), options.watchdogMs);
     });
-    probing ??= Promise.race([options.probe(), deadline])
-      .then(
-        () => true,
-        () => false,
-      )
-      .finally(() => {
-        clearTimeout(timer);
-        probing = undefined;
-      });
+    const answered = options.probe().then(
+      () => true,
+      () => false,
+    );
+    probing = Promise.race([answered, timedOut]).finally(() => {
+      clearTimeout(timer);
+      probing = undefined;
+    });
     return probing;
   }
 
