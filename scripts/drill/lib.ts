@@ -335,6 +335,16 @@ export const write = (client: Client) =>
     body: "written under load",
   });
 
+/** Writes `count` notes for the signed-in client (what the load reads); their ids. */
+export async function seedNotes(client: Client, count = 20): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const seeded = await write(client);
+    if (seeded.id) ids.push(seeded.id);
+  }
+  return ids;
+}
+
 /**
  * The mixed load: 40% reads of a note by id, 30% lists, 30% writes. Acknowledged writes feed
  * the reads.

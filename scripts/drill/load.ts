@@ -8,12 +8,12 @@ import {
   mixed,
   type Postgres,
   percentile,
+  seedNotes,
   signup,
   sleep,
   startApi,
   startLoad,
   statuses,
-  write,
 } from "./lib";
 
 /**
@@ -31,11 +31,7 @@ export async function load(pg: Postgres, seconds: number): Promise<DrillReport> 
   try {
     await server.ready();
     await signup(client, "load");
-    const ids: string[] = [];
-    for (let i = 0; i < 20; i++) {
-      const seeded = await write(client);
-      if (seeded.id) ids.push(seeded.id);
-    }
+    const ids = await seedNotes(client);
     const load = startLoad(CONNECTIONS, mixed(client, ids));
     await sleep(seconds * 1000);
     const results = await load.stop();

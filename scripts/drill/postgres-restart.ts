@@ -8,12 +8,12 @@ import {
   mixed,
   now,
   type Postgres,
+  seedNotes,
   signup,
   sleep,
   startApi,
   startLoad,
   statuses,
-  write,
 } from "./lib";
 
 /**
@@ -35,11 +35,7 @@ export async function postgresRestart(pg: Postgres): Promise<DrillReport> {
   try {
     await server.ready();
     await signup(client, "restart");
-    const ids: string[] = [];
-    for (let i = 0; i < 20; i++) {
-      const seeded = await write(client);
-      if (seeded.id) ids.push(seeded.id);
-    }
+    const ids = await seedNotes(client);
     const load = startLoad(CONNECTIONS, mixed(client, ids));
     await sleep(3000);
     const stopAt = now();

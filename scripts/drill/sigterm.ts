@@ -9,12 +9,12 @@ import {
   mixed,
   now,
   type Postgres,
+  seedNotes,
   signup,
   sleep,
   startApi,
   startLoad,
   statuses,
-  write,
 } from "./lib";
 
 /**
@@ -33,11 +33,7 @@ export async function sigterm(pg: Postgres): Promise<DrillReport> {
   try {
     await server.ready();
     await signup(client, "sigterm");
-    const ids: string[] = [];
-    for (let i = 0; i < 20; i++) {
-      const seeded = await write(client);
-      if (seeded.id) ids.push(seeded.id);
-    }
+    const ids = await seedNotes(client);
     const load = startLoad(CONNECTIONS, mixed(client, ids));
     await sleep(3000);
     const termAt = now();
