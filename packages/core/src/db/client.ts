@@ -87,7 +87,7 @@ export async function openDatabase(
         availability.stop();
         await client.end({ timeout: 5 });
       },
-      guard: options.embedded ? (run) => run(new AbortController().signal) : availability.guard,
+      guard: options.embedded ? unguarded : availability.guard,
     };
   }
 
@@ -105,8 +105,13 @@ export async function openDatabase(
   return {
     db: drizzle(client, { casing: "snake_case" }) as Database,
     close: () => client.close(),
-    guard: (run) => run(new AbortController().signal),
+    guard: unguarded,
   };
+}
+
+/** The guard of a database that cannot be away: it only runs the call. */
+function unguarded<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  return run(new AbortController().signal);
 }
 
 let opening: Promise<DatabaseHandle> | undefined;
