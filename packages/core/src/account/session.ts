@@ -1,4 +1,3 @@
-import { getConnInfo } from "@hono/node-server/conninfo";
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
@@ -32,26 +31,8 @@ export function clearSessionCookie(c: Context) {
 
 export const sessionToken = (c: Context) => getCookie(c, SESSION_COOKIE);
 
-/**
- * The client's address. Behind N trusted proxies it is the Nth X-Forwarded-For entry from the
- * right (each proxy appends what it saw; anything left of that came from the client and can be
- * forged). Without proxies, the socket's address.
- */
-export function clientIP(c: Context): string {
-  const hops = config().trustedProxies;
-  if (hops > 0) {
-    const chain = (c.req.header("x-forwarded-for") ?? "")
-      .split(",")
-      .map((entry) => entry.trim())
-      .filter(Boolean);
-    return chain[chain.length - hops] ?? "unknown";
-  }
-  try {
-    return getConnInfo(c).remote.address ?? "unknown";
-  } catch {
-    return "unknown"; // no socket (in-process requests)
-  }
-}
+/** The client's address (http/client-address.ts: CloudFront's viewer address or the socket's). */
+export { clientAddress as clientIP } from "../http/client-address";
 
 /**
  * Resolves the session cookie into the request's actor. A stale cookie is cleared; a session that

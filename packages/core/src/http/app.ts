@@ -6,6 +6,7 @@ import { secureHeaders } from "hono/secure-headers";
 import { config } from "../config";
 import { AppError } from "../error";
 import { log, withLogContext } from "../log";
+import { originGuard } from "./client-address";
 import { handleError, notFoundHandler } from "./errors";
 
 export type AppEnv = { Variables: RequestIdVariables };
@@ -83,6 +84,10 @@ const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   await assignRequestId(c, async () => {
     await requestLog(c, next);
   });
+  // Every answer, errors and 404s included, is one user's: CloudFront (whose cache policy applies
+  // to /api too) and browsers must never keep it. The offline store's downloads are presigned
+  // links to one user's files: the same holds there.
+  c.header("cache-control", "no-store");
 });
 
 /**
@@ -104,7 +109,7 @@ function withErrorContract<App extends Hono<AppEnv>>(app: App): App {
  * the API's checks before its 404 or 405, as under `/api`.
  */
 export function createSite() {
-  return withErrorContract(new Hono<AppEnv>().use(requestContext));
+  return withErrorContract(new Hono<AppEnv>().use(requestContext).use(originGuard));
 }
 
 /**
@@ -116,6 +121,7 @@ export function createApp() {
   const limit = config().bodyLimitBytes;
   const app = new Hono<AppEnv>()
     .use(requestContext)
+    .use(originGuard)
     .use(secureHeaders())
     .use(sameOrigin)
     .use(
