@@ -35,20 +35,11 @@ export const AccountRoutes = new Hono()
       },
     }),
     validate("json", Account.LoginInput),
+    // A 429 gets Retry-After from the error handler (http/errors.ts).
     async (c) => {
-      try {
-        const { user, session } = await Account.login(c.req.valid("json"), clientIP(c));
-        setSessionCookie(c, session);
-        return c.json({ user }, 200);
-      } catch (error) {
-        if (error instanceof AppError && error.code === "rate_limited") {
-          c.header(
-            "Retry-After",
-            String((error.details as { retryAfterSeconds: number }).retryAfterSeconds),
-          );
-        }
-        throw error;
-      }
+      const { user, session } = await Account.login(c.req.valid("json"), clientIP(c));
+      setSessionCookie(c, session);
+      return c.json({ user }, 200);
     },
   )
   .post(

@@ -13,7 +13,10 @@ export function handleError(error: Error, c: Context): Response {
   const known = toAppError(error);
   if (known) {
     // Not a bug: the outage is logged once by db/availability.ts, and clients retry.
-    if (known.code === "database_unavailable") c.header("Retry-After", String(RETRY_AFTER_SECONDS));
+    const retryAfter =
+      retryAfterOf(known) ??
+      (known.code === "database_unavailable" ? RETRY_AFTER_SECONDS : undefined);
+    if (retryAfter !== undefined) c.header("Retry-After", String(retryAfter));
     return c.json(known.toBody(), known.status);
   }
 
@@ -29,6 +32,20 @@ export function handleError(error: Error, c: Context): Response {
 
 /** What a 503 for a database outage asks clients to wait: about one probe of the database. */
 const RETRY_AFTER_SECONDS = 2;
+
+/**
+ * Any error that says how long to wait (`details.retryAfterSeconds`: a rate limit, a busy
+ * server) gets `Retry-After` from it, so no route sets the header by hand. Whole seconds, ≥ 1.
+ */
+function retryAfterOf(error: AppError): number | undefined {
+  const details = error.details;
+  if (typeof details !== "object" || details === null || !("retryAfterSeconds" in details)) {
+    return undefined;
+  }
+  const seconds = details.retryAfterSeconds;
+  if (typeof seconds !== "number" || !Number.isFinite(seconds)) return undefined;
+  return Math.max(1, Math.ceil(seconds));
+}
 
 function toAppError(error: Error): AppError | undefined {
   if (error instanceof AppError) return error;

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { deleteExpired } from "../account/account";
 import { deleteAbandoned } from "../attachment/attachment";
 import { useTransaction } from "../db/transaction";
+import { Limit } from "../limit";
 import { defineTask, prune } from "../task/task";
 
 /** Runs `cleanup`; fired by the maintenance-cleanup-hourly schedule (maintenance.tasks.ts). */
@@ -20,6 +21,7 @@ export async function cleanup(now = new Date()) {
       taskSteps: steps,
       ...(await deleteExpired(now)),
       abandonedUploads: await deleteAbandoned(now),
+      rateLimitWindows: await Limit.prune(now),
     };
   });
 }

@@ -1,0 +1,1 @@
+export * as Limit from "./limit";
