@@ -20,6 +20,12 @@ if (existsSync(path.join(root, ".env"))) process.loadEnvFile(path.join(root, ".e
 const preview = process.argv.includes("--preview");
 const apiPort = process.env.PORT ?? "3000";
 const webPort = process.env.WEB_PORT ?? (preview ? "4173" : "5173");
+// Both servers listen on loopback unless HOST says otherwise: offline stays on this machine.
+const host = process.env.HOST || "127.0.0.1";
+// Where this script reaches them: a wildcard address on loopback (as in packages/web/vite.config.ts).
+const reachable =
+  host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
+const shown = host === "127.0.0.1" ? "localhost" : reachable;
 const started = performance.now();
 
 const resolve = createRequire(import.meta.url).resolve;
@@ -29,7 +35,7 @@ let stopping = false;
 function start(name: string, args: string[], cwd: string) {
   const child = spawn(process.execPath, args, {
     cwd,
-    env: { ...process.env, PORT: apiPort, WEB_PORT: webPort, FORCE_COLOR: "1" },
+    env: { ...process.env, HOST: host, PORT: apiPort, WEB_PORT: webPort, FORCE_COLOR: "1" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const prefix = `${name.padEnd(3)} │ `;
@@ -99,7 +105,7 @@ start(
 start("web", preview ? [vite, "preview"] : [vite], web);
 
 // Announce once the API answers ready (database reachable, migrations applied).
-const readyURL = `http://127.0.0.1:${apiPort}/api/health/ready`;
+const readyURL = `http://${reachable}:${apiPort}/api/health/ready`;
 while (!stopping) {
   const ok = await fetch(readyURL)
     .then((response) => response.ok)
@@ -108,8 +114,8 @@ while (!stopping) {
     const ms = Math.round(performance.now() - started);
     process.stdout.write(
       `\n  Slipway is up (API ready in ${ms} ms)\n` +
-        `  web  http://localhost:${webPort}\n` +
-        `  api  http://localhost:${apiPort}/api/health\n\n`,
+        `  web  http://${shown}:${webPort}\n` +
+        `  api  http://${shown}:${apiPort}/api/health\n\n`,
     );
     break;
   }

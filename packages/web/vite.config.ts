@@ -2,18 +2,26 @@ import react from "@vitejs/plugin-react";
 import { defineConfig } from "vite";
 import { securityHeaders } from "./security-headers.ts";
 
+// Offline only on this machine: the dev and preview servers listen on loopback unless HOST says
+// otherwise (the API follows the same variable, packages/core/src/config.ts).
+const host = process.env.HOST || "127.0.0.1";
+// The API listens on HOST too; a wildcard address is reached on loopback (as in scripts/dev.ts).
+const apiHost =
+  host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
+
 // Offline the browser talks to one origin: Vite serves the app and proxies /api to the API,
 // as the CloudFront Router does on AWS, so cookies stay first-party in both.
 const apiPort = process.env.PORT ?? "3000";
 const proxy = {
-  "/api": { target: `http://127.0.0.1:${apiPort}`, changeOrigin: false },
+  "/api": { target: `http://${apiHost}:${apiPort}`, changeOrigin: false },
   // The offline object store (presigned uploads and downloads), served by the API process.
-  "/storage": { target: `http://127.0.0.1:${apiPort}`, changeOrigin: false },
+  "/storage": { target: `http://${apiHost}:${apiPort}`, changeOrigin: false },
 };
 
 export default defineConfig({
   plugins: [react()],
   server: {
+    host,
     port: Number(process.env.WEB_PORT ?? 5173),
     strictPort: true,
     proxy,
@@ -21,10 +29,13 @@ export default defineConfig({
   // `npm run preview`: the production build with the headers CloudFront sends (uploads go to the
   // same origin offline, so the CSP needs no other).
   preview: {
+    host,
     port: Number(process.env.WEB_PORT ?? 4173),
     strictPort: true,
     proxy,
     headers: securityHeaders(),
   },
-  build: { outDir: "dist", sourcemap: true },
+  // No source maps: the deployed site uploads everything in dist/, and maps would publish the
+  // original source (comments included) to anyone.
+  build: { outDir: "dist", sourcemap: false },
 });

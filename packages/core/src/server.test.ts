@@ -1,5 +1,7 @@
-import { spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
+import { mkdtemp, rm } from "node:fs/promises";
+import { networkInterfaces, tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { freePort, waitUntilOk } from "../../../scripts/net";
@@ -199,5 +201,126 @@ describe("container entry", () => {
       .filter((line) => line.message === "request" && line.path !== "/api/health/ready")
       .map((line) => line.requestId);
     expect(logged).toEqual([...ids, "edge-abc123"]);
+  });
+});
+
+/** This machine's addresses other than loopback (link-local IPv6 left out: it needs a zone). */
+function otherAddresses(): string[] {
+  return Object.values(networkInterfaces())
+    .flat()
+    .filter((nic) => nic && !nic.internal && !nic.address.startsWith("fe80:"))
+    .map((nic) => (nic?.family === "IPv6" ? `[${nic?.address}]` : (nic?.address ?? "")));
+}
+
+/** Whether anything answers HTTP at `host:port` (a refused connection: no). */
+const answers = (host: string, port: number) =>
+  fetch(`http://${host}:${port}/api/health`, { signal: AbortSignal.timeout(5_000) }).then(
+    () => true,
+    () => false,
+  );
+
+/** Spawns `args` in its own process group (tsx watch and Vite have children), killed at the end. */
+function spawnGroup(args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, args, {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  let output = "";
+  child.stdout?.on("data", (chunk) => {
+    output += chunk;
+  });
+  child.stderr?.on("data", (chunk) => {
+    output += chunk;
+  });
+  onTestFinished(async () => {
+    if (child.exitCode !== null) return;
+    const exited = once(child, "exit");
+    process.kill(-(child.pid as number), "SIGTERM");
+    const timer = setTimeout(() => process.kill(-(child.pid as number), "SIGKILL"), 10_000);
+    await exited;
+    clearTimeout(timer);
+  });
+  return { child, output: () => output };
+}
+
+async function scratchDir() {
+  const dir = await mkdtemp(path.join(tmpdir(), "slipway-bind-"));
+  onTestFinished(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Resolves once `text` appears in the child's output; fails if it exits first. */
+function waitForOutput(child: ChildProcess, output: () => string, text: string) {
+  return new Promise<void>((resolve, reject) => {
+    const check = () => {
+      if (!output().includes(text)) return;
+      child.stdout?.off("data", check);
+      resolve();
+    };
+    child.stdout?.on("data", check);
+    child.once("exit", (code) => reject(new Error(`exited (${code}):\n${output()}`)));
+    check();
+  });
+}
+
+describe("offline stays on this machine", () => {
+  // Fails without the fix: the API listened on every interface (Node's default) and Vite's
+  // answer depended on how `localhost` resolved.
+  it("npm run dev listens on loopback only by default: the API and Vite answer on 127.0.0.1, not on this machine's other addresses", {
+    timeout: 90_000,
+  }, async () => {
+    const dir = await scratchDir();
+    const [api, web] = [await freePort(), await freePort()];
+    const dev = spawnGroup(
+      [path.join(repoRoot, "node_modules/tsx/dist/cli.mjs"), "scripts/dev.ts"],
+      {
+        PORT: String(api),
+        WEB_PORT: String(web),
+        PGLITE_DIR: path.join(dir, "pglite"),
+        STORAGE_DIR: path.join(dir, "storage"),
+        HOST: "",
+        LOG_LEVEL: "info",
+        // As in a developer's shell (the test setup turns it off for in-process tests).
+        MIGRATE_ON_BOOT: "",
+      },
+    );
+    await waitForOutput(dev.child, dev.output, "Slipway is up");
+    expect(await answers("127.0.0.1", api)).toBe(true);
+    expect(await answers("127.0.0.1", web)).toBe(true);
+    const others = otherAddresses();
+    for (const address of others) {
+      expect(await answers(address, api), `API on ${address}`).toBe(false);
+      expect(await answers(address, web), `Vite on ${address}`).toBe(false);
+    }
+    if (others.length === 0) {
+      // No other interface to try: the addresses the servers report they bound.
+      expect(dev.output()).toMatch(/"message":"api listening".*"address":"127\.0\.0\.1"/);
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: Vite's colours
+      expect(dev.output().replace(/\x1b\[[0-9;]*m/g, "")).toContain(`http://127.0.0.1:${web}/`);
+    }
+  });
+
+  // The control for the test above: a server that does listen there is seen there.
+  it("HOST=0.0.0.0 makes the API reachable on the other addresses (so the test above can tell)", {
+    timeout: 60_000,
+  }, async () => {
+    const others = otherAddresses();
+    if (others.length === 0) return;
+    const dir = await scratchDir();
+    const port = await freePort();
+    const api = spawnGroup(
+      [path.join(repoRoot, "node_modules/tsx/dist/cli.mjs"), "packages/core/src/server.ts"],
+      {
+        PORT: String(port),
+        HOST: "0.0.0.0",
+        PGLITE_DIR: path.join(dir, "pglite"),
+        LOG_LEVEL: "info",
+      },
+    );
+    await waitForOutput(api.child, api.output, '"api listening"');
+    const ipv4 = others.find((address) => !address.startsWith("["));
+    if (ipv4) expect(await answers(ipv4, port)).toBe(true);
   });
 });

@@ -82,13 +82,19 @@ if (settings.migrateOnBoot) {
 // EventBridge Scheduler). Everywhere it sweeps the outbox.
 const stopTasks = await startTasks({ tasks, schedules });
 
-const server = serve({ fetch: site.fetch, port: settings.port }, (info) => {
-  log.info("api listening", {
-    url: `http://localhost:${info.port}`,
-    stage: settings.stage,
-    errorReporting: reporting,
-  });
-});
+// Loopback unless configured (HOST) or guarded by the origin secret (config.ts): offline, nothing
+// on the network reaches the dev server and its dev routes.
+const server = serve(
+  { fetch: site.fetch, port: settings.port, hostname: settings.host },
+  (info) => {
+    log.info("api listening", {
+      url: `http://localhost:${info.port}`,
+      address: info.address,
+      stage: settings.stage,
+      errorReporting: reporting,
+    });
+  },
+);
 
 let stopping = false;
 const http = server as HttpServer;
