@@ -1,8 +1,9 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { describeRoute } from "hono-openapi";
 import { z } from "zod";
 import { type Config, config } from "../config";
+import { AppError } from "../error";
 import { noRoute } from "../http/errors";
 import { errorResponses } from "../http/openapi";
 import { validate } from "../http/validate";
@@ -17,9 +18,37 @@ export function devToolsEnabled(settings: Config): boolean {
   return !settings.deployed && settings.tasks.kind === "local";
 }
 
+/** The names a browser uses for this machine itself; `[::1]` as a Host header writes it. */
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/** `Host` without its port, lower-case: `[::1]:3000` → `[::1]`, `localhost:5173` → `localhost`. */
+function hostName(host: string): string {
+  const name = host.toLowerCase();
+  const port = /:[0-9]*$/.exec(name);
+  // A bare IPv6 literal has colons too: only a port after `]`, or in a name without brackets.
+  if (!port || (name.startsWith("[") && !name.slice(0, port.index).endsWith("]"))) return name;
+  return name.slice(0, port.index);
+}
+
+/**
+ * DNS rebinding: a page on evil.example whose name is made to resolve to 127.0.0.1 reaches this
+ * server from the browser, same-origin to itself, but its requests say `Host: evil.example`.
+ * The dev tools answer only requests addressed to this machine by a loopback name.
+ */
+function addressedToLoopback(c: Context): boolean {
+  const host = c.req.header("host") ?? new URL(c.req.url).host;
+  return LOOPBACK_HOSTS.has(hostName(host));
+}
+
 const offlineOnly = createMiddleware(async (c, next) => {
   if (!devToolsEnabled(config())) {
     throw noRoute(c);
+  }
+  if (!addressedToLoopback(c)) {
+    throw new AppError(
+      "forbidden",
+      "The dev tools answer only requests to localhost, 127.0.0.1 or [::1]",
+    );
   }
   await next();
 });
@@ -33,7 +62,7 @@ const doc = (summary: string) =>
     tags,
     responses: {
       200: { description: "OK (offline only; 404 on deployed stages)" },
-      ...errorResponses(404),
+      ...errorResponses(403, 404),
     },
   });
 

@@ -1,5 +1,11 @@
-import { describe, expect, it } from "vitest";
-import { client } from "../../test/app";
+import { once } from "node:events";
+import { request } from "node:http";
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { client, rowCounts } from "../../test/app";
+import { ORIGIN } from "../../test/http";
+import { site } from "../api";
 import { loadConfig } from "../config";
 import { rollback } from "../db/transaction";
 import { devToolsEnabled } from "./dev.routes";
@@ -51,4 +57,85 @@ describe("offline dev routes", () => {
       const overview = await (await tasks.$get()).json();
       expect(overview.messages.total).toBe(1);
     }));
+});
+
+/** The site on a real loopback port (the Host header is the socket's, not app.request's URL). */
+async function served() {
+  const server = serve({ fetch: site.fetch, port: 0, hostname: "127.0.0.1" });
+  await once(server, "listening");
+  onTestFinished(async () => {
+    if ("closeAllConnections" in server) server.closeAllConnections();
+    await new Promise((done) => server.close(done));
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+/** A request with exactly this Host header (fetch does not let a caller choose it). */
+function withHost(port: number, host: string, method = "GET", path = "/api/dev/mail") {
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const outgoing = request(
+      { host: "127.0.0.1", port, method, path, headers: { host, origin: ORIGIN } },
+      (response) => {
+        let body = "";
+        response.on("data", (chunk) => {
+          body += chunk;
+        });
+        response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+      },
+    );
+    outgoing.on("error", reject);
+    outgoing.end();
+  });
+}
+
+describe("offline dev routes: DNS rebinding", () => {
+  // Fails without the Host check: a page on evil.example resolved to 127.0.0.1 read the dev
+  // mailbox (sign-in and reset links) from the browser, same-origin to itself.
+  it.each([
+    "evil.example",
+    "evil.example:3000",
+    "localhost.evil.example",
+    "127.0.0.1.nip.io",
+    "localhost.",
+    "192.0.2.2:3000",
+    "0.0.0.0",
+  ])("Host %s is 403 forbidden on the dev routes", async (host) => {
+    const port = await served();
+    const answer = await withHost(port, host);
+    expect(answer.status).toBe(403);
+    expect(JSON.parse(answer.body)).toEqual({
+      error: {
+        code: "forbidden",
+        message: "The dev tools answer only requests to localhost, 127.0.0.1 or [::1]",
+      },
+    });
+  });
+
+  // The Node adapter refuses a Host no URL can be built from before the app sees it.
+  it.each(["[::1].evil.example", "[::ffff:127.0.0.1]"])("Host %s is refused too", async (host) => {
+    const port = await served();
+    expect((await withHost(port, host)).status).toBe(400);
+  });
+
+  it.each([
+    "localhost",
+    "localhost:5173",
+    "LOCALHOST:3000",
+    "127.0.0.1",
+    "127.0.0.1:3000",
+    "[::1]",
+    "[::1]:5173",
+  ])("Host %s reaches them", async (host) => {
+    const port = await served();
+    expect((await withHost(port, host)).status).toBe(200);
+  });
+
+  it("a rebinding POST queues nothing, and the rest of the API is not affected by Host", async () => {
+    const port = await served();
+    const before = await rowCounts();
+    const run = await withHost(port, "evil.example", "POST", "/api/dev/tasks/redrive");
+    expect(run.status).toBe(403);
+    expect(await rowCounts()).toEqual(before);
+    expect((await withHost(port, "evil.example", "GET", "/api/health")).status).toBe(200);
+  });
 });
