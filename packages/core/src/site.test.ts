@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { bootApp } from "../test/database";
+import { signupUser } from "../test/app";
+import { bootApp, isolated } from "../test/database";
 import { errorOf, ORIGIN } from "../test/http";
 import { captureLogs } from "../test/logs";
 import { site } from "./api";
@@ -18,6 +19,7 @@ const REQUEST_ID = /^[0-9a-f-]{36}$/;
 /** The status and error of a response, checked to be the JSON envelope with a request id. */
 async function contractError(response: Response) {
   expect(response.headers.get("x-request-id")).toMatch(REQUEST_ID);
+  expect(response.headers.get("cache-control")).toBe("no-store");
   expect(response.headers.get("content-type")).toMatch(/^application\/json/);
   return { status: response.status, ...(await errorOf(response)) };
 }
@@ -190,4 +192,46 @@ describe("the served entry: the error contract on every path", () => {
       expect(traced.headers.get("x-request-id"), path).toBe("edge-abc123");
     }
   });
+});
+
+describe("the served entry: no response is stored by a cache", () => {
+  // Fails without the fix: no Cache-Control at all, so CloudFront's cache policy on /api (and a
+  // browser's heuristics) decided whether one user's answer could be served to another.
+  it("Cache-Control: no-store on every answer: successes, errors, 404s and 405s, the API and the offline store", async () =>
+    isolated(async () => {
+      const { cookie } = await signupUser();
+      const requests: [string, RequestInit?][] = [
+        ["/api/health"],
+        ["/api/health/ready"],
+        ["/api/openapi.json"],
+        ["/api/auth/me", { headers: { cookie } }],
+        ["/api/notes", { headers: { cookie } }],
+        ["/api/auth/me"],
+        ["/api/no-such-thing"],
+        ["/api/health", withOrigin({ method: "DELETE" })],
+        ["/api/auth/logout", { method: "POST", headers: { origin: "https://evil.example" } }],
+        [
+          "/api/auth/login",
+          withOrigin({ method: "POST", headers: { "content-type": "text/plain" }, body: "x" }),
+        ],
+        ["/nope"],
+        ["/storage"],
+        ["/storage/uploads", withOrigin({ method: "DELETE" })],
+        ["/storage/no-such-bucket/key"],
+        [
+          "/storage/uploads",
+          { method: "POST", headers: { "content-type": "text/plain" }, body: "x" },
+        ],
+      ];
+      const statuses = new Set<number>();
+      for (const [path, init] of requests) {
+        const response = await site.request(path, init);
+        statuses.add(response.status);
+        expect(response.headers.get("cache-control"), `${init?.method ?? "GET"} ${path}`).toBe(
+          "no-store",
+        );
+      }
+      // The list covers what it says it does.
+      expect([...statuses].sort()).toEqual([200, 401, 403, 404, 405, 415]);
+    }));
 });
