@@ -85,6 +85,71 @@ describe("config", () => {
     expect(message).toContain("BODY_LIMIT_BYTES: expected an integer between 1 and");
   });
 
+  it("quotas: 1000 notes, 1 GiB of attachments and 60 writes a minute per user unless set; a bad value is an error naming it", () => {
+    expect(loadConfig({}, noLinks).quotas).toEqual({
+      notesPerUser: 1000,
+      attachmentBytesPerUser: 1024 ** 3,
+      writesPerMinute: 60,
+    });
+    const set = {
+      QUOTA_NOTES_PER_USER: "5",
+      QUOTA_ATTACHMENT_BYTES_PER_USER: "2048",
+      QUOTA_WRITES_PER_MINUTE: "10",
+    };
+    expect(loadConfig(set, noLinks).quotas).toEqual({
+      notesPerUser: 5,
+      attachmentBytesPerUser: 2048,
+      writesPerMinute: 10,
+    });
+    const message = problems({
+      QUOTA_NOTES_PER_USER: "0",
+      QUOTA_ATTACHMENT_BYTES_PER_USER: "1.5",
+      QUOTA_WRITES_PER_MINUTE: "lots",
+    });
+    expect(message).toContain(
+      'QUOTA_NOTES_PER_USER: expected an integer between 1 and 10000000 (got "0")',
+    );
+    expect(message).toContain(
+      `QUOTA_ATTACHMENT_BYTES_PER_USER: expected an integer between 1 and ${1024 ** 4} (got "1.5")`,
+    );
+    expect(message).toContain(
+      'QUOTA_WRITES_PER_MINUTE: expected an integer between 1 and 1000000 (got "lots")',
+    );
+  });
+
+  describe("the origin secret and the listening address", () => {
+    const secret = "s3cret-".repeat(5); // 35 characters
+
+    it("ORIGIN_SECRET: unset offline; from env or the OriginSecret link (the link wins); under 32 characters an error that does not echo it", () => {
+      expect(loadConfig({}, noLinks).originSecret).toBeUndefined();
+      expect(loadConfig({ ORIGIN_SECRET: secret }, noLinks).originSecret).toBe(secret);
+      const linked = `${secret}-linked`;
+      expect(
+        loadConfig({ ORIGIN_SECRET: secret }, { OriginSecret: { value: linked } }).originSecret,
+      ).toBe(linked);
+      const short = problems({ ORIGIN_SECRET: "too-short-a-secret" });
+      expect(short).toContain("ORIGIN_SECRET: expected at least 32 characters (got 18 characters)");
+      expect(short).not.toContain("too-short-a-secret");
+      expect(problems({}, { OriginSecret: { value: "short" } })).toContain(
+        "Resource.OriginSecret: expected a value of at least 32 characters",
+      );
+    });
+
+    it("HOST: loopback by default, every interface only behind the origin secret, else as set", () => {
+      expect(loadConfig({}, noLinks).host).toBe("127.0.0.1");
+      expect(loadConfig({ ORIGIN_SECRET: secret }, noLinks).host).toBe("0.0.0.0");
+      expect(loadConfig({ HOST: "::1" }, noLinks).host).toBe("::1");
+      expect(loadConfig({ HOST: "127.0.0.1", ORIGIN_SECRET: secret }, noLinks).host).toBe(
+        "127.0.0.1",
+      );
+    });
+
+    // X-Forwarded-For is no longer read: a leftover TRUSTED_PROXIES would be silently ignored.
+    it("TRUSTED_PROXIES, no longer read, is an error naming it", () => {
+      expect(problems({ TRUSTED_PROXIES: "2" })).toContain("TRUSTED_PROXIES: no longer read;");
+    });
+  });
+
   it("rejects a Database link without the fields it needs", () => {
     expect(problems({}, { Database: { host: "db" } })).toContain(
       "Resource.Database: expected host, port, username, password and database",
