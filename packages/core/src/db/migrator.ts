@@ -160,8 +160,12 @@ export function scramVerifier(password: string, salt = randomBytes(16), iteratio
   return `SCRAM-SHA-256$${iterations}:${b64(salt)}$${b64(storedKey)}:${b64(serverKey)}`;
 }
 
-/** Statements of the app role, run by the owner in one DO block (role and verifier from settings). */
-const APP_ROLE_BLOCK = sql.raw(`do $block$
+/**
+ * Statements of the app role, run by the owner in one DO block (role and verifier from settings).
+ * A string, made SQL when run: `sql.raw` at module load ran before drizzle's `sql` was complete in
+ * the esbuild bundles (TypeError at import: the server and the migrator Lambda crashed).
+ */
+const APP_ROLE_BLOCK = `do $block$
 declare
   app text := current_setting('slipway.app_role');
   verifier text := current_setting('slipway.app_role_verifier');
@@ -206,7 +210,7 @@ begin
     raise exception 'the app role % can CREATE in schema public (granted to PUBLIC before Postgres 15); revoke it', app;
   end if;
 end
-$block$`);
+$block$`;
 
 /**
  * Creates or updates the app's login role: DML on every table and sequence of the schema (and,
@@ -235,7 +239,7 @@ export async function ensureAppRole(db: Database, role: AppRole): Promise<void> 
       // Values reach the block as settings of this transaction only, bound as parameters.
       await tx.execute(sql`select set_config('slipway.app_role', ${role.username}, true),
         set_config('slipway.app_role_verifier', ${verifier}, true)`);
-      await tx.execute(APP_ROLE_BLOCK);
+      await tx.execute(sql.raw(APP_ROLE_BLOCK));
     })
     .catch((error: unknown) => {
       // The server's reason, not drizzle's "Failed query" with the block and its parameters.
