@@ -1,4 +1,4 @@
-import { bigserial, index, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { index, integer, pgTable, text, timestamp } from "drizzle-orm/pg-core";
 
 export const userTable = pgTable("user", {
   id: text().primaryKey(),
@@ -24,14 +24,18 @@ export const sessionTable = pgTable(
   (table) => [index("session_user").on(table.userId), index("session_expires").on(table.expiresAt)],
 );
 
-/** Failed logins, counted per email + IP for the rate limit (Postgres, no Redis). */
-export const loginFailureTable = pgTable(
-  "login_failure",
+/**
+ * Login attempts per email since its last successful sign-in (a success deletes the row). The
+ * attempt is counted before the password is checked (account.ts), so parallel guesses cannot all
+ * be verified. Emails without an account get a row too: the same answers, the same work.
+ */
+export const loginThrottleTable = pgTable(
+  "login_throttle",
   {
-    id: bigserial({ mode: "number" }).primaryKey(),
-    email: text().notNull(),
-    ip: text().notNull(),
-    failedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    /** Normalized as user.email is. */
+    email: text().primaryKey(),
+    attempts: integer().notNull(),
+    lastAttemptAt: timestamp({ withTimezone: true }).notNull(),
   },
-  (table) => [index("login_failure_lookup").on(table.email, table.ip, table.failedAt)],
+  (table) => [index("login_throttle_last_attempt").on(table.lastAttemptAt)],
 );

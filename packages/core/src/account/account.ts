@@ -1,13 +1,14 @@
 import { createHash, randomBytes } from "node:crypto";
-import { and, count, eq, gt, lt } from "drizzle-orm";
+import { and, eq, gt, lt, or, sql } from "drizzle-orm";
 import { z } from "zod";
 import { config } from "../config";
 import { createTransaction, useTransaction } from "../db/transaction";
 import { AppError, ConflictError } from "../error";
 import { text } from "../http/text";
 import { createID } from "../id";
-import { loginFailureTable, sessionTable, userTable } from "./account.sql";
-import { dummyHash, hashPassword, verifyPassword } from "./password";
+import { Limit } from "../limit";
+import { loginThrottleTable, sessionTable, userTable } from "./account.sql";
+import * as Hashing from "./password";
 
 export const Email = text()
   .trim()
@@ -52,23 +53,80 @@ export interface Session {
   expiresAt: Date;
 }
 
-export const LOGIN_FAILURE_LIMIT = 5;
-export const LOGIN_FAILURE_WINDOW_MINUTES = 15;
+/**
+ * The sign-in limits (README, "Security model"). Per email, from any address: `freeAttempts`
+ * attempts, then each one waits `baseDelaySeconds` after the previous, doubling up to
+ * `maxDelaySeconds`; a success forgets them, and so do `memoryHours` without an attempt. A
+ * growing delay rather than a lock: the right password gets in once the wait is over. Per
+ * address, whatever the emails: `perAddress` attempts and `signupsPerAddress` signups.
+ */
+export const LOGIN_LIMITS = {
+  freeAttempts: 5,
+  baseDelaySeconds: 60,
+  maxDelaySeconds: 15 * 60,
+  memoryHours: 24,
+  perAddress: { limit: 20, windowSeconds: 15 * 60 },
+  signupsPerAddress: { limit: 10, windowSeconds: 60 * 60 },
+} as const;
 
 const hashToken = (token: string) => createHash("sha256").update(token).digest("hex");
+const hours = (n: number) => n * 3_600_000;
 
-async function openSession(userID: string): Promise<Session> {
+function rateLimited(message: string, retryAfterSeconds: number): AppError {
+  return new AppError("rate_limited", message, { retryAfterSeconds });
+}
+
+/** Where a request came from: its address, and the session cookie it carried, if any. */
+export interface Origin {
+  /** The client's address (session.ts `clientIP`): counted against the per-address limits. */
+  ip: string;
+  /** The session token the request carried: revoked when a new session replaces it. */
+  replacing?: string;
+}
+
+/**
+ * A new session for the user, in the caller's transaction. The one the browser carried (`replacing`) is revoked in the same
+ * transaction, whoever it belonged to: a session planted before sign-in (fixation) dies with it.
+ */
+async function openSession(userID: string, now: Date, replacing?: string): Promise<Session> {
   const token = randomBytes(32).toString("base64url"); // 256 bits
-  const expiresAt = new Date(Date.now() + config().session.ttlHours * 3_600_000);
-  await useTransaction((tx) =>
-    tx.insert(sessionTable).values({ tokenHash: hashToken(token), userId: userID, expiresAt }),
-  );
+  const { ttlHours, absoluteTtlHours } = config().session;
+  const expiresAt = new Date(now.getTime() + hours(Math.min(ttlHours, absoluteTtlHours)));
+  await useTransaction(async (tx) => {
+    if (replacing) {
+      await tx.delete(sessionTable).where(eq(sessionTable.tokenHash, hashToken(replacing)));
+    }
+    await tx
+      .insert(sessionTable)
+      .values({ tokenHash: hashToken(token), userId: userID, createdAt: now, expiresAt });
+  });
   return { token, expiresAt };
 }
 
-export async function signup(input: SignupInput): Promise<{ user: Info; session: Session }> {
+async function limitAddress(key: string, rule: Limit.Rule, now: Date, message: string) {
+  const outcome = await Limit.hit(key, rule, now);
+  if (!outcome.allowed) throw rateLimited(message, outcome.retryAfterSeconds);
+}
+
+/**
+ * Creates the account and signs it in. With an `origin` (the signup route), counted against the
+ * per-address signup cap before any work; without one (scripts, tests) it is not.
+ */
+export async function signup(
+  input: SignupInput,
+  origin?: Origin,
+  now = new Date(),
+): Promise<{ user: Info; session: Session }> {
   const data = SignupInput.parse(input);
-  const passwordHash = await hashPassword(data.password);
+  if (origin) {
+    await limitAddress(
+      `signup:ip:${origin.ip}`,
+      LOGIN_LIMITS.signupsPerAddress,
+      now,
+      "Too many accounts created from this address; try again later",
+    );
+  }
+  const passwordHash = await Hashing.hashPassword(data.password);
   return createTransaction(async (tx) => {
     const [user] = await tx
       .insert(userTable)
@@ -77,47 +135,127 @@ export async function signup(input: SignupInput): Promise<{ user: Info; session:
       .returning();
     if (!user)
       throw new ConflictError("An account with this email already exists", { field: "email" });
-    return { user: toInfo(user), session: await openSession(user.id) };
+    return { user: toInfo(user), session: await openSession(user.id, now, origin?.replacing) };
   });
+}
+
+const throttle = loginThrottleTable;
+const timestamp = (at: Date) => sql`${at.toISOString()}::timestamptz`;
+const constant = (n: number) => sql.raw(String(n));
+/** The earliest time the row's next attempt may start: the one formula both statements use. */
+const nextAttemptAt = sql`${throttle.lastAttemptAt} + make_interval(secs => least(
+  ${constant(LOGIN_LIMITS.baseDelaySeconds)} * power(2, least(greatest(${throttle.attempts} - ${constant(LOGIN_LIMITS.freeAttempts)}, 0), 30)),
+  ${constant(LOGIN_LIMITS.maxDelaySeconds)}))`;
+
+/**
+ * Takes an attempt for `email` before its password is checked, or says how many seconds to
+ * wait. One upsert: concurrent attempts queue on the row's lock, each sees the count the one
+ * before left, so of 20 parallel guesses exactly `freeAttempts` are let through. The attempt
+ * stays counted (a failure) unless the login succeeds (`forgetAttempts`) or is never checked
+ * (`returnAttempt`). No transaction is held while the password is hashed.
+ */
+async function takeAttempt(email: string, now: Date): Promise<number | undefined> {
+  const at = timestamp(now);
+  const forgotten = sql`${throttle.lastAttemptAt} <= ${timestamp(
+    new Date(now.getTime() - hours(LOGIN_LIMITS.memoryHours)),
+  )}`;
+  const [taken] = await useTransaction((tx) =>
+    tx
+      .insert(throttle)
+      .values({ email, attempts: 1, lastAttemptAt: now })
+      .onConflictDoUpdate({
+        target: throttle.email,
+        set: {
+          attempts: sql`case when ${forgotten} then 1 else ${throttle.attempts} + 1 end`,
+          lastAttemptAt: now,
+        },
+        setWhere: or(
+          forgotten,
+          lt(throttle.attempts, LOGIN_LIMITS.freeAttempts),
+          sql`${nextAttemptAt} <= ${at}`,
+        ),
+      })
+      .returning({ attempts: throttle.attempts }),
+  );
+  if (taken) return undefined;
+  const [row] = await useTransaction((tx) =>
+    tx
+      .select({ wait: sql<number>`ceil(extract(epoch from ${nextAttemptAt} - ${at}))::int` })
+      .from(throttle)
+      .where(eq(throttle.email, email)),
+  );
+  return Math.max(1, row?.wait ?? 1);
+}
+
+/** An attempt that was never checked (the server was too busy to hash) does not count. */
+async function returnAttempt(email: string) {
+  await useTransaction((tx) =>
+    tx
+      .update(throttle)
+      .set({ attempts: sql`greatest(${throttle.attempts} - 1, 0)` })
+      .where(eq(throttle.email, email)),
+  );
 }
 
 /**
  * Checks the credentials. An unknown email and a wrong password get the same error, after the
- * same work. After 5 failures for this email from this IP within 15 minutes, 429 until they age
- * out; a successful login clears them.
+ * same work, and the same limits. Before the password is checked: the address's attempt is
+ * counted (`perAddress`, any email), then the email's (`LOGIN_LIMITS`); either over its limit is
+ * a 429 with the seconds to wait. A success forgets the email's attempts, replaces the hash if
+ * it is of an older kind, and replaces the session the request carried.
  */
 export async function login(
   input: LoginInput,
-  ip: string,
+  origin: Origin,
+  now = new Date(),
 ): Promise<{ user: Info; session: Session }> {
   const data = LoginInput.parse(input);
-  const since = new Date(Date.now() - LOGIN_FAILURE_WINDOW_MINUTES * 60_000);
-  const match = and(eq(loginFailureTable.email, data.email), eq(loginFailureTable.ip, ip));
-
-  const [failures] = await useTransaction((tx) =>
-    tx
-      .select({ n: count() })
-      .from(loginFailureTable)
-      .where(and(match, gt(loginFailureTable.failedAt, since))),
+  await limitAddress(
+    `login:ip:${origin.ip}`,
+    LOGIN_LIMITS.perAddress,
+    now,
+    "Too many sign-in attempts from this address; try again later",
   );
-  if ((failures?.n ?? 0) >= LOGIN_FAILURE_LIMIT) {
-    throw new AppError("rate_limited", "Too many failed attempts; try again later", {
-      retryAfterSeconds: LOGIN_FAILURE_WINDOW_MINUTES * 60,
-    });
+  const wait = await takeAttempt(data.email, now);
+  if (wait !== undefined) {
+    throw rateLimited("Too many failed sign-ins for this email; try again later", wait);
   }
 
   const [user] = await useTransaction((tx) =>
     tx.select().from(userTable).where(eq(userTable.email, data.email)),
   );
-  const valid = await verifyPassword(data.password, user?.passwordHash ?? (await dummyHash()));
-  if (!user || !valid) {
-    await useTransaction((tx) => tx.insert(loginFailureTable).values({ email: data.email, ip }));
-    throw new AppError("unauthorized", "Wrong email or password");
+  let valid: boolean;
+  try {
+    const stored = user?.passwordHash ?? (await Hashing.dummyHash());
+    valid = await Hashing.verifyPassword(data.password, stored);
+  } catch (error) {
+    await returnAttempt(data.email);
+    throw error;
   }
+  if (!user || !valid) throw new AppError("unauthorized", "Wrong email or password");
+
+  const rehashed = Hashing.needsRehash(user.passwordHash) ? await rehash(data.password) : undefined;
   return createTransaction(async (tx) => {
-    await tx.delete(loginFailureTable).where(match);
-    return { user: toInfo(user), session: await openSession(user.id) };
+    await tx.delete(throttle).where(eq(throttle.email, data.email));
+    if (rehashed) {
+      // Only over the hash that was checked: a password changed meanwhile stays changed.
+      await tx
+        .update(userTable)
+        .set({ passwordHash: rehashed, updatedAt: now })
+        .where(and(eq(userTable.id, user.id), eq(userTable.passwordHash, user.passwordHash)));
+    }
+    return { user: toInfo(user), session: await openSession(user.id, now, origin.replacing) };
   });
+}
+
+/** The password under today's hash, or undefined when the server is too busy: next login, then. */
+async function rehash(password: string): Promise<string | undefined> {
+  try {
+    return await Hashing.hashPassword(password);
+  } catch (error) {
+    if (error instanceof AppError && error.code === "server_busy") return undefined;
+    throw error;
+  }
 }
 
 /** Revokes the session server-side: the token stops working at once. */
@@ -127,54 +265,79 @@ export async function logout(token: string): Promise<void> {
   );
 }
 
+/** Revokes every session of the user, on every device; returns how many there were. */
+export async function logoutEverywhere(userID: string): Promise<number> {
+  const revoked = await useTransaction((tx) =>
+    tx
+      .delete(sessionTable)
+      .where(eq(sessionTable.userId, userID))
+      .returning({ tokenHash: sessionTable.tokenHash }),
+  );
+  return revoked.length;
+}
+
 /**
- * The user a session token belongs to, if the session is live. Sliding expiry: a session used
- * after a tenth of its lifetime is extended (at most one write per session every few hours).
+ * The user a session token belongs to, if the session is live: not past its sliding expiry and
+ * younger than the absolute lifetime. Sliding: a session used after a tenth of its sliding
+ * lifetime is extended (at most one write per session every few hours), never past the
+ * absolute end, so even a session used every day dies `absoluteTtlHours` after sign-in.
  */
 export async function authenticate(
   token: string,
+  now = new Date(),
 ): Promise<{ user: Info; session: Session; extended: boolean } | undefined> {
   const tokenHash = hashToken(token);
-  const now = new Date();
+  const { ttlHours, absoluteTtlHours } = config().session;
+  const bornAfter = new Date(now.getTime() - hours(absoluteTtlHours));
   const [row] = await useTransaction((tx) =>
     tx
-      .select({ user: userTable, expiresAt: sessionTable.expiresAt })
+      .select({
+        user: userTable,
+        createdAt: sessionTable.createdAt,
+        expiresAt: sessionTable.expiresAt,
+      })
       .from(sessionTable)
       .innerJoin(userTable, eq(userTable.id, sessionTable.userId))
-      .where(and(eq(sessionTable.tokenHash, tokenHash), gt(sessionTable.expiresAt, now))),
+      .where(
+        and(
+          eq(sessionTable.tokenHash, tokenHash),
+          gt(sessionTable.expiresAt, now),
+          gt(sessionTable.createdAt, bornAfter),
+        ),
+      ),
   );
   if (!row) return undefined;
-  const ttl = config().session.ttlHours * 3_600_000;
-  if (row.expiresAt.getTime() - now.getTime() >= ttl * 0.9) {
+  const ttl = hours(ttlHours);
+  const end = row.createdAt.getTime() + hours(absoluteTtlHours);
+  const expiresAt = new Date(Math.min(now.getTime() + ttl, end));
+  if (expiresAt.getTime() - row.expiresAt.getTime() < ttl * 0.1) {
     return {
       user: toInfo(row.user),
       session: { token, expiresAt: row.expiresAt },
       extended: false,
     };
   }
-  const expiresAt = new Date(now.getTime() + ttl);
   await useTransaction((tx) =>
     tx.update(sessionTable).set({ expiresAt }).where(eq(sessionTable.tokenHash, tokenHash)),
   );
   return { user: toInfo(row.user), session: { token, expiresAt }, extended: true };
 }
 
-/** Expired sessions and login failures past their window (maintenance.cleanup runs it). */
+/**
+ * Sessions past their sliding expiry or their absolute lifetime, and login attempts forgotten
+ * (`memoryHours` without one). maintenance.cleanup runs it.
+ */
 export async function deleteExpired(now = new Date()) {
+  const bornBefore = new Date(now.getTime() - hours(config().session.absoluteTtlHours));
   return useTransaction(async (tx) => {
     const sessions = await tx
       .delete(sessionTable)
-      .where(lt(sessionTable.expiresAt, now))
+      .where(or(lt(sessionTable.expiresAt, now), lt(sessionTable.createdAt, bornBefore)))
       .returning({ id: sessionTable.tokenHash });
-    const failures = await tx
-      .delete(loginFailureTable)
-      .where(
-        lt(
-          loginFailureTable.failedAt,
-          new Date(now.getTime() - LOGIN_FAILURE_WINDOW_MINUTES * 60_000),
-        ),
-      )
-      .returning({ id: loginFailureTable.id });
-    return { sessions: sessions.length, loginFailures: failures.length };
+    const attempts = await tx
+      .delete(throttle)
+      .where(lt(throttle.lastAttemptAt, new Date(now.getTime() - hours(LOGIN_LIMITS.memoryHours))))
+      .returning({ email: throttle.email });
+    return { sessions: sessions.length, loginThrottles: attempts.length };
   });
 }

@@ -5,7 +5,18 @@ import { withActor } from "../actor";
 import { config } from "../config";
 import * as Account from "./account";
 
+/**
+ * The session cookie's name. Where cookies are Secure it is `__Host-slipway_session`: browsers
+ * take a `__Host-` cookie only if it is Secure, Path=/ and has no Domain, so neither a sibling
+ * subdomain nor a plain-http page can plant or overwrite it. Plain-http local runs cannot set a
+ * `__Host-` cookie at all, so there it is `slipway_session`.
+ */
 export const SESSION_COOKIE = "slipway_session";
+const prefix = () => (config().session.secureCookie ? ("host" as const) : undefined);
+
+/** The name in force: only this one is read (a stray unprefixed cookie carries no guarantee). */
+export const sessionCookieName = () =>
+  prefix() === "host" ? `__Host-${SESSION_COOKIE}` : SESSION_COOKIE;
 
 declare module "hono" {
   interface ContextVariableMap {
@@ -14,22 +25,27 @@ declare module "hono" {
   }
 }
 
-/** HttpOnly, SameSite=Lax, Path=/, and Secure except on plain-http local runs. */
+/** HttpOnly, SameSite=Lax, Path=/, and Secure (then `__Host-`) except on plain-http local runs. */
 export function setSessionCookie(c: Context, session: Account.Session) {
   setCookie(c, SESSION_COOKIE, session.token, {
     httpOnly: true,
     sameSite: "Lax",
     path: "/",
     secure: config().session.secureCookie,
+    prefix: prefix(),
     expires: session.expiresAt,
   });
 }
 
 export function clearSessionCookie(c: Context) {
-  deleteCookie(c, SESSION_COOKIE, { path: "/", secure: config().session.secureCookie });
+  deleteCookie(c, SESSION_COOKIE, {
+    path: "/",
+    secure: config().session.secureCookie,
+    prefix: prefix(),
+  });
 }
 
-export const sessionToken = (c: Context) => getCookie(c, SESSION_COOKIE);
+export const sessionToken = (c: Context) => getCookie(c, SESSION_COOKIE, prefix());
 
 /** The client's address (http/client-address.ts: CloudFront's viewer address or the socket's). */
 export { clientAddress as clientIP } from "../http/client-address";

@@ -1,0 +1,206 @@
+import { scryptSync } from "node:crypto";
+import { sql } from "drizzle-orm";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { client, signupUser } from "../../test/app";
+import { bootApp, freshDatabase } from "../../test/database";
+import { errorOf } from "../../test/http";
+import { queryRows } from "../db/client";
+import { rollback, useTransaction } from "../db/transaction";
+import * as Hashing from "./password";
+
+/**
+ * The sign-in limits, black-box through the app (README, "Security model"): per email a growing
+ * delay after 5 attempts, checked before the password is; per address caps on attempts and
+ * signups. Time is frozen or moved with fake Dates (the limits read the app's clock).
+ */
+
+const SECRET = "a-test-origin-secret-of-32-characters";
+const START = new Date("2030-01-01T12:00:10Z"); // 10 s into a 15-minute window
+
+let clock = START.getTime();
+function freezeTime() {
+  vi.useFakeTimers({ toFake: ["Date"] });
+  clock = START.getTime();
+  vi.setSystemTime(clock);
+}
+const advance = (seconds: number) => {
+  clock += seconds * 1000;
+  vi.setSystemTime(clock);
+};
+afterEach(() => vi.useRealTimers());
+
+const login = (email: string, password: string) =>
+  client().api.auth.login.$post({ json: { email, password } });
+
+async function expectLimited(response: Response, retryAfterSeconds: number) {
+  expect(response.status).toBe(429);
+  expect(response.headers.get("retry-after")).toBe(String(retryAfterSeconds));
+  const error = await errorOf(response);
+  expect(error).toMatchObject({ code: "rate_limited", details: { retryAfterSeconds } });
+  return error;
+}
+
+/**
+ * The app on a database of its own with a pool of 10 (on Postgres the requests really run at
+ * once), behind the origin secret, so each request can say which address it comes from.
+ */
+async function site() {
+  const fresh = await freshDatabase();
+  // Postgres: the app opens its own pool of 10 on that database. PGlite: the fresh handle (one
+  // connection whatever the pool; opening another would mean another initdb).
+  const booted = await bootApp(
+    { ...fresh.env, DATABASE_POOL_MAX: "10", ORIGIN_SECRET: SECRET },
+    fresh.env.DATABASE_URL ? undefined : fresh.handle,
+  );
+  await booted.migrator.migrate((await booted.client.database()).db, booted.config.migrationsDir);
+  const { auth } = client(undefined, booted.app).api;
+  const from = (ip: string) => ({
+    headers: { "x-slipway-origin-secret": SECRET, "cloudfront-viewer-address": `${ip}:40123` },
+  });
+  return {
+    signup: (email: string, ip: string) =>
+      auth.signup.$post({ json: { email, password: "a strong password", name: "N" } }, from(ip)),
+    login: (email: string, password: string, ip: string) =>
+      auth.login.$post({ json: { email, password } }, from(ip)),
+    /** This app's own modules (bootApp imported a fresh module graph). */
+    hashing: () => import("./password"),
+    rowCounts: async () => (await import("../../test/app")).rowCounts(),
+  };
+}
+
+describe("auth: login limits", () => {
+  it("20 wrong passwords in parallel for one account: exactly 5 are verified, 15 answered 429 with Retry-After", async () => {
+    // Fails without the reservation: each request read the failure count before any was
+    // recorded, so all 20 ran the hash.
+    const app = await site();
+    expect((await app.signup("target@example.com", "198.51.100.1")).status).toBe(201);
+    const verify = vi.spyOn(await app.hashing(), "verifyPassword");
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        app.login("target@example.com", `wrong password ${i}`, "198.51.100.2"),
+      ),
+    );
+    expect(verify).toHaveBeenCalledTimes(5);
+    const statuses = responses.map((response) => response.status).sort();
+    expect(statuses).toEqual([...Array(5).fill(401), ...Array(15).fill(429)]);
+    for (const response of responses.filter((r) => (r.status as number) === 429)) {
+      expect(Number(response.headers.get("retry-after"))).toBeGreaterThanOrEqual(59);
+      expect(await errorOf(response)).toMatchObject({ code: "rate_limited" });
+    }
+  });
+
+  it("after 5 failures each attempt waits 1, 2, 4, 8 then 15 minutes; the right password after the wait signs in", async () =>
+    rollback(async () => {
+      freezeTime();
+      const { email, password } = await signupUser();
+      for (let i = 0; i < 5; i++) expect((await login(email, "wrong password")).status).toBe(401);
+      for (const delay of [60, 120, 240, 480, 900, 900]) {
+        await expectLimited(await login(email, password), delay); // even the right one waits
+        advance(delay - 1);
+        await expectLimited(await login(email, password), 1);
+        advance(1);
+        expect((await login(email, "wrong password")).status).toBe(401);
+      }
+      await expectLimited(await login(email, password), 900); // capped
+      advance(900);
+      expect((await login(email, password)).status).toBe(200); // not a lockout
+      // The success forgot the failures: 5 free attempts again.
+      for (let i = 0; i < 5; i++) expect((await login(email, "wrong password")).status).toBe(401);
+      await expectLimited(await login(email, password), 60);
+      // And 24 h without an attempt forget them too.
+      advance(24 * 3600);
+      expect((await login(email, password)).status).toBe(200);
+    }));
+
+  it("an unknown email is limited exactly like a known one (the 429 tells no account apart)", async () =>
+    rollback(async () => {
+      freezeTime();
+      for (let i = 0; i < 5; i++) {
+        expect((await login("nobody@example.com", "wrong password")).status).toBe(401);
+      }
+      const error = await expectLimited(await login("nobody@example.com", "wrong password"), 60);
+      const { email } = await signupUser();
+      for (let i = 0; i < 5; i++) await login(email, "wrong password");
+      expect(await errorOf(await login(email, "wrong password"))).toEqual(error);
+    }));
+
+  it("the per-email delay holds across addresses; one address is capped at 20 attempts per 15 minutes over all emails", async () => {
+    freezeTime();
+    const app = await site();
+    expect((await app.signup("owner@example.com", "192.0.2.1")).status).toBe(201);
+    // Per email, from any address: 5 failures from 5 addresses, then the 6th address waits.
+    for (let i = 0; i < 5; i++) {
+      expect((await app.login("owner@example.com", "wrong", `203.0.113.${i}`)).status).toBe(401);
+    }
+    await expectLimited(await app.login("owner@example.com", "wrong", "203.0.113.99"), 60);
+    // Per address: one address guessing 20 accounts, once each, is stopped at the 21st.
+    for (let i = 0; i < 20; i++) {
+      expect((await app.login(`guess${i}@example.com`, "wrong", "198.51.100.66")).status).toBe(401);
+    }
+    const capped = await app.login("guess20@example.com", "wrong", "198.51.100.66");
+    const error = await expectLimited(capped, 15 * 60 - 10);
+    expect(error.message).toMatch(/address/);
+    advance(60);
+    // The owner, from elsewhere, is not held back by that address.
+    expect((await app.login("owner@example.com", "a strong password", "192.0.2.1")).status).toBe(
+      200,
+    );
+    advance(15 * 60 - 70); // the address's window ends
+    expect((await app.login("guess20@example.com", "wrong", "198.51.100.66")).status).toBe(401);
+  });
+
+  it("one address may sign up 10 accounts per hour; the 11th is a 429 that writes nothing", async () => {
+    freezeTime();
+    const app = await site();
+    for (let i = 0; i < 10; i++) {
+      expect((await app.signup(`new${i}@example.com`, "198.51.100.10")).status).toBe(201);
+    }
+    const before = await app.rowCounts();
+    await expectLimited(await app.signup("new10@example.com", "198.51.100.10"), 3600 - 10);
+    const after = await app.rowCounts();
+    expect({ ...after, rate_limit: before.rate_limit }).toEqual(before); // only the counter moved
+    expect((await app.signup("new10@example.com", "198.51.100.11")).status).toBe(201);
+  });
+
+  it("an attempt the server was too busy to check (503) is given back, not counted as a failure", async () =>
+    rollback(async () => {
+      freezeTime();
+      const { email, password } = await signupUser();
+      const verify = vi.spyOn(Hashing, "verifyPassword");
+      for (let i = 0; i < 6; i++) verify.mockRejectedValueOnce(Hashing.serverBusy());
+      for (let i = 0; i < 6; i++) {
+        const busy = await login(email, "wrong password");
+        expect(busy.status).toBe(503);
+        expect(busy.headers.get("retry-after")).toBe("1");
+      }
+      verify.mockRestore();
+      for (let i = 0; i < 5; i++) expect((await login(email, "wrong password")).status).toBe(401);
+      await expectLimited(await login(email, password), 60);
+    }));
+
+  it("a user with an old scrypt hash signs in and from then on has an Argon2id hash", async () =>
+    rollback(async () => {
+      const { email, password } = await signupUser();
+      // The format the app stored before Argon2id, with small parameters (they are stored).
+      const salt = Buffer.from("0123456789abcdef");
+      const key = scryptSync(password.normalize("NFKC"), salt, 64, { N: 1024, r: 8, p: 1 });
+      const scrypt = `scrypt$1024$8$1$${salt.toString("base64url")}$${key.toString("base64url")}`;
+      await useTransaction((tx) =>
+        tx.execute(sql`update "user" set password_hash = ${scrypt} where email = ${email}`),
+      );
+      const storedHash = async () => {
+        const [row] = await useTransaction((tx) =>
+          queryRows<{ hash: string }>(
+            tx,
+            sql`select password_hash as hash from "user" where email = ${email}`,
+          ),
+        );
+        return row?.hash;
+      };
+      expect((await login(email, "wrong password")).status).toBe(401);
+      expect(await storedHash()).toBe(scrypt); // a failure changes nothing
+      expect((await login(email, password)).status).toBe(200);
+      expect(await storedHash()).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+      expect((await login(email, password)).status).toBe(200);
+    }));
+});
