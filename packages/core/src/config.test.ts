@@ -117,6 +117,19 @@ describe("config", () => {
     );
   });
 
+  it("sessions: 14 days sliding within 30 days absolute unless set; an absolute lifetime shorter than the sliding one is an error naming both", () => {
+    expect(loadConfig({}, noLinks).session).toMatchObject({ ttlHours: 336, absoluteTtlHours: 720 });
+    expect(
+      loadConfig({ SESSION_TTL_HOURS: "24", SESSION_ABSOLUTE_TTL_HOURS: "24" }, noLinks).session,
+    ).toMatchObject({ ttlHours: 24, absoluteTtlHours: 24 });
+    expect(problems({ SESSION_TTL_HOURS: "48", SESSION_ABSOLUTE_TTL_HOURS: "24" })).toContain(
+      "SESSION_ABSOLUTE_TTL_HOURS: must be at least SESSION_TTL_HOURS (48)",
+    );
+    expect(problems({ SESSION_ABSOLUTE_TTL_HOURS: "0" })).toContain(
+      'SESSION_ABSOLUTE_TTL_HOURS: expected an integer between 1 and 8760 (got "0")',
+    );
+  });
+
   describe("the origin secret and the listening address", () => {
     const secret = "s3cret-".repeat(5); // 35 characters
 
