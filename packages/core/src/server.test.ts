@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
+import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { networkInterfaces, tmpdir } from "node:os";
 import path from "node:path";
@@ -15,6 +16,7 @@ async function answer(response: Response) {
     status: response.status,
     allow: response.headers.get("allow"),
     requestId: response.headers.get("x-request-id"),
+    cacheControl: response.headers.get("cache-control"),
     error: type.startsWith("application/json")
       ? (JSON.parse(text) as { error?: { code: string; message: string; details?: unknown } }).error
       : `not JSON (${type}): ${text}`,
@@ -165,6 +167,8 @@ describe("container entry", () => {
       expect(got, `${init.method ?? "GET"} ${target}`).toMatchObject({
         ...expected,
         requestId: expect.stringMatching(REQUEST_ID),
+        // No cache may keep an answer: CloudFront's policy applies to /api too.
+        cacheControl: "no-store",
       });
       ids.push(got.requestId ?? "");
     }
@@ -201,6 +205,58 @@ describe("container entry", () => {
       .filter((line) => line.message === "request" && line.path !== "/api/health/ready")
       .map((line) => line.requestId);
     expect(logged).toEqual([...ids, "edge-abc123"]);
+  });
+});
+
+describe("container entry behind CloudFront (ORIGIN_SECRET)", () => {
+  // Fails if the liveness check needs the secret (ECS would replace every task) or if the
+  // bundle answers without it (direct calls to execute-api would be served).
+  it("the container's own health check passes; anything else without the secret is 403", {
+    timeout: 60_000,
+  }, async () => {
+    // Built by the test above when the file runs whole; alone, built here if absent.
+    const bundle = path.join(repoRoot, "packages/core/dist/server.mjs");
+    if (!existsSync(bundle)) {
+      const build = spawnSync("npm", ["run", "build:server", "-w", "@slipway/core"], {
+        cwd: repoRoot,
+        encoding: "utf8",
+      });
+      expect(build.status, build.stderr).toBe(0);
+    }
+    const port = await freePort();
+    const secret = "a-per-stage-secret-of-32-characters!";
+    const container = spawnGroup([bundle], {
+      PORT: String(port),
+      // Loopback here: the default behind the secret is every interface, which a test must not open.
+      HOST: "127.0.0.1",
+      ORIGIN_SECRET: secret,
+      DATABASE_URL: process.env.TEST_DATABASE_URL ?? "",
+      PGLITE_DIR: "memory://",
+      MIGRATE_ON_BOOT: "true",
+      LOG_LEVEL: "info",
+    });
+    await waitForOutput(container.child, container.output, '"api listening"');
+    // The Dockerfile's HEALTHCHECK command, as ECS runs it inside the container.
+    const check = spawnSync(
+      process.execPath,
+      [
+        "-e",
+        "fetch('http://127.0.0.1:'+process.env.PORT+'/api/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))",
+      ],
+      { env: { ...process.env, PORT: String(port) }, encoding: "utf8" },
+    );
+    expect(check.status).toBe(0);
+    const base = `http://127.0.0.1:${port}`;
+    const refused = await fetch(`${base}/api/health/ready`);
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toMatchObject({ error: { code: "forbidden" } });
+    const viaCloudFront = await fetch(`${base}/api/health/ready`, {
+      headers: {
+        "x-slipway-origin-secret": secret,
+        "cloudfront-viewer-address": "198.51.100.10:46532",
+      },
+    });
+    expect(viaCloudFront.status).toBe(200);
   });
 });
 
