@@ -71,6 +71,18 @@ export async function startTlsPostgres(): Promise<TlsPostgres> {
   const bindir = postgresBindir;
   if (!bindir) throw new Error("no Postgres binaries (initdb) on this machine");
   const dir = mkdtempSync(path.join(tmpdir(), "slipway-pg-tls-"));
+  try {
+    return await startIn(bindir, dir);
+  } catch (error) {
+    // Half started: nothing left running or on disk.
+    const pgCtl = path.join(bindir, "pg_ctl");
+    await asOwner(pgCtl, ["-D", path.join(dir, "data"), "-m", "immediate", "stop"]).catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function startIn(bindir: string, dir: string): Promise<TlsPostgres> {
   const file = (name: string) => path.join(dir, name);
   const owned = (name: string, mode: number) => {
     chmodSync(file(name), mode);
