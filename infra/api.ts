@@ -1,12 +1,56 @@
-import { database, migration } from "./database";
-import { vpc } from "./network";
+import { appDatabaseUrl, DATABASE_SSL, database, migration } from "./database";
+import { API_PORT, securityGroups, vpc } from "./network";
+import { API_PATH, originSecret } from "./origin";
 import { secrets } from "./secrets";
 import { isProduction, sizing, variables } from "./stage";
 import { apiAttachmentPermissions, attachmentStore } from "./storage";
-import { taskQueue } from "./tasks";
+import { enqueuePermissions, taskQueue } from "./tasks";
 import { router, siteOrigin } from "./web";
 
-const API_PORT = 3000;
+/**
+ * The API's secrets reach it as ECS secrets: SSM SecureStrings that the task's execution role
+ * reads when a task starts, so none is a plain value of the task definition (a link would be:
+ * SST puts a container's links in plain `SST_RESOURCE_*` variables). Standard parameters are
+ * free. Under `sst dev` the API runs locally, with the dev database and links instead.
+ */
+const secureParameter = (
+  name: string,
+  path: string,
+  description: string,
+  value: $util.Input<string>,
+) =>
+  new aws.ssm.Parameter(name, {
+    name: `/${$app.name}/${$app.stage}/api/${path}`,
+    type: "SecureString",
+    description,
+    value,
+  });
+
+const apiSecrets = $dev
+  ? undefined
+  : {
+      DATABASE_URL: appDatabaseUrl as aws.ssm.Parameter,
+      ORIGIN_SECRET: secureParameter(
+        "ApiOriginSecret",
+        "origin-secret",
+        "The x-slipway-origin-secret CloudFront sends on /api origin requests",
+        originSecret.result,
+      ),
+      // The JSON of SST's SentryDsn link, read as `Resource.SentryDsn.value` like a link, so an
+      // empty DSN (Sentry off) is still a value SSM can hold.
+      SST_RESOURCE_SentryDsn: secureParameter(
+        "ApiSentryDsn",
+        "sentry-dsn",
+        "The SentryDsn secret, as SST's link JSON",
+        $jsonStringify({ value: secrets.SentryDsn.value }),
+      ),
+    };
+
+/** ECS secret name -> SSM parameter ARN. */
+const ssm = apiSecrets
+  ? Object.fromEntries(Object.entries(apiSecrets).map(([env, param]) => [env, param.arn]))
+  : undefined;
+const secretArns = apiSecrets ? Object.values(apiSecrets).map((param) => param.arn) : [];
 
 /**
  * The API container on Fargate, ARM, in the private subnets with no public IP, registered in
@@ -16,7 +60,7 @@ const API_PORT = 3000;
 export const cluster = new sst.aws.Cluster("Cluster", {
   vpc: {
     id: vpc.id,
-    securityGroups: vpc.securityGroups,
+    securityGroups: [securityGroups.api.id],
     containerSubnets: vpc.privateSubnets,
     loadBalancerSubnets: vpc.publicSubnets,
     cloudmapNamespaceId: vpc.nodes.cloudmapNamespace.id,
@@ -30,10 +74,11 @@ export const service = new sst.aws.Service("Api", {
   cpu: sizing.api.cpu,
   memory: sizing.api.memory,
   image: { context: ".", dockerfile: "packages/core/Dockerfile" },
-  // The outbox relays to the task queue. The attachment store grants nothing: the API's access to
-  // the uploads bucket is exactly `permissions`.
-  link: [database, taskQueue, secrets.SentryDsn, attachmentStore],
-  permissions: apiAttachmentPermissions,
+  // Links carry no secret and grant nothing (the queue's URL, the bucket's name): what the API
+  // may do is exactly `permissions` (signing uploads, relaying the outbox to the task queue).
+  link: [taskQueue, attachmentStore, ...($dev ? [secrets.SentryDsn] : [])],
+  permissions: [...apiAttachmentPermissions, ...enqueuePermissions],
+  ssm,
   environment: {
     PORT: String(API_PORT),
     // Deployed stages migrate in the migrator function; `sst dev` runs the API locally and migrates there.
@@ -41,6 +86,16 @@ export const service = new sst.aws.Service("Api", {
     // CSRF: unsafe requests must come from the site (through the Router, one origin).
     ALLOWED_ORIGINS: siteOrigin,
     SLIPWAY_RELEASE: variables.release,
+    DATABASE_SSL,
+    ...(apiSecrets
+      ? {
+          // A secret's new value (a rotation) changes the task definition: tasks restart on it.
+          SLIPWAY_SECRETS_VERSION: $interpolate`${apiSecrets.DATABASE_URL.version}.${apiSecrets.ORIGIN_SECRET.version}.${apiSecrets.SST_RESOURCE_SentryDsn.version}`,
+        }
+      : {
+          // `sst dev`: the local Postgres of the Database component's `dev` block, no TLS.
+          DATABASE_URL: $interpolate`postgres://${database.username}:${database.password}@${database.host}:${database.port}/${database.database}`,
+        }),
   },
   serviceRegistry: { port: API_PORT },
   // Liveness only: a database outage must not make ECS replace every task.
@@ -70,7 +125,7 @@ export const service = new sst.aws.Service("Api", {
     service: (args, opts) => {
       args.networkConfiguration = $output(args.networkConfiguration).apply((network) => ({
         subnets: network?.subnets ?? [],
-        securityGroups: network?.securityGroups,
+        securityGroups: [securityGroups.api.id],
         assignPublicIp: false,
       }));
       // Rolling deploys that roll back on failure (SST's default, stated so it stays).
@@ -79,12 +134,24 @@ export const service = new sst.aws.Service("Api", {
       // New code never serves before its migrations succeeded.
       if (migration) opts.dependsOn = [migration];
     },
+    // SST lets the execution role read every SSM parameter and Secrets Manager secret of the
+    // account (the database's master password included). This one reads the API's own three.
+    executionRole: (args) => {
+      args.inlinePolicies = [
+        {
+          name: "inline",
+          policy: aws.iam.getPolicyDocumentOutput({
+            statements: [{ actions: ["ssm:GetParameters"], resources: secretArns }],
+          }).json,
+        },
+      ];
+    },
   },
 });
 
 /** The public HTTP API: API Gateway HTTP API → VPC link (private subnets) → Cloud Map → tasks. */
 export const gateway = new sst.aws.ApiGatewayV2("Gateway", {
-  vpc: { securityGroups: vpc.securityGroups, subnets: vpc.privateSubnets },
+  vpc: { securityGroups: [securityGroups.gatewayLink.id], subnets: vpc.privateSubnets },
   // Same origin through the Router: no CORS needed.
   cors: false,
   accessLog: { retention: sizing.logRetention },
@@ -101,4 +168,4 @@ export const gateway = new sst.aws.ApiGatewayV2("Gateway", {
 // Under `sst dev` the service runs locally and has no Cloud Map entry (anomalyco/sst#5556).
 if (!$dev) gateway.routePrivate("$default", service.nodes.cloudmapService.arn);
 
-router.route("/api", gateway.url);
+router.route(API_PATH, gateway.url);

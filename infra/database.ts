@@ -1,12 +1,16 @@
 import { lambdaOnlyTrust } from "./iam";
-import { vpc } from "./network";
+import { securityGroups, vpc } from "./network";
+import { RandomPassword } from "./random";
 import { secrets } from "./secrets";
 import { isProduction, sizing, variables } from "./stage";
 
 /**
  * RDS Postgres 17 in the private subnets. No RDS Proxy (~$22/month minimum): the connection budget
  * is API tasks × DATABASE_POOL_MAX + migrator + worker concurrency, well under t4g.micro's ~112.
- * `sst dev` uses the local Postgres in `dev` instead of creating an instance.
+ * `sst dev` uses the local Postgres in `dev` instead of creating an instance (no TLS there:
+ * DATABASE_SSL=off, and the app role is the dev user).
+ * TLS is required by the server (rds.force_ssl=1); its own security group admits 5432 from the
+ * API's, the worker's and the migrator's groups only (ADR 018).
  */
 export const database = new sst.aws.Postgres("Database", {
   vpc,
@@ -23,7 +27,18 @@ export const database = new sst.aws.Postgres("Database", {
     database: "slipway",
   },
   transform: {
+    // SST sets rds.force_ssl=0; a dynamic parameter, so 1 applies without a reboot.
+    parameterGroup: (args) => {
+      args.parameters = $output(args.parameters).apply((parameters) =>
+        (parameters ?? []).map((p) => (p.name === "rds.force_ssl" ? { ...p, value: "1" } : p)),
+      );
+    },
     instance: {
+      vpcSecurityGroupIds: [securityGroups.database.id],
+      // Storage autoscaling (SST sets the ceiling to the allocated size, i.e. none).
+      maxAllocatedStorage: sizing.database.maxStorageGb,
+      // Minor versions carry security fixes; RDS applies them in the maintenance window.
+      autoMinorVersionUpgrade: true,
       publiclyAccessible: false,
       storageEncrypted: true,
       backupRetentionPeriod: sizing.database.backupRetentionDays,
@@ -35,6 +50,47 @@ export const database = new sst.aws.Postgres("Database", {
   },
 });
 
+/** How the app's processes connect: TLS verified against the RDS CA bundle, offline none. */
+export const DATABASE_SSL = $dev ? "off" : "rds";
+
+/**
+ * The app's own role (packages/core: rows, no DDL), created and kept in step by the migrator from
+ * this link. Rotate its password: bump `generation` and deploy (the migrator sets the new one,
+ * then the API tasks restart with the new DATABASE_URL, ADR 018). Under `sst dev` it is the
+ * local dev user.
+ */
+const appPassword = $dev
+  ? undefined
+  : new RandomPassword("AppDatabasePassword", {
+      length: 32,
+      special: false,
+      keepers: { generation: "1" },
+    });
+export const APP_DATABASE_USER = "slipway_app";
+
+export const appDatabase = new sst.Linkable("AppDatabase", {
+  properties: {
+    host: database.host,
+    port: database.port,
+    username: appPassword ? APP_DATABASE_USER : database.username,
+    password: appPassword ? appPassword.result : database.password,
+    database: database.database,
+  },
+});
+
+/**
+ * The API container's DATABASE_URL, for the app role: an SSM SecureString its task reads at start
+ * (an ECS secret), never a plain value in the task definition. Standard parameters are free.
+ */
+export const appDatabaseUrl = appPassword
+  ? new aws.ssm.Parameter("ApiDatabaseUrl", {
+      name: `/${$app.name}/${$app.stage}/api/database-url`,
+      type: "SecureString",
+      description: "DATABASE_URL of the API: the app role, TLS (DATABASE_SSL=rds)",
+      value: $interpolate`postgres://${APP_DATABASE_USER}:${appPassword.result.apply(encodeURIComponent)}@${database.host}:${database.port}/${database.database}`,
+    })
+  : undefined;
+
 /** The one migrator (packages/core/src/db/migrator.ts), run in the VPC at every deploy. */
 export const migrator = new sst.aws.Function("Migrator", {
   handler: "packages/functions/src/migrator.handler",
@@ -42,10 +98,15 @@ export const migrator = new sst.aws.Function("Migrator", {
   architecture: "arm64",
   timeout: "5 minutes",
   memory: "512 MB",
-  vpc,
-  link: [database, secrets.SentryDsn],
+  vpc: { privateSubnets: vpc.privateSubnets, securityGroups: [securityGroups.migrator.id] },
+  // The owner (Database) runs migrations and creates the app role from AppDatabase.
+  link: [database, appDatabase, secrets.SentryDsn],
   copyFiles: [{ from: "migrations", to: "migrations" }],
-  environment: { MIGRATIONS_DIR: "migrations", SLIPWAY_RELEASE: variables.release },
+  environment: {
+    MIGRATIONS_DIR: "migrations",
+    SLIPWAY_RELEASE: variables.release,
+    DATABASE_SSL,
+  },
   logging: { retention: sizing.logRetention },
   transform: { role: lambdaOnlyTrust },
 });

@@ -5,6 +5,37 @@
 
 export const isProduction = $app.stage === "production";
 
+/**
+ * SLIPWAY_BASTION / SLIPWAY_BASTION_CIDR: a bastion only with the one network SSH may come from.
+ * Anything else is refused by name (a value this file would silently read as "off" is an error).
+ */
+function bastionVariables(env: NodeJS.ProcessEnv): { bastion: boolean; bastionCidr?: string } {
+  const flag = env.SLIPWAY_BASTION || undefined;
+  const cidr = env.SLIPWAY_BASTION_CIDR || undefined;
+  if (flag !== undefined && flag !== "true" && flag !== "false")
+    throw new Error(`SLIPWAY_BASTION must be "true" or "false", got ${JSON.stringify(flag)}`);
+  const bastion = flag === "true";
+  if (!bastion) {
+    if (cidr)
+      throw new Error("SLIPWAY_BASTION_CIDR is set but SLIPWAY_BASTION is not true: unset one");
+    return { bastion };
+  }
+  if (!cidr)
+    throw new Error(
+      "SLIPWAY_BASTION=true needs SLIPWAY_BASTION_CIDR, the IPv4 network SSH to the bastion may come from (e.g. 203.0.113.7/32)",
+    );
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
+  const [, ...parts] = match ?? [];
+  const octetsOk = parts.slice(0, 4).every((octet) => Number(octet) <= 255);
+  const prefix = Number(parts[4]);
+  if (!match || !octetsOk || prefix > 32)
+    throw new Error(`SLIPWAY_BASTION_CIDR must be an IPv4 CIDR like 203.0.113.7/32, got ${cidr}`);
+  // The internet at large is what this variable exists to keep out.
+  if (prefix < 8)
+    throw new Error(`SLIPWAY_BASTION_CIDR ${cidr} is wider than a /8: name your own network`);
+  return { bastion, bastionCidr: cidr };
+}
+
 /** Stage variables. */
 export const variables = {
   /** SLIPWAY_DOMAIN: serve the site and API on this domain (DNS in Route 53). */
@@ -18,8 +49,11 @@ export const variables = {
   alarmEmail: process.env.SLIPWAY_ALARM_EMAIL || undefined,
   /** The deployed version, tagged on error reports: the CI commit, else "manual". */
   release: process.env.GITHUB_SHA || process.env.SLIPWAY_RELEASE || "manual",
-  /** SLIPWAY_BASTION=true: make NAT instance #1 a bastion, for `sst tunnel` to the database. */
-  bastion: process.env.SLIPWAY_BASTION === "true",
+  /**
+   * SLIPWAY_BASTION=true: make NAT instance #1 a bastion, for `sst tunnel` to the database, open
+   * to SSH from SLIPWAY_BASTION_CIDR only (required with it).
+   */
+  ...bastionVariables(process.env),
 };
 
 export const sizing = {
@@ -27,6 +61,8 @@ export const sizing = {
     // db.t4g.micro: 2 vCPU (burst), 1 GB, ~$12/month single-AZ; max_connections ≈ 112.
     instance: "t4g.micro",
     storage: "20 GB" as const,
+    // Storage autoscaling: RDS grows the volume when it runs low, up to this, without a deploy.
+    maxStorageGb: 100,
     multiAz: isProduction,
     backupRetentionDays: isProduction ? 14 : 7,
     deletionProtection: isProduction,

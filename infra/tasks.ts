@@ -1,13 +1,15 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { schedules } from "../packages/core/src/schedules";
 import {
   DEAD_LETTER_RETENTION_DAYS,
   MAX_RECEIVE_COUNT,
   scheduleMessage,
 } from "../packages/core/src/task/queue-policy";
-import { database } from "./database";
-import { email } from "./email";
+import { appDatabase, DATABASE_SSL } from "./database";
+import { email, sendPermissions } from "./email";
 import { lambdaOnlyTrust } from "./iam";
-import { vpc } from "./network";
+import { securityGroups, vpc } from "./network";
 import { secrets } from "./secrets";
 import { sizing, variables } from "./stage";
 import { attachmentStore, workerAttachmentPermissions } from "./storage";
@@ -21,6 +23,23 @@ import { attachmentStore, workerAttachmentPermissions } from "./storage";
 
 const WORKER_TIMEOUT_SECONDS = 60;
 
+/** The version of a dependency the lockfile installed (so a function gets the one tests ran). */
+function lockedVersion(name: string): string {
+  const file = path.join($cli.paths.root, "package-lock.json");
+  const lock = JSON.parse(readFileSync(file, "utf8")) as {
+    packages?: Record<string, { version?: string }>;
+  };
+  const version = lock.packages?.[`node_modules/${name}`]?.version;
+  if (!version) throw new Error(`package-lock.json installs no ${name}`);
+  return version;
+}
+
+/**
+ * Linking a Queue grants `sqs:*` on it (SST's link). Here a link carries only the URL the app
+ * reads (`Resource.TaskQueue.url`); what each role may do with a queue is granted explicitly.
+ */
+sst.Linkable.wrap(sst.aws.Queue, (queue) => ({ properties: { url: queue.url } }));
+
 export const deadLetters = new sst.aws.Queue("TaskDeadLetters", {
   // SQS's maximum, so a failure found on a Monday is still there to redrive.
   transform: { queue: { messageRetentionSeconds: DEAD_LETTER_RETENTION_DAYS * 86_400 } },
@@ -32,20 +51,46 @@ export const taskQueue = new sst.aws.Queue("TaskQueue", {
   dlq: { queue: deadLetters.arn, retry: MAX_RECEIVE_COUNT },
 });
 
+/** The outbox relay: SendMessageBatch, which IAM authorizes as sqs:SendMessage. */
+export const enqueuePermissions: sst.aws.FunctionPermissionArgs[] = [
+  { actions: ["sqs:SendMessage"], resources: [taskQueue.arn] },
+];
+
+/**
+ * What Lambda's SQS event source mapping needs of the execution role (AWS's
+ * AWSLambdaSQSQueueExecutionRole). The redrive (StartMessageMoveTask) is an operator's command
+ * run with the operator's own credentials (`sst shell`), never the worker's.
+ */
+const consumePermissions: sst.aws.FunctionPermissionArgs[] = [
+  {
+    actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+    resources: [taskQueue.arn],
+  },
+];
+
 export const worker = new sst.aws.Function("Worker", {
   handler: "packages/functions/src/worker.handler",
   runtime: "nodejs22.x",
   architecture: "arm64",
   timeout: `${WORKER_TIMEOUT_SECONDS} seconds`,
   memory: "512 MB",
-  vpc,
-  // Its handlers use the database; tasks may enqueue tasks (relayed to this queue); mail.deliver
-  // sends through SES when an identity is configured; attachment tasks read and delete uploads
-  // (the AttachmentStore link grants nothing: `permissions` is all the worker may do in the bucket).
-  link: [database, taskQueue, secrets.SentryDsn, attachmentStore, ...(email ? [email] : [])],
-  permissions: workerAttachmentPermissions,
+  vpc: { privateSubnets: vpc.privateSubnets, securityGroups: [securityGroups.worker.id] },
+  // Argon2 (password hashing, reached through the account tasks) is a native addon esbuild cannot
+  // bundle: installed beside the bundle for arm64 at the version the lockfile pins.
+  nodejs: { install: { "@node-rs/argon2": lockedVersion("@node-rs/argon2") } },
+  // Its handlers use the database (as the app role); tasks may enqueue tasks (relayed to this
+  // queue); mail.deliver sends through SES when an identity is configured; attachment tasks read
+  // and delete uploads. No link grants anything: `permissions` is all the worker may do.
+  link: [appDatabase, taskQueue, secrets.SentryDsn, attachmentStore, ...(email ? [email] : [])],
+  permissions: [
+    ...workerAttachmentPermissions,
+    ...consumePermissions,
+    ...enqueuePermissions,
+    ...sendPermissions,
+  ],
   environment: {
     DATABASE_POOL_MAX: String(sizing.worker.poolMax),
+    DATABASE_SSL,
     SLIPWAY_RELEASE: variables.release,
   },
   logging: { retention: sizing.logRetention },

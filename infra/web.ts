@@ -4,6 +4,7 @@ import {
   PERMISSIONS_POLICY,
   REFERRER_POLICY,
 } from "../packages/web/security-headers";
+import { originRequestPolicy, originSecretInjection } from "./origin";
 import { variables } from "./stage";
 import { uploads } from "./storage";
 
@@ -41,9 +42,13 @@ export const siteHeaders = new aws.cloudfront.ResponseHeadersPolicy("SiteHeaders
 /**
  * One CloudFront distribution in front of everything: the static site at `/` and the API at
  * `/api` (added in api.ts). The browser sees one origin, so session cookies stay first-party.
+ * Its viewer-request function adds the origin secret on `/api` (origin.ts): SST's URL routes
+ * take no origin headers, and a custom header on the distribution's origin would reach every
+ * route's origin, not only the API.
  */
 export const router = new sst.aws.Router("Web", {
   domain: variables.domain ? { name: variables.domain } : undefined,
+  edge: { viewerRequest: { injection: originSecretInjection } },
   transform: {
     // Routes are chosen by the Router's edge function, so this one behaviour serves every path.
     cdn: (args) => {
@@ -51,7 +56,11 @@ export const router = new sst.aws.Router("Web", {
       // checks the policy really ends up on the distribution.
       const behavior =
         args.defaultCacheBehavior as aws.types.input.cloudfront.DistributionDefaultCacheBehavior;
-      args.defaultCacheBehavior = { ...behavior, responseHeadersPolicyId: siteHeaders.id };
+      args.defaultCacheBehavior = {
+        ...behavior,
+        responseHeadersPolicyId: siteHeaders.id,
+        originRequestPolicyId: originRequestPolicy.id,
+      };
     },
   },
 });

@@ -28,6 +28,7 @@ const graph = (...resources: EvaluatedResource[]): Evaluation => ({
   resources,
   outputs: {},
   functionLinks: {},
+  variables: {},
 });
 
 const arn = (service: string, name: string) => `arn:aws:${service}:us-east-1:123456789012:${name}`;

@@ -11,7 +11,22 @@ import { checks, type StageKind, violations } from "./invariants";
  * checks catch what they claim to.
  */
 
-const graphs = {} as Record<StageKind | "brokenA" | "brokenB", Evaluation>;
+const graphs = {} as Record<StageKind | "everything" | "brokenA" | "brokenB", Evaluation>;
+
+/**
+ * Every stage variable set (infra/stage.ts): each one adds resources and grants (an SES identity,
+ * a bastion, an alarm subscription, a custom domain), so the checks run on a stage with all of
+ * them as well as on one with none. The broken copies are evaluated with them too.
+ */
+const everyVariable = {
+  SLIPWAY_MAIL_SENDER: "example.com",
+  SLIPWAY_BASTION: "true",
+  SLIPWAY_BASTION_CIDR: "203.0.113.0/24",
+  SLIPWAY_ALARM_EMAIL: "ops@example.com",
+  SLIPWAY_DOMAIN: "notes.example.com",
+};
+/** A value of the SentryDsn secret, so a check can find it where it must not be. */
+const secrets = { SentryDsn: "https://public@o0.ingest.sentry.io/1" };
 
 // Two copies, so that no breakage hides another (a managed NAT has no NAT security group).
 const breakages = [
@@ -32,7 +47,7 @@ const breakages = [
   {
     copy: "A",
     file: "infra/network.ts",
-    from: 'nat: "ec2"',
+    from: 'nat: { ec2: { instance: "t4g.nano", role: natRole.name } }',
     to: 'nat: "managed"',
     caught: "a managed NAT gateway exists",
   },
@@ -110,8 +125,8 @@ const breakages = [
   {
     copy: "A",
     file: "infra/database.ts",
-    from: "link: [database, secrets.SentryDsn],",
-    to: 'link: [database, secrets.SentryDsn], permissions: [{ actions: ["s3:*"], resources: ["*"] }],',
+    from: "link: [database, appDatabase, secrets.SentryDsn],",
+    to: 'link: [database, appDatabase, secrets.SentryDsn], permissions: [{ actions: ["s3:*"], resources: ["*"] }],',
     caught: "MigratorRole allows s3:* on *, outside the API and the worker",
   },
   {
@@ -134,8 +149,8 @@ const breakages = [
   {
     copy: "B",
     file: "infra/tasks.ts",
-    from: "link: [database, taskQueue, secrets.SentryDsn, attachmentStore,",
-    to: "link: [database, taskQueue, secrets.SentryDsn,",
+    from: "link: [appDatabase, taskQueue, secrets.SentryDsn, attachmentStore,",
+    to: "link: [appDatabase, taskQueue, secrets.SentryDsn,",
     caught: "the worker is not linked to AttachmentStore",
   },
   // The Router's distribution without the security headers policy.
@@ -155,6 +170,152 @@ const breakages = [
     caught:
       "CSP connect-src is \"'self' https://UploadsBucket-id.s3.us-east-1.amazonaws.com https:\"",
   },
+  // --- issue 15: the origin secret and the client address ---
+  // No secret on /api: direct calls and CloudFront's would look alike.
+  {
+    copy: "A",
+    file: "infra/web.ts",
+    from: "edge: { viewerRequest: { injection: originSecretInjection } },",
+    to: "",
+    caught: "the Router's function does not add x-slipway-origin-secret on /api",
+  },
+  // SST's default policy: all viewer headers but Host, so no CloudFront-Viewer-Address.
+  {
+    copy: "B",
+    file: "infra/web.ts",
+    from: "originRequestPolicyId: originRequestPolicy.id,",
+    to: 'originRequestPolicyId: "b689b0a8-53d0-40ab-baf2-68738e2966ac",',
+    caught:
+      "a behaviour forwards with origin request policy b689b0a8-53d0-40ab-baf2-68738e2966ac, not RouterOriginRequests",
+  },
+  // --- secrets in the task definition ---
+  // Linking the database and the Sentry secret: SST writes both into plain environment values.
+  {
+    copy: "A",
+    file: "infra/api.ts",
+    from: "link: [taskQueue, attachmentStore, ...($dev ? [secrets.SentryDsn] : [])],",
+    to: "link: [database, taskQueue, attachmentStore, secrets.SentryDsn],",
+    caught: "environment SST_RESOURCE_Database holds DatabasePassword",
+  },
+  // SST's execution role: every parameter and secret of the account.
+  {
+    copy: "B",
+    file: "infra/api.ts",
+    from: 'statements: [{ actions: ["ssm:GetParameters"], resources: secretArns }],',
+    to: 'statements: [{ actions: ["ssm:GetParameters"], resources: ["*"] }],',
+    caught: 'ApiExecutionRole allows ssm:GetParameters on "*"',
+  },
+  // --- the database ---
+  {
+    copy: "B",
+    file: "infra/database.ts",
+    from: '(p.name === "rds.force_ssl" ? { ...p, value: "1" } : p)',
+    to: '(p.name === "rds.force_ssl" ? { ...p, value: "0" } : p)',
+    caught: "rds.force_ssl is 0, not 1",
+  },
+  {
+    copy: "A",
+    file: "infra/database.ts",
+    from: "vpcSecurityGroupIds: [securityGroups.database.id],",
+    to: "",
+    caught: "RDS is in security groups [the VPC default], not its own",
+  },
+  {
+    copy: "A",
+    file: "infra/database.ts",
+    from: "maxAllocatedStorage: sizing.database.maxStorageGb,",
+    to: "",
+    caught: "RDS storage cannot grow",
+  },
+  {
+    copy: "B",
+    file: "infra/database.ts",
+    from: "autoMinorVersionUpgrade: true,",
+    to: "autoMinorVersionUpgrade: false,",
+    caught: "RDS minor version upgrades are off",
+  },
+  // The database reachable from the whole VPC (the NAT instances included).
+  {
+    copy: "B",
+    file: "infra/network.ts",
+    from: 'toGroup("ApiToDatabase", securityGroups.api, securityGroups.database, POSTGRES_PORT);',
+    to: 'toGroup("ApiToDatabase", securityGroups.api, securityGroups.database, POSTGRES_PORT); new aws.vpc.SecurityGroupIngressRule("Wide", { securityGroupId: securityGroups.database.id, cidrIpv4: VPC_CIDR, ipProtocol: "tcp", fromPort: 5432, toPort: 5432 });',
+    caught: "the database's group admits tcp 5432-5432 from 10.0.0.0/16",
+  },
+  {
+    copy: "A",
+    file: "infra/tasks.ts",
+    from: "securityGroups: [securityGroups.worker.id] },",
+    to: "securityGroups: vpc.securityGroups },",
+    caught: "WorkerFunction runs in [VpcSecurityGroup], not WorkerSecurityGroup",
+  },
+  // The app role logging in with the master password.
+  {
+    copy: "A",
+    file: "infra/database.ts",
+    from: "password: appPassword ? appPassword.result : database.password,",
+    to: "password: database.password,",
+    caught: "AppDatabase logs in as slipway_app with the master password",
+  },
+  {
+    copy: "B",
+    file: "infra/database.ts",
+    from: 'export const DATABASE_SSL = $dev ? "off" : "rds";',
+    to: 'export const DATABASE_SSL = "off";',
+    caught: "WorkerFunction has DATABASE_SSL=off, expected rds",
+  },
+  // --- least privilege ---
+  // SST's Queue link: sqs:* on the queue for the API and the worker.
+  {
+    copy: "A",
+    file: "infra/tasks.ts",
+    from: "sst.Linkable.wrap(sst.aws.Queue,",
+    to: "((_cls: unknown, _cb: unknown) => undefined)(sst.aws.Queue,",
+    caught:
+      "WorkerRole allows sqs:* on arn:aws:sqs:us-east-1:123456789012:TaskQueueQueue (an app role)",
+  },
+  // SST's Email link: ses:* on the identity and send on every resource (needs SLIPWAY_MAIL_SENDER).
+  {
+    copy: "B",
+    file: "infra/email.ts",
+    from: "sst.Linkable.wrap(sst.aws.Email,",
+    to: "((_cls: unknown, _cb: unknown) => undefined)(sst.aws.Email,",
+    caught: 'WorkerRole allows ses:SendEmail, ses:SendRawEmail, ses:SendTemplatedEmail on "*"',
+  },
+  {
+    copy: "B",
+    file: "infra/tasks.ts",
+    from: 'actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],',
+    to: 'actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:PurgeQueue"],',
+    caught:
+      "WorkerRole allows sqs:PurgeQueue on arn:aws:sqs:us-east-1:123456789012:TaskQueueQueue, beyond what its code calls",
+  },
+  // --- hosts ---
+  {
+    copy: "A",
+    file: "infra/network.ts",
+    from: 'httpTokens: "required"',
+    to: 'httpTokens: "optional"',
+    caught: "answers IMDSv1 (httpTokens optional)",
+  },
+  // With a managed NAT (copy A), SST's own bastion instance and its group.
+  {
+    copy: "A",
+    file: "infra/network.ts",
+    from: "cidrBlocks: [variables.bastionCidr]",
+    to: 'cidrBlocks: ["0.0.0.0/0"]',
+    caught:
+      "VpcBastionSecurityGroup admits SSH from 0.0.0.0/0, not only SLIPWAY_BASTION_CIDR (203.0.113.0/24)",
+  },
+  // SST's NAT role: AmazonSSMManagedInstanceCore reads every SSM parameter, from a public host.
+  {
+    copy: "B",
+    file: "infra/network.ts",
+    from: 'nat: { ec2: { instance: "t4g.nano", role: natRole.name } }',
+    to: 'nat: "ec2"',
+    caught:
+      "VpcNatInstanceRole has arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore, not a reviewed managed policy",
+  },
 ];
 
 beforeAll(async () => {
@@ -163,21 +324,38 @@ beforeAll(async () => {
       `broken-${id}`,
       breakages.filter((b) => b.copy === id),
     );
-  const [production, staging, dev, brokenA, brokenB] = await Promise.all([
-    evaluate({ stage: "production" }),
-    evaluate({ stage: "staging" }),
-    evaluate({ stage: "staging", dev: true }),
-    evaluate({ stage: "production", config: copy("A") }),
-    evaluate({ stage: "production", config: copy("B") }),
+  const none = { variables: {}, secrets };
+  const all = { variables: everyVariable, secrets };
+  const [production, staging, dev, everything, brokenA, brokenB] = await Promise.all([
+    evaluate({ stage: "production", ...none }),
+    evaluate({ stage: "staging", ...none }),
+    evaluate({ stage: "staging", dev: true, ...none }),
+    evaluate({ stage: "production", ...all }),
+    evaluate({ stage: "production", config: copy("A"), ...all }),
+    evaluate({ stage: "production", config: copy("B"), ...all }),
   ]);
-  Object.assign(graphs, { production, staging, dev, brokenA, brokenB });
-}, 180_000);
+  Object.assign(graphs, { production, staging, dev, everything, brokenA, brokenB });
+}, 240_000);
 
-describe.each(["production", "staging", "dev"] as const)("the %s stage", (kind) => {
+describe.each([
+  ["production", "production"],
+  ["staging", "staging"],
+  ["dev", "dev"],
+  ["everything", "production"],
+] as const)("the %s stage", (graph, kind) => {
   it.each(Object.keys(checks))("%s", (name) => {
-    const found = violations(graphs[kind], kind).filter((v) => v.startsWith(`${name}: `));
+    const found = violations(graphs[graph], kind).filter((v) => v.startsWith(`${name}: `));
     expect(found).toEqual([]);
   });
+});
+
+describe("stage variables", () => {
+  it("a bastion without SLIPWAY_BASTION_CIDR is refused, naming the variable", async () => {
+    // The NAT instance would otherwise take SSH from anywhere: nothing is deployed.
+    await expect(
+      evaluate({ stage: "production", variables: { SLIPWAY_BASTION: "true" } }),
+    ).rejects.toThrow("SLIPWAY_BASTION=true needs SLIPWAY_BASTION_CIDR");
+  }, 120_000);
 });
 
 describe("the checks bite", () => {

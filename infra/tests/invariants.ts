@@ -42,7 +42,129 @@ class Graph {
 
 const input = <T = unknown>(resource: EvaluatedResource, key: string) => resource.inputs[key] as T;
 
-const DATA_SERVICES = ["s3", "sqs", "ses", "rds-db", "dynamodb", "sns", "kms"];
+const DATA_SERVICES = [
+  "s3",
+  "sqs",
+  "ses",
+  "rds-db",
+  "dynamodb",
+  "sns",
+  "kms",
+  // Secret stores: reading every parameter or secret of the account reads the database's master
+  // password (SST's Postgres keeps it in Secrets Manager).
+  "ssm",
+  "secretsmanager",
+];
+
+/** The roles the app's own code runs as (the ones its links and permissions shape). */
+const APP_ROLES = ["ApiTaskRole", "ApiExecutionRole", "WorkerRole", "MigratorRole"];
+
+/** A security group rule, inline or its own resource, in one shape. */
+interface Rule {
+  group: string;
+  direction: "ingress" | "egress";
+  protocol: string;
+  fromPort: number;
+  toPort: number;
+  cidrs: string[];
+  /** The security group on the other end, by resource name. */
+  peer?: string;
+}
+
+/** The resource a mock id (`<name>-id`) names. */
+const idName = (id: unknown) =>
+  typeof id === "string" && id.endsWith("-id") ? id.slice(0, -3) : String(id);
+
+function securityGroupRules(graph: Graph): Rule[] {
+  const rules: Rule[] = [];
+  for (const group of [
+    ...graph.all("aws:ec2/securityGroup:SecurityGroup"),
+    ...graph.all("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"),
+  ]) {
+    for (const direction of ["ingress", "egress"] as const) {
+      const inline =
+        input<
+          {
+            protocol: string;
+            fromPort: number;
+            toPort: number;
+            cidrBlocks?: string[];
+            securityGroups?: string[];
+          }[]
+        >(group, direction) ?? [];
+      for (const rule of inline) {
+        const base = { group: group.name, direction, protocol: rule.protocol };
+        const ports = { fromPort: rule.fromPort, toPort: rule.toPort };
+        if ((rule.cidrBlocks ?? []).length > 0 || !(rule.securityGroups ?? []).length)
+          rules.push({ ...base, ...ports, cidrs: rule.cidrBlocks ?? [] });
+        for (const peer of rule.securityGroups ?? [])
+          rules.push({ ...base, ...ports, cidrs: [], peer: idName(peer) });
+      }
+    }
+  }
+  for (const [type, direction] of [
+    ["aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "ingress"],
+    ["aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "egress"],
+  ] as const) {
+    for (const rule of graph.all(type)) {
+      const peer = input<string | undefined>(rule, "referencedSecurityGroupId");
+      const cidr = input<string | undefined>(rule, "cidrIpv4");
+      rules.push({
+        group: idName(input(rule, "securityGroupId")),
+        direction,
+        protocol: input<string>(rule, "ipProtocol"),
+        fromPort: input<number>(rule, "fromPort"),
+        toPort: input<number>(rule, "toPort"),
+        cidrs: cidr ? [cidr] : [],
+        ...(peer ? { peer: idName(peer) } : {}),
+      });
+    }
+  }
+  return rules;
+}
+
+const describeRule = (r: Rule) =>
+  `${r.protocol} ${r.fromPort}-${r.toPort} ${r.direction === "ingress" ? "from" : "to"} ${r.peer ?? r.cidrs.join(",")}`;
+
+/** The containers of the (one) task definition, or none (under `sst dev`). */
+function containers(graph: Graph): {
+  environment?: { name: string; value: string }[];
+  secrets?: { name: string; valueFrom: string }[];
+}[] {
+  const task = graph.one("aws:ecs/taskDefinition:TaskDefinition");
+  return task ? JSON.parse(String(input(task, "containerDefinitions"))) : [];
+}
+
+/** A Lambda function's environment variables. */
+const lambdaEnv = (fn: EvaluatedResource | undefined) =>
+  (fn && input<{ variables?: Record<string, string> }>(fn, "environment")?.variables) ?? {};
+
+/** A component's link properties, as its LinkRef recorded them. */
+const linkProperties = (graph: Graph, name: string) =>
+  graph.one("sst:sst:LinkRef", `${name}LinkRef`)?.inputs.properties as
+    | Record<string, unknown>
+    | undefined;
+
+/**
+ * Every secret value in the graph: each generated password (the mocks make its result
+ * `mock-secret-<name>`) and the SentryDsn secret's value.
+ */
+function secretValues(graph: Graph): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const password of graph.all("random:index/randomPassword:RandomPassword"))
+    found.set(`mock-secret-${password.name}`, password.name);
+  const dsn = linkProperties(graph, "SentryDsn")?.value;
+  if (typeof dsn === "string" && dsn) found.set(dsn, "the SentryDsn secret");
+  return found;
+}
+
+/** Whether a JSON value has a key named like a credential, at any depth. */
+function hasCredentialKey(value: unknown): boolean {
+  if (!value || typeof value !== "object") return false;
+  return Object.entries(value).some(
+    ([key, inner]) => /password|secret|dsn/i.test(key) || hasCredentialKey(inner),
+  );
+}
 
 interface Statement {
   actions: string[];
@@ -166,40 +288,160 @@ export const checks: Record<string, Check> = {
     return problems;
   },
 
-  "network: two AZs, fck-nat instances, no managed NAT gateway, S3 gateway endpoint": (graph) => {
-    const problems: string[] = [];
-    if (graph.all("aws:ec2/natGateway:NatGateway").length > 0)
-      problems.push("a managed NAT gateway exists");
-    const nat = graph
-      .all("aws:ec2/instance:Instance")
-      .filter((i) => i.name.startsWith("VpcNatInstance"));
-    if (nat.length !== 2) problems.push(`expected 2 NAT instances, found ${nat.length}`);
-    if (graph.privateSubnetIDs.size !== 2)
-      problems.push(`expected 2 private subnets, found ${graph.privateSubnetIDs.size}`);
-    for (const group of graph.all("aws:ec2/securityGroup:SecurityGroup")) {
-      const ingress =
-        input<{ cidrBlocks?: string[]; fromPort: number; toPort: number; protocol: string }[]>(
-          group,
-          "ingress",
-        ) ?? [];
-      for (const rule of ingress.filter((r) => r.cidrBlocks?.includes("0.0.0.0/0"))) {
-        const ssh = rule.protocol === "tcp" && rule.fromPort === 22 && rule.toPort === 22;
-        if (!ssh)
-          problems.push(
-            `${group.name} accepts ${rule.protocol} ${rule.fromPort}-${rule.toPort} from the internet`,
-          );
+  "database: TLS required (rds.force_ssl=1), storage grows to 100 GB on its own, minor versions applied, its own security group":
+    (graph, kind) => {
+      if (kind === "dev") return [];
+      const db = graph.one("aws:rds/instance:Instance");
+      if (!db) return ["no RDS instance"];
+      const problems: string[] = [];
+      const group = graph
+        .all("aws:rds/parameterGroup:ParameterGroup")
+        .find((g) => input(g, "name") === input(db, "parameterGroupName"));
+      const forceSsl = (input<{ name: string; value: string }[]>(group ?? db, "parameters") ?? [])
+        .filter((p) => p.name === "rds.force_ssl")
+        .map((p) => p.value);
+      if (forceSsl.join() !== "1")
+        problems.push(
+          `rds.force_ssl is ${forceSsl.join() || "unset"}, not 1: plaintext logins work`,
+        );
+      const max = input<number | undefined>(db, "maxAllocatedStorage") ?? 0;
+      if (max < 100 || max <= input<number>(db, "allocatedStorage"))
+        problems.push(`RDS storage cannot grow (maxAllocatedStorage ${max || "unset"})`);
+      if (input(db, "autoMinorVersionUpgrade") !== true)
+        problems.push("RDS minor version upgrades are off");
+      const groups = (input<string[]>(db, "vpcSecurityGroupIds") ?? []).map(idName);
+      if (groups.join() !== "DatabaseSecurityGroup")
+        problems.push(
+          `RDS is in security groups [${groups.join(", ") || "the VPC default"}], not its own`,
+        );
+      return problems;
+    },
+
+  "network: the database admits 5432 from the API's, the worker's and the migrator's own groups only; each of them is in its own group; the VPC's default group admits nothing":
+    (graph, kind) => {
+      const problems: string[] = [];
+      const rules = securityGroupRules(graph);
+      const ingress = (group: string) =>
+        rules.filter((r) => r.group === group && r.direction === "ingress");
+      const expected = ["ApiSecurityGroup", "MigratorSecurityGroup", "WorkerSecurityGroup"];
+      const database = ingress("DatabaseSecurityGroup");
+      for (const rule of database) {
+        const postgres = rule.protocol === "tcp" && rule.fromPort === 5432 && rule.toPort === 5432;
+        if (!postgres || !rule.peer || !expected.includes(rule.peer))
+          problems.push(`the database's group admits ${describeRule(rule)}`);
       }
-    }
-    const endpoint = graph
-      .all("aws:ec2/vpcEndpoint:VpcEndpoint")
-      .find((e) => input(e, "vpcEndpointType") === "Gateway");
-    if (!endpoint || !String(input(endpoint, "serviceName")).endsWith(".s3"))
-      problems.push("no S3 gateway endpoint");
-    else if ((input<string[]>(endpoint, "routeTableIds") ?? []).length !== 2) {
-      problems.push("S3 endpoint is not on both private route tables");
-    }
-    return problems;
-  },
+      for (const peer of expected)
+        if (!database.some((r) => r.peer === peer && r.fromPort === 5432))
+          problems.push(`the database's group does not admit ${peer} on 5432`);
+      for (const rule of ingress("ApiSecurityGroup"))
+        if (
+          rule.peer !== "GatewayLinkSecurityGroup" ||
+          rule.fromPort !== 3000 ||
+          rule.toPort !== 3000
+        )
+          problems.push(`the API's group admits ${describeRule(rule)}`);
+      for (const group of [
+        "WorkerSecurityGroup",
+        "MigratorSecurityGroup",
+        "GatewayLinkSecurityGroup",
+      ])
+        for (const rule of ingress(group)) problems.push(`${group} admits ${describeRule(rule)}`);
+      for (const rule of ingress("VpcSecurityGroup"))
+        problems.push(`the VPC's default group admits ${describeRule(rule)}`);
+
+      const groupsOf = (name: string) =>
+        (
+          input<{ securityGroupIds?: string[] } | undefined>(
+            graph.one("aws:lambda/function:Function", name) ??
+              ({ inputs: {} } as EvaluatedResource),
+            "vpcConfig",
+          )?.securityGroupIds ?? []
+        ).map(idName);
+      for (const [fn, group] of [
+        ["WorkerFunction", "WorkerSecurityGroup"],
+        ["MigratorFunction", "MigratorSecurityGroup"],
+      ] as const)
+        if (groupsOf(fn).join() !== group)
+          problems.push(`${fn} runs in [${groupsOf(fn).join(", ")}], not ${group}`);
+      const link = graph.one("aws:apigatewayv2/vpcLink:VpcLink");
+      const linkGroups = (link ? input<string[]>(link, "securityGroupIds") : []).map(idName);
+      if (linkGroups.join() !== "GatewayLinkSecurityGroup")
+        problems.push(
+          `the VPC link is in [${linkGroups.join(", ")}], not GatewayLinkSecurityGroup`,
+        );
+      if (kind !== "dev") {
+        const service = graph.one("aws:ecs/service:Service");
+        const serviceGroups = (
+          (service &&
+            input<{ securityGroups?: string[] }>(service, "networkConfiguration")
+              ?.securityGroups) ||
+          []
+        ).map(idName);
+        if (serviceGroups.join() !== "ApiSecurityGroup")
+          problems.push(`the API tasks run in [${serviceGroups.join(", ")}], not ApiSecurityGroup`);
+      }
+      return problems;
+    },
+
+  "network: two AZs, fck-nat instances, no managed NAT gateway, S3 gateway endpoint, nothing open to the internet":
+    (graph) => {
+      const problems: string[] = [];
+      if (graph.all("aws:ec2/natGateway:NatGateway").length > 0)
+        problems.push("a managed NAT gateway exists");
+      const nat = graph
+        .all("aws:ec2/instance:Instance")
+        .filter((i) => i.name.startsWith("VpcNatInstance"));
+      if (nat.length !== 2) problems.push(`expected 2 NAT instances, found ${nat.length}`);
+      if (graph.privateSubnetIDs.size !== 2)
+        problems.push(`expected 2 private subnets, found ${graph.privateSubnetIDs.size}`);
+      // Not even SSH: a bastion's SSH comes from SLIPWAY_BASTION_CIDR (the hosts check).
+      for (const rule of securityGroupRules(graph))
+        if (rule.direction === "ingress" && rule.cidrs.includes("0.0.0.0/0"))
+          problems.push(
+            `${rule.group} accepts ${rule.protocol} ${rule.fromPort}-${rule.toPort} from the internet`,
+          );
+      const endpoint = graph
+        .all("aws:ec2/vpcEndpoint:VpcEndpoint")
+        .find((e) => input(e, "vpcEndpointType") === "Gateway");
+      if (!endpoint || !String(input(endpoint, "serviceName")).endsWith(".s3"))
+        problems.push("no S3 gateway endpoint");
+      else if ((input<string[]>(endpoint, "routeTableIds") ?? []).length !== 2) {
+        problems.push("S3 endpoint is not on both private route tables");
+      }
+      return problems;
+    },
+
+  "hosts: every EC2 instance requires IMDSv2; SSH only with a bastion, only from SLIPWAY_BASTION_CIDR":
+    (graph) => {
+      const problems: string[] = [];
+      for (const instance of graph.all("aws:ec2/instance:Instance")) {
+        const tokens = input<{ httpTokens?: string } | undefined>(
+          instance,
+          "metadataOptions",
+        )?.httpTokens;
+        if (tokens !== "required")
+          problems.push(`${instance.name} answers IMDSv1 (httpTokens ${tokens ?? "unset"})`);
+      }
+      const bastion = graph
+        .all("aws:ec2/instance:Instance")
+        .some((i) => (input<Record<string, string>>(i, "tags") ?? {})["sst:is-bastion"] === "true");
+      const cidr = graph.evaluation.variables.SLIPWAY_BASTION_CIDR;
+      const ssh = securityGroupRules(graph).filter(
+        (r) =>
+          r.direction === "ingress" &&
+          r.cidrs.length > 0 &&
+          (r.protocol === "-1" || (r.fromPort <= 22 && r.toPort >= 22)) &&
+          // The VPC's own range reaching the NAT instances is not SSH from outside.
+          !r.cidrs.every((c) => c === "10.0.0.0/16"),
+      );
+      for (const rule of ssh)
+        if (!bastion || rule.cidrs.some((c) => c !== cidr))
+          problems.push(
+            `${rule.group} admits SSH from ${rule.cidrs.join(", ")}${bastion ? `, not only SLIPWAY_BASTION_CIDR (${cidr})` : " with no bastion"}`,
+          );
+      if (bastion && ssh.length === 0) problems.push("the bastion admits no SSH at all");
+      return problems;
+    },
 
   "api: private Fargate ARM tasks, no public IP, Cloud Map, scaling, Spot outside production": (
     graph,
@@ -454,6 +696,162 @@ export const checks: Record<string, Check> = {
       return problems;
     },
 
+  "edge: CloudFront adds the per-stage origin secret on /api requests only, forwards CloudFront-Viewer-Address, never Host":
+    (graph, kind) => {
+      const problems: string[] = [];
+      const fn = graph.one("aws:cloudfront/function:Function", "WebCloudfrontFunctionRequest");
+      const code = fn ? String(input(fn, "code")) : "";
+      const secret = "mock-secret-OriginSecret";
+      // The secret set on the route's paths, first thing in the function (before routing).
+      const guarded =
+        /if \(event\.request\.uri === "\/api" \|\| event\.request\.uri\.startsWith\("\/api\/"\)\) \{\s*event\.request\.headers\["x-slipway-origin-secret"\] = \{ value: "([^"]*)" \};/.exec(
+          code,
+        );
+      if (!guarded)
+        problems.push("the Router's function does not add x-slipway-origin-secret on /api");
+      else if (guarded[1] !== secret)
+        problems.push("the Router's function sends another value than the generated OriginSecret");
+      if (code.split(secret).length - 1 > 1)
+        problems.push("the origin secret appears in the Router's function more than once");
+      const distribution = graph.one("aws:cloudfront/distribution:Distribution");
+      if (!distribution) return [...problems, "no CloudFront distribution"];
+      // A custom origin header would reach every route's origin, not only the API.
+      if (JSON.stringify(input(distribution, "origins") ?? []).includes(secret))
+        problems.push("the origin secret is a custom header of the distribution's origins");
+      const behaviors = [
+        input<{ originRequestPolicyId?: string }>(distribution, "defaultCacheBehavior"),
+        ...(input<{ originRequestPolicyId?: string }[] | undefined>(
+          distribution,
+          "orderedCacheBehaviors",
+        ) ?? []),
+      ];
+      const policy = graph.one(
+        "aws:cloudfront/originRequestPolicy:OriginRequestPolicy",
+        "RouterOriginRequests",
+      );
+      for (const behavior of behaviors)
+        if (!policy || behavior.originRequestPolicyId !== `${policy.name}-id`)
+          problems.push(
+            `a behaviour forwards with origin request policy ${behavior.originRequestPolicyId}, not RouterOriginRequests`,
+          );
+      const headers = policy
+        ? input<{ headerBehavior: string; headers?: { items?: string[] } }>(policy, "headersConfig")
+        : undefined;
+      const items = (headers?.headers?.items ?? []).map((h) => h.toLowerCase());
+      // Any "all viewer headers" behaviour forwards Host, which API Gateway refuses.
+      if (headers?.headerBehavior !== "whitelist")
+        problems.push(`the origin request policy forwards headers "${headers?.headerBehavior}"`);
+      if (items.includes("host")) problems.push("the origin request policy forwards Host");
+      for (const needed of [
+        "cloudfront-viewer-address",
+        "x-slipway-origin-secret",
+        "origin",
+        "content-type",
+      ])
+        if (!items.includes(needed))
+          problems.push(`the origin request policy does not forward ${needed}`);
+      if (kind !== "dev") {
+        const parameter = graph.one("aws:ssm/parameter:Parameter", "ApiOriginSecret");
+        if (!parameter || input(parameter, "value") !== secret)
+          problems.push("the API's ORIGIN_SECRET parameter is not the secret CloudFront sends");
+      }
+      return problems;
+    },
+
+  "secrets: no task-definition environment value holds a secret; the API's DATABASE_URL, ORIGIN_SECRET and SentryDsn are ECS secrets from SSM SecureStrings only its execution role reads":
+    (graph, kind) => {
+      if (kind === "dev") return [];
+      const problems: string[] = [];
+      const secrets = secretValues(graph);
+      const [container] = containers(graph);
+      if (!container) return ["no task definition"];
+      for (const { name, value } of container.environment ?? []) {
+        for (const [secret, what] of secrets)
+          if (value.includes(secret)) problems.push(`environment ${name} holds ${what}`);
+        if (name.startsWith("SST_RESOURCE_")) {
+          const parsed = JSON.parse(value) as unknown;
+          if (hasCredentialKey(parsed))
+            problems.push(`environment ${name} is a link carrying a credential`);
+        }
+      }
+      const parameters = new Map(
+        graph.all("aws:ssm/parameter:Parameter").map((p) => [graph.arn(p), p] as const),
+      );
+      const wanted: [string, (value: string) => boolean][] = [
+        [
+          "DATABASE_URL",
+          (value) => value.startsWith("postgres://slipway_app:mock-secret-AppDatabasePassword@"),
+        ],
+        ["ORIGIN_SECRET", (value) => value === "mock-secret-OriginSecret"],
+        [
+          "SST_RESOURCE_SentryDsn",
+          (value) => JSON.parse(value).value === linkProperties(graph, "SentryDsn")?.value,
+        ],
+      ];
+      const ecsSecrets = new Map((container.secrets ?? []).map((s) => [s.name, s.valueFrom]));
+      for (const [name, valueOk] of wanted) {
+        const parameter = parameters.get(ecsSecrets.get(name) ?? "");
+        if (!parameter) problems.push(`${name} is not an ECS secret from an SSM parameter`);
+        else if (input(parameter, "type") !== "SecureString")
+          problems.push(`${name}'s parameter is not a SecureString`);
+        else if (!valueOk(String(input(parameter, "value"))))
+          problems.push(`${name}'s parameter does not hold what the API needs`);
+      }
+      // Who may read the secret stores: the API's execution role, its three parameters.
+      const arns = [...ecsSecrets.values()].sort();
+      for (const { principal, source, statement } of grants(graph)) {
+        const reads = statement.actions.filter((a) =>
+          /^(ssm:GetParameter|secretsmanager:GetSecretValue|ssm:\*|secretsmanager:\*|\*)/.test(a),
+        );
+        if (reads.length === 0) continue;
+        if (principal !== "ApiExecutionRole")
+          problems.push(
+            `${source} allows ${reads.join(", ")} on ${statement.resources.join(", ")}`,
+          );
+        else if (statement.resources.slice().sort().join() !== arns.join())
+          problems.push(
+            `the API's execution role reads ${statement.resources.join(", ")}, not exactly its secrets`,
+          );
+      }
+      return problems;
+    },
+
+  "database access: the API, the worker and the migrator use TLS (DATABASE_SSL=rds; off under sst dev); the worker links the app role, only the migrator the owner":
+    (graph, kind) => {
+      const problems: string[] = [];
+      const ssl = kind === "dev" ? "off" : "rds";
+      for (const name of ["WorkerFunction", "MigratorFunction"]) {
+        const env = lambdaEnv(graph.one("aws:lambda/function:Function", name));
+        if (env.DATABASE_SSL !== ssl)
+          problems.push(`${name} has DATABASE_SSL=${env.DATABASE_SSL}, expected ${ssl}`);
+      }
+      const [container] = containers(graph);
+      const apiSsl = container?.environment?.find((e) => e.name === "DATABASE_SSL")?.value;
+      if (kind !== "dev" && apiSsl !== ssl)
+        problems.push(`the API has DATABASE_SSL=${apiSsl}, expected ${ssl}`);
+      const links = graph.evaluation.functionLinks;
+      if (!links.Worker?.includes("AppDatabase") || links.Worker.includes("Database"))
+        problems.push(`the worker links ${links.Worker?.join(", ")}: AppDatabase, not Database`);
+      if (!links.Migrator?.includes("AppDatabase") || !links.Migrator.includes("Database"))
+        problems.push(`the migrator links ${links.Migrator?.join(", ")}: Database and AppDatabase`);
+      const app = linkProperties(graph, "AppDatabase");
+      const owner = linkProperties(graph, "Database");
+      if (!app || !owner) return [...problems, "no AppDatabase or Database link"];
+      for (const key of ["host", "port", "database"])
+        if (app[key] !== owner[key]) problems.push(`AppDatabase's ${key} is not the database's`);
+      if (kind === "dev") {
+        if (app.username !== owner.username || app.password !== owner.password)
+          problems.push("under sst dev the app role should be the local dev user");
+      } else if (
+        app.username !== "slipway_app" ||
+        app.password !== "mock-secret-AppDatabasePassword"
+      )
+        problems.push(
+          `AppDatabase logs in as ${app.username} with ${app.password === owner.password ? "the master password" : "another password"}, not slipway_app with its own`,
+        );
+      return problems;
+    },
+
   "web: one CloudFront Router serving the site and /api": (graph, kind) => {
     if (kind === "dev") return [];
     const problems: string[] = [];
@@ -611,6 +1009,107 @@ export const checks: Record<string, Check> = {
     }
     return problems;
   },
+
+  "iam: no role or policy is granted a service-wide wildcard action (sqs:*, ses:*, s3:*, *)": (
+    graph,
+    kind,
+  ) =>
+    grants(graph).flatMap(({ principal, source, statement }) =>
+      statement.actions
+        .filter((action) => action === "*" || action.endsWith(":*"))
+        // `sst dev` only: SST's bridge to the developer's machine (AppSync events, its asset bucket).
+        .filter(
+          (action) =>
+            kind !== "dev" ||
+            !(
+              action === "appsync:*" ||
+              (action === "s3:*" &&
+                statement.resources.every((r) => r.startsWith("arn:aws:s3:::sst-asset")))
+            ),
+        )
+        .map(
+          (action) =>
+            `${source} allows ${action} on ${statement.resources.join(", ")}${APP_ROLES.includes(principal) ? " (an app role)" : ""}`,
+        ),
+    ),
+
+  "iam: roles carry only the AWS managed policies reviewed here (none reads a secret store)": (
+    graph,
+  ) => {
+    // Each is AWS's, read for what it grants: logs, VPC network interfaces, ECR pulls and logs.
+    const reviewed = [
+      "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+      "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
+      "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy",
+    ];
+    return graph
+      .all("aws:iam/role:Role")
+      .flatMap((role) =>
+        (input<string[]>(role, "managedPolicyArns") ?? [])
+          .filter((arn) => !reviewed.includes(arn))
+          .map((arn) => `${role.name} has ${arn}, not a reviewed managed policy`),
+      );
+  },
+
+  "iam: SQS and SES exactly as the code calls them: the API sends to the task queue, the worker consumes and sends to it and sends mail from the SES identity only, links grant nothing":
+    (graph) => {
+      const problems: string[] = [];
+      const queue = graph.one("aws:sqs/queue:Queue", "TaskQueueQueue");
+      const dlq = graph.one("aws:sqs/queue:Queue", "TaskDeadLettersQueue");
+      if (!queue || !dlq) return ["no task queue"];
+      const q = graph.arn(queue);
+      const identity = graph.one("aws:sesv2/emailIdentity:EmailIdentity");
+      const configSet = graph.one("aws:sesv2/configurationSet:ConfigurationSet");
+      const expected: Record<string, string[]> = {
+        ApiTaskRole: [`sqs:SendMessage on ${q}`],
+        WorkerRole: [
+          `sqs:ReceiveMessage on ${q}`,
+          `sqs:DeleteMessage on ${q}`,
+          `sqs:GetQueueAttributes on ${q}`,
+          `sqs:SendMessage on ${q}`,
+          ...(identity && configSet
+            ? [
+                `ses:SendEmail on ${graph.arn(identity)}`,
+                `ses:SendEmail on ${graph.arn(configSet)}`,
+              ]
+            : []),
+        ],
+        TaskSchedulerRole: [`sqs:SendMessage on ${q}`, `sqs:SendMessage on ${graph.arn(dlq)}`],
+      };
+      const granted: Record<string, string[]> = Object.fromEntries(
+        Object.keys(expected).map((role) => [role, []]),
+      );
+      for (const { principal, source, statement } of grants(graph)) {
+        const actions = statement.actions.filter(
+          (a) => a === "*" || a.startsWith("sqs:") || a.startsWith("ses:"),
+        );
+        for (const action of actions)
+          for (const resource of statement.resources) {
+            const grant = `${action} on ${resource}`;
+            const mine = granted[principal];
+            if (mine) mine.push(grant);
+            else problems.push(`${source} allows ${grant}`);
+          }
+      }
+      for (const [role, want] of Object.entries(expected)) {
+        const got = granted[role] ?? [];
+        for (const grant of got.filter((g) => !want.includes(g)))
+          problems.push(`${role} allows ${grant}, beyond what its code calls`);
+        for (const grant of want.filter((g) => !got.includes(g)))
+          problems.push(`${role} lacks ${grant}`);
+      }
+      for (const name of ["TaskQueue", "TaskDeadLetters", "Email"]) {
+        const link = graph.one("sst:sst:LinkRef", `${name}LinkRef`);
+        if (
+          (input<unknown[]>(link ?? ({ inputs: {} } as EvaluatedResource), "include") ?? []).length
+        )
+          problems.push(`linking ${name} grants permissions`);
+      }
+      const url = linkProperties(graph, "TaskQueue")?.url;
+      if (typeof url !== "string" || !url.endsWith(`/${queue.name}`))
+        problems.push(`the TaskQueue link carries ${JSON.stringify(url)}, not the queue's URL`);
+      return problems;
+    },
 
   "attachments: only the API and the worker reach the uploads bucket, with exactly their S3 actions under attachments/ (the API writes only uploads), through a link that grants nothing":
     (graph, kind) => {

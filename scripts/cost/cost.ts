@@ -13,7 +13,13 @@ import { type CostReport, price } from "./price";
 
 /** The same app with one design choice swapped, evaluated for real from an edited config copy. */
 export const variants: Record<string, ConfigEdit[]> = {
-  "managed NAT gateway": [{ file: "infra/network.ts", from: 'nat: "ec2"', to: 'nat: "managed"' }],
+  "managed NAT gateway": [
+    {
+      file: "infra/network.ts",
+      from: 'nat: { ec2: { instance: "t4g.nano", role: natRole.name } }',
+      to: 'nat: "managed"',
+    },
+  ],
   "load balancer (ALB)": [
     {
       file: "infra/api.ts",
@@ -27,8 +33,8 @@ export const variants: Record<string, ConfigEdit[]> = {
     },
     {
       file: "infra/api.ts",
-      from: 'router.route("/api", gateway.url);',
-      to: 'router.route("/api", service.url);',
+      from: "router.route(API_PATH, gateway.url);",
+      to: "router.route(API_PATH, service.url);",
     },
   ],
 };

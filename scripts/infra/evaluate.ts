@@ -21,6 +21,8 @@ export interface Evaluation {
   outputs: Record<string, unknown>;
   /** The SST links each function is built with, by component name (no resource input shows them). */
   functionLinks: Record<string, string[]>;
+  /** The stage variables (`SLIPWAY_*`) the evaluation ran with. */
+  variables: Record<string, string>;
 }
 
 export interface EvaluateOptions {
@@ -32,6 +34,24 @@ export interface EvaluateOptions {
   root?: string;
   /** `sst secret set` values, as the CLI passes them (SST_SECRET_<Name>). */
   secrets?: Record<string, string>;
+  /**
+   * The stage variables (`SLIPWAY_*`, infra/stage.ts) the deploy runs with. Given, they replace
+   * every `SLIPWAY_*` of this process's environment (a test evaluates exactly what it names);
+   * unset, the evaluation sees this process's, as `sst deploy` would.
+   */
+  variables?: Record<string, string>;
+}
+
+/** The environment an evaluation runs in: this process's, with the stage variables given. */
+function evaluationEnv(variables?: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    SST_TELEMETRY_DISABLED: "1",
+  };
+  if (!variables) return env;
+  for (const name of Object.keys(env)) if (name.startsWith("SLIPWAY_")) delete env[name];
+  return { ...env, ...variables };
 }
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
@@ -64,10 +84,16 @@ export function evaluate(options: EvaluateOptions): Promise<Evaluation> {
     secrets: options.secrets ?? {},
   };
   const worker = fileURLToPath(new URL("./evaluate-worker.ts", import.meta.url));
+  const env = evaluationEnv(options.variables);
+  const variables = Object.fromEntries(
+    Object.entries(env).filter(
+      (entry): entry is [string, string] => entry[0].startsWith("SLIPWAY_") && !!entry[1],
+    ),
+  );
   const child = spawn(process.execPath, ["--import", "tsx", worker, JSON.stringify(input)], {
     cwd: input.root,
     stdio: ["ignore", "pipe", "pipe", "pipe"],
-    env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true", SST_TELEMETRY_DISABLED: "1" },
+    env,
   });
   let result = "";
   let log = "";
@@ -83,7 +109,7 @@ export function evaluate(options: EvaluateOptions): Promise<Evaluation> {
   return new Promise((resolve, reject) => {
     child.on("error", reject);
     child.on("close", (code) => {
-      if (code === 0 && result) resolve(JSON.parse(result) as Evaluation);
+      if (code === 0 && result) resolve({ ...(JSON.parse(result) as Evaluation), variables });
       else
         reject(
           new Error(

@@ -9,7 +9,8 @@ export interface FunctionBuild {
   handler: string;
   links?: Record<string, unknown>;
   copyFiles?: { from: string; to?: string }[];
-  properties?: { architecture?: string; format?: string };
+  /** The function's `nodejs` options; `install` maps each package to its version. */
+  properties?: { architecture?: string; format?: string; install?: Record<string, string> };
 }
 
 /**
@@ -33,6 +34,9 @@ export async function buildFunction(context: WorkerContext, input: FunctionBuild
       format: "esm",
       target: "node22",
       outfile: path.join(out, `${path.basename(file)}.mjs`),
+      // `nodejs.install` packages stay out of the bundle (the CLI then npm-installs them for the
+      // function's architecture; offline, they are only left external).
+      external: Object.keys(input.properties?.install ?? {}),
       banner: {
         js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
       },

@@ -1,3 +1,4 @@
+import { rmSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import * as esbuild from "esbuild";
@@ -9,9 +10,15 @@ import type { WorkerContext } from "./input";
  * repository): one to call `app()`, then the program that runs `run()` with every global.
  */
 
-/** `$app`: bundles the config and calls its `app({ stage })`. */
+/**
+ * `$app`: bundles the config and calls its `app({ stage })`. The bundle is written inside the
+ * platform, as the CLI writes it, so that an infra file's `@pulumi/*` import resolves there.
+ */
 export async function loadApp(context: WorkerContext): Promise<AppGlobal> {
-  const appBundle = path.join(context.work, "app.mjs");
+  const appBundle = path.join(
+    context.platform,
+    `app.${context.stage}${context.dev ? ".dev" : ""}.${process.pid}.mjs`,
+  );
   // app() runs before any global exists, as in the CLI; $config is the identity.
   await esbuild.build({
     entryPoints: [path.join(context.root, context.config)],
@@ -23,12 +30,16 @@ export async function loadApp(context: WorkerContext): Promise<AppGlobal> {
     logLevel: "silent",
   });
   (globalThis as { $config?: unknown }).$config = (config: unknown) => config;
-  const appConfig = (
-    (await import(pathToFileURL(appBundle).href)) as {
-      default: { app(input: { stage: string }): Record<string, unknown> };
-    }
-  ).default.app({ stage: context.stage });
-  return appGlobal(appConfig, context.stage);
+  try {
+    const appConfig = (
+      (await import(pathToFileURL(appBundle).href)) as {
+        default: { app(input: { stage: string }): Record<string, unknown> };
+      }
+    ).default.app({ stage: context.stage });
+    return appGlobal(appConfig, context.stage);
+  } finally {
+    rmSync(appBundle, { force: true });
+  }
 }
 
 /**
@@ -79,7 +90,7 @@ export async function bundleProgram(context: WorkerContext, app: AppGlobal): Pro
       "glob",
       "vite",
     ],
-    plugins: [providerNamespaces(context)],
+    plugins: [providerNamespaces(context, app)],
     outfile: programFile,
     logLevel: "silent",
   });

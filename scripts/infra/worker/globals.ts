@@ -53,12 +53,16 @@ export function shimFile(context: WorkerContext): string {
   return path.join(context.platform, "src/shim/run.js");
 }
 
-/** The CLI prepends the provider namespaces to every user file (not to SST's own). */
-export function providerNamespaces(context: WorkerContext): esbuild.Plugin {
+/**
+ * The CLI prepends the provider namespaces to every user file (not to SST's own): one per
+ * provider the config declares (its lock, pkg/project/run.go), then `sst`. Nothing else is a
+ * global: a config using, say, `random` without declaring it fails here as it does in the CLI.
+ */
+export function providerNamespaces(context: WorkerContext, app: AppGlobal): esbuild.Plugin {
   const { platform } = context;
+  const providers = Object.keys((app.providers ?? {}) as Record<string, unknown>);
   const imports = [
-    `import * as aws from "@pulumi/aws";`,
-    `import * as random from "@pulumi/random";`,
+    ...providers.map((name) => `import * as ${name} from "@pulumi/${name}";`),
     `import * as sst from "${path.join(platform, "src/components")}";`,
   ].join("\n");
   const configDir = path.dirname(path.resolve(context.root, context.config));

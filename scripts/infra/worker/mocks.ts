@@ -21,6 +21,24 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>) 
       port: 5432,
     });
   }
+  // A generated secret the checks can look for where it must not be: `mock-secret-<name>`.
+  if (type === "random:index/randomPassword:RandomPassword")
+    Object.assign(extra, { result: `mock-secret-${name}` });
+  if (type === "aws:ssm/parameter:Parameter") Object.assign(extra, { version: 1 });
+  if (type === "aws:sqs/queue:Queue")
+    Object.assign(extra, { url: `https://sqs.us-east-1.amazonaws.com/123456789012/${name}` });
+  // A custom domain (SLIPWAY_DOMAIN): one DNS validation record per name on the certificate.
+  if (type === "aws:acm/certificate:Certificate") {
+    const names = [inputs.domainName, ...((inputs.subjectAlternativeNames as unknown[]) ?? [])];
+    Object.assign(extra, {
+      domainValidationOptions: names.map((domainName) => ({
+        domainName,
+        resourceRecordName: `_mock.${domainName}.`,
+        resourceRecordType: "CNAME",
+        resourceRecordValue: "_mock.acm-validations.aws.",
+      })),
+    });
+  }
   if (type === "aws:apigatewayv2/api:Api")
     Object.assign(extra, { apiEndpoint: `https://${id}.execute-api.us-east-1.amazonaws.com` });
   if (type === "aws:cloudfront/distribution:Distribution")
@@ -62,6 +80,8 @@ function mockCall(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
         statements: statements.length > 0 ? statements : undefined,
       };
     }
+    case "aws:route53/getZone:getZone":
+      return { id: "Z0MOCK", zoneId: "Z0MOCK", name: args.inputs.name };
     default:
       return args.inputs;
   }
