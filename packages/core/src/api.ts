@@ -4,6 +4,7 @@ import { AttachmentRoutes } from "./attachment";
 import { createDevRoutes } from "./dev/dev.routes";
 import { HealthRoutes } from "./health";
 import { createApp, createSite } from "./http/app";
+import { writeRateMiddleware } from "./limit";
 import { NoteRoutes } from "./note";
 import { schedules } from "./schedules";
 import { LocalStorageRoutes } from "./storage/local.routes";
@@ -19,6 +20,8 @@ const routes = createApp()
   .basePath("/api")
   // Resolves the session cookie into the actor for everything below.
   .use(sessionMiddleware)
+  // Per-user write rate (QUOTA_WRITES_PER_MINUTE): 429 before any handler runs.
+  .use(writeRateMiddleware)
   .route("/health", HealthRoutes)
   .route("/auth", AccountRoutes)
   .route("/notes", NoteRoutes)

@@ -14,12 +14,17 @@ export const errorStatus = {
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
+  /** A per-user count quota (notes): delete some to add more. */
+  quota_exceeded: 409,
   payload_too_large: 413,
+  /** The per-user attachment bytes quota: the upload would not fit. */
+  storage_quota_exceeded: 413,
   unsupported_media_type: 415,
   rate_limited: 429,
   internal_error: 500,
   not_ready: 503,
   database_unavailable: 503,
+  server_busy: 503,
 } as const satisfies Record<string, ContentfulStatusCode>;
 
 export type ErrorCode = keyof typeof errorStatus;

@@ -59,9 +59,12 @@ export function as(cookie: string) {
 // The task machinery writes these after a commit, on its own schedule (the relay fills the local
 // queue, the worker writes receipts): counting them would race with work a request already finished.
 const WRITTEN_AFTER_COMMIT = new Set(["local_queue_message", "task_receipt"]);
+// A refused request still counts as a hit on its rate limit, by design (limit/limit.ts): the
+// counters are not the data a request may not write.
+const COUNTERS = new Set(["rate_limit"]);
 const TABLES = (await appTables())
   .map((table) => table.name)
-  .filter((name) => !WRITTEN_AFTER_COMMIT.has(name));
+  .filter((name) => !WRITTEN_AFTER_COMMIT.has(name) && !COUNTERS.has(name));
 
 /** Row counts of every table a request could write: "nothing written" is "these did not move". */
 export async function rowCounts(): Promise<Record<string, number>> {

@@ -21,7 +21,7 @@ export const AttachmentRoutes = new Hono()
           attachment: Attachment.Info,
           upload: Attachment.Upload,
         }),
-        ...errorResponses(400, 401, 403, 404, 409),
+        ...errorResponses(400, 401, 403, 404, 409, 413, 429),
       },
     }),
     validate("param", Attachment.IDParam),
@@ -49,7 +49,7 @@ export const AttachmentRoutes = new Hono()
       tags,
       responses: {
         202: jsonResponse("Accepted for processing", { attachment: Attachment.Info }),
-        ...errorResponses(401, 403, 404, 409),
+        ...errorResponses(401, 403, 404, 409, 429),
       },
     }),
     validate("param", Attachment.IDParam),
@@ -76,7 +76,7 @@ export const AttachmentRoutes = new Hono()
     describeRoute({
       summary: "Delete an attachment (its file is deleted in the background)",
       tags,
-      responses: { 204: { description: "Deleted" }, ...errorResponses(401, 403, 404) },
+      responses: { 204: { description: "Deleted" }, ...errorResponses(401, 403, 404, 429) },
     }),
     validate("param", Attachment.IDParam),
     async (c) => {

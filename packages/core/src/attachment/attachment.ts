@@ -1,10 +1,11 @@
-import { and, asc, count, eq, inArray, lt, ne } from "drizzle-orm";
+import { and, asc, count, eq, inArray, lt, ne, sql } from "drizzle-orm";
 import { z } from "zod";
 import { useUserID } from "../actor";
 import { config } from "../config";
 import { createTransaction, useTransaction } from "../db/transaction";
-import { ConflictError, NotFoundError, ValidationError } from "../error";
+import { AppError, ConflictError, NotFoundError, ValidationError } from "../error";
 import { createID, idSchema } from "../id";
+import { Limit } from "../limit";
 import { noteTable } from "../note/note.sql";
 import { storage } from "../storage/storage";
 import { defineTask, enqueue } from "../task/task";
@@ -118,8 +119,33 @@ async function ownAttachment(id: string): Promise<Row> {
 }
 
 /**
+ * Bytes a user's attachments hold against QUOTA_ATTACHMENT_BYTES_PER_USER: pending and uploaded
+ * ones by their declared size (reserved until checked or abandoned), ready ones by their real
+ * size (the check rejects a file whose bytes differ from the declaration, so the two agree).
+ * Rejected ones hold none: their objects are deleted. Through the user's notes, whose index
+ * (note_user_id) and attachment_note find them without a scan.
+ */
+export async function bytesHeld(userID: string): Promise<number> {
+  const [row] = await useTransaction((tx) =>
+    tx
+      .select({ bytes: sql<string | null>`sum(${attachmentTable.size})` })
+      .from(attachmentTable)
+      .innerJoin(noteTable, eq(noteTable.id, attachmentTable.noteId))
+      .where(
+        and(
+          eq(noteTable.userId, userID),
+          eq(attachmentTable.userId, userID),
+          ne(attachmentTable.status, "rejected"),
+        ),
+      ),
+  );
+  return Number(row?.bytes ?? 0);
+}
+
+/**
  * Records a pending attachment and signs a browser upload for it. The policy pins the key (made
- * from the id alone), the declared type and the exact declared size, for 5 minutes.
+ * from the id alone), the declared type and the exact declared size, for 5 minutes. A size
+ * that would take the user past their bytes quota is a 413 storage_quota_exceeded.
  */
 export async function create(noteID: string, input: CreateInput) {
   const userID = useUserID();
@@ -143,7 +169,11 @@ export async function create(noteID: string, input: CreateInput) {
   if (issues.length > 0) throw new ValidationError(issues);
 
   const id = createID("attachment");
+  const quota = config().quotas.attachmentBytesPerUser;
   const row = await createTransaction(async (tx) => {
+    // The user's quota lock first (the order every quota check takes): creates on any of their
+    // notes queue here, so two uploads cannot both fit in the same free bytes.
+    await Limit.lock(Limit.quotaLock(userID));
     // Locks the note: concurrent creates on it queue here, so the cap holds, and a note deleted
     // meanwhile is a 404 rather than a foreign-key error.
     const [note] = await tx
@@ -161,6 +191,14 @@ export async function create(noteID: string, input: CreateInput) {
       throw new ConflictError(`A note holds at most ${MAX_PER_NOTE} attachments`, {
         limit: MAX_PER_NOTE,
       });
+    }
+    const usedBytes = await bytesHeld(userID);
+    if (usedBytes + data.size > quota) {
+      throw new AppError(
+        "storage_quota_exceeded",
+        `This file (${data.size} bytes) does not fit: your attachments use ${usedBytes} of the ${quota} bytes an account may hold; delete some to make room`,
+        { limitBytes: quota, usedBytes },
+      );
     }
     const [inserted] = await tx
       .insert(attachmentTable)

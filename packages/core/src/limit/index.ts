@@ -1,1 +1,2 @@
 export * as Limit from "./limit";
+export { writeRateMiddleware } from "./write-rate";

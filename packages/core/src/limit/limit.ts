@@ -1,6 +1,6 @@
 import { and, eq, lt, sql } from "drizzle-orm";
 import { z } from "zod";
-import { useTransaction } from "../db/transaction";
+import { inTransaction, useTransaction } from "../db/transaction";
 import { rateLimitTable } from "./limit.sql";
 
 /**
@@ -84,6 +84,25 @@ export async function peek(key: string, rule: Rule, now = new Date()): Promise<O
   // What the next hit would see.
   return { ...outcome(checked, count + 1, end, now), count };
 }
+
+/**
+ * Holds a lock on `key` until the caller's transaction ends (a Postgres advisory lock, so no
+ * table is touched): check-then-insert quotas call it first, so two requests never both count
+ * the same total. Outside a transaction it would be released at once, so it refuses to run there.
+ */
+export async function lock(key: string): Promise<void> {
+  if (!inTransaction()) throw new Error("Limit.lock needs a transaction (createTransaction)");
+  // hashtextextended: a 64-bit key; a collision only makes two keys wait for each other.
+  await useTransaction((tx) =>
+    tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`),
+  );
+}
+
+/**
+ * The one lock a user's quota checks share (notes, attachment bytes): a create of either kind
+ * waits for the other's count-and-insert, always taken before any row lock.
+ */
+export const quotaLock = (userID: string) => `quota:${userID}`;
 
 /** Forgets every window of `key` (e.g. a login's failures once it succeeds). */
 export async function reset(key: string): Promise<void> {

@@ -30,7 +30,7 @@ export const NoteRoutes = new Hono()
       tags,
       responses: {
         201: jsonResponse("The note", { note: Note.Info }),
-        ...errorResponses(400, 401, 403),
+        ...errorResponses(400, 401, 403, 409, 429),
       },
     }),
     validate("json", Note.CreateInput),
@@ -56,7 +56,7 @@ export const NoteRoutes = new Hono()
       tags,
       responses: {
         200: jsonResponse("The note", { note: Note.Info }),
-        ...errorResponses(400, 401, 403, 404),
+        ...errorResponses(400, 401, 403, 404, 429),
       },
     }),
     validate("param", Note.IDParam),
@@ -69,7 +69,7 @@ export const NoteRoutes = new Hono()
     describeRoute({
       summary: "Delete a note",
       tags,
-      responses: { 204: { description: "Deleted" }, ...errorResponses(401, 403, 404) },
+      responses: { 204: { description: "Deleted" }, ...errorResponses(401, 403, 404, 429) },
     }),
     validate("param", Note.IDParam),
     async (c) => {

@@ -1,11 +1,13 @@
-import { and, desc, eq, lt } from "drizzle-orm";
+import { and, count, desc, eq, lt } from "drizzle-orm";
 import { z } from "zod";
 import { useUserID } from "../actor";
 import { removeForNote } from "../attachment/attachment";
+import { config } from "../config";
 import { createTransaction, useTransaction } from "../db/transaction";
-import { NotFoundError } from "../error";
+import { AppError, NotFoundError } from "../error";
 import { text } from "../http/text";
 import { createID, idSchema } from "../id";
+import { Limit } from "../limit";
 import { noteTable } from "./note.sql";
 
 const Title = text()
@@ -68,14 +70,35 @@ export async function list(input: z.input<typeof ListInput> = {}) {
   };
 }
 
+/**
+ * Creates a note, within the user's quota (QUOTA_NOTES_PER_USER): the next one past it is a 409
+ * quota_exceeded. The count and the insert run under the user's quota lock, so two creates at
+ * limit - 1 cannot both see room (checked with parallel requests on Postgres).
+ */
 export async function create(input: CreateInput): Promise<Info> {
   const data = CreateInput.parse(input);
-  const [row] = await useTransaction((tx) =>
-    tx
+  const userID = useUserID();
+  const limit = config().quotas.notesPerUser;
+  const row = await createTransaction(async (tx) => {
+    await Limit.lock(Limit.quotaLock(userID));
+    const [held] = await tx
+      .select({ n: count() })
+      .from(noteTable)
+      .where(eq(noteTable.userId, userID));
+    const used = held?.n ?? 0;
+    if (used >= limit) {
+      throw new AppError(
+        "quota_exceeded",
+        `You have ${used} notes, the most an account may hold (${limit}); delete some to add more`,
+        { limit, used },
+      );
+    }
+    const [inserted] = await tx
       .insert(noteTable)
-      .values({ id: createID("note"), userId: useUserID(), ...data })
-      .returning(),
-  );
+      .values({ id: createID("note"), userId: userID, ...data })
+      .returning();
+    return inserted;
+  });
   if (!row) throw new Error("insert returned nothing");
   return toInfo(row);
 }
