@@ -3,6 +3,7 @@ import { client, rowCounts, sessionCookie, signupUser } from "../../test/app";
 import { bootApp, freshDatabase } from "../../test/database";
 import { errorOf } from "../../test/http";
 import { rollback } from "../db/transaction";
+import { cleanup } from "../maintenance/maintenance";
 
 /** Sessions black-box through the app: lifetimes, revocation, fixation, the cookie's name. */
 
@@ -42,6 +43,20 @@ describe("auth: sessions", () => {
       const dead = await me(cookie);
       expect(dead.status).toBe(401);
       expect(dead.headers.get("set-cookie")).toMatch(/slipway_session=;.*Max-Age=0/);
+    }));
+
+  it("maintenance.cleanup deletes sessions past their lifetime and login attempts once forgotten", async () =>
+    rollback(async () => {
+      const start = Date.now();
+      const account = await signupUser();
+      expect((await loginAs({ ...account, password: "wrong password" })).status).toBe(401);
+      expect(await cleanup(new Date(start + 60_000))).toMatchObject({
+        sessions: 0,
+        loginThrottles: 0,
+      });
+      // 24 h after the last attempt it is forgotten; the 14-day session has expired by day 15.
+      expect(await cleanup(new Date(start + DAY + 60_000))).toMatchObject({ loginThrottles: 1 });
+      expect(await cleanup(new Date(start + 15 * DAY))).toMatchObject({ sessions: 1 });
     }));
 
   it("logout-everywhere revokes every session of the user and no one else's", async () =>
