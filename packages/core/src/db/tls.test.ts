@@ -391,3 +391,31 @@ describe.skipIf(!postgresBindir)(
     }, 60_000);
   },
 );
+
+const plainServer = process.env.TEST_DATABASE_URL;
+describe.skipIf(!plainServer)(
+  plainServer
+    ? "TLS asked of a server that offers none"
+    : "TLS asked of a server that offers none: SKIPPED, needs TEST_DATABASE_URL (CI's Postgres phase)",
+  () => {
+    it("require: the server declines TLS, and the call is answered at once as misconfigured", async () => {
+      const warnings = vi.spyOn(log, "warn").mockImplementation(() => {});
+      onTestFinished(() => warnings.mockRestore());
+      const handle = await openDatabase({
+        kind: "postgres",
+        url: plainServer ?? "",
+        poolMax: 1,
+        timeouts: DEFAULT_TIMEOUTS,
+        ssl: "require",
+      });
+      onTestFinished(() => handle.close());
+      const error = await handle
+        .guard(() => queryRows(handle.db, sql`select 1`))
+        .catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(DatabaseMisconfigured);
+      expect((error as Error).message).toMatch(
+        /^TLS to the database failed \(DATABASE_SSL=require\): .*secure TLS connection/,
+      );
+    });
+  },
+);
