@@ -106,7 +106,8 @@ function withErrorContract<App extends Hono<AppEnv>>(app: App): App {
  * it, routes that are not the API (the offline store, mounted first, so the API's request checks
  * do not run on its routes). Request ids, request logs and the error contract on every path.
  * The API, mounted at the root, keeps its middleware there: a request no route serves passes
- * the API's checks before its 404 or 405, as under `/api`.
+ * the API's checks before its 404 or 405, as under `/api`. Deployed, `originGuard` refuses, on
+ * every path, what did not come through CloudFront (http/client-address.ts).
  */
 export function createSite() {
   return withErrorContract(new Hono<AppEnv>().use(requestContext).use(originGuard));
