@@ -38,9 +38,11 @@ const fingerprintLine = (pem: string) => pem.split("\n")[5] ?? "";
  * the worker and migrator Lambdas with esbuild as SST bundles a Function (ESM, node22, minified).
  */
 let builds: Promise<{ dir: string; server: string; worker: string; migrator: string }> | undefined;
+let buildDir: string | undefined;
 function built() {
   builds ??= (async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "slipway-tls-build-"));
+    buildDir = dir;
     const core = path.join(repoRoot, "packages/core");
     const script = (
       JSON.parse(readFileSync(path.join(core, "package.json"), "utf8")) as {
@@ -92,8 +94,9 @@ function built() {
   return builds;
 }
 
-afterAll(async () => {
-  if (builds) rmSync((await builds).dir, { recursive: true, force: true });
+// Also when a build failed.
+afterAll(() => {
+  if (buildDir) rmSync(buildDir, { recursive: true, force: true });
 });
 
 describe("the RDS certificate authorities ship inside the builds (no fetch at run time)", () => {
