@@ -50,6 +50,10 @@ describe("rate limiter (fixed windows in Postgres)", () => {
       expect(await Limit.peek("p", rule, at)).toMatchObject({ allowed: true, count: 0 });
     }));
 
+  it("lock refuses to run outside a transaction, where it would be released at once", async () => {
+    await expect(Limit.lock("quota:x")).rejects.toThrow(/needs a transaction/);
+  });
+
   it("rejects a rule it cannot apply instead of ignoring it", async () => {
     await expect(Limit.hit("r", { limit: 0, windowSeconds: 60 })).rejects.toThrow();
     await expect(Limit.hit("r", { limit: 5, windowSeconds: 0.5 })).rejects.toThrow();
