@@ -85,13 +85,13 @@ export interface Origin {
 }
 
 /**
- * A new session for the user, in the caller's transaction. The one the browser carried (`replacing`) is revoked in the same
- * transaction, whoever it belonged to: a session planted before sign-in (fixation) dies with it.
+ * A new session for the user, in the caller's transaction. The one the browser carried
+ * (`replacing`) is revoked with it, whoever it belonged to: a session planted before sign-in
+ * (fixation) dies then. (The absolute lifetime is never shorter than the sliding one: config.)
  */
 async function openSession(userID: string, now: Date, replacing?: string): Promise<Session> {
   const token = randomBytes(32).toString("base64url"); // 256 bits
-  const { ttlHours, absoluteTtlHours } = config().session;
-  const expiresAt = new Date(now.getTime() + hours(Math.min(ttlHours, absoluteTtlHours)));
+  const expiresAt = new Date(now.getTime() + hours(config().session.ttlHours));
   await useTransaction(async (tx) => {
     if (replacing) {
       await tx.delete(sessionTable).where(eq(sessionTable.tokenHash, hashToken(replacing)));
@@ -142,17 +142,18 @@ export async function signup(
 const throttle = loginThrottleTable;
 const timestamp = (at: Date) => sql`${at.toISOString()}::timestamptz`;
 const constant = (n: number) => sql.raw(String(n));
-/** The earliest time the row's next attempt may start: the one formula both statements use. */
-const nextAttemptAt = sql`${throttle.lastAttemptAt} + make_interval(secs => least(
-  ${constant(LOGIN_LIMITS.baseDelaySeconds)} * power(2, least(greatest(${throttle.attempts} - ${constant(LOGIN_LIMITS.freeAttempts)}, 0), 30)),
-  ${constant(LOGIN_LIMITS.maxDelaySeconds)}))`;
+// The wait after the row's last attempt: base × 2^(attempts − free), capped (the exponent too,
+// so a count that keeps growing never overflows). The one formula both statements below use.
+const doublings = sql`least(greatest(${throttle.attempts} - ${constant(LOGIN_LIMITS.freeAttempts)}, 0), 30)`;
+const delaySeconds = sql`least(${constant(LOGIN_LIMITS.baseDelaySeconds)} * power(2, ${doublings}), ${constant(LOGIN_LIMITS.maxDelaySeconds)})`;
+const nextAttemptAt = sql`${throttle.lastAttemptAt} + make_interval(secs => ${delaySeconds})`;
 
 /**
  * Takes an attempt for `email` before its password is checked, or says how many seconds to
  * wait. One upsert: concurrent attempts queue on the row's lock, each sees the count the one
  * before left, so of 20 parallel guesses exactly `freeAttempts` are let through. The attempt
- * stays counted (a failure) unless the login succeeds (`forgetAttempts`) or is never checked
- * (`returnAttempt`). No transaction is held while the password is hashed.
+ * stays counted (a failure) unless the login succeeds (the row is deleted) or the password is
+ * never checked (`returnAttempt`). It commits at once: no transaction is held while hashing.
  */
 async function takeAttempt(email: string, now: Date): Promise<number | undefined> {
   const at = timestamp(now);

@@ -112,6 +112,20 @@ describe("auth: login limits", () => {
       expect((await login(email, password)).status).toBe(200);
     }));
 
+  it("however many attempts have piled up, the wait stays at most 15 minutes", async () =>
+    rollback(async () => {
+      freezeTime();
+      const { email, password } = await signupUser();
+      await login(email, "wrong password");
+      // Weeks of an attacker taking every slot (2^999995 minutes would overflow, not cap).
+      await useTransaction((tx) =>
+        tx.execute(sql`update login_throttle set attempts = 1000000 where email = ${email}`),
+      );
+      await expectLimited(await login(email, password), 900);
+      advance(900);
+      expect((await login(email, password)).status).toBe(200);
+    }));
+
   it("an unknown email is limited exactly like a known one (the 429 tells no account apart)", async () =>
     rollback(async () => {
       freezeTime();
