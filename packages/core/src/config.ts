@@ -113,12 +113,16 @@ const EnvSchema = z.object({
   /** Interface the API listens on: loopback unless ORIGIN_SECRET guards it (then all). */
   HOST: z.string().min(1).optional(),
   /**
-   * Password hashes (Argon2id, ~15 ms of CPU each) one process runs at once: on 0.25 vCPU more
-   * at once only share the same quarter core (no more logins a second), use 19 MiB each and take
-   * libuv threads from the rest of the app.
+   * Password hashes or verifies one process runs at once (Argon2id: ~15 ms of CPU, 19 MiB each).
+   * A quarter vCPU affords ~15 a second however many run together, so more at once add no logins,
+   * only memory and libuv threads taken from the rest of the app; 2 keeps one slow legacy scrypt
+   * verify (~300 ms) from stalling every login behind it.
    */
   PASSWORD_HASH_CONCURRENCY: integer(1, 64).default(2),
-  /** Hashes that may wait for a slot (each adds ~60 ms at 0.25 vCPU); beyond, 503 server_busy at once. */
+  /**
+   * Hashes that may wait for a slot; past them, 503 server_busy at once. 8 waiting is ~0.6 s of
+   * wait at 0.25 vCPU (10 hashes of ~60 ms wall each), under the 1 s a client is told to retry in.
+   */
   PASSWORD_HASH_QUEUE: integer(0, 1000).default(8),
   WEB_PORT: integer(1, 65535).default(5173),
   /** Sentry DSN (deployed: the SentryDsn secret). Unset: no error reporting, nothing loaded. */
