@@ -1,5 +1,5 @@
 import { describeRoute, openAPIRouteHandler } from "hono-openapi";
-import { AccountRoutes, sessionMiddleware } from "./account";
+import { AccountRoutes, sessionCookieName, sessionMiddleware } from "./account";
 import { AttachmentRoutes } from "./attachment";
 import { createDevRoutes } from "./dev/dev.routes";
 import { HealthRoutes } from "./health";
@@ -48,7 +48,8 @@ export const app = routes.get(
         description: "Team notes on the Slipway stack",
       },
       components: {
-        securitySchemes: { session: { type: "apiKey", in: "cookie", name: "slipway_session" } },
+        // The name in force: `__Host-slipway_session` where cookies are Secure (deployed).
+        securitySchemes: { session: { type: "apiKey", in: "cookie", name: sessionCookieName() } },
       },
     },
   }),

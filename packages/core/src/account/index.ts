@@ -1,3 +1,3 @@
 export * as Account from "./account";
 export { AccountRoutes } from "./account.routes";
-export { sessionMiddleware } from "./session";
+export { sessionCookieName, sessionMiddleware } from "./session";
