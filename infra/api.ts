@@ -22,6 +22,7 @@ const secureParameter = (
   new aws.ssm.Parameter(name, {
     name: `/${$app.name}/${$app.stage}/api/${path}`,
     type: "SecureString",
+    tier: "Standard",
     description,
     value,
   });

@@ -15,5 +15,10 @@ export const budgets = {
   other: 32,
 } as const;
 
+// Issue 15 (security hardening) adds no idle cost: the API's secrets are SSM standard parameters
+// (free), the security groups, origin request policy and IAM are free. RDS storage autoscaling
+// (20 GB allocated, up to 100 GB) is priced as allocated; grown to its ceiling it would add
+// $18.40 in production (Multi-AZ) and $9.20 elsewhere, which a budget change would have to state.
+
 export const budgetFor = (stage: string) =>
   stage === "production" ? budgets.production : budgets.other;

@@ -27,7 +27,8 @@ export const database = new sst.aws.Postgres("Database", {
     database: "slipway",
   },
   transform: {
-    // SST sets rds.force_ssl=0; a dynamic parameter, so 1 applies without a reboot.
+    // SST sets rds.force_ssl=0. In a custom group where `ssl` is already on (RDS's default), 1
+    // applies without a reboot (AWS: "Requiring an SSL connection to a PostgreSQL DB instance").
     parameterGroup: (args) => {
       args.parameters = $output(args.parameters).apply((parameters) =>
         (parameters ?? []).map((p) => (p.name === "rds.force_ssl" ? { ...p, value: "1" } : p)),
@@ -86,6 +87,8 @@ export const appDatabaseUrl = appPassword
   ? new aws.ssm.Parameter("ApiDatabaseUrl", {
       name: `/${$app.name}/${$app.stage}/api/database-url`,
       type: "SecureString",
+      // Standard parameters are free; stated, so an account's default tier cannot change it.
+      tier: "Standard",
       description: "DATABASE_URL of the API: the app role, TLS (DATABASE_SSL=rds)",
       value: $interpolate`postgres://${APP_DATABASE_USER}:${appPassword.result.apply(encodeURIComponent)}@${database.host}:${database.port}/${database.database}`,
     })

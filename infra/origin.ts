@@ -43,8 +43,9 @@ export const originSecretInjection = originSecret.result.apply((secret) =>
  * SST's default AllViewerExceptHostHeader: no policy that forwards all viewer headers can add a
  * CloudFront header without forwarding `Host` too, and API Gateway refuses a request whose Host
  * is not its own. So: the viewer headers the API reads, the secret the function adds, and
- * CloudFront-Viewer-Address. CloudFront adds User-Agent itself; a header the API starts to read
- * must be added here (the infra test lists what the API reads).
+ * CloudFront-Viewer-Address. CloudFront adds User-Agent itself. A header the API starts to read
+ * must be added here, or it never reaches the API (the edge invariant requires the ones it
+ * reads today: Origin, Content-Type, the secret and the viewer's address).
  */
 export const forwardedHeaders = [
   "Accept",

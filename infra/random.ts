@@ -6,5 +6,4 @@ import type * as Random from "../.sst/platform/node_modules/@pulumi/random";
  * runs the config from its platform (.sst/platform), where the bundle's `require` finds it. Types
  * from the same copy; an `import` would need the infra type-check to resolve the package there.
  */
-// biome-ignore lint/style/noCommonJs: see above.
 export const { RandomPassword } = require("@pulumi/random") as typeof Random;

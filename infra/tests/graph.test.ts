@@ -399,6 +399,21 @@ describe("cost", () => {
     },
   );
 
+  it("every stage variable's resources are priced, and they add nothing idle", () => {
+    // An SES identity, an ACM certificate and Route 53 records, the alarm email subscription and
+    // the bastion's SSH key (in a free standard SSM parameter) cost nothing a month, and the
+    // bastion is NAT instance #1: the same idle cost as production without them.
+    expect(price(graphs.everything, 0).idle).toBe(price(graphs.production, 0).idle);
+  });
+
+  it("the database's storage is priced as allocated and names what autoscaling may reach", () => {
+    const storage = price(graphs.production, 0).lines.find(
+      (l) => l.resource === "DatabaseInstance storage",
+    );
+    expect(storage?.idle).toBe(4.6);
+    expect(storage?.detail).toContain("grows on its own to 100 GB: at most $23.00");
+  });
+
   it("a resource type with no price fails the budget, naming the type and the resource", () => {
     // A deliberate breakage: the real production graph plus a resource nobody priced.
     const invented = {

@@ -424,7 +424,10 @@ export const checks: Record<string, Check> = {
       }
       const bastion = graph
         .all("aws:ec2/instance:Instance")
-        .some((i) => (input<Record<string, string>>(i, "tags") ?? {})["sst:is-bastion"] === "true");
+        .some(
+          (i) =>
+            input<Record<string, string> | undefined>(i, "tags")?.["sst:is-bastion"] === "true",
+        );
       const cidr = graph.evaluation.variables.SLIPWAY_BASTION_CIDR;
       const ssh = securityGroupRules(graph).filter(
         (r) =>
@@ -758,13 +761,18 @@ export const checks: Record<string, Check> = {
       return problems;
     },
 
-  "secrets: no task-definition environment value holds a secret; the API's DATABASE_URL, ORIGIN_SECRET and SentryDsn are ECS secrets from SSM SecureStrings only its execution role reads":
+  "secrets: no task-definition or function environment value holds a secret; the API's DATABASE_URL, ORIGIN_SECRET and SentryDsn are ECS secrets from SSM SecureStrings only its execution role reads":
     (graph, kind) => {
       if (kind === "dev") return [];
       const problems: string[] = [];
       const secrets = secretValues(graph);
+      // Lambda functions get their links in an encrypted file, never as plain values.
+      for (const fn of graph.all("aws:lambda/function:Function"))
+        for (const [name, value] of Object.entries(lambdaEnv(fn)))
+          for (const [secret, what] of secrets)
+            if (value.includes(secret)) problems.push(`${fn.name}'s ${name} holds ${what}`);
       const [container] = containers(graph);
-      if (!container) return ["no task definition"];
+      if (!container) return [...problems, "no task definition"];
       for (const { name, value } of container.environment ?? []) {
         for (const [secret, what] of secrets)
           if (value.includes(secret)) problems.push(`environment ${name} holds ${what}`);

@@ -634,6 +634,7 @@ export function price(
       `${assume.sqsPollersPerSubscription} Lambda pollers per SQS subscription, each a ${assume.sqsLongPollSeconds} s long poll at a time`,
       `${assume.deploysPerMonth} deploys per month (migrator runs)`,
       `free tiers (SQS ${p("sqs.freeMillion")}M, Scheduler ${p("scheduler.freeMillion")}M, CloudFront ${p("cloudfront.https.freeMillion")}M requests + ${p("cloudfront.dataOut.freeGb")} GB) counted as if this stage were alone in its account`,
+      "RDS storage is priced as allocated; storage autoscaling may grow it to maxAllocatedStorage without a deploy (its line names that ceiling and its price)",
       "not priced: data transfer between AZs and out to the internet, ECR image storage (~$0.02), CloudWatch Logs storage, S3 storage, the NAT instances' EBS root volumes",
       ...leftOut,
     ],
