@@ -8,7 +8,11 @@ import { text } from "../http/text";
 import { createID } from "../id";
 import { Limit } from "../limit";
 import { loginThrottleTable, sessionTable, userTable } from "./account.sql";
+import { LOGIN_LIMITS } from "./login-limits";
 import * as Hashing from "./password";
+
+export { deleteExpired } from "./expiry";
+export { LOGIN_LIMITS } from "./login-limits";
 
 export const Email = text()
   .trim()
@@ -52,22 +56,6 @@ export interface Session {
   token: string;
   expiresAt: Date;
 }
-
-/**
- * The sign-in limits (README, "Security model"). Per email, from any address: `freeAttempts`
- * attempts, then each one waits `baseDelaySeconds` after the previous, doubling up to
- * `maxDelaySeconds`; a success forgets them, and so do `memoryHours` without an attempt. A
- * growing delay rather than a lock: the right password gets in once the wait is over. Per
- * address, whatever the emails: `perAddress` attempts and `signupsPerAddress` signups.
- */
-export const LOGIN_LIMITS = {
-  freeAttempts: 5,
-  baseDelaySeconds: 60,
-  maxDelaySeconds: 15 * 60,
-  memoryHours: 24,
-  perAddress: { limit: 20, windowSeconds: 15 * 60 },
-  signupsPerAddress: { limit: 10, windowSeconds: 60 * 60 },
-} as const;
 
 const hashToken = (token: string) => createHash("sha256").update(token).digest("hex");
 const hours = (n: number) => n * 3_600_000;
@@ -322,23 +310,4 @@ export async function authenticate(
     tx.update(sessionTable).set({ expiresAt }).where(eq(sessionTable.tokenHash, tokenHash)),
   );
   return { user: toInfo(row.user), session: { token, expiresAt }, extended: true };
-}
-
-/**
- * Sessions past their sliding expiry or their absolute lifetime, and login attempts forgotten
- * (`memoryHours` without one). maintenance.cleanup runs it.
- */
-export async function deleteExpired(now = new Date()) {
-  const bornBefore = new Date(now.getTime() - hours(config().session.absoluteTtlHours));
-  return useTransaction(async (tx) => {
-    const sessions = await tx
-      .delete(sessionTable)
-      .where(or(lt(sessionTable.expiresAt, now), lt(sessionTable.createdAt, bornBefore)))
-      .returning({ id: sessionTable.tokenHash });
-    const attempts = await tx
-      .delete(throttle)
-      .where(lt(throttle.lastAttemptAt, new Date(now.getTime() - hours(LOGIN_LIMITS.memoryHours))))
-      .returning({ email: throttle.email });
-    return { sessions: sessions.length, loginThrottles: attempts.length };
-  });
 }

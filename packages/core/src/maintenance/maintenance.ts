@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { deleteExpired } from "../account/account";
+import { deleteExpired } from "../account/expiry";
 import { deleteAbandoned } from "../attachment/attachment";
 import { useTransaction } from "../db/transaction";
 import { Limit } from "../limit";
