@@ -1,5 +1,3 @@
-import { readFileSync } from "node:fs";
-import path from "node:path";
 import { schedules } from "../packages/core/src/schedules";
 import {
   DEAD_LETTER_RETENTION_DAYS,
@@ -22,17 +20,6 @@ import { attachmentStore, workerAttachmentPermissions } from "./storage";
  */
 
 const WORKER_TIMEOUT_SECONDS = 60;
-
-/** The version of a dependency the lockfile installed (so a function gets the one tests ran). */
-function lockedVersion(name: string): string {
-  const file = path.join($cli.paths.root, "package-lock.json");
-  const lock = JSON.parse(readFileSync(file, "utf8")) as {
-    packages?: Record<string, { version?: string }>;
-  };
-  const version = lock.packages?.[`node_modules/${name}`]?.version;
-  if (!version) throw new Error(`package-lock.json installs no ${name}`);
-  return version;
-}
 
 /**
  * Linking a Queue grants `sqs:*` on it (SST's link). Here a link carries only the URL the app
@@ -75,9 +62,6 @@ export const worker = new sst.aws.Function("Worker", {
   timeout: `${WORKER_TIMEOUT_SECONDS} seconds`,
   memory: "512 MB",
   vpc: { privateSubnets: vpc.privateSubnets, securityGroups: [securityGroups.worker.id] },
-  // Argon2 (password hashing, reached through the account tasks) is a native addon esbuild cannot
-  // bundle: installed beside the bundle for arm64 at the version the lockfile pins.
-  nodejs: { install: { "@node-rs/argon2": lockedVersion("@node-rs/argon2") } },
   // Its handlers use the database (as the app role); tasks may enqueue tasks (relayed to this
   // queue); mail.deliver sends through SES when an identity is configured; attachment tasks read
   // and delete uploads. No link grants anything: `permissions` is all the worker may do.
