@@ -4,6 +4,7 @@ import { z } from "zod";
 import { config } from "../config";
 import { createTransaction, useTransaction } from "../db/transaction";
 import { AppError, ConflictError } from "../error";
+import { addressBlock } from "../http/client-address";
 import { text } from "../http/text";
 import { createID } from "../id";
 import { Limit } from "../limit";
@@ -108,7 +109,7 @@ export async function signup(
   const data = SignupInput.parse(input);
   if (origin) {
     await limitAddress(
-      `signup:ip:${origin.ip}`,
+      `signup:ip:${addressBlock(origin.ip)}`,
       LOGIN_LIMITS.signupsPerAddress,
       now,
       "Too many accounts created from this address; try again later",
@@ -200,7 +201,7 @@ export async function login(
 ): Promise<{ user: Info; session: Session }> {
   const data = LoginInput.parse(input);
   await limitAddress(
-    `login:ip:${origin.ip}`,
+    `login:ip:${addressBlock(origin.ip)}`,
     LOGIN_LIMITS.perAddress,
     now,
     "Too many sign-in attempts from this address; try again later",

@@ -176,6 +176,24 @@ describe("auth: login limits", () => {
     expect((await app.signup("new10@example.com", "198.51.100.11")).status).toBe(201);
   });
 
+  it("over IPv6 an address is its /64: 20 attempts from 20 addresses of one /64 (any spelling) stop the 21st; the next /64 is apart", async () => {
+    freezeTime();
+    const app = await site();
+    // Every address below is in 2001:db8:0:1::/64, written as a client could vary it.
+    const spellings = (i: number) =>
+      [`2001:db8:0:1::${i.toString(16)}`, `2001:DB8:0000:0001:0:0:0:${i.toString(16)}`][i % 2];
+    for (let i = 0; i < 20; i++) {
+      expect((await app.login(`v6guess${i}@example.com`, "wrong", spellings(i + 1))).status).toBe(
+        401,
+      );
+    }
+    await expectLimited(
+      await app.login("v6guess20@example.com", "wrong", "2001:db8:0:1:ffff:ffff:ffff:ffff"),
+      15 * 60 - 10,
+    );
+    expect((await app.login("v6guess20@example.com", "wrong", "2001:db8:0:2::1")).status).toBe(401);
+  });
+
   it("an attempt the server was too busy to check (503) is given back, not counted as a failure", async () =>
     rollback(async () => {
       freezeTime();

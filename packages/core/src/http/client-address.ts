@@ -42,6 +42,20 @@ export function canonicalAddress(ip: string): string {
 }
 
 /**
+ * What a per-address limit counts: an IPv4 address itself, an IPv6 address's /64. One subscriber
+ * is usually given a whole /64 (RFC 6177 recommends at least that), so counting single IPv6
+ * addresses would let one client take 2^64 fresh keys. Anything not an address is kept as it is.
+ */
+export function addressBlock(address: string): string {
+  if (isIP(address) !== 6) return address;
+  const [head = "", tail = ""] = canonicalAddress(address).split("::");
+  const groups = head ? head.split(":") : [];
+  const rest = tail ? tail.split(":") : [];
+  const full = [...groups, ...Array(8 - groups.length - rest.length).fill("0"), ...rest];
+  return `${full.slice(0, 4).join(":")}::/64`;
+}
+
+/**
  * `CloudFront-Viewer-Address` as CloudFront writes it: `198.51.100.10:46532`,
  * `2001:db8::1:46532` (the port after the last colon, no brackets). The address, canonical, or
  * undefined for anything else (no port, a port over 65535, a zone id, brackets, spaces).
