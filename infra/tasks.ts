@@ -4,7 +4,7 @@ import {
   MAX_RECEIVE_COUNT,
   scheduleMessage,
 } from "../packages/core/src/task/queue-policy";
-import { appDatabase, DATABASE_SSL } from "./database";
+import { appDatabase, DATABASE_SSL, migration } from "./database";
 import { email, sendPermissions } from "./email";
 import { lambdaOnlyTrust } from "./iam";
 import { securityGroups, vpc } from "./network";
@@ -78,7 +78,14 @@ export const worker = new sst.aws.Function("Worker", {
     SLIPWAY_RELEASE: variables.release,
   },
   logging: { retention: sizing.logRetention },
-  transform: { role: lambdaOnlyTrust },
+  transform: {
+    role: lambdaOnlyTrust,
+    // It logs in as the app role, which the migrator creates: on a first deploy a worker started
+    // before the migration would fail every task toward the dead-letter queue.
+    function: (_args, opts) => {
+      if (migration) opts.dependsOn = [migration];
+    },
+  },
 });
 
 taskQueue.subscribe(worker.arn, {

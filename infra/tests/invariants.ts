@@ -574,6 +574,11 @@ export const checks: Record<string, Check> = {
     const service = graph.one("aws:ecs/service:Service");
     if (service && !service.dependsOn.includes(invocation.name))
       problems.push("the ECS service does not depend on the migrator invocation");
+    const worker = graph
+      .all("aws:lambda/function:Function")
+      .find((f) => f.name.startsWith("Worker"));
+    if (worker && !worker.dependsOn.includes(invocation.name))
+      problems.push("the worker does not depend on the migrator invocation");
     return problems;
   },
 

@@ -181,7 +181,7 @@ describe("auth: login limits", () => {
     const app = await site();
     // Every address below is in 2001:db8:0:1::/64, written as a client could vary it.
     const spellings = (i: number) =>
-      [`2001:db8:0:1::${i.toString(16)}`, `2001:DB8:0000:0001:0:0:0:${i.toString(16)}`][i % 2];
+      i % 2 ? `2001:db8:0:1::${i.toString(16)}` : `2001:DB8:0000:0001:0:0:0:${i.toString(16)}`;
     for (let i = 0; i < 20; i++) {
       expect((await app.login(`v6guess${i}@example.com`, "wrong", spellings(i + 1))).status).toBe(
         401,
