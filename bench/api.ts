@@ -1,0 +1,460 @@
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import autocannon from "autocannon";
+import postgres from "postgres";
+import { type Postgres, startPostgres } from "../scripts/drill/lib";
+import { freePort } from "../scripts/net";
+
+/**
+ * `npm run bench -- api`: the production bundle against a raw `node:http` + postgres.js baseline
+ * (bench/baseline/api-baseline.ts) doing the same statements and answering the same JSON, on one
+ * Postgres, side by side: for each round and route, autocannon runs against one then the other
+ * (the order flips every round, so drift favours neither), and each route reports the median
+ * requests/s and p50/p99 latency of its rounds and the ratio app / baseline.
+ *
+ * The bundle runs as deployed: behind ORIGIN_SECRET (every request carries the secret and
+ * CloudFront-Viewer-Address), Secure cookies, LOG_LEVEL=info with its stdout a pipe this process
+ * drains (on ECS stdout is a pipe to the log driver). The per-user quotas are lifted as in the
+ * drills: one user writes at 50 connections. Before measuring, both servers must give the same
+ * body for the same request: a baseline that does less is not a baseline.
+ *
+ * Database: DATABASE_URL if set (the bench's user is deleted at the end), else a throwaway
+ * Postgres (scripts/throwaway-postgres.sh). Options (or BENCH_<NAME> variables; run.ts passes
+ * only names, so options need `npx tsx bench/api.ts --rounds 3` or the variables):
+ *   --rounds N        rounds per route and target (5)
+ *   --duration S      seconds per run (5)
+ *   --warmup S        seconds of warm-up per route and target (1)
+ *   --connections N   concurrent connections (50)
+ *   --route a,b       some of read, list, create, me (all)
+ *   --log-level L     the bundle's LOG_LEVEL (info); `silent` measures what the log costs
+ *   --bundle FILE     a server.mjs built elsewhere (e.g. of an older commit); no build then
+ *   --app-log FILE    also copy the bundle's stdout to FILE (to read what it logged)
+ * Writes bench/results/api-<timestamp>.json.
+ */
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const { values: options } = parseArgs({
+  options: {
+    rounds: { type: "string" },
+    duration: { type: "string" },
+    warmup: { type: "string" },
+    connections: { type: "string" },
+    route: { type: "string" },
+    "log-level": { type: "string" },
+    bundle: { type: "string" },
+    "app-log": { type: "string" },
+  },
+});
+const option = (name: keyof typeof options, fallback: string): string =>
+  (options[name] as string | undefined) ??
+  process.env[`BENCH_${name.toUpperCase().replace("-", "_")}`] ??
+  fallback;
+const positive = (name: keyof typeof options, fallback: number) => {
+  const value = Number(option(name, String(fallback)));
+  if (!Number.isFinite(value) || value < 0) throw new Error(`--${name}: expected a number`);
+  return value;
+};
+const rounds = positive("rounds", 5);
+const duration = positive("duration", 5);
+const warmup = positive("warmup", 1);
+const connections = positive("connections", 50);
+const logLevel = option("log-level", "info");
+const bundleOption = options.bundle ?? process.env.BENCH_BUNDLE;
+const bundle = bundleOption
+  ? path.resolve(bundleOption)
+  : path.join(root, "packages/core/dist/server.mjs");
+
+const ROUTES = ["read", "list", "create", "me"] as const;
+type RouteName = (typeof ROUTES)[number];
+const chosen = option("route", ROUTES.join(","))
+  .split(",")
+  .map((name) => name.trim())
+  .filter(Boolean);
+for (const name of chosen) {
+  if (!ROUTES.includes(name as RouteName)) {
+    throw new Error(`--route: no route "${name}"; have ${ROUTES.join(", ")}`);
+  }
+}
+const routes = ROUTES.filter((name) => chosen.includes(name));
+
+const SECRET = "bench-origin-secret-of-at-least-32-characters";
+const SITE = "https://bench.slipway.test";
+/** A documentation address (RFC 5737) per run: the per-address signup cap stays clear. */
+const VIEWER = `198.51.100.${1 + Math.floor(Math.random() * 254)}`;
+const viewerHeaders = {
+  "x-slipway-origin-secret": SECRET,
+  "cloudfront-viewer-address": `${VIEWER}:40000`,
+};
+const SEED_NOTES = 50;
+
+// ---------------------------------------------------------------- processes
+
+interface Child {
+  label: string;
+  child: ChildProcess;
+  /** Bytes and lines written to stdout (drained as they come, never kept whole). */
+  stdout: { bytes: number; lines: number };
+  /** The last few kB of stdout and stderr, for a failure's message. */
+  tail(): string;
+}
+
+const children = new Set<ChildProcess>();
+let pg: Postgres | undefined;
+const temporary: string[] = [];
+
+function start(label: string, args: string[], env: Record<string, string>, copyTo?: string): Child {
+  const child = spawn(process.execPath, args, {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.add(child);
+  child.on("exit", () => children.delete(child));
+  const stdout = { bytes: 0, lines: 0 };
+  let tail = "";
+  const keep = (chunk: Buffer) => {
+    tail = (tail + chunk.toString("utf8")).slice(-8192);
+  };
+  child.stdout?.on("data", (chunk: Buffer) => {
+    stdout.bytes += chunk.length;
+    for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) stdout.lines++;
+    keep(chunk);
+  });
+  child.stderr?.on("data", keep);
+  if (copyTo) child.stdout?.pipe(createWriteStream(copyTo));
+  return { label, child, stdout, tail: () => tail };
+}
+
+async function stop(server: Child) {
+  if (server.child.exitCode !== null || server.child.signalCode !== null) return;
+  const exited = once(server.child, "exit");
+  server.child.kill("SIGTERM");
+  const timer = setTimeout(() => server.child.kill("SIGKILL"), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function cleanup() {
+  for (const child of children) child.kill("SIGKILL");
+  await pg?.remove();
+  for (const dir of temporary) rmSync(dir, { recursive: true, force: true });
+}
+process.on("SIGINT", () => void cleanup().finally(() => process.exit(130)));
+
+/** Polls `url` with `headers` until it answers `status`; fails if `server` exits first. */
+async function until(server: Child, url: string, headers: Record<string, string>, status = 200) {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (server.child.exitCode !== null) {
+      throw new Error(`${server.label} exited (${server.child.exitCode}):\n${server.tail()}`);
+    }
+    const got = await fetch(url, { headers }).then(
+      (response) => response.status,
+      () => 0,
+    );
+    if (got === status) return;
+    if (Date.now() > deadline) throw new Error(`${url} did not answer ${status} within 60 s`);
+    await new Promise((wake) => setTimeout(wake, 50));
+  }
+}
+
+// ---------------------------------------------------------------- the run
+
+const load = () =>
+  loadavg()
+    .map((value) => value.toFixed(2))
+    .join(" ");
+
+async function main() {
+  const loadBefore = load();
+  let databaseURL = process.env.DATABASE_URL;
+  if (!databaseURL) {
+    pg = await startPostgres();
+    databaseURL = pg.url;
+  }
+
+  if (!bundleOption) {
+    const build = spawnSync("npm", ["run", "build:server", "-w", "@slipway/core"], {
+      cwd: root,
+      encoding: "utf8",
+    });
+    if (build.status !== 0) throw new Error(`build failed:\n${build.stderr}`);
+  }
+
+  const [appPort, basePort] = [await freePort(), await freePort()];
+  const shared = {
+    DATABASE_URL: databaseURL,
+    DATABASE_POOL_MAX: process.env.DATABASE_POOL_MAX ?? "5",
+    COOKIE_SECURE: "true",
+    // As the drills: one user at 50 connections, measuring speed rather than the quotas.
+    QUOTA_WRITES_PER_MINUTE: "1000000",
+    QUOTA_NOTES_PER_USER: "10000000",
+  };
+  const storage = mkdtempSync(path.join(tmpdir(), "slipway-bench-storage-"));
+  temporary.push(storage);
+  const app = start(
+    "the bundle",
+    [bundle],
+    {
+      ...shared,
+      PORT: String(appPort),
+      HOST: "127.0.0.1",
+      MIGRATE_ON_BOOT: "true",
+      LOG_LEVEL: logLevel,
+      ORIGIN_SECRET: SECRET,
+      ALLOWED_ORIGINS: SITE,
+      STORAGE_DIR: storage,
+      SENTRY_DSN: "",
+    },
+    options["app-log"],
+  );
+  const appURL = `http://127.0.0.1:${appPort}`;
+  await until(app, `${appURL}/api/health/ready`, viewerHeaders);
+  // Started once the bundle has migrated: the tables exist.
+  const baseline = start(
+    "the baseline",
+    ["--import", "tsx", path.join(root, "bench/baseline/api-baseline.ts")],
+    { ...shared, PORT: String(basePort) },
+  );
+  const baseURL = `http://127.0.0.1:${basePort}`;
+  await until(baseline, `${baseURL}/api/auth/me`, {}, 401);
+
+  // Seed through the bundle: a user (its session cookie) and notes.
+  const email = `bench-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.com`;
+  const signup = await fetch(`${appURL}/api/auth/signup`, {
+    method: "POST",
+    headers: { ...viewerHeaders, origin: SITE, "content-type": "application/json" },
+    body: JSON.stringify({ email, password: "a strong bench password", name: "Bench" }),
+  });
+  const cookie = signup.headers.getSetCookie()[0]?.split(";")[0];
+  const userID = ((await signup.json()) as { user?: { id?: string } }).user?.id;
+  if (signup.status !== 201 || !cookie || !userID) {
+    throw new Error(`signup answered ${signup.status}:\n${app.tail()}`);
+  }
+  const readHeaders = { ...viewerHeaders, cookie };
+  const writeHeaders = { ...readHeaders, origin: SITE, "content-type": "application/json" };
+  const noteBody = JSON.stringify({ title: "bench note", body: "written by the API bench" });
+  const seeded: string[] = [];
+  for (let i = 0; i < SEED_NOTES; i++) {
+    const created = await fetch(`${appURL}/api/notes`, {
+      method: "POST",
+      headers: writeHeaders,
+      body: JSON.stringify({ title: `seeded note ${i}`, body: `body of seeded note ${i}` }),
+    });
+    const id = ((await created.json()) as { note?: { id?: string } }).note?.id;
+    if (created.status !== 201 || !id) throw new Error(`seeding answered ${created.status}`);
+    seeded.push(id);
+  }
+  const readID = seeded[Math.floor(SEED_NOTES / 2)];
+
+  const requests: Record<
+    RouteName,
+    { method: string; path: string; headers: Record<string, string>; body?: string }
+  > = {
+    read: { method: "GET", path: `/api/notes/${readID}`, headers: readHeaders },
+    list: { method: "GET", path: "/api/notes", headers: readHeaders },
+    create: { method: "POST", path: "/api/notes", headers: writeHeaders, body: noteBody },
+    me: { method: "GET", path: "/api/auth/me", headers: readHeaders },
+  };
+
+  const db = postgres(databaseURL, { max: 1, onnotice: () => {} });
+  /** Back to the seeded notes after a creation run: each run sees the same count to check. */
+  const resetNotes = async () => {
+    await db`delete from note where user_id = ${userID} and not (id = any(${seeded}))`;
+    await db`vacuum note`;
+  };
+
+  // Same request, same body (creation: the same but for the new note's id and times).
+  const normalize = (text: string) =>
+    text
+      .replace(/"id":"not_[0-9A-HJKMNP-TV-Z]{26}"/, '"id":"<note id>"')
+      .replaceAll(/"(createdAt|updatedAt)":"[^"]+"/g, '"$1":"<time>"');
+  for (const name of routes) {
+    const request = requests[name];
+    const answers = await Promise.all(
+      [appURL, baseURL].map(async (base) => {
+        const response = await fetch(`${base}${request.path}`, {
+          method: request.method,
+          headers: request.headers,
+          body: request.body,
+        });
+        return { status: response.status, text: await response.text() };
+      }),
+    );
+    const [fromApp, fromBaseline] = answers as [(typeof answers)[0], (typeof answers)[0]];
+    const same =
+      name === "create"
+        ? normalize(fromApp.text) === normalize(fromBaseline.text)
+        : fromApp.text === fromBaseline.text;
+    if (fromApp.status !== fromBaseline.status || !same || fromApp.status >= 300) {
+      throw new Error(
+        `${name}: the bundle and the baseline answer differently\n` +
+          `  bundle   ${fromApp.status} ${fromApp.text}\n  baseline ${fromBaseline.status} ${fromBaseline.text}`,
+      );
+    }
+  }
+  await resetNotes();
+
+  const run = async (base: string, name: RouteName, seconds: number) => {
+    const request = requests[name];
+    const result = await autocannon({
+      url: `${base}${request.path}`,
+      method: request.method,
+      headers: request.headers,
+      body: request.body,
+      connections,
+      duration: seconds,
+    });
+    if (name === "create") await resetNotes();
+    return result;
+  };
+
+  const targets = [
+    { key: "app", url: appURL },
+    { key: "baseline", url: baseURL },
+  ] as const;
+  type Sample = { rps: number; p50: number; p99: number; requests: number; failed: number };
+  const samples: Record<string, Record<"app" | "baseline", Sample[]>> = {};
+  const sample = (result: autocannon.Result): Sample => ({
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    requests: result.requests.total,
+    failed: result.non2xx + result.errors,
+  });
+  for (const name of routes) {
+    samples[name] = { app: [], baseline: [] };
+    if (warmup > 0) for (const target of targets) await run(target.url, name, warmup);
+  }
+  const linesBefore = app.stdout.lines;
+  const started = performance.now();
+  for (let round = 0; round < rounds; round++) {
+    for (const name of routes) {
+      const order = round % 2 === 0 ? targets : [...targets].reverse();
+      for (const target of order) {
+        const result = await run(target.url, name, duration);
+        samples[name]?.[target.key].push(sample(result));
+      }
+    }
+    process.stderr.write(`round ${round + 1}/${rounds} done\n`);
+  }
+  const measuredSeconds = (performance.now() - started) / 1000;
+  const appRequests = Object.values(samples)
+    .flatMap((pair) => pair.app)
+    .reduce((sum, s) => sum + s.requests, 0);
+  const linesLogged = app.stdout.lines - linesBefore;
+
+  if (process.env.DATABASE_URL) {
+    // Not a throwaway database: leave it as found (notes and sessions go with the user).
+    await db`delete from "user" where id = ${userID}`;
+    await db`delete from rate_limit where key in (${`writes:${userID}`}, ${`signup:ip:${VIEWER}`})`;
+  }
+  await db.end({ timeout: 1 });
+  await stop(app);
+  await stop(baseline);
+
+  // ---------------------------------------------------------------- report
+  const median = (values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const mid = Math.floor(sorted.length / 2);
+    return sorted.length % 2
+      ? (sorted[mid] ?? NaN)
+      : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+  };
+  const summary = routes.map((name) => {
+    const pair = samples[name] as Record<"app" | "baseline", Sample[]>;
+    const of = (list: Sample[]) => ({
+      rps: median(list.map((s) => s.rps)),
+      p50: median(list.map((s) => s.p50)),
+      p99: median(list.map((s) => s.p99)),
+      failed: list.reduce((sum, s) => sum + s.failed, 0),
+    });
+    const a = of(pair.app);
+    const b = of(pair.baseline);
+    const paired = pair.app.map((s, i) => s.rps / (pair.baseline[i]?.rps ?? NaN));
+    return {
+      route: name,
+      request: `${requests[name].method} ${requests[name].path.replace(/not_\w+/, ":id")}`,
+      app: a,
+      baseline: b,
+      ratio: a.rps / b.rps,
+      pairedRatios: paired,
+      rounds: pair,
+    };
+  });
+  const loadAfter = load();
+  const commit = spawnSync("git", ["rev-parse", "--short", "HEAD"], {
+    cwd: root,
+    encoding: "utf8",
+  }).stdout.trim();
+  const dirty =
+    spawnSync("git", ["status", "--porcelain", "--", "packages/core/src"], {
+      cwd: root,
+      encoding: "utf8",
+    }).stdout.trim() !== "";
+
+  const lines = [
+    `API bench: the bundle (LOG_LEVEL=${logLevel}, behind ORIGIN_SECRET, stdout a drained pipe) vs raw node:http + postgres.js`,
+    `${connections} connections, ${rounds} rounds x ${duration} s per route and target (alternating), medians; node ${process.version}, ${commit}${dirty ? " + uncommitted changes" : ""}${bundleOption ? `, bundle ${bundle}` : ""}`,
+    "",
+    "| route | app req/s | baseline req/s | app/baseline | app p50 / p99 ms | baseline p50 / p99 ms |",
+    "|---|---:|---:|---:|---:|---:|",
+    ...summary.map(
+      (s) =>
+        `| ${s.request} | ${Math.round(s.app.rps)} | ${Math.round(s.baseline.rps)} | ${s.ratio.toFixed(2)} (${Math.min(...s.pairedRatios).toFixed(2)}-${Math.max(...s.pairedRatios).toFixed(2)}) | ${s.app.p50} / ${s.app.p99} | ${s.baseline.p50} / ${s.baseline.p99} |`,
+    ),
+    "",
+    `the bundle logged ${linesLogged} lines for ${appRequests} measured requests (${(linesLogged / Math.max(1, appRequests)).toFixed(2)} a request) to its stdout pipe, ${(app.stdout.bytes / 1e6).toFixed(1)} MB in all`,
+    `load average (1/5/15 min) before ${loadBefore}, after ${loadAfter}; ${Math.round(measuredSeconds)} s measured`,
+  ];
+  const failures = summary.filter((s) => s.app.failed + s.baseline.failed > 0);
+  for (const s of failures) {
+    lines.push(
+      `WARNING ${s.route}: ${s.app.failed} failed requests (bundle), ${s.baseline.failed} (baseline)`,
+    );
+  }
+  process.stdout.write(`${lines.join("\n")}\n`);
+
+  const results = path.join(root, "bench/results");
+  mkdirSync(results, { recursive: true });
+  const file = path.join(results, `api-${new Date().toISOString().replaceAll(":", "-")}.json`);
+  writeFileSync(
+    file,
+    `${JSON.stringify(
+      {
+        bench: "api",
+        at: new Date().toISOString(),
+        commit,
+        dirty,
+        node: process.version,
+        bundle,
+        settings: {
+          rounds,
+          duration,
+          warmup,
+          connections,
+          logLevel,
+          routes,
+          seedNotes: SEED_NOTES,
+        },
+        load: { before: loadBefore, after: loadAfter },
+        log: { lines: linesLogged, requests: appRequests, bytes: app.stdout.bytes },
+        routes: summary,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  process.stdout.write(`written to ${path.relative(root, file)}\n`);
+}
+
+try {
+  await main();
+} finally {
+  await cleanup();
+}
