@@ -1,0 +1,84 @@
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+// @ts-expect-error: a plain .mjs script (it runs before any TypeScript tooling is installed)
+import { applyPatches, patches } from "../../../../scripts/deps/patch.mjs";
+import { repoRoot } from "../config";
+
+/**
+ * postgres.js 3.4.x crashes the process when a transaction's connection dies under it
+ * (porsager/postgres#1208): scripts/deps/patch.mjs guards it, run after every install (the root
+ * postinstall; the Dockerfile, CI and deploys run it after `npm ci --ignore-scripts`).
+ */
+
+const fixture = path.join(repoRoot, "packages/core/test/fixtures/terminated-transaction.mjs");
+const postgresDir = path.join(repoRoot, "node_modules/postgres");
+
+describe("postgres.js, patched", () => {
+  it("the installed postgres.js carries the guard in every build it ships (src, cjs, cf)", () => {
+    for (const file of ["src/connection.js", "cjs/src/connection.js", "cf/src/connection.js"]) {
+      expect(readFileSync(path.join(postgresDir, file), "utf8"), file).toContain(
+        "slipway: closed under a queued write",
+      );
+    }
+  });
+
+  it.skipIf(!process.env.TEST_DATABASE_URL)(
+    "a transaction whose server connection is terminated rejects, and the process lives on (Postgres only: PGlite has no backends to terminate)",
+    () => {
+      const run = spawnSync(process.execPath, [fixture], {
+        cwd: repoRoot,
+        env: { ...process.env, DATABASE_URL: process.env.TEST_DATABASE_URL },
+        encoding: "utf8",
+        timeout: 20_000,
+      });
+      expect(run.stderr).not.toContain("TypeError");
+      expect(run.status, run.stderr).toBe(0);
+      expect(JSON.parse(run.stdout)).toEqual({ rejected: "CONNECTION_CLOSED", after: 2 });
+    },
+  );
+
+  it.skipIf(!process.env.TEST_DATABASE_URL)(
+    "the same fixture on an unpatched copy of postgres.js crashes: the guard is what holds (Postgres only)",
+    { timeout: 30_000 },
+    () => {
+      const scratch = mkdtempSync(path.join(tmpdir(), "slipway-unpatched-"));
+      try {
+        const copy = path.join(scratch, "node_modules/postgres");
+        cpSync(postgresDir, copy, { recursive: true });
+        const connection = path.join(copy, "src/connection.js");
+        const [patch] = patches;
+        writeFileSync(connection, readFileSync(connection, "utf8").replace(patch.to, patch.from));
+        cpSync(fixture, path.join(scratch, "fixture.mjs"));
+        const run = spawnSync(process.execPath, [path.join(scratch, "fixture.mjs")], {
+          cwd: scratch,
+          env: { ...process.env, DATABASE_URL: process.env.TEST_DATABASE_URL },
+          encoding: "utf8",
+          timeout: 20_000,
+        });
+        expect(run.status).toBe(1);
+        expect(run.stderr).toContain("Cannot read properties of null (reading 'write')");
+      } finally {
+        rmSync(scratch, { recursive: true, force: true });
+      }
+    },
+  );
+
+  it("a patch whose target code is gone fails the install, naming the file, instead of passing silently", () => {
+    const scratch = mkdtempSync(path.join(tmpdir(), "slipway-changed-"));
+    try {
+      const copy = path.join(scratch, "node_modules/postgres");
+      cpSync(postgresDir, copy, { recursive: true });
+      for (const file of ["src/connection.js", "cjs/src/connection.js", "cf/src/connection.js"]) {
+        writeFileSync(path.join(copy, file), "// a rewritten connection.js\n");
+      }
+      expect(() => applyPatches(scratch)).toThrow(
+        /postgres\/src\/connection\.js no longer has the code the patch replaces/,
+      );
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+});
