@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Resource } from "sst/resource";
-import { z } from "zod";
+import * as z from "zod";
 import { MAX_RECEIVE_COUNT } from "./task/queue-policy";
 
 /** How long the app waits on Postgres (db/client.ts uses them; README, "Configuration"). */
@@ -87,6 +87,10 @@ const EnvSchema = z.object({
   SESSION_TTL_HOURS: integer(1, 24 * 365).default(24 * 14),
   /** Absolute session lifetime from sign-in: sliding never extends a session past it. */
   SESSION_ABSOLUTE_TTL_HOURS: integer(1, 24 * 365).default(24 * 30),
+  /** How long a task trusts a session it read (a revocation elsewhere waits this long); 0: off. */
+  SESSION_CACHE_SECONDS: integer(0, 60).default(5),
+  /** How many sessions a task keeps read at most (about 1 KB each). */
+  SESSION_CACHE_MAX_ENTRIES: integer(1, 1_000_000).default(10_000),
   /** Cookies carry `Secure`; defaults to on when deployed (https), off offline (plain http). */
   COOKIE_SECURE: z.stringbool({ error: "expected true or false" }).optional(),
   /** Origins allowed to make unsafe requests (CSRF), comma-separated. Defaults to the local ports. */
@@ -306,6 +310,8 @@ export function loadConfig(
     session: {
       ttlHours: values.SESSION_TTL_HOURS,
       absoluteTtlHours: values.SESSION_ABSOLUTE_TTL_HOURS,
+      cacheSeconds: values.SESSION_CACHE_SECONDS,
+      cacheMaxEntries: values.SESSION_CACHE_MAX_ENTRIES,
       secureCookie: values.COOKIE_SECURE ?? deployed,
     },
     /** Same-origin check for unsafe methods: the site's origin(s). */

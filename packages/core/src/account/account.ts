@@ -2,7 +2,14 @@ import { createHash, randomBytes } from "node:crypto";
 import { and, eq, gt, lt, or, sql } from "drizzle-orm";
 import { z } from "zod";
 import { config } from "../config";
-import { createTransaction, useTransaction } from "../db/transaction";
+import {
+  afterCommit,
+  createTransaction,
+  inTransaction,
+  placeholder,
+  prepared,
+  useTransaction,
+} from "../db/transaction";
 import { AppError, ConflictError } from "../error";
 import { addressBlock } from "../http/client-address";
 import { text } from "../http/text";
@@ -11,6 +18,7 @@ import { Limit } from "../limit";
 import { loginThrottleTable, sessionTable, userTable } from "./account.sql";
 import { LOGIN_LIMITS } from "./login-limits";
 import * as Hashing from "./password";
+import { SessionCache } from "./session-cache";
 
 export { deleteExpired } from "./expiry";
 export { LOGIN_LIMITS } from "./login-limits";
@@ -89,6 +97,7 @@ async function openSession(userID: string, now: Date, replacing?: string): Promi
       .insert(sessionTable)
       .values({ tokenHash: hashToken(token), userId: userID, createdAt: now, expiresAt });
   });
+  if (replacing) await forgetSessions([hashToken(replacing)]);
   return { token, expiresAt };
 }
 
@@ -248,14 +257,22 @@ async function rehash(password: string): Promise<string | undefined> {
   }
 }
 
-/** Revokes the session server-side: the token stops working at once. */
+/**
+ * Revokes the session server-side: the token stops working at once in this process, and in every
+ * other within SESSION_CACHE_SECONDS (their session caches).
+ */
 export async function logout(token: string): Promise<void> {
+  const tokenHash = hashToken(token);
   await useTransaction((tx) =>
-    tx.delete(sessionTable).where(eq(sessionTable.tokenHash, hashToken(token))),
+    tx.delete(sessionTable).where(eq(sessionTable.tokenHash, tokenHash)),
   );
+  await forgetSessions([tokenHash]);
 }
 
-/** Revokes every session of the user, on every device; returns how many there were. */
+/**
+ * Revokes every session of the user, on every device; returns how many there were. At once here,
+ * within SESSION_CACHE_SECONDS elsewhere, as `logout`.
+ */
 export async function logoutEverywhere(userID: string): Promise<number> {
   const revoked = await useTransaction((tx) =>
     tx
@@ -263,14 +280,74 @@ export async function logoutEverywhere(userID: string): Promise<number> {
       .where(eq(sessionTable.userId, userID))
       .returning({ tokenHash: sessionTable.tokenHash }),
   );
+  await forgetSessions(
+    revoked.map((row) => row.tokenHash),
+    userID,
+  );
   return revoked.length;
 }
+
+let cache: SessionCache<Info> | undefined;
+/** This process's recently read sessions (session-cache.ts), sized from config on first use. */
+function sessionCache(): SessionCache<Info> {
+  if (!cache) {
+    const { cacheSeconds, cacheMaxEntries } = config().session;
+    cache = new SessionCache<Info>(cacheSeconds * 1000, cacheMaxEntries);
+  }
+  return cache;
+}
+
+/**
+ * Drops sessions just deleted from this process's cache. Deleted in a transaction, they are
+ * dropped again when it commits: until then a request can still read the row, and keep it.
+ */
+async function forgetSessions(tokenHashes: string[], userID?: string) {
+  sessionCache().forget(tokenHashes, userID);
+  if (inTransaction()) await afterCommit(() => sessionCache().forget(tokenHashes, userID));
+}
+
+// The two queries of every authenticated request, built once (db/transaction.ts `prepared`).
+const liveSession = prepared((db) =>
+  db
+    .select({
+      id: userTable.id,
+      email: userTable.email,
+      name: userTable.name,
+      userCreatedAt: userTable.createdAt,
+      createdAt: sessionTable.createdAt,
+      expiresAt: sessionTable.expiresAt,
+    })
+    .from(sessionTable)
+    .innerJoin(userTable, eq(userTable.id, sessionTable.userId))
+    .where(
+      and(
+        eq(sessionTable.tokenHash, sql.placeholder("tokenHash")),
+        gt(sessionTable.expiresAt, placeholder("now", sessionTable.expiresAt)),
+        gt(sessionTable.createdAt, placeholder("bornAfter", sessionTable.createdAt)),
+      ),
+    )
+    .prepare("account_live_session"),
+);
+const extendSession = prepared((db) =>
+  db
+    .update(sessionTable)
+    .set({ expiresAt: placeholder("expiresAt", sessionTable.expiresAt) })
+    .where(eq(sessionTable.tokenHash, sql.placeholder("tokenHash")))
+    .returning({ tokenHash: sessionTable.tokenHash })
+    .prepare("account_extend_session"),
+);
 
 /**
  * The user a session token belongs to, if the session is live: not past its sliding expiry and
  * younger than the absolute lifetime. Sliding: a session used after a tenth of its sliding
  * lifetime is extended (at most one write per session every few hours), never past the
  * absolute end, so even a session used every day dies `absoluteTtlHours` after sign-in.
+ *
+ * A session read in the last SESSION_CACHE_SECONDS is not read again (session-cache.ts). Both
+ * lifetimes are still checked against `now` on every call: what the cache can miss is only a
+ * revocation by another process (a deleted row), for at most that long, or a slide another
+ * process wrote (which only moves the expiry later). So a cached session that looks expired is
+ * read again before it is refused.
  */
 export async function authenticate(
   token: string,
@@ -278,37 +355,48 @@ export async function authenticate(
 ): Promise<{ user: Info; session: Session; extended: boolean } | undefined> {
   const tokenHash = hashToken(token);
   const { ttlHours, absoluteTtlHours } = config().session;
-  const bornAfter = new Date(now.getTime() - hours(absoluteTtlHours));
-  const [row] = await useTransaction((tx) =>
-    tx
-      .select({
-        user: userTable,
-        createdAt: sessionTable.createdAt,
-        expiresAt: sessionTable.expiresAt,
-      })
-      .from(sessionTable)
-      .innerJoin(userTable, eq(userTable.id, sessionTable.userId))
-      .where(
-        and(
-          eq(sessionTable.tokenHash, tokenHash),
-          gt(sessionTable.expiresAt, now),
-          gt(sessionTable.createdAt, bornAfter),
-        ),
-      ),
-  );
-  if (!row) return undefined;
+  const at = now.getTime();
+  const bornAfter = at - hours(absoluteTtlHours);
+  const sessions = sessionCache();
+  let live = sessions.get(tokenHash, at);
+  if (!live || live.expiresAt <= at || live.createdAt <= bornAfter) {
+    const generation = sessions.generation();
+    const [row] = await liveSession({ tokenHash, now, bornAfter: new Date(bornAfter) });
+    if (!row) {
+      sessions.drop(tokenHash);
+      return undefined;
+    }
+    live = {
+      // Shared by the requests that find it here: frozen so none can change another's.
+      user: Object.freeze({
+        id: row.id,
+        email: row.email,
+        name: row.name,
+        createdAt: row.userCreatedAt.toISOString(),
+      }),
+      userID: row.id,
+      createdAt: row.createdAt.getTime(),
+      expiresAt: row.expiresAt.getTime(),
+      readAt: at,
+    };
+    sessions.keep(tokenHash, live, generation);
+  }
   const ttl = hours(ttlHours);
-  const end = row.createdAt.getTime() + hours(absoluteTtlHours);
-  const expiresAt = new Date(Math.min(now.getTime() + ttl, end));
-  if (expiresAt.getTime() - row.expiresAt.getTime() < ttl * 0.1) {
+  const end = live.createdAt + hours(absoluteTtlHours);
+  const expiresAt = Math.min(at + ttl, end);
+  if (expiresAt - live.expiresAt < ttl * 0.1) {
     return {
-      user: toInfo(row.user),
-      session: { token, expiresAt: row.expiresAt },
+      user: live.user,
+      session: { token, expiresAt: new Date(live.expiresAt) },
       extended: false,
     };
   }
-  await useTransaction((tx) =>
-    tx.update(sessionTable).set({ expiresAt }).where(eq(sessionTable.tokenHash, tokenHash)),
-  );
-  return { user: toInfo(row.user), session: { token, expiresAt }, extended: true };
+  const [extended] = await extendSession({ tokenHash, expiresAt: new Date(expiresAt) });
+  if (!extended) {
+    // Revoked between the read and this write: no cookie for a session that is gone.
+    sessions.drop(tokenHash);
+    return undefined;
+  }
+  live.expiresAt = expiresAt;
+  return { user: live.user, session: { token, expiresAt: new Date(expiresAt) }, extended: true };
 }
