@@ -27,7 +27,7 @@ const [
   { schedules },
   { closeDatabase, database, openDatabase, setDatabase },
   { migrate },
-  { log },
+  { bufferLogOutput, flushLogs, log },
   { startTasks },
   errors,
 ] = await Promise.all([
@@ -42,6 +42,9 @@ const [
   import("./task/start"),
   import("./observability/error-reporting"),
 ]);
+// Log lines batched per event-loop turn and bounded (log.ts, ADR 020): a slow log reader neither
+// blocks the event loop nor grows memory. Flushed before exit, on a crash too.
+bufferLogOutput();
 // Loads Sentry only when a DSN is configured.
 const reporting = await errors.initErrorReporting();
 
@@ -127,6 +130,7 @@ async function shutdown(signal: string) {
     await closeDatabase();
     await embedded?.stop();
     log.info("api stopped");
+    await flushLogs();
     process.exit(0);
   });
   setTimeout(() => http.closeIdleConnections(), IDLE_GRACE_MS).unref();
