@@ -1,4 +1,4 @@
-import { index, integer, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { index, integer, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
 
 export const userTable = pgTable("user", {
   id: text().primaryKey(),
@@ -25,17 +25,24 @@ export const sessionTable = pgTable(
 );
 
 /**
- * Login attempts per email since its last successful sign-in (a success deletes the row). The
+ * Login attempts per email and address block (an IPv4 address, an IPv6 /64: `addressBlock`)
+ * since that block's last successful sign-in to it (a success deletes the row). Per block, so an
+ * attacker taking every slot from their addresses holds back only those, never the owner's. The
  * attempt is counted before the password is checked (account.ts), so parallel guesses cannot all
- * be verified. Emails without an account get a row too: the same answers, the same work.
+ * be verified. Emails without an account get rows too: the same answers, the same work.
  */
 export const loginThrottleTable = pgTable(
   "login_throttle",
   {
     /** Normalized as user.email is. */
-    email: text().primaryKey(),
+    email: text().notNull(),
+    /** `addressBlock` of the client's address. */
+    block: text().notNull(),
     attempts: integer().notNull(),
     lastAttemptAt: timestamp({ withTimezone: true }).notNull(),
   },
-  (table) => [index("login_throttle_last_attempt").on(table.lastAttemptAt)],
+  (table) => [
+    primaryKey({ columns: [table.email, table.block] }),
+    index("login_throttle_last_attempt").on(table.lastAttemptAt),
+  ],
 );

@@ -101,9 +101,52 @@ async function openSession(userID: string, now: Date, replacing?: string): Promi
   return { token, expiresAt };
 }
 
-async function limitAddress(key: string, rule: Limit.Rule, now: Date, message: string) {
-  const outcome = await Limit.hit(key, rule, now);
-  if (!outcome.allowed) throw rateLimited(message, outcome.retryAfterSeconds);
+type Hit = { key: string; rule: Limit.Rule };
+
+/**
+ * The per-address limits of `kind` a request from `ip` counts against: its block (an IPv4
+ * address, an IPv6 /64) and, over IPv6, its /48 under a looser cap (one site often holds a /48:
+ * 65,536 /64s).
+ */
+function addressHits(kind: "login" | "signup", ip: string): Hit[] {
+  const block = addressBlock(ip);
+  const login = kind === "login";
+  const hits: Hit[] = [
+    {
+      key: `${kind}:ip:${block}`,
+      rule: login ? LOGIN_LIMITS.perAddress : LOGIN_LIMITS.signupsPerAddress,
+    },
+  ];
+  if (block.endsWith("::/64")) {
+    hits.push({
+      key: `${kind}:ip48:${block.split(":").slice(0, 3).join(":")}::/48`,
+      rule: login ? LOGIN_LIMITS.perAddress48 : LOGIN_LIMITS.signupsPerAddress48,
+    });
+  }
+  return hits;
+}
+
+/** Counts each hit in turn; the first over its limit is a 429 (the hits before it stay counted). */
+async function limit(hits: Hit[], now: Date, message: string) {
+  for (const { key, rule } of hits) {
+    const outcome = await Limit.hit(key, rule, now);
+    if (!outcome.allowed) throw rateLimited(message, outcome.retryAfterSeconds);
+  }
+}
+
+/** Gives the hits back: an outcome the limits do not count (a success, a 503). */
+async function release(hits: Hit[], now: Date) {
+  for (const { key, rule } of hits) await Limit.release(key, rule, now);
+}
+
+/** Runs `work`; if it throws server_busy (nothing was done), gives `hits` back first. */
+async function unlessBusy<T>(hits: Hit[], now: Date, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof AppError && error.code === "server_busy") await release(hits, now);
+    throw error;
+  }
 }
 
 /**
@@ -116,15 +159,9 @@ export async function signup(
   now = new Date(),
 ): Promise<{ user: Info; session: Session }> {
   const data = SignupInput.parse(input);
-  if (origin) {
-    await limitAddress(
-      `signup:ip:${addressBlock(origin.ip)}`,
-      LOGIN_LIMITS.signupsPerAddress,
-      now,
-      "Too many accounts created from this address; try again later",
-    );
-  }
-  const passwordHash = await Hashing.hashPassword(data.password);
+  const hits = origin ? addressHits("signup", origin.ip) : [];
+  await limit(hits, now, "Too many accounts created from this address; try again later");
+  const passwordHash = await unlessBusy(hits, now, () => Hashing.hashPassword(data.password));
   return createTransaction(async (tx) => {
     const [user] = await tx
       .insert(userTable)
@@ -147,13 +184,14 @@ const delaySeconds = sql`least(${constant(LOGIN_LIMITS.baseDelaySeconds)} * powe
 const nextAttemptAt = sql`${throttle.lastAttemptAt} + make_interval(secs => ${delaySeconds})`;
 
 /**
- * Takes an attempt for `email` before its password is checked, or says how many seconds to
- * wait. One upsert: concurrent attempts queue on the row's lock, each sees the count the one
- * before left, so of 20 parallel guesses exactly `freeAttempts` are let through. The attempt
- * stays counted (a failure) unless the login succeeds (the row is deleted) or the password is
- * never checked (`returnAttempt`). It commits at once: no transaction is held while hashing.
+ * Takes an attempt for `email` from address block `block` before its password is checked, or
+ * says how many seconds to wait. One upsert: concurrent attempts queue on the row's lock, each
+ * sees the count the one before left, so of 20 parallel guesses exactly `freeAttempts` are let
+ * through. The attempt stays counted (a failure) unless the login succeeds (the row is deleted)
+ * or the password is never checked (`returnAttempt`). It commits at once: no transaction is held
+ * while hashing.
  */
-async function takeAttempt(email: string, now: Date): Promise<number | undefined> {
+async function takeAttempt(email: string, block: string, now: Date): Promise<number | undefined> {
   const at = timestamp(now);
   const forgotten = sql`${throttle.lastAttemptAt} <= ${timestamp(
     new Date(now.getTime() - hours(LOGIN_LIMITS.memoryHours)),
@@ -161,9 +199,9 @@ async function takeAttempt(email: string, now: Date): Promise<number | undefined
   const [taken] = await useTransaction((tx) =>
     tx
       .insert(throttle)
-      .values({ email, attempts: 1, lastAttemptAt: now })
+      .values({ email, block, attempts: 1, lastAttemptAt: now })
       .onConflictDoUpdate({
-        target: throttle.email,
+        target: [throttle.email, throttle.block],
         set: {
           attempts: sql`case when ${forgotten} then 1 else ${throttle.attempts} + 1 end`,
           lastAttemptAt: now,
@@ -181,27 +219,31 @@ async function takeAttempt(email: string, now: Date): Promise<number | undefined
     tx
       .select({ wait: sql<number>`ceil(extract(epoch from ${nextAttemptAt} - ${at}))::int` })
       .from(throttle)
-      .where(eq(throttle.email, email)),
+      .where(and(eq(throttle.email, email), eq(throttle.block, block))),
   );
   return Math.max(1, row?.wait ?? 1);
 }
 
 /** An attempt that was never checked (the server was too busy to hash) does not count. */
-async function returnAttempt(email: string) {
+async function returnAttempt(email: string, block: string) {
   await useTransaction((tx) =>
     tx
       .update(throttle)
       .set({ attempts: sql`greatest(${throttle.attempts} - 1, 0)` })
-      .where(eq(throttle.email, email)),
+      .where(and(eq(throttle.email, email), eq(throttle.block, block))),
   );
 }
 
 /**
  * Checks the credentials. An unknown email and a wrong password get the same error, after the
- * same work, and the same limits. Before the password is checked: the address's attempt is
- * counted (`perAddress`, any email), then the email's (`LOGIN_LIMITS`); either over its limit is
- * a 429 with the seconds to wait. A success forgets the email's attempts, replaces the hash if
- * it is of an older kind, and replaces the session the request carried.
+ * same work, and the same limits (login-limits.ts). Before the password is checked, in this
+ * order: the address's attempt (its block, over IPv6 its /48 too, any email), the email's from
+ * this block (the growing delay), the email's over all addresses (`perEmail`); any over its limit
+ * is a 429 with the seconds to wait. The email's per-block attempt is taken before the per-email
+ * one, so refused retries from one block never spend the email's daily budget. A success gives
+ * the address and per-email hits back, forgets this block's attempts, replaces the hash if it is
+ * of an older kind, and replaces the session the request carried; an attempt never checked (503)
+ * is given back everywhere.
  */
 export async function login(
   input: LoginInput,
@@ -209,16 +251,23 @@ export async function login(
   now = new Date(),
 ): Promise<{ user: Info; session: Session }> {
   const data = LoginInput.parse(input);
-  await limitAddress(
-    `login:ip:${addressBlock(origin.ip)}`,
-    LOGIN_LIMITS.perAddress,
-    now,
-    "Too many sign-in attempts from this address; try again later",
-  );
-  const wait = await takeAttempt(data.email, now);
+  const block = addressBlock(origin.ip);
+  const hits = addressHits("login", origin.ip);
+  await limit(hits, now, "Too many sign-in attempts from this address; try again later");
+  const wait = await takeAttempt(data.email, block, now);
   if (wait !== undefined) {
     throw rateLimited("Too many failed sign-ins for this email; try again later", wait);
   }
+  const perEmail = { key: `login:email:${data.email}`, rule: LOGIN_LIMITS.perEmail };
+  const daily = await Limit.hit(perEmail.key, perEmail.rule, now);
+  if (!daily.allowed) {
+    await returnAttempt(data.email, block);
+    throw rateLimited(
+      "Too many sign-in attempts for this email today; try again later",
+      daily.retryAfterSeconds,
+    );
+  }
+  hits.push(perEmail);
 
   const [user] = await useTransaction((tx) =>
     tx.select().from(userTable).where(eq(userTable.email, data.email)),
@@ -228,14 +277,16 @@ export async function login(
     const stored = user?.passwordHash ?? (await Hashing.dummyHash());
     valid = await Hashing.verifyPassword(data.password, stored);
   } catch (error) {
-    await returnAttempt(data.email);
+    await returnAttempt(data.email, block);
+    await release(hits, now);
     throw error;
   }
   if (!user || !valid) throw new AppError("unauthorized", "Wrong email or password");
 
   const rehashed = Hashing.needsRehash(user.passwordHash) ? await rehash(data.password) : undefined;
   return createTransaction(async (tx) => {
-    await tx.delete(throttle).where(eq(throttle.email, data.email));
+    await tx.delete(throttle).where(and(eq(throttle.email, data.email), eq(throttle.block, block)));
+    await release(hits, now);
     if (rehashed) {
       // Only over the hash that was checked: a password changed meanwhile stays changed.
       await tx

@@ -138,16 +138,56 @@ describe("auth: login limits", () => {
       expect(await errorOf(await login(email, "wrong password"))).toEqual(error);
     }));
 
-  it("the per-email delay holds across addresses; one address is capped at 20 attempts per 15 minutes over all emails", async () => {
+  it("an attacker taking every slot from its own address does not keep the owner out: the growing delay is per email and address block", async () => {
+    // Fails with the delay per email alone: one request from anywhere each time the wait ended
+    // kept the right password out for good (attack finding 1).
     freezeTime();
     const app = await site();
     expect((await app.signup("owner@example.com", "192.0.2.1")).status).toBe(201);
-    // Per email, from any address: 5 failures from 5 addresses, then the 6th address waits.
     for (let i = 0; i < 5; i++) {
-      expect((await app.login("owner@example.com", "wrong", `203.0.113.${i}`)).status).toBe(401);
+      expect((await app.login("owner@example.com", "wrong", "198.51.100.66")).status).toBe(401);
     }
-    await expectLimited(await app.login("owner@example.com", "wrong", "203.0.113.99"), 60);
-    // Per address: one address guessing 20 accounts, once each, is stopped at the 21st.
+    await expectLimited(await app.login("owner@example.com", "wrong", "198.51.100.66"), 60);
+    for (let round = 0; round < 3; round++) {
+      advance(15 * 60);
+      expect((await app.login("owner@example.com", "wrong", "198.51.100.66")).status).toBe(401);
+      // The owner, a second later, from their own address.
+      expect((await app.login("owner@example.com", "a strong password", "192.0.2.1")).status).toBe(
+        200,
+      );
+    }
+  });
+
+  it("per email over all addresses at most 100 attempts a day are checked: the 101st waits for the day's window, whatever the address", async () => {
+    // Fails without the per-email cap: 5 free attempts from each of 21 addresses were all checked.
+    freezeTime();
+    const app = await site();
+    expect((await app.signup("owner@example.com", "192.0.2.1")).status).toBe(201);
+    const verify = vi.spyOn(await app.hashing(), "verifyPassword");
+    for (let a = 0; a < 20; a++) {
+      for (let i = 0; i < 5; i++) {
+        expect((await app.login("owner@example.com", "wrong", `203.0.113.${a}`)).status).toBe(401);
+      }
+    }
+    expect(verify).toHaveBeenCalledTimes(100);
+    // 12:00:10 UTC: the day's window ends at midnight.
+    const error = await expectLimited(
+      await app.login("owner@example.com", "a strong password", "203.0.113.99"),
+      12 * 3600 - 10,
+    );
+    expect(error.message).toMatch(/email/);
+    expect(verify).toHaveBeenCalledTimes(100);
+    advance(12 * 3600 - 10);
+    expect((await app.login("owner@example.com", "a strong password", "203.0.113.99")).status).toBe(
+      200,
+    );
+  });
+
+  it("one address is capped at 20 attempts per 15 minutes over all emails", async () => {
+    freezeTime();
+    const app = await site();
+    expect((await app.signup("owner@example.com", "192.0.2.1")).status).toBe(201);
+    // One address guessing 20 accounts, once each, is stopped at the 21st.
     for (let i = 0; i < 20; i++) {
       expect((await app.login(`guess${i}@example.com`, "wrong", "198.51.100.66")).status).toBe(401);
     }
@@ -161,6 +201,30 @@ describe("auth: login limits", () => {
     );
     advance(15 * 60 - 70); // the address's window ends
     expect((await app.login("guess20@example.com", "wrong", "198.51.100.66")).status).toBe(401);
+  });
+
+  it("correct sign-ins and 503s do not use up an address's cap: 30 of each from one (NAT) address, then its 20 failures are still there", async () => {
+    // Fails when every attempt counts: 20 sign-ins of the people behind one office address shut
+    // the address out for 15 minutes (attack finding 3).
+    freezeTime();
+    const app = await site();
+    expect((await app.signup("worker@example.com", "192.0.2.1")).status).toBe(201);
+    for (let i = 0; i < 30; i++) {
+      expect(
+        (await app.login("worker@example.com", "a strong password", "198.18.0.1")).status,
+      ).toBe(200);
+    }
+    const verify = vi.spyOn(await app.hashing(), "verifyPassword");
+    const { serverBusy } = await app.hashing();
+    for (let i = 0; i < 30; i++) verify.mockRejectedValueOnce(serverBusy());
+    for (let i = 0; i < 30; i++) {
+      expect((await app.login(`busy${i}@example.com`, "wrong", "198.18.0.1")).status).toBe(503);
+    }
+    verify.mockRestore();
+    for (let i = 0; i < 20; i++) {
+      expect((await app.login(`nat${i}@example.com`, "wrong", "198.18.0.1")).status).toBe(401);
+    }
+    await expectLimited(await app.login("nat20@example.com", "wrong", "198.18.0.1"), 15 * 60 - 10);
   });
 
   it("one address may sign up 10 accounts per hour; the 11th is a 429 that writes nothing", async () => {
@@ -192,6 +256,33 @@ describe("auth: login limits", () => {
       15 * 60 - 10,
     );
     expect((await app.login("v6guess20@example.com", "wrong", "2001:db8:0:2::1")).status).toBe(401);
+  });
+
+  it("over IPv6 a /48 is capped at 80 attempts (4 × a /64's): 80 from 80 fresh /64s of one /48 stop the 81st; the next /48 is apart", async () => {
+    // Fails with the /64 cap alone: a /48 holds 65,536 fresh /64 keys (attack finding 2).
+    freezeTime();
+    const app = await site();
+    for (let i = 0; i < 80; i++) {
+      const ip = `2001:db8:aaaa:${i.toString(16)}::1`;
+      expect((await app.login(`v6many${i}@example.com`, "wrong", ip)).status).toBe(401);
+    }
+    const error = await expectLimited(
+      await app.login("v6many80@example.com", "wrong", "2001:db8:aaaa:ffff::1"),
+      15 * 60 - 10,
+    );
+    expect(error.message).toMatch(/address/);
+    expect((await app.login("v6many80@example.com", "wrong", "2001:db8:aaab::1")).status).toBe(401);
+  });
+
+  it("over IPv6 a /48 may sign up 40 accounts per hour (4 × a /64's), however many /64s it uses", async () => {
+    freezeTime();
+    const app = await site();
+    for (let i = 0; i < 40; i++) {
+      const ip = `2001:db8:cccc:${i.toString(16)}::1`;
+      expect((await app.signup(`v6new${i}@example.com`, ip)).status).toBe(201);
+    }
+    await expectLimited(await app.signup("v6new40@example.com", "2001:db8:cccc:ff::1"), 3600 - 10);
+    expect((await app.signup("v6new40@example.com", "2001:db8:cccd::1")).status).toBe(201);
   });
 
   it("an attempt the server was too busy to check (503) is given back, not counted as a failure", async () =>

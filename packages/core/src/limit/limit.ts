@@ -1,6 +1,6 @@
 import { and, eq, lt, sql } from "drizzle-orm";
-import { z } from "zod";
-import { inTransaction, useTransaction } from "../db/transaction";
+import * as z from "zod";
+import { inTransaction, prepared, useTransaction } from "../db/transaction";
 import { rateLimitTable } from "./limit.sql";
 
 /**
@@ -42,6 +42,24 @@ function outcome(rule: Rule, count: number, end: Date, now: Date): Outcome {
   };
 }
 
+// A hit runs on most writes (the write-rate middleware): built once (db/transaction.ts `prepared`).
+const bump = prepared((db) =>
+  db
+    .insert(rateLimitTable)
+    .values({
+      key: sql.placeholder("key"),
+      windowStart: sql.placeholder("start"),
+      expiresAt: sql.placeholder("end"),
+      count: 1,
+    })
+    .onConflictDoUpdate({
+      target: [rateLimitTable.key, rateLimitTable.windowStart],
+      set: { count: sql`${rateLimitTable.count} + 1` },
+    })
+    .returning({ count: rateLimitTable.count })
+    .prepare("limit_hit"),
+);
+
 /**
  * Counts a hit on `key` and says whether it is within `rule`. One statement (an upsert that
  * returns the new count), so concurrent hits never both read the same count: of 50 parallel
@@ -53,16 +71,7 @@ function outcome(rule: Rule, count: number, end: Date, now: Date): Outcome {
 export async function hit(key: string, rule: Rule, now = new Date()): Promise<Outcome> {
   const checked = Rule.parse(rule);
   const { start, end } = windowOf(checked, now);
-  const [row] = await useTransaction((tx) =>
-    tx
-      .insert(rateLimitTable)
-      .values({ key, windowStart: start, expiresAt: end, count: 1 })
-      .onConflictDoUpdate({
-        target: [rateLimitTable.key, rateLimitTable.windowStart],
-        set: { count: sql`${rateLimitTable.count} + 1` },
-      })
-      .returning({ count: rateLimitTable.count }),
-  );
+  const [row] = await bump({ key, start, end });
   if (!row) throw new Error("upsert returned nothing");
   return outcome(checked, row.count, end, now);
 }
@@ -92,17 +101,40 @@ export async function peek(key: string, rule: Rule, now = new Date()): Promise<O
  */
 export async function lock(key: string): Promise<void> {
   if (!inTransaction()) throw new Error("Limit.lock needs a transaction (createTransaction)");
-  // hashtextextended: a 64-bit key; a collision only makes two keys wait for each other.
-  await useTransaction((tx) =>
-    tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`),
-  );
+  await advisoryLock({ key });
 }
+
+// A select from one row, not `execute`, so it can be prepared (every note and upload create).
+const advisoryLock = prepared((db) =>
+  db
+    .select({
+      // hashtextextended: a 64-bit key; a collision only makes two keys wait for each other.
+      locked: sql`pg_advisory_xact_lock(hashtextextended(${sql.placeholder("key")}, 0))`,
+    })
+    .from(sql`(values (1)) as one`)
+    .prepare("limit_lock"),
+);
 
 /**
  * The one lock a user's quota checks share (notes, attachment bytes): a create of either kind
  * waits for the other's count-and-insert, always taken before any row lock.
  */
 export const quotaLock = (userID: string) => `quota:${userID}`;
+
+/**
+ * Gives back one hit taken by `hit(key, rule, now)` with the same `now` (so the same window), for
+ * an outcome the limit is not meant to count (a correct sign-in, a request never served). Never
+ * below zero; a window already gone is left alone.
+ */
+export async function release(key: string, rule: Rule, now = new Date()): Promise<void> {
+  const { start } = windowOf(Rule.parse(rule), now);
+  await useTransaction((tx) =>
+    tx
+      .update(rateLimitTable)
+      .set({ count: sql`greatest(${rateLimitTable.count} - 1, 0)` })
+      .where(and(eq(rateLimitTable.key, key), eq(rateLimitTable.windowStart, start))),
+  );
+}
 
 /** Forgets every window of `key` (e.g. a login's failures once it succeeds). */
 export async function reset(key: string): Promise<void> {
