@@ -1,9 +1,11 @@
+import { isIP } from "node:net";
 import { type Context, Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { describeRoute } from "hono-openapi";
 import { z } from "zod";
 import { type Config, config } from "../config";
 import { AppError } from "../error";
+import { canonicalAddress, isLoopback, socketAddress } from "../http/client-address";
 import { noRoute } from "../http/errors";
 import { errorResponses } from "../http/openapi";
 import { validate } from "../http/validate";
@@ -40,9 +42,35 @@ function addressedToLoopback(c: Context): boolean {
   return LOOPBACK_HOSTS.has(hostName(host));
 }
 
+/**
+ * With HOST=0.0.0.0 a machine on the LAN reaches this server and can write `Host: localhost`
+ * itself: the TCP peer must be this machine too. A request with no socket at all is this
+ * process's own (`app.request` in tests; `npm run tasks` goes over loopback). A local proxy that
+ * says whom it forwards for (`X-Forwarded-For`, as Vite's does with `xfwd`) must name only
+ * loopback hops: its own peer may be on the LAN. Only ever a reason to refuse, never to allow.
+ */
+function fromThisMachine(c: Context): boolean {
+  const overSocket = (c.env as { incoming?: unknown } | undefined)?.incoming !== undefined;
+  if (!overSocket) return true;
+  const peer = socketAddress(c);
+  if (peer === undefined || !isLoopback(peer)) return false;
+  const forwarded = c.req.header("x-forwarded-for");
+  if (forwarded === undefined) return true;
+  return forwarded.split(",").every((hop) => {
+    const ip = hop.trim();
+    return isIP(ip) !== 0 && isLoopback(canonicalAddress(ip));
+  });
+}
+
 const offlineOnly = createMiddleware(async (c, next) => {
   if (!devToolsEnabled(config())) {
     throw noRoute(c);
+  }
+  if (!fromThisMachine(c)) {
+    throw new AppError(
+      "forbidden",
+      "The dev tools answer only requests from this machine (a loopback address)",
+    );
   }
   if (!addressedToLoopback(c)) {
     throw new AppError(

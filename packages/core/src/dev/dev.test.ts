@@ -1,6 +1,7 @@
 import { once } from "node:events";
 import { request } from "node:http";
 import type { AddressInfo } from "node:net";
+import { networkInterfaces } from "node:os";
 import { serve } from "@hono/node-server";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { client, rowCounts } from "../../test/app";
@@ -59,9 +60,9 @@ describe("offline dev routes", () => {
     }));
 });
 
-/** The site on a real loopback port (the Host header is the socket's, not app.request's URL). */
-async function served() {
-  const server = serve({ fetch: site.fetch, port: 0, hostname: "127.0.0.1" });
+/** The site on a real port (the Host header is the socket's, not app.request's URL). */
+async function served(hostname = "127.0.0.1") {
+  const server = serve({ fetch: site.fetch, port: 0, hostname });
   await once(server, "listening");
   onTestFinished(async () => {
     if ("closeAllConnections" in server) server.closeAllConnections();
@@ -71,10 +72,17 @@ async function served() {
 }
 
 /** A request with exactly this Host header (fetch does not let a caller choose it). */
-function withHost(port: number, host: string, method = "GET", path = "/api/dev/mail") {
+function withHost(
+  port: number,
+  host: string,
+  method = "GET",
+  path = "/api/dev/mail",
+  to = "127.0.0.1",
+  headers: Record<string, string> = {},
+) {
   return new Promise<{ status: number; body: string }>((resolve, reject) => {
     const outgoing = request(
-      { host: "127.0.0.1", port, method, path, headers: { host, origin: ORIGIN } },
+      { host: to, port, method, path, headers: { host, origin: ORIGIN, ...headers } },
       (response) => {
         let body = "";
         response.on("data", (chunk) => {
@@ -137,5 +145,49 @@ describe("offline dev routes: DNS rebinding", () => {
     expect(run.status).toBe(403);
     expect(await rowCounts()).toEqual(before);
     expect((await withHost(port, "evil.example", "GET", "/api/health")).status).toBe(200);
+  });
+});
+
+/** One of this machine's IPv4 addresses other than loopback (a LAN peer's view of it). */
+function lanAddress(): string | undefined {
+  return Object.values(networkInterfaces())
+    .flat()
+    .find((nic) => nic && !nic.internal && nic.family === "IPv4")?.address;
+}
+
+describe("offline dev routes: a LAN peer", () => {
+  // Fails with the Host check alone: with HOST=0.0.0.0 a machine on the LAN wrote
+  // `Host: localhost` and read the dev mailbox, or queued tasks (attack finding 6).
+  const lan = lanAddress();
+  it.skipIf(!lan).each(["GET /api/dev/mail", "POST /api/dev/tasks/redrive"])(
+    "%s over a non-loopback socket is 403 whatever the Host; over loopback it answers",
+    async (route) => {
+      const [method = "GET", path] = route.split(" ");
+      const port = await served("0.0.0.0");
+      const before = await rowCounts();
+      const remote = await withHost(port, "localhost", method, path, lan);
+      expect(remote.status).toBe(403);
+      expect(JSON.parse(remote.body)).toEqual({
+        error: {
+          code: "forbidden",
+          message: "The dev tools answer only requests from this machine (a loopback address)",
+        },
+      });
+      expect(await rowCounts()).toEqual(before);
+      // The rest of the API still answers that peer, and the dev tools this machine.
+      expect((await withHost(port, "localhost", "GET", "/api/health", lan)).status).toBe(200);
+      expect((await withHost(port, "localhost", method, path)).status).toBe(200);
+    },
+  );
+
+  it("a local proxy forwarding for a LAN peer (X-Forwarded-For, as Vite's with xfwd) is 403; for loopback it answers", async () => {
+    const port = await served();
+    const via = (xff: string) =>
+      withHost(port, "localhost", "GET", "/api/dev/mail", "127.0.0.1", { "x-forwarded-for": xff });
+    expect((await via("192.0.2.77")).status).toBe(403);
+    expect((await via("127.0.0.1, 192.0.2.77")).status).toBe(403);
+    expect((await via("not an address")).status).toBe(403);
+    expect((await via("127.0.0.1")).status).toBe(200);
+    expect((await via("::1, ::ffff:127.0.0.1")).status).toBe(200);
   });
 });

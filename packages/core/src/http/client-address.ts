@@ -72,7 +72,7 @@ export function parseViewerAddress(value: string): string | undefined {
 }
 
 /** The TCP peer, when the request came over a Node socket (not `app.request` in a test). */
-function socketAddress(c: Context): string | undefined {
+export function socketAddress(c: Context): string | undefined {
   try {
     const address = getConnInfo(c).remote.address;
     return address && isIP(address) ? canonicalAddress(address) : undefined;
@@ -81,7 +81,7 @@ function socketAddress(c: Context): string | undefined {
   }
 }
 
-const isLoopback = (ip: string) => ip === "::1" || /^127\./.test(ip);
+export const isLoopback = (ip: string) => ip === "::1" || /^127\./.test(ip);
 
 /** Equal in constant time: both sides hashed first, so their lengths leak nothing either. */
 export function secretMatches(sent: string | undefined, secret: string): boolean {
