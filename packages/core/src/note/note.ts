@@ -1,9 +1,9 @@
-import { and, count, desc, eq, lt } from "drizzle-orm";
+import { and, count, desc, eq, lt, sql } from "drizzle-orm";
 import { z } from "zod";
 import { useUserID } from "../actor";
 import { removeForNote } from "../attachment/attachment";
 import { config } from "../config";
-import { createTransaction, useTransaction } from "../db/transaction";
+import { createTransaction, prepared, useTransaction } from "../db/transaction";
 import { AppError, NotFoundError } from "../error";
 import { text } from "../http/text";
 import { createID, idSchema } from "../id";
@@ -51,18 +51,57 @@ const toInfo = (row: typeof noteTable.$inferSelect): Info => ({
 /** The signed-in user's note, or 404: another user's note does not exist for them. */
 const mine = (id: string) => and(eq(noteTable.id, id), eq(noteTable.userId, useUserID()));
 
+// The queries of every read, list and create, built once (db/transaction.ts `prepared`).
+const owner = sql.placeholder("userID");
+const byID = prepared((db) =>
+  db
+    .select()
+    .from(noteTable)
+    .where(and(eq(noteTable.id, sql.placeholder("id")), eq(noteTable.userId, owner)))
+    .prepare("note_by_id"),
+);
+const pageQuery = (after: boolean, name: string) =>
+  prepared((db) =>
+    db
+      .select()
+      .from(noteTable)
+      .where(
+        and(
+          eq(noteTable.userId, owner),
+          after ? lt(noteTable.id, sql.placeholder("cursor")) : undefined,
+        ),
+      )
+      .orderBy(desc(noteTable.id))
+      .limit(sql.placeholder("limit"))
+      .prepare(name),
+  );
+const firstPage = pageQuery(false, "note_first_page");
+const nextPage = pageQuery(true, "note_next_page");
+const countOf = prepared((db) =>
+  db
+    .select({ n: count() })
+    .from(noteTable)
+    .where(eq(noteTable.userId, owner))
+    .prepare("note_count"),
+);
+const insert = prepared((db) =>
+  db
+    .insert(noteTable)
+    .values({
+      id: sql.placeholder("id"),
+      userId: owner,
+      title: sql.placeholder("title"),
+      body: sql.placeholder("body"),
+    })
+    .returning()
+    .prepare("note_insert"),
+);
+
 /** Newest first, keyset-paginated on the time-ordered id: stable while notes are added. */
 export async function list(input: z.input<typeof ListInput> = {}) {
   const { cursor, limit } = ListInput.parse(input);
-  const userID = useUserID();
-  const rows = await useTransaction((tx) =>
-    tx
-      .select()
-      .from(noteTable)
-      .where(and(eq(noteTable.userId, userID), cursor ? lt(noteTable.id, cursor) : undefined))
-      .orderBy(desc(noteTable.id))
-      .limit(limit + 1),
-  );
+  const values = { userID: useUserID(), cursor, limit: limit + 1 };
+  const rows = await (cursor ? nextPage(values) : firstPage(values));
   const page = rows.slice(0, limit);
   return {
     notes: page.map(toInfo),
@@ -79,12 +118,9 @@ export async function create(input: CreateInput): Promise<Info> {
   const data = CreateInput.parse(input);
   const userID = useUserID();
   const limit = config().quotas.notesPerUser;
-  const row = await createTransaction(async (tx) => {
+  const row = await createTransaction(async () => {
     await Limit.lock(Limit.quotaLock(userID));
-    const [held] = await tx
-      .select({ n: count() })
-      .from(noteTable)
-      .where(eq(noteTable.userId, userID));
+    const [held] = await countOf({ userID });
     const used = held?.n ?? 0;
     if (used >= limit) {
       throw new AppError(
@@ -93,10 +129,7 @@ export async function create(input: CreateInput): Promise<Info> {
         { limit, used },
       );
     }
-    const [inserted] = await tx
-      .insert(noteTable)
-      .values({ id: createID("note"), userId: userID, ...data })
-      .returning();
+    const [inserted] = await insert({ id: createID("note"), userID, ...data });
     return inserted;
   });
   if (!row) throw new Error("insert returned nothing");
@@ -104,7 +137,7 @@ export async function create(input: CreateInput): Promise<Info> {
 }
 
 export async function fromID(id: string): Promise<Info> {
-  const [row] = await useTransaction((tx) => tx.select().from(noteTable).where(mine(id)));
+  const [row] = await byID({ id, userID: useUserID() });
   if (!row) throw new NotFoundError("Note not found");
   return toInfo(row);
 }
