@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
+import { scryptSync } from "node:crypto";
 import { once } from "node:events";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -138,6 +139,44 @@ describe("password hashing", () => {
     for (const stored of cases) expect(await verifyPassword("pw", stored), stored).toBe(false);
     // None of them ran a hash with the stated costs (one legacy verify alone is ~300 ms).
     expect(performance.now() - started).toBeLessThan(2_000);
+  });
+
+  it("a stored hash past our cost bounds is refused even for its right password: Argon2id m > 64 MiB, t > 4 or p > 4; scrypt p > 4", async () => {
+    // Fails with the bounds the parser had (m ≤ 1 GiB, t ≤ 16, p ≤ 16): a planted or corrupt row
+    // cost a login 1 GiB and over a second of CPU (attack finding 8).
+    const argon = (memoryCost: number, timeCost: number, parallelism = 1) =>
+      argon2Hash("the right one", { memoryCost, timeCost, parallelism, algorithm: 2 });
+    const scryptHash = (N: number, r: number, p: number) => {
+      const salt = Buffer.from("0123456789abcdef");
+      const key = scryptSync("the right one", salt, 32, { N, r, p });
+      return `scrypt$${N}$${r}$${p}$${salt.toString("base64url")}$${key.toString("base64url")}`;
+    };
+    // At the bounds: verified.
+    for (const stored of [
+      await argon(64 * 1024, 1),
+      await argon(64, 4),
+      await argon(64, 1, 4),
+      scryptHash(1024, 8, 4),
+    ]) {
+      expect(await verifyPassword("the right one", stored), stored).toBe(true);
+    }
+    // One past them: malformed, false without a hash being run.
+    for (const stored of [
+      await argon(64 * 1024 + 1, 1),
+      await argon(64, 5),
+      await argon(80, 1, 5),
+      scryptHash(1024, 8, 5),
+    ]) {
+      expect(await verifyPassword("the right one", stored), stored).toBe(false);
+    }
+    // scrypt within 64 MiB and p ≤ 4 but 4/3 past the old hashes' work (N·r·p): ~800 ms of CPU
+    // if it ran; refused before it does.
+    const started = performance.now();
+    expect(await verifyPassword("pw", LEGACY_HASH.replace("$32768$8$3$", "$65536$8$4$"))).toBe(
+      false,
+    );
+    expect(performance.now() - started).toBeLessThan(300);
+    expect(await verifyPassword(LEGACY_PASSWORD, LEGACY_HASH)).toBe(true); // the old ones still do
   });
 
   it("property: any string as the stored hash, or a valid one with an edit, is false for a wrong password and never throws", async () => {

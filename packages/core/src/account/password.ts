@@ -20,10 +20,14 @@ const ARGON2ID = 2 as Algorithm;
 const SALT_BYTES = 16;
 
 // Stored hashes are read from the database: parameters past these bounds are not ours (refused,
-// so a corrupt row cannot make a login allocate gigabytes or run for minutes).
-const MAX_ARGON2 = { memoryCost: 1024 * 1024, timeCost: 16, parallelism: 16 };
+// so a corrupt or planted row cannot make one login allocate more than 64 MiB or run for long:
+// Argon2id at the bounds is ~3.4 × today's memory and 2 × its passes, about 100 ms of CPU).
+const MAX_ARGON2 = { memoryCost: 64 * 1024, timeCost: 4, parallelism: 4 };
 const SCRYPT_MAXMEM = 64 * 1024 * 1024;
-const MAX_SCRYPT_P = 16;
+const MAX_SCRYPT_P = 4;
+// scrypt's CPU grows with N·r·p: at most 4/3 of the hashes stored before (N=2^15, r=8, p=3,
+// ~270 ms), where 64 MiB at p=4 alone would allow ~800 ms.
+const MAX_SCRYPT_WORK = 128 * 2 ** 15 * 8 * 4;
 
 const B64 = "[A-Za-z0-9+/]";
 const ARGON2ID_PHC = new RegExp(
@@ -87,7 +91,8 @@ function parse(stored: unknown): Parsed | undefined {
       r < 1 ||
       p < 1 ||
       p > MAX_SCRYPT_P ||
-      128 * N * r > SCRYPT_MAXMEM
+      128 * N * r > SCRYPT_MAXMEM ||
+      128 * N * r * p > MAX_SCRYPT_WORK
     ) {
       return undefined;
     }
