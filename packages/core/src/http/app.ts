@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { type RequestIdVariables, requestId } from "hono/request-id";
@@ -87,8 +87,22 @@ const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   // Every answer, errors and 404s included, is one user's: CloudFront (whose cache policy applies
   // to /api too) and browsers must never keep it. The offline store's downloads are presigned
   // links to one user's files: the same holds there.
-  c.header("cache-control", "no-store");
+  noStore(c);
 });
+
+/**
+ * `Cache-Control: no-store` on the finished response, in place. `c.header()` after the handler
+ * copies the whole response first (in @hono/node-server, into a full undici Response: ~5% of a
+ * note read's CPU); only a response whose headers are immutable (`Response.redirect`, a
+ * `fetch()` result) needs that copy.
+ */
+function noStore(c: Context<AppEnv>) {
+  try {
+    c.res.headers.set("cache-control", "no-store");
+  } catch {
+    c.header("cache-control", "no-store");
+  }
+}
 
 /**
  * The error contract (ADR 003) on `app`: every error, and every path nothing serves (404, or 405
@@ -125,16 +139,25 @@ export function createApp() {
     .use(originGuard)
     .use(secureHeaders())
     .use(sameOrigin)
-    .use(
-      bodyLimit({
-        maxSize: limit,
-        onError: () => {
-          throw new AppError("payload_too_large", `Request bodies are limited to ${limit} bytes`, {
-            limitBytes: limit,
-          });
-        },
-      }),
-    )
+    .use(bodiesWithin(limit))
     .use(jsonBodies);
   return withErrorContract(app);
+}
+
+/**
+ * BODY_LIMIT_BYTES on every request that can carry a body. GET and HEAD never do (a Fetch
+ * Request cannot have one, so @hono/node-server gives them none) and skip the check: reading
+ * `c.req.raw.body` makes @hono/node-server build a full undici Request for them (~7% of a note
+ * read's CPU) only to find it null.
+ */
+function bodiesWithin(limit: number): MiddlewareHandler<AppEnv> {
+  const check = bodyLimit({
+    maxSize: limit,
+    onError: () => {
+      throw new AppError("payload_too_large", `Request bodies are limited to ${limit} bytes`, {
+        limitBytes: limit,
+      });
+    },
+  });
+  return (c, next) => (c.req.method === "GET" || c.req.method === "HEAD" ? next() : check(c, next));
 }
