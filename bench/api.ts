@@ -1,6 +1,14 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -163,6 +171,22 @@ async function until(server: Child, url: string, headers: Record<string, string>
   }
 }
 
+/**
+ * CPU seconds (user + system) `pid` has used, from /proc (Linux); undefined elsewhere. Beside
+ * requests/s, a server's CPU per request: on a machine others load too, it moves less than
+ * throughput does, since a busy neighbour takes time from both servers but not work.
+ */
+const ticksPerSecond = Number(
+  spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout?.trim() || 100,
+);
+function cpuSeconds(pid: number | undefined): number | undefined {
+  const file = `/proc/${pid}/stat`;
+  if (pid === undefined || !existsSync(file)) return undefined;
+  // The fields after the command's closing parenthesis start at field 3; utime and stime are 14, 15.
+  const fields = readFileSync(file, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+}
+
 // ---------------------------------------------------------------- the run
 
 const load = () =>
@@ -300,8 +324,9 @@ async function main() {
   }
   await resetNotes();
 
-  const run = async (base: string, name: RouteName, seconds: number) => {
+  const run = async (base: string, name: RouteName, seconds: number, pid?: number) => {
     const request = requests[name];
+    const cpuBefore = cpuSeconds(pid);
     const result = await autocannon({
       url: `${base}${request.path}`,
       method: request.method,
@@ -310,22 +335,34 @@ async function main() {
       connections,
       duration: seconds,
     });
+    const cpuAfter = cpuSeconds(pid);
     if (name === "create") await resetNotes();
-    return result;
+    const cpu =
+      cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore;
+    return { result, cpu };
   };
 
   const targets = [
-    { key: "app", url: appURL },
-    { key: "baseline", url: baseURL },
+    { key: "app", url: appURL, pid: app.child.pid },
+    { key: "baseline", url: baseURL, pid: baseline.child.pid },
   ] as const;
-  type Sample = { rps: number; p50: number; p99: number; requests: number; failed: number };
+  type Sample = {
+    rps: number;
+    p50: number;
+    p99: number;
+    requests: number;
+    failed: number;
+    /** The server process's CPU per request (µs), when /proc says. */
+    cpuUs: number | undefined;
+  };
   const samples: Record<string, Record<"app" | "baseline", Sample[]>> = {};
-  const sample = (result: autocannon.Result): Sample => ({
+  const sample = ({ result, cpu }: Awaited<ReturnType<typeof run>>): Sample => ({
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
     requests: result.requests.total,
     failed: result.non2xx + result.errors,
+    cpuUs: cpu === undefined ? undefined : (cpu * 1e6) / Math.max(1, result.requests.total),
   });
   for (const name of routes) {
     samples[name] = { app: [], baseline: [] };
@@ -337,8 +374,7 @@ async function main() {
     for (const name of routes) {
       const order = round % 2 === 0 ? targets : [...targets].reverse();
       for (const target of order) {
-        const result = await run(target.url, name, duration);
-        samples[name]?.[target.key].push(sample(result));
+        samples[name]?.[target.key].push(sample(await run(target.url, name, duration, target.pid)));
       }
     }
     process.stderr.write(`round ${round + 1}/${rounds} done\n`);
@@ -373,6 +409,9 @@ async function main() {
       p50: median(list.map((s) => s.p50)),
       p99: median(list.map((s) => s.p99)),
       failed: list.reduce((sum, s) => sum + s.failed, 0),
+      cpuUs: list.every((s) => s.cpuUs !== undefined)
+        ? median(list.map((s) => s.cpuUs as number))
+        : undefined,
     });
     const a = of(pair.app);
     const b = of(pair.baseline);
@@ -384,6 +423,8 @@ async function main() {
       baseline: b,
       ratio: a.rps / b.rps,
       pairedRatios: paired,
+      /** Baseline CPU per request / app CPU per request: the throughput ratio on a core of its own. */
+      cpuRatio: a.cpuUs && b.cpuUs ? b.cpuUs / a.cpuUs : undefined,
       rounds: pair,
     };
   });
@@ -392,21 +433,24 @@ async function main() {
     cwd: root,
     encoding: "utf8",
   }).stdout.trim();
-  const dirty =
-    spawnSync("git", ["status", "--porcelain", "--", "packages/core/src"], {
-      cwd: root,
-      encoding: "utf8",
-    }).stdout.trim() !== "";
+  // Built here from a working tree with uncommitted changes (other than HEAD, then); a bundle
+  // given with --bundle says nothing about the tree.
+  const dirty = bundleOption
+    ? undefined
+    : spawnSync("git", ["status", "--porcelain", "--", "packages/core/src"], {
+        cwd: root,
+        encoding: "utf8",
+      }).stdout.trim() !== "";
 
   const lines = [
     `API bench: the bundle (LOG_LEVEL=${logLevel}, behind ORIGIN_SECRET, stdout a drained pipe) vs raw node:http + postgres.js`,
-    `${connections} connections, ${rounds} rounds x ${duration} s per route and target (alternating), medians; node ${process.version}, ${commit}${dirty ? " + uncommitted changes" : ""}${bundleOption ? `, bundle ${bundle}` : ""}`,
+    `${connections} connections, ${rounds} rounds x ${duration} s per route and target (alternating), medians; node ${process.version}, ${bundleOption ? `bundle ${bundle}` : `${commit}${dirty ? " + uncommitted changes" : ""}`}`,
     "",
-    "| route | app req/s | baseline req/s | app/baseline | app p50 / p99 ms | baseline p50 / p99 ms |",
-    "|---|---:|---:|---:|---:|---:|",
+    "| route | app req/s | baseline req/s | app/baseline (range) | app p50 / p99 ms | baseline p50 / p99 ms | server CPU µs/req app / baseline (baseline/app) |",
+    "|---|---:|---:|---:|---:|---:|---:|",
     ...summary.map(
       (s) =>
-        `| ${s.request} | ${Math.round(s.app.rps)} | ${Math.round(s.baseline.rps)} | ${s.ratio.toFixed(2)} (${Math.min(...s.pairedRatios).toFixed(2)}-${Math.max(...s.pairedRatios).toFixed(2)}) | ${s.app.p50} / ${s.app.p99} | ${s.baseline.p50} / ${s.baseline.p99} |`,
+        `| ${s.request} | ${Math.round(s.app.rps)} | ${Math.round(s.baseline.rps)} | ${s.ratio.toFixed(2)} (${Math.min(...s.pairedRatios).toFixed(2)}-${Math.max(...s.pairedRatios).toFixed(2)}) | ${s.app.p50} / ${s.app.p99} | ${s.baseline.p50} / ${s.baseline.p99} | ${s.cpuRatio === undefined ? "n/a" : `${Math.round(s.app.cpuUs ?? 0)} / ${Math.round(s.baseline.cpuUs ?? 0)} (${s.cpuRatio.toFixed(2)})`} |`,
     ),
     "",
     `the bundle logged ${linesLogged} lines for ${appRequests} measured requests (${(linesLogged / Math.max(1, appRequests)).toFixed(2)} a request) to its stdout pipe, ${(app.stdout.bytes / 1e6).toFixed(1)} MB in all`,
