@@ -298,6 +298,56 @@ const breakages = [
     caught:
       "WorkerRole allows sqs:PurgeQueue on arn:aws:sqs:us-east-1:123456789012:TaskQueueQueue, beyond what its code calls",
   },
+  // --- the IAM parser's gaps (attack finding 7): spellings that grant as much as "*" ---
+  // IAM compares actions case-insensitively.
+  {
+    copy: "A",
+    file: "infra/api.ts",
+    from: "permissions: [...apiAttachmentPermissions, ...enqueuePermissions],",
+    to: 'permissions: [...apiAttachmentPermissions, ...enqueuePermissions, { actions: ["S3:GetObject"], resources: ["*"] }],',
+    caught: 'ApiTaskRole allows s3:GetObject on "*"',
+  },
+  // Every bucket's every object, spelled as an ARN.
+  {
+    copy: "B",
+    file: "infra/api.ts",
+    from: "permissions: [...apiAttachmentPermissions, ...enqueuePermissions],",
+    to: 'permissions: [...apiAttachmentPermissions, ...enqueuePermissions, { actions: ["s3:GetObject"], resources: ["arn:aws:s3:::*"] }],',
+    caught: 'ApiTaskRole allows s3:GetObject on "arn:aws:s3:::*"',
+  },
+  // Every secret of the account: a `*` in the region runs to the end.
+  {
+    copy: "A",
+    file: "infra/api.ts",
+    from: 'statements: [{ actions: ["ssm:GetParameters"], resources: secretArns }],',
+    to: 'statements: [{ actions: ["ssm:GetParameters"], resources: secretArns }, { actions: ["secretsmanager:GetSecretValue"], resources: ["arn:aws:secretsmanager:*"] }],',
+    caught: 'ApiExecutionRole allows secretsmanager:GetSecretValue on "arn:aws:secretsmanager:*"',
+  },
+  // An Allow of everything but IAM (inline on a role: copy A is priced, a RolePolicy is not).
+  {
+    copy: "A",
+    file: "infra/api.ts",
+    from: "args.inlinePolicies = [",
+    to: 'args.inlinePolicies = [{ name: "planted", policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", NotAction: "iam:*", Resource: "*" }] }) },',
+    caught: "ApiExecutionRole allows NotAction iam:* (an app role)",
+  },
+  // Every parameter but one.
+  {
+    copy: "B",
+    file: "infra/api.ts",
+    from: "router.route(API_PATH, gateway.url);",
+    to: 'router.route(API_PATH, gateway.url); new aws.iam.RolePolicy("PlantedNotResource", { role: service.nodes.taskRole.name, policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "ssm:GetParameter", NotResource: "arn:aws:ssm:us-east-1:123456789012:parameter/x" }] }) });',
+    caught:
+      "PlantedNotResource allows NotResource arn:aws:ssm:us-east-1:123456789012:parameter/x (an app role)",
+  },
+  // A partial wildcard over a service's actions, on every queue.
+  {
+    copy: "B",
+    file: "infra/api.ts",
+    from: 'if (!$dev) gateway.routePrivate("$default", service.nodes.cloudmapService.arn);',
+    to: 'if (!$dev) gateway.routePrivate("$default", service.nodes.cloudmapService.arn); new aws.iam.RolePolicy("PlantedWildcard", { role: service.nodes.taskRole.name, policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "sqs:*Message", Resource: "arn:aws:sqs:*:*:*" }] }) });',
+    caught: "PlantedWildcard allows sqs:*Message on arn:aws:sqs:*:*:* (an app role)",
+  },
   // --- hosts ---
   {
     copy: "A",

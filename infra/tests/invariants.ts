@@ -56,6 +56,15 @@ const DATA_SERVICES = [
   "secretsmanager",
 ];
 
+/** The actions that read a secret store's values (a wildcard covering one counts, any case). */
+const SECRET_READS = [
+  "ssm:GetParameter",
+  "ssm:GetParameters",
+  "ssm:GetParametersByPath",
+  "secretsmanager:GetSecretValue",
+  "secretsmanager:BatchGetSecretValue",
+];
+
 /** The roles the app's own code runs as (the ones its links and permissions shape). */
 const APP_ROLES = ["ApiTaskRole", "ApiExecutionRole", "WorkerRole", "MigratorRole"];
 
@@ -167,11 +176,58 @@ function hasCredentialKey(value: unknown): boolean {
 }
 
 interface Statement {
+  /**
+   * As written, but the service prefix lower-cased (IAM compares actions case-insensitively:
+   * `S3:GetObject` is `s3:GetObject`). An Allow with `NotAction` reads as `*` here (everything
+   * but a list is, for these checks, everything), and its `notActions` say so.
+   */
   actions: string[];
+  /** As written; an Allow with `NotResource` reads as `*`, with `notResources` saying so. */
   resources: string[];
+  notActions: string[];
+  notResources: string[];
   /** Each condition as "<operator> <key> <values|…>", sorted; empty when unconditional. */
   conditions: string[];
 }
+
+/** `SQS:SendMessage` → `sqs:SendMessage`: the service prefix as the checks compare it. */
+function lowerService(action: string): string {
+  const colon = action.indexOf(":");
+  return colon < 0 ? action : action.slice(0, colon).toLowerCase() + action.slice(colon);
+}
+
+/** Whether an IAM pattern (`*` any run, `?` one character) matches `value`, case-insensitively. */
+export function iamMatches(pattern: string, value: string): boolean {
+  const source = pattern
+    .split("")
+    .map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&")))
+    .join("");
+  return new RegExp(`^${source}$`, "i").test(value);
+}
+
+/**
+ * Whether a Resource pattern names every resource (of a service, in some account): `*`, or an
+ * ARN whose region, account or resource part is a bare `*` that runs to the end
+ * (`arn:aws:secretsmanager:*`, `arn:aws:sqs:*:*:*`, `arn:aws:sqs:us-east-1:1:*`), or whose
+ * resource part is only wildcards and separators (`arn:aws:s3:::*`, and every object of every
+ * bucket, `*` then `/*`).
+ */
+export function everyResource(pattern: string): boolean {
+  if (pattern === "*") return true;
+  const parts = pattern.split(":");
+  if (parts[0] !== "arn" || parts.length < 3) return false;
+  // A last `*` in region or account runs across the colons after it (IAM's * matches any run).
+  const last = parts.length - 1;
+  if (last <= 5 && parts[last] === "*") return true;
+  return parts.length >= 6 && parts.slice(5).join(":").replace(/[*/:]/g, "") === "";
+}
+
+/** Whether an action (`*`, `s3:Get*`, `s?:GetObject`) can be one of `service`'s. */
+const actsOn = (action: string, service: string) =>
+  iamMatches(action.includes(":") ? (action.split(":")[0] ?? "") : action, service);
+
+/** Whether an action is a wildcard over a service (`sqs:*`, `sqs:*Message`, `s?s:Send*`) or all. */
+const wildcardAction = (action: string) => /[*?]/.test(action);
 
 /** Allow statements from an IAM document, in either the AWS or getPolicyDocument spelling. */
 function statements(document: unknown): Statement[] {
@@ -185,8 +241,16 @@ function statements(document: unknown): Statement[] {
     .map((s) => s as Record<string, unknown>)
     .filter((s) => (s.Effect ?? s.effect ?? "Allow") === "Allow")
     .map((s) => ({
-      actions: array(s.Action ?? s.actions),
-      resources: array(s.Resource ?? s.resources),
+      notActions: array(s.NotAction ?? s.notActions),
+      notResources: array(s.NotResource ?? s.notResources),
+      actions: [
+        ...array(s.Action ?? s.actions),
+        ...((s.NotAction ?? s.notActions) ? ["*"] : []),
+      ].map(lowerService),
+      resources: [
+        ...array(s.Resource ?? s.resources),
+        ...((s.NotResource ?? s.notResources) ? ["*"] : []),
+      ],
       conditions: [
         // AWS: { "StringLike": { "s3:prefix": [...] } }
         ...Object.entries((s.Condition ?? {}) as Record<string, Record<string, unknown>>).flatMap(
@@ -814,7 +878,7 @@ export const checks: Record<string, Check> = {
       const arns = [...ecsSecrets.values()].sort();
       for (const { principal, source, statement } of grants(graph)) {
         const reads = statement.actions.filter((a) =>
-          /^(ssm:GetParameter|secretsmanager:GetSecretValue|ssm:\*|secretsmanager:\*|\*)/.test(a),
+          SECRET_READS.some((read) => iamMatches(a, read)),
         );
         if (reads.length === 0) continue;
         if (principal !== "ApiExecutionRole")
@@ -1014,14 +1078,35 @@ export const checks: Record<string, Check> = {
   "iam: no data action is granted on every resource": (graph) => {
     const problems: string[] = [];
     for (const { source, statement } of grants(graph)) {
-      if (!statement.resources.includes("*")) continue;
-      const data = statement.actions.filter(
-        (action) => action === "*" || DATA_SERVICES.includes(action.split(":")[0] ?? ""),
+      const every = statement.resources.filter(everyResource);
+      if (every.length === 0) continue;
+      const data = statement.actions.filter((action) =>
+        DATA_SERVICES.some((service) => actsOn(action, service)),
       );
-      if (data.length > 0) problems.push(`${source} allows ${data.join(", ")} on "*"`);
+      if (data.length > 0)
+        problems.push(
+          `${source} allows ${data.join(", ")} on ${every.map((r) => `"${r}"`).join(", ")}`,
+        );
     }
     return problems;
   },
+
+  "iam: no policy grants with NotAction or NotResource (an Allow of everything but a list)": (
+    graph,
+  ) =>
+    grants(graph).flatMap(({ principal, source, statement }) => {
+      const not = [
+        ...(statement.notActions.length ? [`NotAction ${statement.notActions.join(", ")}`] : []),
+        ...(statement.notResources.length
+          ? [`NotResource ${statement.notResources.join(", ")}`]
+          : []),
+      ];
+      return not.length
+        ? [
+            `${source} allows ${not.join(" and ")}${APP_ROLES.includes(principal) ? " (an app role)" : ""}`,
+          ]
+        : [];
+    }),
 
   "iam: no role or policy is granted a service-wide wildcard action (sqs:*, ses:*, s3:*, *)": (
     graph,
@@ -1029,7 +1114,7 @@ export const checks: Record<string, Check> = {
   ) =>
     grants(graph).flatMap(({ principal, source, statement }) =>
       statement.actions
-        .filter((action) => action === "*" || action.endsWith(":*"))
+        .filter(wildcardAction)
         // `sst dev` only: SST's bridge to the developer's machine (AppSync events, its asset bucket).
         .filter(
           (action) =>
@@ -1093,9 +1178,7 @@ export const checks: Record<string, Check> = {
         Object.keys(expected).map((role) => [role, []]),
       );
       for (const { principal, source, statement } of grants(graph)) {
-        const actions = statement.actions.filter(
-          (a) => a === "*" || a.startsWith("sqs:") || a.startsWith("ses:"),
-        );
+        const actions = statement.actions.filter((a) => actsOn(a, "sqs") || actsOn(a, "ses"));
         for (const action of actions)
           for (const resource of statement.resources) {
             const grant = `${action} on ${resource}`;
@@ -1153,7 +1236,7 @@ export const checks: Record<string, Check> = {
       const granted: Record<string, string[]> = { ApiTaskRole: [], WorkerRole: [] };
       const problems: string[] = [];
       for (const { principal, source, statement } of grants(graph)) {
-        const actions = statement.actions.filter((a) => a === "*" || a.startsWith("s3:"));
+        const actions = statement.actions.filter((a) => actsOn(a, "s3"));
         const resources = statement.resources.filter((r) => coversBucket(r, arn));
         const conditions = statement.conditions.join(" and ");
         for (const action of actions)
