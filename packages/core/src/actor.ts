@@ -13,8 +13,11 @@ export function withActor<T>(actor: Actor, fn: () => T): T {
   return storage.run(actor, fn);
 }
 
+// One object for every anonymous call, not one per call: nothing may change it.
+const PUBLIC: Actor = Object.freeze({ type: "public" });
+
 export function useActor(): Actor {
-  return storage.getStore() ?? { type: "public" };
+  return storage.getStore() ?? PUBLIC;
 }
 
 /** The signed-in user's id, or a 401. */
