@@ -117,6 +117,8 @@ describe.skipIf(!server)(
         "insert into drizzle.__drizzle_migrations (hash, created_at) values ('x', 1)",
         "delete from drizzle.__drizzle_migrations",
         "set role postgres",
+        // TEMP is granted to PUBLIC by default: the app role needs none (fails without the revoke).
+        "create temp table intruder (id int)",
       ];
       const outcomes: Record<string, string | undefined> = {};
       for (const statement of refused) {

@@ -194,6 +194,9 @@ begin
     raise exception 'the app role % is a member of %; revoke it', app, member_of;
   end if;
   execute format('grant connect on database %I to %I', current_database(), app);
+  -- TEMP is PUBLIC's by default; the app needs no temporary tables (nor does anyone else here).
+  execute format('revoke temporary on database %I from public', current_database());
+  execute format('revoke temporary on database %I from %I', current_database(), app);
   execute format('grant usage on schema public to %I', app);
   execute format('grant select, insert, update, delete on all tables in schema public to %I', app);
   execute format('grant usage, select on all sequences in schema public to %I', app);
@@ -205,6 +208,9 @@ begin
     execute format('grant usage on schema drizzle to %I', app);
     execute format('grant select on drizzle.__drizzle_migrations to %I', app);
   end if;
+  if has_database_privilege(app, current_database(), 'TEMP') then
+    raise exception 'the app role % can create temporary tables (TEMP granted by another role); revoke it', app;
+  end if;
   -- Before Postgres 15 every role could create tables in public.
   if has_schema_privilege(app, 'public', 'CREATE') then
     raise exception 'the app role % can CREATE in schema public (granted to PUBLIC before Postgres 15); revoke it', app;
@@ -215,7 +221,8 @@ $block$`;
 /**
  * Creates or updates the app's login role: DML on every table and sequence of the schema (and,
  * through default privileges, on those later migrations add), read access to the applied
- * migrations, and nothing else: no DDL, no ownership, no membership in another role. The password
+ * migrations, and nothing else: no DDL, no temporary tables (TEMP revoked from PUBLIC), no
+ * ownership, no membership in another role. The password
  * is set on every run: rotating it is changing it where it is kept and deploying (README).
  * Run by the owner after `migrate`, under the migrator's lock.
  */
