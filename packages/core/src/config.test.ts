@@ -193,6 +193,23 @@ describe("config", () => {
       );
     });
 
+    it("DATABASE_SSL=require (TLS without verification) is refused on a deployed stage, naming it; offline it is allowed", () => {
+      // Fails without the check: a deployed task would accept any certificate (a MITM) quietly.
+      const url = "postgres://u:p@db:5432/app";
+      const deployed = { App: { name: "slipway", stage: "production" } };
+      expect(problems({ DATABASE_URL: url, DATABASE_SSL: "require" }, deployed)).toMatch(
+        /DATABASE_SSL: require does not verify the server's certificate.*deployed/,
+      );
+      for (const mode of ["rds", "verify", "off"]) {
+        expect(
+          loadConfig({ DATABASE_URL: url, DATABASE_SSL: mode }, deployed).database,
+        ).toMatchObject({ ssl: mode });
+      }
+      expect(loadConfig({ DATABASE_URL: url, DATABASE_SSL: "require" }, noLinks).deployed).toBe(
+        false,
+      );
+    });
+
     it("a DATABASE_URL whose sslmode disagrees with DATABASE_SSL is an error naming both", () => {
       const url = (query: string) => `postgres://u:p@db:5432/app?${query}`;
       expect(problems({ DATABASE_URL: url("sslmode=require") })).toContain(

@@ -283,6 +283,13 @@ export function loadConfig(
   // (its DATABASE_URL is an ECS secret) and is deployed all the same.
   const deployed =
     linked.database !== undefined || linked.appDatabase !== undefined || linked.stage !== undefined;
+  // `require` is for local tests against a server with a throwaway certificate: deployed, it
+  // would take any certificate (a man in the middle) without a word.
+  if (deployed && values.DATABASE_SSL === "require") {
+    throw new ConfigError([
+      "DATABASE_SSL: require does not verify the server's certificate and is for local tests only; deployed, use rds or verify",
+    ]);
+  }
   const originSecret = linked.originSecret ?? values.ORIGIN_SECRET;
   return {
     stage: linked.stage ?? values.STAGE,
