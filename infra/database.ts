@@ -1,3 +1,4 @@
+import { lambdaNodejs } from "./bundling";
 import { lambdaOnlyTrust } from "./iam";
 import { securityGroups, vpc } from "./network";
 import { RandomPassword } from "./random";
@@ -101,6 +102,7 @@ export const migrator = new sst.aws.Function("Migrator", {
   architecture: "arm64",
   timeout: "5 minutes",
   memory: "512 MB",
+  nodejs: lambdaNodejs,
   vpc: { privateSubnets: vpc.privateSubnets, securityGroups: [securityGroups.migrator.id] },
   // The owner (Database) runs migrations and creates the app role from AppDatabase.
   link: [database, appDatabase, secrets.SentryDsn],

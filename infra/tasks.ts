@@ -4,6 +4,7 @@ import {
   MAX_RECEIVE_COUNT,
   scheduleMessage,
 } from "../packages/core/src/task/queue-policy";
+import { lambdaNodejs } from "./bundling";
 import { appDatabase, DATABASE_SSL, migration } from "./database";
 import { email, sendPermissions } from "./email";
 import { lambdaOnlyTrust } from "./iam";
@@ -61,6 +62,7 @@ export const worker = new sst.aws.Function("Worker", {
   architecture: "arm64",
   timeout: `${WORKER_TIMEOUT_SECONDS} seconds`,
   memory: "512 MB",
+  nodejs: lambdaNodejs,
   vpc: { privateSubnets: vpc.privateSubnets, securityGroups: [securityGroups.worker.id] },
   // Its handlers use the database (as the app role); tasks may enqueue tasks (relayed to this
   // queue); mail.deliver sends through SES when an identity is configured; attachment tasks read

@@ -1,7 +1,9 @@
-import { attachmentTasks } from "./attachment";
-import { digestTasks } from "./digest";
-import { mailTasks } from "./mail";
-import { maintenanceTasks } from "./maintenance";
+// Each module's `*.tasks.ts`, not its barrel: a barrel also exports the module's routes, and
+// the worker Lambda's bundle would take in Hono and the OpenAPI generator (ADR 022).
+import { attachmentTasks } from "./attachment/attachment.tasks";
+import { digestTasks } from "./digest/digest.tasks";
+import { mailTasks } from "./mail/mail.tasks";
+import { maintenanceTasks } from "./maintenance/maintenance.tasks";
 import type { TaskHandler } from "./task/task";
 
 /**

@@ -1,6 +1,7 @@
 import { cpSync, existsSync } from "node:fs";
 import path from "node:path";
 import * as esbuild from "esbuild";
+import { type NodejsProperties, sstEsbuildOptions } from "./function-bundle";
 import type { WorkerContext } from "./input";
 
 /** `Runtime.Build`'s input: one of the config's functions, as SST's Function component sends it. */
@@ -9,14 +10,16 @@ export interface FunctionBuild {
   handler: string;
   links?: Record<string, unknown>;
   copyFiles?: { from: string; to?: string }[];
+  /** The Function's `runtime` (SST's component defaults it to nodejs24.x). */
+  runtime?: string;
   /** The function's `nodejs` options; `install` maps each package to its version. */
-  properties?: { architecture?: string; format?: string; install?: Record<string, string> };
+  properties?: NodejsProperties & { architecture?: string };
 }
 
 /**
  * Really bundles the function's handler (`file.export`), as the CLI would, so a wrong handler
- * path or an import that does not resolve fails the evaluation; errors go back to SST, which
- * fails the Function.
+ * path, an import that does not resolve or a `nodejs` option the copy does not reproduce fails
+ * the evaluation; errors go back to SST, which fails the Function.
  */
 export async function buildFunction(context: WorkerContext, input: FunctionBuild) {
   const out = path.join(context.work, "artifacts", input.functionID);
@@ -26,29 +29,26 @@ export async function buildFunction(context: WorkerContext, input: FunctionBuild
   const candidates = [".ts", ".mts", ".js", ".mjs"].map((ext) =>
     path.resolve(context.root, file + ext),
   );
-  const result = await esbuild
-    .build({
-      entryPoints: candidates.filter((candidate) => existsSync(candidate)).slice(0, 1),
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      target: "node22",
-      outfile: path.join(out, `${path.basename(file)}.mjs`),
-      // `nodejs.install` packages stay out of the bundle (the CLI then npm-installs them for the
-      // function's architecture; offline, they are only left external).
-      external: Object.keys(input.properties?.install ?? {}),
-      banner: {
-        js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-      },
-      logLevel: "silent",
-    })
-    .catch((error: { errors?: { text: string }[] }) => ({
-      errors: error.errors ?? [{ text: String(error) }],
-    }));
+  const found = candidates.find((candidate) => existsSync(candidate));
+  // SST's own build (function-bundle.ts): the same externals, minification and chunks as a deploy.
+  const result = found
+    ? await Promise.resolve()
+        .then(() =>
+          esbuild.build(
+            sstEsbuildOptions({
+              entry: found,
+              outDir: out,
+              runtime: input.runtime ?? "nodejs24.x",
+              properties: input.properties,
+            }),
+          ),
+        )
+        .catch((error: { errors?: { text: string }[] }) => ({
+          errors: error.errors ?? [{ text: String(error) }],
+        }))
+    : { errors: [] };
   const errors = result.errors.map((error) => error.text);
-  if (candidates.every((candidate) => !existsSync(candidate))) {
-    errors.push(`handler file not found: ${file}.{ts,js}`);
-  }
+  if (!found) errors.push(`handler file not found: ${file}.{ts,js}`);
   for (const copy of input.copyFiles ?? []) {
     cpSync(
       path.resolve(context.root, copy.from),
@@ -58,5 +58,6 @@ export async function buildFunction(context: WorkerContext, input: FunctionBuild
       },
     );
   }
-  return { handler: `${path.basename(file)}.${exported}`, out, errors, sourcemaps: [] };
+  // SST names the bundle `bundle.mjs` whatever the handler file is called.
+  return { handler: `bundle.${exported}`, out, errors, sourcemaps: [] };
 }

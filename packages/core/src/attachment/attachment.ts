@@ -1,5 +1,5 @@
 import { and, asc, count, eq, inArray, lt, ne, sql } from "drizzle-orm";
-import { z } from "zod";
+import * as z from "zod";
 import { useUserID } from "../actor";
 import { config } from "../config";
 import { createTransaction, useTransaction } from "../db/transaction";

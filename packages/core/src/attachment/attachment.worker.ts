@@ -5,7 +5,7 @@ import { storage } from "../storage/storage";
 import { deleteObjects } from "./attachment";
 import { keys } from "./attachment.keys";
 import { attachmentTable } from "./attachment.sql";
-import { type Inspection, inspect } from "./inspect";
+import type { Inspection } from "./inspect";
 
 /**
  * What the worker does with attachments: check an upload (`attachments.process`) and delete an
@@ -57,7 +57,9 @@ export async function processUpload(attachmentID: string): Promise<void> {
   // file key is written only here, and a copy lands whole or not at all).
   if (!(await store.head(file)) && (await store.head(incoming))) await store.copy(incoming, file);
   const body = await store.read(file);
-  const found = body ? await inspect(body, row.size) : undefined;
+  // Loaded here, not at the worker's cold start: file-type and its readers are ~70 KB that only
+  // this task reads (ADR 022).
+  const found = body ? await (await import("./inspect")).inspect(body, row.size) : undefined;
   const reason = rejectReason(row, found);
   const changed = await createTransaction(async (tx) => {
     const updated = await tx

@@ -1,5 +1,5 @@
 import { and, asc, count, eq, exists, gt, lte, sql } from "drizzle-orm";
-import { z } from "zod";
+import * as z from "zod";
 import { userTable } from "../account/account.sql";
 import { createTransaction } from "../db/transaction";
 import { idSchema } from "../id";

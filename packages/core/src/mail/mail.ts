@@ -1,5 +1,5 @@
 import { desc } from "drizzle-orm";
-import { z } from "zod";
+import * as z from "zod";
 import { config } from "../config";
 import { useTransaction } from "../db/transaction";
 import { log } from "../log";

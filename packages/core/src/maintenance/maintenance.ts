@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { deleteExpired } from "../account/expiry";
 import { deleteAbandoned } from "../attachment/attachment";
 import { useTransaction } from "../db/transaction";

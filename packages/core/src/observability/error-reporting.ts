@@ -10,8 +10,13 @@ import { redactError, redactQueryText } from "./redact";
  * 4xx are not reported; 5xx and failed tasks are.
  */
 
-/** The SDK surface used here: @sentry/node, or @sentry/aws-serverless (which re-exports it). */
-type Sdk = Pick<typeof SentryNode, "init" | "withScope" | "captureException" | "flush">;
+/**
+ * The SDK surface used here: @sentry/node (the API), or the light Node SDK the Lambdas load
+ * (packages/functions/src/sentry-sdk.ts), whose client type differs; init's result is unused.
+ */
+type Sdk = Pick<typeof SentryNode, "withScope" | "captureException" | "flush"> & {
+  init(options: SentryNode.NodeOptions): unknown;
+};
 
 let sdk: Sdk | undefined;
 
@@ -34,7 +39,7 @@ export interface ErrorContext {
 
 /** Initialises once; returns whether reporting is on. Lambdas pass @sentry/aws-serverless. */
 export async function initErrorReporting(
-  load: () => Promise<Sdk> = () => import("@sentry/node"),
+  load: () => Promise<Sdk> = () => import("./sentry-node"),
 ): Promise<boolean> {
   if (sdk) return true;
   const { dsn, release } = config().sentry;
@@ -46,6 +51,9 @@ export async function initErrorReporting(
     environment: config().stage,
     sendDefaultPii: false,
     tracesSampleRate: 0,
+    // Its ESM loader hooks only feed auto-instrumented spans, which no trace here records, and
+    // registering them starts a loader thread: most of a cold start with a DSN (ADR 022).
+    registerEsmLoaderHooks: false,
     beforeSend: scrub,
     beforeBreadcrumb: () => null, // breadcrumbs can hold URLs with tokens and console output
     // Integrations that copy source lines, local variables, console output, request data or the

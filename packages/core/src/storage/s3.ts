@@ -8,8 +8,6 @@ import {
   PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
-import { createPresignedPost } from "@aws-sdk/s3-presigned-post";
-import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { attachmentDisposition, type ObjectStorage } from "./port";
 
 /** S3 behind the storage port; the only file that knows the S3 SDK's object calls. */
@@ -18,6 +16,9 @@ export function createS3Storage(options: { bucket: string; client?: S3Client }):
   const client = options.client ?? new S3Client({});
   return {
     async presignUpload({ key, contentType, size, expiresSeconds }) {
+      // The presigners load on first use: the API's boot and the Lambdas never read them, and a
+      // Lambda (which presigns nothing) leaves them out of its bundle (infra/bundling.ts).
+      const { createPresignedPost } = await import("@aws-sdk/s3-presigned-post");
       return createPresignedPost(client, {
         Bucket: bucket,
         Key: key,
@@ -31,6 +32,7 @@ export function createS3Storage(options: { bucket: string; client?: S3Client }):
       });
     },
     async presignDownload({ key, filename, contentType, expiresSeconds }) {
+      const { getSignedUrl } = await import("@aws-sdk/s3-request-presigner");
       return getSignedUrl(
         client,
         new GetObjectCommand({

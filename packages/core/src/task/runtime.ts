@@ -1,8 +1,7 @@
 import { config } from "../config";
 import { createLocalQueue, type LocalQueue } from "./local-queue";
 import type { TaskQueue } from "./queue";
-import { localQueueAdmin, type QueueAdmin, sqsQueueAdmin } from "./queue-admin";
-import { createSqsQueue } from "./sqs-queue";
+import type { QueueAdmin } from "./queue-admin";
 
 /** Names of the offline queues (the AWS ones are in infra/tasks.ts). */
 export const LOCAL_QUEUE = "tasks";
@@ -28,7 +27,14 @@ export function localQueue(): LocalQueue {
 export function taskQueue(): TaskQueue {
   if (!queue) {
     const settings = config().tasks;
-    queue = settings.kind === "sqs" ? createSqsQueue(settings.queueUrl) : localQueue();
+    if (settings.kind === "sqs") {
+      // The SQS SDK loads on the first relay, not at boot: loading it (the Lambda runtime's copy,
+      // or the container's) costs more than the rest of a cold start (ADR 022).
+      const adapter = once(() =>
+        import("./sqs-queue").then((m) => m.createSqsQueue(settings.queueUrl)),
+      );
+      queue = { send: async (messages) => (await adapter()).send(messages) };
+    } else queue = localQueue();
   }
   return queue;
 }
@@ -39,7 +45,33 @@ let admin: QueueAdmin | undefined;
 export function queueAdmin(): QueueAdmin {
   if (!admin) {
     const settings = config().tasks;
-    admin = settings.kind === "sqs" ? sqsQueueAdmin(settings) : localQueueAdmin(localQueue());
+    // Loaded on the first operator call, like the relay's adapter (the SQS one imports the SDK).
+    const adapter = once(() =>
+      import("./queue-admin").then((m) =>
+        settings.kind === "sqs" ? m.sqsQueueAdmin(settings) : m.localQueueAdmin(localQueue()),
+      ),
+    );
+    admin = {
+      kind: settings.kind,
+      depth: async () => (await adapter()).depth(),
+      deadLetters: async (limit) => (await adapter()).deadLetters(limit),
+      redrive: async () => (await adapter()).redrive(),
+      send: async (body) => (await adapter()).send(body),
+    };
   }
   return admin;
+}
+
+function once<T>(load: () => Promise<T>): () => Promise<T> {
+  let loaded: Promise<T> | undefined;
+  return () => {
+    if (!loaded) {
+      loaded = load();
+      // A failed load is tried again on the next call rather than remembered.
+      loaded.catch(() => {
+        loaded = undefined;
+      });
+    }
+    return loaded;
+  };
 }

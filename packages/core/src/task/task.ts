@@ -1,5 +1,5 @@
 import { and, asc, inArray, isNotNull, isNull, lt, lte, or } from "drizzle-orm";
-import { z } from "zod";
+import * as z from "zod";
 import { afterCommit, createTransaction, useTransaction } from "../db/transaction";
 import { createID } from "../id";
 import { log, logContext } from "../log";
