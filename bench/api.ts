@@ -42,6 +42,9 @@ import { freePort } from "../scripts/net";
  *   --log-level L     the bundle's LOG_LEVEL (info); `silent` measures what the log costs
  *   --bundle FILE     a server.mjs built elsewhere (e.g. of an older commit); no build then
  *   --app-log FILE    also copy the bundle's stdout to FILE (to read what it logged)
+ *   --against FILE    a second bundle measured in the same rounds (before/after in one run: the
+ *                     ratio app/against); its LOG_LEVEL is --against-log-level (--log-level's),
+ *                     so `--bundle X --against X --against-log-level silent` prices the log
  * Writes bench/results/api-<timestamp>.json.
  */
 
@@ -56,6 +59,8 @@ const { values: options } = parseArgs({
     "log-level": { type: "string" },
     bundle: { type: "string" },
     "app-log": { type: "string" },
+    against: { type: "string" },
+    "against-log-level": { type: "string" },
   },
 });
 const option = (name: keyof typeof options, fallback: string): string =>
@@ -73,6 +78,9 @@ const warmup = positive("warmup", 1);
 const connections = positive("connections", 50);
 const logLevel = option("log-level", "info");
 const bundleOption = options.bundle ?? process.env.BENCH_BUNDLE;
+const againstOption = options.against ?? process.env.BENCH_AGAINST;
+const against = againstOption ? path.resolve(againstOption) : undefined;
+const againstLogLevel = option("against-log-level", logLevel);
 const bundle = bundleOption
   ? path.resolve(bundleOption)
   : path.join(root, "packages/core/dist/server.mjs");
@@ -210,7 +218,6 @@ async function main() {
     if (build.status !== 0) throw new Error(`build failed:\n${build.stderr}`);
   }
 
-  const [appPort, basePort] = [await freePort(), await freePort()];
   const shared = {
     DATABASE_URL: databaseURL,
     DATABASE_POOL_MAX: process.env.DATABASE_POOL_MAX ?? "5",
@@ -221,25 +228,40 @@ async function main() {
   };
   const storage = mkdtempSync(path.join(tmpdir(), "slipway-bench-storage-"));
   temporary.push(storage);
-  const app = start(
+  /** A bundle as deployed, listening on a free port once it has migrated. */
+  const startBundle = async (label: string, file: string, level: string, copyTo?: string) => {
+    const port = await freePort();
+    const server = start(
+      label,
+      [file],
+      {
+        ...shared,
+        PORT: String(port),
+        HOST: "127.0.0.1",
+        MIGRATE_ON_BOOT: "true",
+        LOG_LEVEL: level,
+        ORIGIN_SECRET: SECRET,
+        ALLOWED_ORIGINS: SITE,
+        STORAGE_DIR: storage,
+        SENTRY_DSN: "",
+      },
+      copyTo,
+    );
+    const url = `http://127.0.0.1:${port}`;
+    await until(server, `${url}/api/health/ready`, viewerHeaders);
+    return { server, url };
+  };
+  const { server: app, url: appURL } = await startBundle(
     "the bundle",
-    [bundle],
-    {
-      ...shared,
-      PORT: String(appPort),
-      HOST: "127.0.0.1",
-      MIGRATE_ON_BOOT: "true",
-      LOG_LEVEL: logLevel,
-      ORIGIN_SECRET: SECRET,
-      ALLOWED_ORIGINS: SITE,
-      STORAGE_DIR: storage,
-      SENTRY_DSN: "",
-    },
+    bundle,
+    logLevel,
     options["app-log"],
   );
-  const appURL = `http://127.0.0.1:${appPort}`;
-  await until(app, `${appURL}/api/health/ready`, viewerHeaders);
+  const other = against
+    ? await startBundle("the other bundle", against, againstLogLevel)
+    : undefined;
   // Started once the bundle has migrated: the tables exist.
+  const basePort = await freePort();
   const baseline = start(
     "the baseline",
     ["--import", "tsx", path.join(root, "bench/baseline/api-baseline.ts")],
@@ -247,6 +269,22 @@ async function main() {
   );
   const baseURL = `http://127.0.0.1:${basePort}`;
   await until(baseline, `${baseURL}/api/auth/me`, {}, 401);
+
+  type Key = "app" | "against" | "baseline";
+  const targets: { key: Key; label: string; url: string; pid: number | undefined }[] = [
+    { key: "app", label: "the bundle", url: appURL, pid: app.child.pid },
+    ...(other
+      ? [
+          {
+            key: "against" as const,
+            label: "the other bundle",
+            url: other.url,
+            pid: other.server.child.pid,
+          },
+        ]
+      : []),
+    { key: "baseline", label: "the baseline", url: baseURL, pid: baseline.child.pid },
+  ];
 
   // Seed through the bundle: a user (its session cookie) and notes.
   const email = `bench-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.com`;
@@ -301,25 +339,27 @@ async function main() {
   for (const name of routes) {
     const request = requests[name];
     const answers = await Promise.all(
-      [appURL, baseURL].map(async (base) => {
-        const response = await fetch(`${base}${request.path}`, {
+      targets.map(async (target) => {
+        const response = await fetch(`${target.url}${request.path}`, {
           method: request.method,
           headers: request.headers,
           body: request.body,
         });
-        return { status: response.status, text: await response.text() };
+        return { target, status: response.status, text: await response.text() };
       }),
     );
-    const [fromApp, fromBaseline] = answers as [(typeof answers)[0], (typeof answers)[0]];
-    const same =
-      name === "create"
-        ? normalize(fromApp.text) === normalize(fromBaseline.text)
-        : fromApp.text === fromBaseline.text;
-    if (fromApp.status !== fromBaseline.status || !same || fromApp.status >= 300) {
-      throw new Error(
-        `${name}: the bundle and the baseline answer differently\n` +
-          `  bundle   ${fromApp.status} ${fromApp.text}\n  baseline ${fromBaseline.status} ${fromBaseline.text}`,
-      );
+    const reference = answers.at(-1) as (typeof answers)[0]; // the baseline
+    for (const answer of answers.slice(0, -1)) {
+      const same =
+        name === "create"
+          ? normalize(answer.text) === normalize(reference.text)
+          : answer.text === reference.text;
+      if (answer.status !== reference.status || !same || answer.status >= 300) {
+        throw new Error(
+          `${name}: ${answer.target.label} and the baseline answer differently\n` +
+            `  ${answer.target.label}: ${answer.status} ${answer.text}\n  the baseline: ${reference.status} ${reference.text}`,
+        );
+      }
     }
   }
   await resetNotes();
@@ -342,10 +382,6 @@ async function main() {
     return { result, cpu };
   };
 
-  const targets = [
-    { key: "app", url: appURL, pid: app.child.pid },
-    { key: "baseline", url: baseURL, pid: baseline.child.pid },
-  ] as const;
   type Sample = {
     rps: number;
     p50: number;
@@ -355,7 +391,7 @@ async function main() {
     /** The server process's CPU per request (µs), when /proc says. */
     cpuUs: number | undefined;
   };
-  const samples: Record<string, Record<"app" | "baseline", Sample[]>> = {};
+  const samples: Record<string, Record<Key, Sample[]>> = {};
   const sample = ({ result, cpu }: Awaited<ReturnType<typeof run>>): Sample => ({
     rps: result.requests.average,
     p50: result.latency.p50,
@@ -365,14 +401,19 @@ async function main() {
     cpuUs: cpu === undefined ? undefined : (cpu * 1e6) / Math.max(1, result.requests.total),
   });
   for (const name of routes) {
-    samples[name] = { app: [], baseline: [] };
+    samples[name] = { app: [], against: [], baseline: [] };
     if (warmup > 0) for (const target of targets) await run(target.url, name, warmup);
   }
   const linesBefore = app.stdout.lines;
   const started = performance.now();
   for (let round = 0; round < rounds; round++) {
     for (const name of routes) {
-      const order = round % 2 === 0 ? targets : [...targets].reverse();
+      // Each round starts with another target, and runs them in the other direction.
+      const turned = [
+        ...targets.slice(round % targets.length),
+        ...targets.slice(0, round % targets.length),
+      ];
+      const order = round % 2 === 0 ? turned : turned.reverse();
       for (const target of order) {
         samples[name]?.[target.key].push(sample(await run(target.url, name, duration, target.pid)));
       }
@@ -392,6 +433,7 @@ async function main() {
   }
   await db.end({ timeout: 1 });
   await stop(app);
+  if (other) await stop(other.server);
   await stop(baseline);
 
   // ---------------------------------------------------------------- report
@@ -403,7 +445,6 @@ async function main() {
       : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
   };
   const summary = routes.map((name) => {
-    const pair = samples[name] as Record<"app" | "baseline", Sample[]>;
     const of = (list: Sample[]) => ({
       rps: median(list.map((s) => s.rps)),
       p50: median(list.map((s) => s.p50)),
@@ -413,19 +454,35 @@ async function main() {
         ? median(list.map((s) => s.cpuUs as number))
         : undefined,
     });
-    const a = of(pair.app);
-    const b = of(pair.baseline);
-    const paired = pair.app.map((s, i) => s.rps / (pair.baseline[i]?.rps ?? NaN));
+    const all = samples[name] as Record<Key, Sample[]>;
+    const stats = Object.fromEntries(
+      targets.map((target) => [target.key, of(all[target.key])]),
+    ) as Record<Key, ReturnType<typeof of> | undefined>;
+    /** `a`/`b` in throughput (ratio of the medians, and the range of the rounds' own ratios) and
+     * in CPU per request (b's over a's: the throughput ratio on a core of its own). */
+    const compare = (a: Key, b: Key) => {
+      const x = stats[a];
+      const y = stats[b];
+      if (!x || !y) return undefined;
+      const paired = all[a].map((s, i) => s.rps / (all[b][i]?.rps ?? NaN));
+      return {
+        ratio: x.rps / y.rps,
+        range: [Math.min(...paired), Math.max(...paired)],
+        cpuRatio: x.cpuUs && y.cpuUs ? y.cpuUs / x.cpuUs : undefined,
+      };
+    };
     return {
       route: name,
       request: `${requests[name].method} ${requests[name].path.replace(/not_\w+/, ":id")}`,
-      app: a,
-      baseline: b,
-      ratio: a.rps / b.rps,
-      pairedRatios: paired,
-      /** Baseline CPU per request / app CPU per request: the throughput ratio on a core of its own. */
-      cpuRatio: a.cpuUs && b.cpuUs ? b.cpuUs / a.cpuUs : undefined,
-      rounds: pair,
+      ...stats,
+      appVsBaseline: compare("app", "baseline"),
+      ...(other
+        ? {
+            againstVsBaseline: compare("against", "baseline"),
+            appVsAgainst: compare("app", "against"),
+          }
+        : {}),
+      rounds: all,
     };
   });
   const loadAfter = load();
@@ -446,21 +503,46 @@ async function main() {
     `API bench: the bundle (LOG_LEVEL=${logLevel}, behind ORIGIN_SECRET, stdout a drained pipe) vs raw node:http + postgres.js`,
     `${connections} connections, ${rounds} rounds x ${duration} s per route and target (alternating), medians; node ${process.version}, ${bundleOption ? `bundle ${bundle}` : `${commit}${dirty ? " + uncommitted changes" : ""}`}`,
     "",
-    "| route | app req/s | baseline req/s | app/baseline (range) | app p50 / p99 ms | baseline p50 / p99 ms | server CPU µs/req app / baseline (baseline/app) |",
-    "|---|---:|---:|---:|---:|---:|---:|",
-    ...summary.map(
-      (s) =>
-        `| ${s.request} | ${Math.round(s.app.rps)} | ${Math.round(s.baseline.rps)} | ${s.ratio.toFixed(2)} (${Math.min(...s.pairedRatios).toFixed(2)}-${Math.max(...s.pairedRatios).toFixed(2)}) | ${s.app.p50} / ${s.app.p99} | ${s.baseline.p50} / ${s.baseline.p99} | ${s.cpuRatio === undefined ? "n/a" : `${Math.round(s.app.cpuUs ?? 0)} / ${Math.round(s.baseline.cpuUs ?? 0)} (${s.cpuRatio.toFixed(2)})`} |`,
-    ),
+    `| route | ${targets.map((t) => `${t.key} req/s`).join(" | ")} | app/baseline (rounds) | ${other ? "against/baseline | app/against (rounds) | " : ""}p50 / p99 ms ${targets.map((t) => t.key).join(" / ")} | CPU µs/req ${targets.map((t) => t.key).join(" / ")} | CPU baseline/app${other ? " | CPU against/app" : ""} |`,
+    `|---|${targets.map(() => "---:|").join("")}---:|${other ? "---:|---:|" : ""}---:|---:|---:|${other ? "---:|" : ""}`,
+    ...summary.map((s) => {
+      const ratio = (c: typeof s.appVsBaseline, withRange = true) =>
+        c
+          ? `${c.ratio.toFixed(2)}${withRange ? ` (${c.range.map((r) => r.toFixed(2)).join("-")})` : ""}`
+          : "n/a";
+      const cpu = (c: typeof s.appVsBaseline) => (c?.cpuRatio ? c.cpuRatio.toFixed(2) : "n/a");
+      const each = (f: (x: NonNullable<typeof s.app>) => string) =>
+        targets.map((t) => (s[t.key] ? f(s[t.key] as NonNullable<typeof s.app>) : "n/a"));
+      const cells = [
+        s.request,
+        ...each((x) => String(Math.round(x.rps))),
+        ratio(s.appVsBaseline),
+        ...(other ? [ratio(s.againstVsBaseline, false), ratio(s.appVsAgainst)] : []),
+        each((x) => `${x.p50} / ${x.p99}`).join(" · "),
+        each((x) => (x.cpuUs === undefined ? "n/a" : String(Math.round(x.cpuUs)))).join(" / "),
+        cpu(s.appVsBaseline),
+        // against's CPU over app's: above 1, app does the same work with less.
+        ...(other
+          ? [s.app?.cpuUs && s.against?.cpuUs ? (s.against.cpuUs / s.app.cpuUs).toFixed(2) : "n/a"]
+          : []),
+      ];
+      return `| ${cells.join(" | ")} |`;
+    }),
+    ...(other
+      ? [
+          "",
+          `app: ${bundle} (LOG_LEVEL=${logLevel}); against: ${against} (LOG_LEVEL=${againstLogLevel})`,
+        ]
+      : []),
     "",
     `the bundle logged ${linesLogged} lines for ${appRequests} measured requests (${(linesLogged / Math.max(1, appRequests)).toFixed(2)} a request) to its stdout pipe, ${(app.stdout.bytes / 1e6).toFixed(1)} MB in all`,
     `load average (1/5/15 min) before ${loadBefore}, after ${loadAfter}; ${Math.round(measuredSeconds)} s measured`,
   ];
-  const failures = summary.filter((s) => s.app.failed + s.baseline.failed > 0);
-  for (const s of failures) {
-    lines.push(
-      `WARNING ${s.route}: ${s.app.failed} failed requests (bundle), ${s.baseline.failed} (baseline)`,
-    );
+  for (const s of summary) {
+    for (const target of targets) {
+      const failed = s[target.key]?.failed ?? 0;
+      if (failed > 0) lines.push(`WARNING ${s.route}: ${failed} failed requests (${target.label})`);
+    }
   }
   process.stdout.write(`${lines.join("\n")}\n`);
 
@@ -477,12 +559,14 @@ async function main() {
         dirty,
         node: process.version,
         bundle,
+        against,
         settings: {
           rounds,
           duration,
           warmup,
           connections,
           logLevel,
+          againstLogLevel: against ? againstLogLevel : undefined,
           routes,
           seedNotes: SEED_NOTES,
         },
