@@ -12,8 +12,10 @@ const apiHost =
 // Offline the browser talks to one origin: Vite serves the app and proxies /api to the API,
 // as the CloudFront Router does on AWS, so cookies stay first-party in both.
 const apiPort = process.env.PORT ?? "3000";
+// xfwd: the API sees who reached Vite (X-Forwarded-For), so its dev routes can refuse a LAN
+// peer when HOST opens Vite beyond loopback; otherwise every proxied request looks local.
 const proxy = {
-  "/api": { target: `http://${apiHost}:${apiPort}`, changeOrigin: false },
+  "/api": { target: `http://${apiHost}:${apiPort}`, changeOrigin: false, xfwd: true },
   // The offline object store (presigned uploads and downloads), served by the API process.
   "/storage": { target: `http://${apiHost}:${apiPort}`, changeOrigin: false },
 };
