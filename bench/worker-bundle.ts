@@ -163,7 +163,7 @@ for (let round = 0; round < runs; round++) {
 
 // Warm invocations: the same handler, plain and wrapped by the Lambdas' error reporting
 // (packages/functions/src/sentry.ts: a flush on every return), with a DSN.
-const flushScript = path.join(work, "bench-flush.ts");
+const flushScript = path.join(work, "bench-flush.mts");
 writeFileSync(
   flushScript,
   `import { withErrorReporting } from ${JSON.stringify(path.join(root, "packages/functions/src/sentry.ts"))};

@@ -2,7 +2,7 @@ import { isIP } from "node:net";
 import { type Context, Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { describeRoute } from "hono-openapi";
-import { z } from "zod";
+import * as z from "zod";
 import { type Config, config } from "../config";
 import { AppError } from "../error";
 import { canonicalAddress, isLoopback, socketAddress } from "../http/client-address";

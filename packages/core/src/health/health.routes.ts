@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
-import { z } from "zod";
+import * as z from "zod";
 import { errorResponses, jsonResponse } from "../http/openapi";
 import * as Health from "./health";
 

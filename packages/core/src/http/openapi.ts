@@ -1,5 +1,5 @@
 import { resolver } from "hono-openapi";
-import { z } from "zod";
+import * as z from "zod";
 import { type ErrorCode, errorStatus, type FieldIssue as FieldIssueShape } from "../error";
 
 /** One field a 400 `validation_failed` names (`FieldIssue` in error.ts). */
