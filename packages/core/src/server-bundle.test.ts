@@ -4,7 +4,10 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Metafile } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { staticClosure } from "../../../scripts/infra/worker/function-bundle";
+import {
+  dynamicallyImportedCommonJs,
+  staticClosure,
+} from "../../../scripts/infra/worker/function-bundle";
 import { freePort, waitUntilOk } from "../../../scripts/net";
 import { app } from "./api";
 import { repoRoot } from "./config";
@@ -72,6 +75,14 @@ describe("the API container's bundle", () => {
     // A bundle read whole would be ~5 MB; what boots is a tenth of the files' bytes.
     const bytes = [...boot].reduce((sum, file) => sum + (metafile.outputs[file]?.bytes ?? 0), 0);
     expect(bytes).toBeLessThan(900 * 1024);
+  });
+
+  it("imports no CommonJS module dynamically (its split chunk would export only a default)", () => {
+    // The presigners and the RDS CA list are CommonJS: s3-presign.ts and db/rds-ca.ts import
+    // them statically, and are what is imported on first use. (OpenTelemetry, under @sentry/node,
+    // imports its machine-id detectors so; nothing here runs that detector.)
+    const ours = (file: string) => !file.includes("node_modules/");
+    expect(dynamicallyImportedCommonJs(metafile, ours)).toEqual([]);
   });
 
   it("keeps the Argon2 addon external (the image copies it beside the bundle)", () => {

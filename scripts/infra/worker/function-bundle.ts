@@ -204,3 +204,25 @@ export function externalImports(metafile: esbuild.Metafile): string[] {
 const builtins = new Set(builtinModules);
 const isBuiltin = (specifier: string) =>
   specifier.startsWith("node:") || builtins.has(specifier.split("/")[0] ?? specifier);
+
+/**
+ * The CommonJS modules a split build loads with a dynamic import. esbuild makes each its own
+ * chunk exporting only `default`, so `const { name } = await import("cjs-package")` gets
+ * undefined there (unsplit, or in Node itself, it gets the named export). Such an import must go
+ * through an ESM module that imports the package statically.
+ */
+export function dynamicallyImportedCommonJs(
+  metafile: esbuild.Metafile,
+  importers: (file: string) => boolean = () => true,
+): string[] {
+  const found = new Set<string>();
+  for (const [file, input] of Object.entries(metafile.inputs))
+    for (const imported of input.imports)
+      if (
+        imported.kind === "dynamic-import" &&
+        metafile.inputs[imported.path]?.format === "cjs" &&
+        importers(file)
+      )
+        found.add(`${file} -> ${imported.path}`);
+  return [...found].sort();
+}

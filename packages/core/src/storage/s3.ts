@@ -18,7 +18,7 @@ export function createS3Storage(options: { bucket: string; client?: S3Client }):
     async presignUpload({ key, contentType, size, expiresSeconds }) {
       // The presigners load on first use: the API's boot and the Lambdas never read them, and a
       // Lambda (which presigns nothing) leaves them out of its bundle (infra/bundling.ts).
-      const { createPresignedPost } = await import("@aws-sdk/s3-presigned-post");
+      const { createPresignedPost } = await import("./s3-presign");
       return createPresignedPost(client, {
         Bucket: bucket,
         Key: key,
@@ -32,7 +32,7 @@ export function createS3Storage(options: { bucket: string; client?: S3Client }):
       });
     },
     async presignDownload({ key, filename, contentType, expiresSeconds }) {
-      const { getSignedUrl } = await import("@aws-sdk/s3-request-presigner");
+      const { getSignedUrl } = await import("./s3-presign");
       return getSignedUrl(
         client,
         new GetObjectCommand({
