@@ -4,13 +4,15 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { type Api, startApi } from "./dev/api";
 
 /**
  * `npm run dev`: the whole app offline, no AWS, no Docker. (`npm run preview`: the same with the
  * site's production build, see below.)
  * The API (which migrates PGlite under .data/ before it listens) on PORT (3000) with reload on
- * change, and Vite on WEB_PORT (5173) proxying /api to it. Ctrl-C stops both and waits for
- * them, so PGlite closes its files cleanly.
+ * change, and Vite on WEB_PORT (5173) proxying /api to it, started side by side. Ctrl-C stops
+ * both and waits for them, so PGlite closes its files cleanly.
+ * The API runs from a kept esbuild bundle, rebuilt on change (dev/api.ts, ADR 023).
  */
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -29,47 +31,62 @@ const shown = host === "127.0.0.1" ? "localhost" : reachable;
 const started = performance.now();
 
 const resolve = createRequire(import.meta.url).resolve;
-const children = new Map<string, ChildProcess>();
+/** What stop() signals: Vite's process, and the API (whichever process of it runs now). */
+interface Running {
+  kill(signal: NodeJS.Signals): void;
+}
+const children = new Map<string, Running>();
 let stopping = false;
+let api: Api | undefined;
+const env = { ...process.env, HOST: host, PORT: apiPort, WEB_PORT: webPort, FORCE_COLOR: "1" };
+
+/** Prefixes each line of a child's output with its name. */
+function prefixed(name: string) {
+  const prefix = `${name.padEnd(3)} │ `;
+  const partial = { stdout: "", stderr: "" };
+  return (stream: "stdout" | "stderr", chunk: Buffer) => {
+    const lines = (partial[stream] + chunk.toString()).split("\n");
+    partial[stream] = lines.pop() ?? "";
+    for (const line of lines) process.stdout.write(`${prefix}${line}\n`);
+  };
+}
+
+function exited(name: string, code: number | null, signal: NodeJS.Signals | null) {
+  children.delete(name);
+  if (!stopping) {
+    process.stdout.write(`${name} exited (${signal ?? code}); stopping the rest\n`);
+    void stop(code ?? 1);
+  } else if (children.size === 0) {
+    process.exit(process.exitCode ?? 0);
+  }
+}
 
 function start(name: string, args: string[], cwd: string) {
-  const child = spawn(process.execPath, args, {
+  const child: ChildProcess = spawn(process.execPath, args, {
     cwd,
-    env: { ...process.env, HOST: host, PORT: apiPort, WEB_PORT: webPort, FORCE_COLOR: "1" },
+    env,
     stdio: ["ignore", "pipe", "pipe"],
   });
-  const prefix = `${name.padEnd(3)} │ `;
-  for (const stream of [child.stdout, child.stderr]) {
-    let partial = "";
-    stream.on("data", (chunk: Buffer) => {
-      const lines = (partial + chunk.toString()).split("\n");
-      partial = lines.pop() ?? "";
-      for (const line of lines) process.stdout.write(`${prefix}${line}\n`);
-    });
-  }
-  child.on("exit", (code, signal) => {
-    children.delete(name);
-    if (!stopping) {
-      process.stdout.write(`${name} exited (${signal ?? code}); stopping the rest\n`);
-      void stop(code ?? 1);
-    } else if (children.size === 0) {
-      process.exit(process.exitCode ?? 0);
-    }
-  });
-  children.set(name, child);
+  const output = prefixed(name);
+  child.stdout?.on("data", (chunk: Buffer) => output("stdout", chunk));
+  child.stderr?.on("data", (chunk: Buffer) => output("stderr", chunk));
+  child.on("exit", (code, signal) => exited(name, code, signal));
+  children.set(name, { kill: (signal) => child.kill(signal) });
 }
 
 /**
- * Ctrl-C in a terminal sends SIGINT to the whole process group, children included, and a second
- * signal makes `tsx watch` kill the API before PGlite has closed its files. So after SIGINT the
- * children get a grace period to stop on their own; anything else (SIGTERM, a child that died)
- * is passed on at once. Whatever still runs after 10 s is killed.
+ * Ctrl-C in a terminal sends SIGINT to the whole process group, children included, so after
+ * SIGINT the children get a grace period to stop on their own (the API closes PGlite's files
+ * first); anything else (SIGTERM, a child that died) is passed on at once. Whatever still runs
+ * after 10 s is killed.
  */
 async function stop(code: number, childrenSignalled = false) {
   if (stopping) return;
   stopping = true;
   process.exitCode = code;
   if (children.size === 0) process.exit(code);
+  // From here no change restarts the API; a Ctrl-C already reached it from the terminal.
+  api?.stop();
   const signal = () => {
     for (const child of children.values()) child.kill("SIGTERM");
   };
@@ -95,13 +112,17 @@ if (preview) {
   const [code] = (await once(build, "exit")) as [number | null];
   if (code !== 0) process.exit(code ?? 1);
 }
-// `tsx watch` restarts the API when its source changes; the server migrates at each boot.
-const server = "packages/core/src/server.ts";
-start(
-  "api",
-  [resolve("tsx/cli"), ...(preview ? [server] : ["watch", "--clear-screen=false", server])],
+// The API first (its boot is what the developer waits for), Vite beside it. The API restarts
+// when its source changes (dev) and migrates at each boot.
+api = startApi({
   root,
-);
+  watch: !preview,
+  env,
+  output: prefixed("api"),
+  onExit: (code, signal) => exited("api", code, signal),
+  note: (line) => process.stdout.write(`api │ ${line}\n`),
+});
+children.set("api", { kill: (signal) => api?.stop(signal) });
 start("web", preview ? [vite, "preview"] : [vite], web);
 
 // Announce once the API answers ready (database reachable, migrations applied).
