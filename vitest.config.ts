@@ -1,4 +1,9 @@
 import { defineConfig } from "vitest/config";
+import { liftoffOnly } from "./scripts/dev/node-flags";
+
+// Test files that start PGlite spend a third less CPU with its WebAssembly on V8's baseline
+// compiler only (scripts/dev/node-flags.ts, ADR 023).
+const execArgv = liftoffOnly();
 
 // `npm test`: everything that needs no browser. Core runs on PGlite, or on the Postgres in
 // TEST_DATABASE_URL when set (CI runs both); each test file gets its own database connection.
@@ -12,6 +17,8 @@ export default defineConfig({
           environment: "node",
           include: ["src/**/*.test.ts", "test/**/*.test.ts"],
           setupFiles: ["test/setup.ts"],
+          globalSetup: ["test/global-setup.ts"],
+          execArgv,
           testTimeout: 20_000,
           hookTimeout: 60_000,
         },
@@ -25,6 +32,8 @@ export default defineConfig({
           environmentOptions: { happyDOM: { url: "http://localhost:3000/" } },
           include: ["src/**/*.test.tsx", "src/**/*.test.ts"],
           setupFiles: ["../core/test/setup.ts"],
+          globalSetup: ["../core/test/global-setup.ts"],
+          execArgv,
           testTimeout: 20_000,
           hookTimeout: 60_000,
         },

@@ -1,54 +1,111 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import postgres from "postgres";
-import { onTestFinished, vi } from "vitest";
-import { DEFAULT_TIMEOUTS, repoRoot } from "../src/config";
+import { inject, onTestFinished, vi } from "vitest";
+import { config, DEFAULT_TIMEOUTS } from "../src/config";
 import { type DatabaseHandle, openDatabase } from "../src/db/client";
+import { pgliteTemplate, type TemplateSpec } from "../src/db/pglite-template";
 import { rollback } from "../src/db/transaction";
 
 export const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures");
 export const fixtureMigrations = (name: string) => path.join(fixtures, "migrations", name);
 
-const pgliteVersion = (
-  JSON.parse(
-    readFileSync(path.join(repoRoot, "node_modules/@electric-sql/pglite/package.json"), "utf8"),
-  ) as { version: string }
-).version;
-const templateFile = path.join(
-  repoRoot,
-  "node_modules",
-  ".cache",
-  "slipway",
-  `pglite-${pgliteVersion}.tar`,
-);
-let template: Promise<Blob> | undefined;
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** The run's global setup (test/global-setup.ts) checked both templates' checksums. */
+    pgliteTemplatesChecked: boolean;
+  }
+}
+
+const blobs = new Map<string, Promise<Blob>>();
 
 /**
- * An empty PGlite data directory, made once and kept on disk: initdb costs ~2 s, starting from
- * the snapshot ~0.5 s. Written to a temp name then renamed, so parallel workers never read half.
+ * A PGlite data directory as a Blob for `loadDataDir`: initdb costs 2-3 s (10-25 s on a loaded
+ * machine), starting from the snapshot a fraction of it. The templates are made once per
+ * machine (db/pglite-template.ts), checked by the run's global setup; kept per process here.
  */
-function pgliteTemplate(): Promise<Blob> {
-  template ??= (async () => {
-    if (existsSync(templateFile)) return new Blob([readFileSync(templateFile)]);
-    const { PGlite } = await import("@electric-sql/pglite");
-    const scratch = await PGlite.create("memory://");
-    const dump = await scratch.dumpDataDir("none");
-    await scratch.close();
-    mkdirSync(path.dirname(templateFile), { recursive: true });
-    const partial = `${templateFile}.${process.pid}`;
-    writeFileSync(partial, Buffer.from(await dump.arrayBuffer()));
-    renameSync(partial, templateFile);
-    return dump;
-  })();
-  return template;
+function template(spec: TemplateSpec): Promise<Blob> {
+  const key = spec.migrationsDir ?? "";
+  let blob = blobs.get(key);
+  if (!blob) {
+    // Checked once per run already (40 MB of sha256 per test file otherwise); alone, here.
+    const verify = !safeInject("pgliteTemplatesChecked");
+    blob = pgliteTemplate({ ...spec, verify }).then((t) => new Blob([t.tar]));
+    blobs.set(key, blob);
+  }
+  return blob;
 }
+
+/** `inject` outside a vitest run with the global setup (a script importing this) is no value. */
+function safeInject(key: "pgliteTemplatesChecked"): boolean {
+  try {
+    return inject(key) === true;
+  } catch {
+    return false;
+  }
+}
+
+/** The empty template, for a test that starts PGlite itself (`PGlite.create(…, { loadDataDir })`). */
+export const emptyPgliteTemplate = () => template({});
 
 /** An empty in-memory PGlite database, started from the template. */
 export async function openPglite(): Promise<DatabaseHandle> {
-  return openDatabase({ kind: "pglite", dataDir: "memory://" }, await pgliteTemplate());
+  return openDatabase({ kind: "pglite", dataDir: "memory://" }, await template({}));
 }
+
+/** An in-memory PGlite database with the app's migrations applied, from its template. */
+export async function openMigratedPglite(): Promise<DatabaseHandle> {
+  return openDatabase(
+    { kind: "pglite", dataDir: "memory://" },
+    await template({ migrationsDir: config().migrationsDir }),
+  );
+}
+
+export interface Deferred {
+  /** Opens the database on the first `await` (or `then`), once. */
+  handle: Promise<DatabaseHandle>;
+  /**
+   * From now on, if it was never opened, it resolves to a database with nothing to close
+   * (`closeDatabase` awaits it: closing must not open it).
+   */
+  retire(): void;
+}
+
+/**
+ * A database opened on first use, in place of a promise of one (`setDatabase`): a test file
+ * that never queries never pays for a PGlite (~1 s and 40 MB each).
+ */
+export function openOnFirstUse(open: () => Promise<DatabaseHandle>): Deferred {
+  let opened: Promise<DatabaseHandle> | undefined;
+  let retired = false;
+  const start = () => {
+    opened ??= retired ? Promise.resolve(unopened) : open();
+    return opened;
+  };
+  const handle = {
+    // biome-ignore lint/suspicious/noThenProperty: a promise that starts its work when awaited
+    then: (onFulfilled, onRejected) => start().then(onFulfilled, onRejected),
+    catch: (onRejected) => start().catch(onRejected),
+    finally: (onFinally) => start().finally(onFinally),
+    [Symbol.toStringTag]: "Promise",
+  } as Promise<DatabaseHandle>;
+  return {
+    handle,
+    retire: () => {
+      retired = true;
+    },
+  };
+}
+
+/** What a deferred database that was never opened is closed as: nothing to close. */
+const unopened: DatabaseHandle = {
+  get db(): never {
+    throw new Error("this database was never opened");
+  },
+  close: async () => {},
+  guard: (run) => run(new AbortController().signal),
+};
 
 export interface FreshDatabase {
   /** A new, empty database: PGlite in memory, or a new database on TEST_DATABASE_URL's server. */
@@ -107,12 +164,26 @@ export async function bootApp(env: Record<string, string>, database?: DatabaseHa
     import("../src/config"),
   ]);
   if (database) client.setDatabase(Promise.resolve(database));
+  let deferred: Deferred | undefined;
   onTestFinished(async () => {
     // A database passed in belongs to its creator; one opened from the env is closed here.
+    deferred?.retire();
     if (!database) await client.closeDatabase();
     vi.unstubAllEnvs();
   });
-  return { app, client, migrator, config: config.config() };
+  const settings = config.config();
+  if (
+    !database &&
+    settings.database.kind === "pglite" &&
+    settings.database.dataDir === "memory://"
+  ) {
+    // What the app would open from this config, an empty in-memory PGlite, from the template
+    // instead of initdb, and only once the test uses it.
+    const { database: where } = settings;
+    deferred = openOnFirstUse(async () => client.openDatabase(where, await template({})));
+    client.setDatabase(deferred.handle);
+  }
+  return { app, client, migrator, config: settings };
 }
 
 /**

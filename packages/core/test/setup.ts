@@ -17,18 +17,31 @@ const storageDir = mkdtempSync(path.join(tmpdir(), "slipway-storage-"));
 process.env.STORAGE_DIR = storageDir;
 afterAll(() => rmSync(storageDir, { recursive: true, force: true }));
 
-const [{ config }, client, { migrate }, { openPglite }] = await Promise.all([
-  import("../src/config"),
-  import("../src/db/client"),
-  import("../src/db/migrator"),
-  import("./database"),
-]);
+const [{ config }, client, { migrate }, { openMigratedPglite, openOnFirstUse }] = await Promise.all(
+  [
+    import("../src/config"),
+    import("../src/db/client"),
+    import("../src/db/migrator"),
+    import("./database"),
+  ],
+);
 
-// Each test file (worker) gets its own PGlite; on Postgres all files share the test database
-// and isolate with per-test rollback.
-if (!process.env.TEST_DATABASE_URL) client.setDatabase(openPglite());
-
-// Concurrent test files on one Postgres all call this; the migrator's lock makes it safe.
-await migrate((await client.database()).db, config().migrationsDir);
-
-afterAll(client.closeDatabase);
+if (!process.env.TEST_DATABASE_URL) {
+  // Each test file gets its own PGlite, from the migrated template (the migrator then finds
+  // nothing to do), opened when the file first uses it: files that never query skip it.
+  const deferred = openOnFirstUse(async () => {
+    const handle = await openMigratedPglite();
+    await migrate(handle.db, config().migrationsDir);
+    return handle;
+  });
+  client.setDatabase(deferred.handle);
+  afterAll(async () => {
+    deferred.retire();
+    await client.closeDatabase();
+  });
+} else {
+  // On Postgres all files share the test database and isolate with per-test rollback.
+  // Concurrent test files all call this; the migrator's lock makes it safe.
+  await migrate((await client.database()).db, config().migrationsDir);
+  afterAll(client.closeDatabase);
+}

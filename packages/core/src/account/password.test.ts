@@ -13,7 +13,7 @@ import postgres from "postgres";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { freePort, waitUntilOk } from "../../../../scripts/net";
 import { client } from "../../test/app";
-import { bootApp, freshDatabase } from "../../test/database";
+import { bootApp, emptyPgliteTemplate, freshDatabase } from "../../test/database";
 import { jsonRequest } from "../../test/http";
 import { ConfigError, loadConfig, repoRoot } from "../config";
 import { queryRows } from "../db/client";
@@ -481,7 +481,7 @@ describe("password hashing: the production bundle", () => {
       const fresh = await freshDatabase();
       url = fresh.env.DATABASE_URL ?? "";
     } else {
-      const db = await PGlite.create("memory://");
+      const db = await PGlite.create("memory://", { loadDataDir: await emptyPgliteTemplate() });
       const server = await serveEmbedded(db);
       onTestFinished(async () => {
         await server.stop();

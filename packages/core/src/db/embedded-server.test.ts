@@ -2,6 +2,7 @@ import { Socket } from "node:net";
 import { PGlite } from "@electric-sql/pglite";
 import postgres from "postgres";
 import { afterAll, describe, expect, it, onTestFinished } from "vitest";
+import { emptyPgliteTemplate } from "../../test/database";
 import { serveEmbedded } from "./embedded-server";
 
 /**
@@ -18,7 +19,8 @@ afterAll(async () => {
 
 async function served() {
   shared ??= (async () => {
-    const db = await PGlite.create("memory://");
+    // From the initialised template, not initdb (test/database.ts).
+    const db = await PGlite.create("memory://", { loadDataDir: await emptyPgliteTemplate() });
     const server = await serveEmbedded(db);
     return {
       db,
