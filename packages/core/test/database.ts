@@ -5,7 +5,7 @@ import postgres from "postgres";
 import { inject, onTestFinished, vi } from "vitest";
 import { config, DEFAULT_TIMEOUTS } from "../src/config";
 import { type DatabaseHandle, openDatabase } from "../src/db/client";
-import { pgliteTemplate, type TemplateSpec } from "../src/db/pglite-template";
+import { pgliteTemplate, type TemplateSpec, templateBlob } from "../src/db/pglite-template";
 import { rollback } from "../src/db/transaction";
 
 export const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures");
@@ -31,7 +31,7 @@ function template(spec: TemplateSpec): Promise<Blob> {
   if (!blob) {
     // Checked once per run already (40 MB of sha256 per test file otherwise); alone, here.
     const verify = !safeInject("pgliteTemplatesChecked");
-    blob = pgliteTemplate({ ...spec, verify }).then((t) => new Blob([t.tar]));
+    blob = pgliteTemplate({ ...spec, verify }).then((t) => templateBlob(t.tar));
     blobs.set(key, blob);
   }
   return blob;
@@ -116,11 +116,23 @@ export interface FreshDatabase {
   connect(): Promise<DatabaseHandle>;
 }
 
-/** A database of its own for a test that must commit or must start empty; dropped afterwards. */
-export async function freshDatabase(): Promise<FreshDatabase> {
+/**
+ * A database of its own for a test that must commit or must start empty (or, `migrated`, start
+ * migrated); dropped afterwards.
+ */
+export async function freshDatabase(
+  options: {
+    /**
+     * With the app's migrations applied, for a test that migrates it first thing anyway (its
+     * migrate then finds nothing to do): on PGlite started from the migrated template, ~0.5 s
+     * less a database on this machine.
+     */
+    migrated?: boolean;
+  } = {},
+): Promise<FreshDatabase> {
   const server = process.env.TEST_DATABASE_URL;
   if (!server) {
-    const handle = await openPglite();
+    const handle = await (options.migrated ? openMigratedPglite() : openPglite());
     onTestFinished(() => handle.close());
     return { handle, env: {}, connect: async () => handle };
   }
@@ -146,7 +158,12 @@ export async function freshDatabase(): Promise<FreshDatabase> {
     await admin.unsafe(`drop database if exists "${name}" with (force)`);
     await admin.end();
   });
-  return { handle: await connect(), env: { DATABASE_URL: url.toString() }, connect };
+  const handle = await connect();
+  if (options.migrated) {
+    const { migrate } = await import("../src/db/migrator");
+    await migrate(handle.db, config().migrationsDir);
+  }
+  return { handle, env: { DATABASE_URL: url.toString() }, connect };
 }
 
 /**

@@ -12,7 +12,7 @@ import { App } from "./app";
  * fetch would do (same-origin Origin header, cookies kept) without a network or a browser.
  */
 async function realApi() {
-  const fresh = await freshDatabase();
+  const fresh = await freshDatabase({ migrated: true });
   const booted = await bootApp(fresh.env, fresh.handle);
   await booted.migrator.migrate(fresh.handle.db, booted.config.migrationsDir);
   let cookie = "";

@@ -45,7 +45,7 @@ async function expectLimited(response: Response, retryAfterSeconds: number) {
  * once), behind the origin secret, so each request can say which address it comes from.
  */
 async function site() {
-  const fresh = await freshDatabase();
+  const fresh = await freshDatabase({ migrated: true });
   // Postgres: the app opens its own pool of 10 on that database. PGlite: the fresh handle (one
   // connection whatever the pool; opening another would mean another initdb).
   const booted = await bootApp(

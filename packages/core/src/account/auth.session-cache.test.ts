@@ -93,7 +93,7 @@ describe("auth: session cache", () => {
 
 /** The app booted with a small cache, on a database of its own; helpers bound to that app. */
 async function appWith(env: Record<string, string>) {
-  const fresh = await freshDatabase();
+  const fresh = await freshDatabase({ migrated: true });
   const booted = await bootApp({ ...fresh.env, ...env }, fresh.handle);
   await booted.migrator.migrate(fresh.handle.db, booted.config.migrationsDir);
   const [helpers, transaction] = await Promise.all([

@@ -119,7 +119,7 @@ describe("auth: sessions", () => {
   it("where cookies are Secure the cookie is __Host-slipway_session (Secure, Path=/, no Domain), and only that name is read", async () => {
     // Fails without the prefix: the cookie was slipway_session, which a sibling subdomain or a
     // plain-http page could plant.
-    const fresh = await freshDatabase();
+    const fresh = await freshDatabase({ migrated: true });
     const booted = await bootApp({ ...fresh.env, COOKIE_SECURE: "true" }, fresh.handle);
     await booted.migrator.migrate(fresh.handle.db, booted.config.migrationsDir);
     const on = (cookie?: string) => client(cookie, booted.app).api.auth;

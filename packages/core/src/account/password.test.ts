@@ -373,7 +373,7 @@ describe("password hashing: configuration", () => {
 
 describe("password hashing: through the app", () => {
   it("with every hashing slot taken, a burst of logins and signups gets 503 server_busy with Retry-After: 1 and creates nothing; once free, login works", async () => {
-    const fresh = await freshDatabase();
+    const fresh = await freshDatabase({ migrated: true });
     // PASSWORD_HASH_CONCURRENCY / _QUEUE reach the app's limiter through config.
     const booted = await bootApp(
       { ...fresh.env, PASSWORD_HASH_CONCURRENCY: "1", PASSWORD_HASH_QUEUE: "0" },

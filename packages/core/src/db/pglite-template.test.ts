@@ -20,6 +20,7 @@ import {
   pgliteTemplate,
   readTemplate,
   TemplateCorrupt,
+  templateBlob,
   templateFile,
   writeTemplate,
 } from "./pglite-template";
@@ -81,7 +82,7 @@ describe("PGlite templates", () => {
     expect(existsSync(built.file)).toBe(true);
 
     const { PGlite } = await import("@electric-sql/pglite");
-    const db = await PGlite.create("memory://", { loadDataDir: new Blob([built.tar]) });
+    const db = await PGlite.create("memory://", { loadDataDir: templateBlob(built.tar) });
     onTestFinished(() => db.close());
     const applied = await db.query<{ n: number }>(
       "select count(*)::int as n from drizzle.__drizzle_migrations",

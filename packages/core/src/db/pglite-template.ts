@@ -146,6 +146,12 @@ export async function pgliteTemplate(spec: TemplateSpec = {}): Promise<Template>
   return pending;
 }
 
+/** A template's tar as PGlite's `loadDataDir` takes it. */
+export function templateBlob(tar: Buffer): Blob {
+  // Read from a file, so backed by an ArrayBuffer (never a SharedArrayBuffer), as Blob needs.
+  return new Blob([tar as Uint8Array<ArrayBuffer>]);
+}
+
 /** Drops this process's memory of `file`'s template, so the next call reads or builds it anew. */
 export function forgetTemplate(file: string) {
   building.delete(file);
@@ -182,7 +188,7 @@ async function build(spec: TemplateSpec): Promise<Buffer> {
   const base = spec.migrationsDir
     ? (await pgliteTemplate({ cacheDir: spec.cacheDir, verify: spec.verify })).tar
     : undefined;
-  const pg = await PGlite.create("memory://", base ? { loadDataDir: new Blob([base]) } : {});
+  const pg = await PGlite.create("memory://", base ? { loadDataDir: templateBlob(base) } : {});
   try {
     if (spec.migrationsDir) {
       const [{ drizzle }, { migrate }] = await Promise.all([

@@ -75,7 +75,7 @@ describe("rate limiter (fixed windows in Postgres)", () => {
    * limiter lets more than 5 through here; the one upsert lets exactly 5.
    */
   it("of 50 parallel hits over a limit of 5, exactly 5 are allowed", async () => {
-    const fresh = await freshDatabase();
+    const fresh = await freshDatabase({ migrated: true });
     // PGlite: the fresh handle itself (one connection, serialised); Postgres: a pool of 10.
     const { migrator, config, client } = await bootApp(
       { ...fresh.env, DATABASE_POOL_MAX: "10" },

@@ -11,7 +11,7 @@ import { errorOf } from "../../test/http";
  * nothing; each limit is per user.
  */
 async function appWith(env: Record<string, string>) {
-  const fresh = await freshDatabase();
+  const fresh = await freshDatabase({ migrated: true });
   const booted = await bootApp(
     { ...fresh.env, DATABASE_POOL_MAX: "10", ...env },
     process.env.TEST_DATABASE_URL ? undefined : fresh.handle,

@@ -26,7 +26,7 @@ async function bootWithSes() {
   onTestFinished(() => {
     delete links.Email;
   });
-  const fresh = await freshDatabase();
+  const fresh = await freshDatabase({ migrated: true });
   const booted = await bootApp(fresh.env, fresh.handle);
   await booted.migrator.migrate(fresh.handle.db, booted.config.migrationsDir);
   expect(booted.config.mail.kind).toBe("ses");

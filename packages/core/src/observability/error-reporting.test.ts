@@ -9,7 +9,7 @@ import { sentryServer } from "../../test/sentry-server";
 /** The app booted as a new process with Sentry pointed at the loopback server. */
 async function bootWithSentry() {
   const sentry = await sentryServer();
-  const fresh = await freshDatabase();
+  const fresh = await freshDatabase({ migrated: true });
   const booted = await bootApp(
     { ...fresh.env, SENTRY_DSN: sentry.dsn, SLIPWAY_RELEASE: "rel-42", STAGE: "test-stage" },
     fresh.handle,

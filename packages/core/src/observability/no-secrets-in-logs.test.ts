@@ -15,7 +15,7 @@ describe("logs", () => {
     const sentry = await sentryServer();
     const plantedKey = "plantedsentrykey0123456789";
     const dsn = sentry.dsn.replace("publickey", plantedKey);
-    const fresh = await freshDatabase();
+    const fresh = await freshDatabase({ migrated: true });
     const booted = await bootApp(
       { ...fresh.env, LOG_LEVEL: "debug", SENTRY_DSN: dsn },
       fresh.handle,

@@ -163,7 +163,7 @@ describe("a task's steps", () => {
 
 describe("a task's steps, with no transaction open (as deployed)", () => {
   it("call out with no transaction open; a step inside a transaction the handler opened throws", async () => {
-    const fresh = await freshDatabase();
+    const fresh = await freshDatabase({ migrated: true });
     const booted = await bootApp(fresh.env, fresh.handle);
     await booted.migrator.migrate(fresh.handle.db, booted.config.migrationsDir);
     const [worker, task, transaction] = await Promise.all([
