@@ -1,5 +1,5 @@
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { type ChildProcess, spawn } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Metafile } from "esbuild";
@@ -9,6 +9,7 @@ import {
   staticClosure,
 } from "../../../scripts/infra/worker/function-bundle";
 import { freePort, waitUntilOk } from "../../../scripts/net";
+import { serverBuild } from "../test/server-build";
 import { app } from "./api";
 import { repoRoot } from "./config";
 
@@ -19,27 +20,15 @@ import { repoRoot } from "./config";
  * stays in chunks read on first use. Times are for `npm run bench -- container-ready`.
  */
 
+// The bundle as its npm script builds it, once for the run (test/server-build.ts); a test that
+// adds files beside it works on a copy in `dir`.
 const dir = mkdtempSync(path.join(tmpdir(), "slipway-server-bundle-"));
-const entry = path.join(dir, "server.mjs");
-let metafile: Metafile;
-beforeAll(() => {
-  const build = spawnSync(
-    "npm",
-    [
-      "run",
-      "build:server",
-      "-w",
-      "@slipway/core",
-      "--",
-      `--outfile=${entry}`,
-      `--metafile=${path.join(dir, "meta.json")}`,
-    ],
-    { cwd: repoRoot, encoding: "utf8" },
-  );
-  expect(build.status, build.stderr).toBe(0);
-  metafile = JSON.parse(readFileSync(path.join(dir, "meta.json"), "utf8"));
-}, 120_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let entry: string;
+let metafile: Metafile;
+beforeAll(async () => {
+  ({ entry, metafile } = await serverBuild());
+}, 120_000);
 
 /** The outputs a boot reads: server.mjs, its static chunks, and those of the composition it imports. */
 function bootFiles(): Set<string> {
@@ -94,6 +83,7 @@ describe("the API container's bundle", () => {
 
   it("serves the OpenAPI document the app builds in process (its converter gets a trimmed zod core)", async () => {
     // What the image holds beside the bundle (packages/core/Dockerfile).
+    cpSync(path.dirname(entry), dir, { recursive: true });
     mkdirSync(path.join(dir, "node_modules"), { recursive: true });
     symlinkSync(
       path.join(repoRoot, "node_modules/@node-rs"),
@@ -101,7 +91,7 @@ describe("the API container's bundle", () => {
     );
     const port = await freePort();
     // No database is needed for the document: nothing listens on port 1, and nothing connects.
-    const child: ChildProcess = spawn(process.execPath, [entry], {
+    const child: ChildProcess = spawn(process.execPath, [path.join(dir, "server.mjs")], {
       cwd: dir,
       env: {
         PATH: process.env.PATH,

@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { networkInterfaces, tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { freePort, waitUntilOk } from "../../../scripts/net";
+import { serverBuild } from "../test/server-build";
 import { repoRoot } from "./config";
 
 /** A response's status, `Allow`, request id and error envelope, as a client over HTTP sees them. */
@@ -30,15 +30,11 @@ describe("container entry", () => {
   it("the production bundle boots, migrates, serves ready, keeps the error contract over HTTP, and stops cleanly on SIGTERM", {
     timeout: 60_000,
   }, async () => {
-    // The exact build the Dockerfile runs.
-    const build = spawnSync("npm", ["run", "build:server", "-w", "@slipway/core"], {
-      cwd: repoRoot,
-      encoding: "utf8",
-    });
-    expect(build.status, build.stderr).toBe(0);
+    // The exact build the Dockerfile runs (built once for the run: test/server-build.ts).
+    const { entry } = await serverBuild();
 
     const port = await freePort();
-    const child = spawn(process.execPath, [path.join(repoRoot, "packages/core/dist/server.mjs")], {
+    const child = spawn(process.execPath, [entry], {
       env: {
         ...process.env,
         PORT: String(port),
@@ -214,15 +210,7 @@ describe("container entry behind CloudFront (ORIGIN_SECRET)", () => {
   it("the container's own health check passes; anything else without the secret is 403", {
     timeout: 60_000,
   }, async () => {
-    // Built by the test above when the file runs whole; alone, built here if absent.
-    const bundle = path.join(repoRoot, "packages/core/dist/server.mjs");
-    if (!existsSync(bundle)) {
-      const build = spawnSync("npm", ["run", "build:server", "-w", "@slipway/core"], {
-        cwd: repoRoot,
-        encoding: "utf8",
-      });
-      expect(build.status, build.stderr).toBe(0);
-    }
+    const bundle = (await serverBuild()).entry;
     const port = await freePort();
     const secret = "a-per-stage-secret-of-32-characters!";
     const container = spawnGroup([bundle], {

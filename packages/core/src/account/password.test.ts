@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { scryptSync } from "node:crypto";
 import { once } from "node:events";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -15,6 +15,7 @@ import { freePort, waitUntilOk } from "../../../../scripts/net";
 import { client } from "../../test/app";
 import { bootApp, emptyPgliteTemplate, freshDatabase } from "../../test/database";
 import { jsonRequest } from "../../test/http";
+import { serverBuild } from "../../test/server-build";
 import { ConfigError, loadConfig, repoRoot } from "../config";
 import { queryRows } from "../db/client";
 import { serveEmbedded } from "../db/embedded-server";
@@ -440,14 +441,8 @@ describe("password hashing: the production bundle", () => {
   }, async () => {
     const scratch = mkdtempSync(path.join(tmpdir(), "slipway-image-"));
     onTestFinished(() => rmSync(scratch, { recursive: true, force: true }));
-    // The Dockerfile's build, into a directory of this test (others build dist/ at the same time).
-    const built = path.join(scratch, "build");
-    const run = spawnSync(
-      "npm",
-      ["run", "build:server", "-w", "@slipway/core", "--", `--outfile=${built}/server.mjs`],
-      { cwd: repoRoot, encoding: "utf8" },
-    );
-    expect(run.status, run.stderr).toBe(0);
+    // The Dockerfile's build (once for the run, test/server-build.ts; the layouts copy it).
+    const built = (await serverBuild()).dist;
 
     // The image's /app, file for file: each COPY of the runtime stage, from the build stage's
     // /src (this checkout, its node_modules as npm ci left them) or from the build context.

@@ -1,6 +1,14 @@
 import { execFile, spawn } from "node:child_process";
 import { X509Certificate } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -10,6 +18,7 @@ import { sql } from "drizzle-orm";
 import { build } from "esbuild";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from "vitest";
+import { serverBuild } from "../../test/server-build";
 import { postgresBindir, startTlsPostgres, type TlsPostgres } from "../../test/tls-postgres";
 import { type DatabaseSsl, DEFAULT_TIMEOUTS, repoRoot } from "../config";
 import { log } from "../log";
@@ -43,25 +52,10 @@ function built() {
   builds ??= (async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "slipway-tls-build-"));
     buildDir = dir;
-    const core = path.join(repoRoot, "packages/core");
-    const script = (
-      JSON.parse(readFileSync(path.join(core, "package.json"), "utf8")) as {
-        scripts: Record<string, string>;
-      }
-    ).scripts["build:server"];
-    expect(script).toContain("--outfile=dist/server.mjs");
+    // The server bundle as its npm script builds it (once for the run: test/server-build.ts),
+    // copied here beside the Lambdas and the addon, as the image holds it.
+    cpSync((await serverBuild()).dist, dir, { recursive: true });
     const server = path.join(dir, "server.mjs");
-    await run(
-      "sh",
-      ["-c", script?.replace("--outfile=dist/server.mjs", `--outfile=${server}`) ?? ""],
-      {
-        cwd: core,
-        env: {
-          ...process.env,
-          PATH: `${path.join(repoRoot, "node_modules/.bin")}:${process.env.PATH}`,
-        },
-      },
-    );
     const lambda = async (name: string) => {
       const outdir = path.join(dir, name);
       await build({
