@@ -1,9 +1,11 @@
-import { describeRoute, openAPIRouteHandler } from "hono-openapi";
+import { describeRoute } from "hono-openapi";
+import * as z from "zod";
 import { AccountRoutes, sessionCookieName, sessionMiddleware } from "./account";
 import { AttachmentRoutes } from "./attachment";
 import { createDevRoutes } from "./dev/dev.routes";
 import { HealthRoutes } from "./health";
 import { createApp, createSite } from "./http/app";
+import { createOpenAPIDocument, jsonResponse, publicAccess } from "./http/openapi";
 import { writeRateMiddleware } from "./limit";
 import { NoteRoutes } from "./note";
 import { schedules } from "./schedules";
@@ -29,31 +31,72 @@ const routes = createApp()
   // Offline only (404 on deployed stages).
   .route("/dev", createDevRoutes(operator));
 
-/** OpenAPI 3.1, generated from the same zod schemas that validate the requests. */
+/**
+ * OpenAPI 3.1, generated from the routes' `describeRoute` blocks and the same zod schemas that
+ * validate the requests (http/openapi.ts adds the shared components and the platform's
+ * responses). Linted by `npm run lint` (Redocly), every test response is checked against it
+ * (test/contract.ts), and packages/openapi-client is generated from it (docs/decisions/024).
+ */
+const openAPI = createOpenAPIDocument(routes, {
+  info: {
+    title: "Slipway API",
+    version: "1.0.0",
+    description:
+      "Team notes on the Slipway stack. Errors are one JSON envelope, `{error: {code, message, details?}}` (the `Error` schema); every response carries `x-request-id`.",
+    // The repository states no license yet: all rights reserved until it does (ADR 024).
+    license: { name: "Proprietary: all rights reserved", identifier: "LicenseRef-Proprietary" },
+  },
+  servers: [
+    {
+      url: "/",
+      description:
+        "The site's own origin: the API is under /api beside the web app (CloudFront deployed, the dev server offline)",
+    },
+  ],
+  tags: [
+    { name: "health", description: "Liveness and readiness (health module)" },
+    {
+      name: "account",
+      description: "Sign up, sign in and out, the signed-in user (account module)",
+    },
+    { name: "notes", description: "The signed-in user's notes (note module)" },
+    {
+      name: "attachments",
+      description: "Files on notes, uploaded straight to storage (attachment module)",
+    },
+    {
+      name: "dev",
+      description: "Offline-only developer tools: 404 on deployed stages (dev module)",
+    },
+    { name: "meta", description: "This document" },
+  ],
+  // The name in force: `__Host-slipway_session` where cookies are Secure (deployed).
+  sessionCookie: sessionCookieName(),
+});
+
 export const app = routes.get(
   "/openapi.json",
   describeRoute({
+    operationId: "getOpenAPIDocument",
     summary: "This document",
     tags: ["meta"],
-    responses: { 200: { description: "OpenAPI 3.1" } },
-  }),
-  openAPIRouteHandler(routes, {
-    // Its default drops paths whose last segment has a dot, like this one.
-    excludeStaticFile: false,
-    documentation: {
-      openapi: "3.1.0",
-      info: {
-        title: "Slipway API",
-        version: "1.0.0",
-        description: "Team notes on the Slipway stack",
-      },
-      components: {
-        // The name in force: `__Host-slipway_session` where cookies are Secure (deployed).
-        securitySchemes: { session: { type: "apiKey", in: "cookie", name: sessionCookieName() } },
-      },
+    security: publicAccess,
+    responses: {
+      200: jsonResponse(
+        "The OpenAPI 3.1 document of this API",
+        z.looseObject({
+          openapi: z.literal("3.1.0"),
+          info: z.looseObject({}),
+          paths: z.looseObject({}),
+        }),
+      ),
     },
   }),
+  openAPI.handler,
 );
+
+/** The document `GET /api/openapi.json` serves, without a request (test/contract.ts). */
+export const openAPIDocument = openAPI.document;
 
 export type AppType = typeof app;
 

@@ -1,11 +1,17 @@
 import { sql } from "drizzle-orm";
 import { testClient } from "hono/testing";
 import { expect } from "vitest";
-import { app } from "../src/api";
+import { app, openAPIDocument, site } from "../src/api";
 import { queryRows } from "../src/db/client";
 import { useTransaction } from "../src/db/transaction";
+import { watchResponses } from "./contract";
 import { jsonRequest, ORIGIN } from "./http";
 import { appTables } from "./tables";
+
+// Every response the API gives a test through these (or `app.request`, `site.request`, a server
+// on them) is checked against the OpenAPI document; setup.ts fails the test on a violation.
+watchResponses(app, openAPIDocument);
+watchResponses(site, openAPIDocument);
 
 let counter = 0;
 

@@ -7,6 +7,7 @@ import { config, DEFAULT_TIMEOUTS } from "../src/config";
 import { type DatabaseHandle, openDatabase } from "../src/db/client";
 import { pgliteTemplate, type TemplateSpec, templateBlob } from "../src/db/pglite-template";
 import { rollback } from "../src/db/transaction";
+import { watchResponses } from "./contract";
 
 export const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures");
 export const fixtureMigrations = (name: string) => path.join(fixtures, "migrations", name);
@@ -174,13 +175,16 @@ export async function freshDatabase(
 export async function bootApp(env: Record<string, string>, database?: DatabaseHandle) {
   vi.resetModules();
   for (const [key, value] of Object.entries(env)) vi.stubEnv(key, value);
-  const [{ app }, client, migrator, config] = await Promise.all([
+  const [{ app, site, openAPIDocument }, client, migrator, config] = await Promise.all([
     import("../src/api"),
     import("../src/db/client"),
     import("../src/db/migrator"),
     import("../src/config"),
   ]);
   if (database) client.setDatabase(Promise.resolve(database));
+  // Its responses are held to the OpenAPI document too (test/contract.ts).
+  watchResponses(app, openAPIDocument);
+  watchResponses(site, openAPIDocument);
   let deferred: Deferred | undefined;
   onTestFinished(async () => {
     // A database passed in belongs to its creator; one opened from the env is closed here.

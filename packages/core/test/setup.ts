@@ -1,7 +1,21 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll } from "vitest";
+import { afterAll, afterEach } from "vitest";
+import { takeViolations } from "./contract";
+
+// Every response a test receives from the API is checked against the OpenAPI document
+// (test/contract.ts; the app, the site and every app a test boots are watched where test/app.ts
+// and bootApp get them): a status the operation does not document, or a body off its schema,
+// fails the test that received it.
+afterEach(() => {
+  const violations = takeViolations();
+  if (violations.length > 0) {
+    throw new Error(
+      `Responses that break the OpenAPI document (test/contract.ts):\n  ${violations.join("\n  ")}`,
+    );
+  }
+});
 
 // Tests never touch a developer's DATABASE_URL: only TEST_DATABASE_URL, else in-memory PGlite.
 // Empty values count as unset in config.

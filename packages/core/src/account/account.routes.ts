@@ -2,12 +2,25 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
 import { AppError } from "../error";
-import { errorResponses, jsonResponse } from "../http/openapi";
+import {
+  errorResponse,
+  errorResponses,
+  jsonResponse,
+  optionalSession,
+  publicAccess,
+  signedIn,
+} from "../http/openapi";
 import { validate } from "../http/validate";
 import * as Account from "./account";
 import { clearSessionCookie, clientIP, sessionToken, setSessionCookie } from "./session";
 
-// A 429 (or a busy 503) gets Retry-After from the error handler (http/errors.ts).
+// A 429 (or a busy 503) gets Retry-After from the error handler (http/errors.ts). The tag is the
+// module's; 400/403/413/415/500/503 on every operation come from the platform (http/openapi.ts).
+const tags = ["account"];
+const busy = errorResponse(
+  503,
+  "`server_busy`: too many passwords waiting to be hashed (`Retry-After: 1`), or `database_unavailable`",
+);
 
 /** The request's address and the session it carried (a new session replaces it). */
 const origin = (c: Context): Account.Origin => ({ ip: clientIP(c), replacing: sessionToken(c) });
@@ -16,13 +29,17 @@ export const AccountRoutes = new Hono()
   .post(
     "/signup",
     describeRoute({
+      operationId: "signUp",
       summary: "Create an account and sign in",
       description:
         "Replaces the session the request carried, if any. At most 10 signups per address per hour (429 with Retry-After).",
-      tags: ["auth"],
+      tags,
+      security: publicAccess,
       responses: {
         201: jsonResponse("The new user; the session cookie is set", { user: Account.Info }),
-        ...errorResponses(400, 403, 409, 429, 503),
+        409: errorResponse(409, "`conflict`: an account with this email exists (`details.field`)"),
+        429: errorResponse(429, "`rate_limited`: too many signups from this address"),
+        503: busy,
       },
     }),
     validate("json", Account.SignupInput),
@@ -35,13 +52,17 @@ export const AccountRoutes = new Hono()
   .post(
     "/login",
     describeRoute({
+      operationId: "signIn",
       summary: "Sign in",
       description:
         "Replaces the session the request carried, if any. After 5 failed attempts for an email each further attempt waits a delay that doubles from 1 minute up to 15; at most 20 attempts per address per 15 minutes. Either limit is a 429 with Retry-After.",
-      tags: ["auth"],
+      tags,
+      security: publicAccess,
       responses: {
         200: jsonResponse("The user; the session cookie is set", { user: Account.Info }),
-        ...errorResponses(400, 401, 403, 429, 503),
+        401: errorResponse(401, "`unauthorized`: wrong email or password"),
+        429: errorResponse(429, "`rate_limited`: too many attempts for this email or address"),
+        503: busy,
       },
     }),
     validate("json", Account.LoginInput),
@@ -54,9 +75,12 @@ export const AccountRoutes = new Hono()
   .post(
     "/logout",
     describeRoute({
+      operationId: "signOut",
       summary: "Sign out: the session is revoked server-side",
-      tags: ["auth"],
-      responses: { 204: { description: "Signed out" }, ...errorResponses(403) },
+      description: "Works without a session too (nothing to revoke): signing out never fails.",
+      tags,
+      security: optionalSession,
+      responses: { 204: { description: "Signed out; the session cookie is cleared" } },
     }),
     async (c) => {
       const token = sessionToken(c);
@@ -68,9 +92,11 @@ export const AccountRoutes = new Hono()
   .post(
     "/logout-everywhere",
     describeRoute({
+      operationId: "signOutEverywhere",
       summary: "Sign out on every device: all of the user's sessions are revoked, this one too",
-      tags: ["auth"],
-      responses: { 204: { description: "Signed out everywhere" }, ...errorResponses(401, 403) },
+      tags,
+      security: signedIn,
+      responses: { 204: { description: "Signed out everywhere" }, ...errorResponses(401) },
     }),
     async (c) => {
       const user = c.get("user");
@@ -83,8 +109,10 @@ export const AccountRoutes = new Hono()
   .get(
     "/me",
     describeRoute({
+      operationId: "getCurrentUser",
       summary: "The signed-in user",
-      tags: ["auth"],
+      tags,
+      security: signedIn,
       responses: { 200: jsonResponse("The user", { user: Account.Info }), ...errorResponses(401) },
     }),
     async (c) => {

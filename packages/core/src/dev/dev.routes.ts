@@ -7,7 +7,13 @@ import { type Config, config } from "../config";
 import { AppError } from "../error";
 import { canonicalAddress, isLoopback, socketAddress } from "../http/client-address";
 import { noRoute } from "../http/errors";
-import { errorResponses } from "../http/openapi";
+import {
+  type ErrorStatus,
+  errorResponse,
+  errorResponses,
+  jsonResponse,
+  publicAccess,
+} from "../http/openapi";
 import { validate } from "../http/validate";
 import { Mail } from "../mail";
 import type { Operator } from "../task/operator";
@@ -83,14 +89,59 @@ const offlineOnly = createMiddleware(async (c, next) => {
 
 const RunTask = z.object({ task: z.string().min(1), payload: z.unknown().default({}) });
 
-const tags = ["offline only"];
-const doc = (summary: string) =>
+const DevMail = z.object({
+  id: z.string(),
+  from: z.string(),
+  to: z.string(),
+  subject: z.string(),
+  text: z.string(),
+  sentAt: z.string(),
+});
+const Overview = z.object({
+  queue: z.enum(["local", "sqs"]),
+  tasks: z.array(z.string()),
+  schedules: z.array(
+    z.object({
+      name: z.string(),
+      expression: z.string(),
+      timezone: z.string(),
+      task: z.string(),
+      next: z.string().nullable(),
+    }),
+  ),
+  messages: z.object({ visible: z.number(), total: z.number() }),
+  deadLetters: z.number().nullable(),
+});
+const DeadLetter = z.object({
+  id: z.string(),
+  body: z.string(),
+  receiveCount: z.number(),
+  sentAt: z.string(),
+});
+
+// Open to any request from this machine, and only offline: no session, 403 from anywhere else,
+// 404 deployed. An unsafe request from a signed-in browser counts against its write rate (429).
+const tags = ["dev"];
+const doc = (
+  operationId: string,
+  summary: string,
+  status: 200 | 202,
+  body: ReturnType<typeof jsonResponse>,
+  ...more: ErrorStatus[]
+) =>
   describeRoute({
+    operationId,
     summary,
     tags,
+    security: publicAccess,
     responses: {
-      200: { description: "OK (offline only; 404 on deployed stages)" },
-      ...errorResponses(403, 404),
+      [status]: body,
+      403: errorResponse(403, "`forbidden`: not from this machine, or not addressed to localhost"),
+      404: errorResponse(
+        404,
+        "`not_found`: a deployed stage (the dev tools exist only offline); to runTask, no such task (`details.tasks`)",
+      ),
+      ...errorResponses(...more),
     },
   });
 
@@ -98,19 +149,55 @@ const doc = (summary: string) =>
 export const createDevRoutes = (operator: Operator) =>
   new Hono()
     .use(offlineOnly)
-    .get("/mail", doc("The dev mailbox: mail sent while offline"), async (c) =>
-      c.json({ messages: await Mail.devMailbox() }, 200),
+    .get(
+      "/mail",
+      doc(
+        "listDevMail",
+        "The dev mailbox: mail sent while offline, newest first",
+        200,
+        jsonResponse("The last 50 messages", { messages: z.array(DevMail) }),
+      ),
+      async (c) => c.json({ messages: await Mail.devMailbox() }, 200),
     )
-    .get("/tasks", doc("Tasks, schedules and queue depths"), async (c) =>
-      c.json(await operator.overview(), 200),
+    .get(
+      "/tasks",
+      doc(
+        "getTaskOverview",
+        "Tasks, schedules and queue depths",
+        200,
+        jsonResponse("The overview", Overview),
+      ),
+      async (c) => c.json(await operator.overview(), 200),
     )
-    .get("/tasks/dead-letters", doc("Dead letters"), async (c) =>
-      c.json({ deadLetters: await operator.deadLetters() }, 200),
+    .get(
+      "/tasks/dead-letters",
+      doc(
+        "listDeadLetters",
+        "Dead letters, left in place",
+        200,
+        jsonResponse("The first 50", { deadLetters: z.array(DeadLetter) }),
+      ),
+      async (c) => c.json({ deadLetters: await operator.deadLetters() }, 200),
     )
-    .post("/tasks/redrive", doc("Dead letters back to the queue"), async (c) =>
-      c.json({ moved: await operator.redrive() }, 200),
+    .post(
+      "/tasks/redrive",
+      doc(
+        "redriveDeadLetters",
+        "Dead letters back to the queue",
+        200,
+        jsonResponse("How many moved (null on SQS, where the move runs on its own)", {
+          moved: z.number().nullable(),
+        }),
+        429,
+      ),
+      async (c) => c.json({ moved: await operator.redrive() }, 200),
     )
-    .post("/tasks/run", doc("Queue a task now"), validate("json", RunTask), async (c) => {
-      const { task, payload } = c.req.valid("json");
-      return c.json(await operator.run(task, payload), 202);
-    });
+    .post(
+      "/tasks/run",
+      doc("runTask", "Queue a task now", 202, jsonResponse("Queued", { id: z.string() }), 429),
+      validate("json", RunTask),
+      async (c) => {
+        const { task, payload } = c.req.valid("json");
+        return c.json(await operator.run(task, payload), 202);
+      },
+    );

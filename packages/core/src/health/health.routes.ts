@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
 import * as z from "zod";
-import { errorResponses, jsonResponse } from "../http/openapi";
+import { errorResponse, jsonResponse, publicAccess } from "../http/openapi";
 import * as Health from "./health";
 
 const tags = ["health"];
@@ -12,8 +12,10 @@ export const HealthRoutes = new Hono()
   .get(
     "/",
     describeRoute({
+      operationId: "getLiveness",
       summary: "Liveness",
       tags,
+      security: publicAccess,
       responses: { 200: jsonResponse("Serving", { status: z.literal("ok") }) },
     }),
     (c) => c.json({ status: "ok" as const }, 200),
@@ -22,14 +24,19 @@ export const HealthRoutes = new Hono()
   .get(
     "/ready",
     describeRoute({
+      operationId: "getReadiness",
       summary: "Readiness: database reachable, every migration applied",
       tags,
+      security: publicAccess,
       responses: {
         200: jsonResponse("Ready", {
           status: z.literal("ready"),
           migrations: z.object({ applied: z.number() }),
         }),
-        ...errorResponses(503),
+        503: errorResponse(
+          503,
+          "`not_ready`: the database does not answer, or migrations are pending (`details.pending`)",
+        ),
       },
     }),
     async (c) => {

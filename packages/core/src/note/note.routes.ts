@@ -1,17 +1,24 @@
 import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
-import { errorResponses, jsonResponse } from "../http/openapi";
+import { errorResponse, errorResponses, jsonResponse, signedIn } from "../http/openapi";
 import { validate } from "../http/validate";
 import * as Note from "./note";
 
+// Every operation here needs a session; a signed-in user's writes count against the write rate
+// (429). 400/403/413/415/500/503 come from the platform (http/openapi.ts).
 const tags = ["notes"];
+const security = signedIn;
+const notFound = errorResponse(404, "`not_found`: no such note, or not yours");
 
 export const NoteRoutes = new Hono()
   .get(
     "/",
     describeRoute({
+      operationId: "listNotes",
       summary: "The signed-in user's notes, newest first (keyset pagination)",
+      description: "Pass `nextCursor` back as `cursor` for the next page; it is null on the last.",
       tags,
+      security,
       responses: {
         200: jsonResponse("A page", {
           notes: Note.Info.array(),
@@ -26,11 +33,18 @@ export const NoteRoutes = new Hono()
   .post(
     "/",
     describeRoute({
+      operationId: "createNote",
       summary: "Create a note",
       tags,
+      security,
       responses: {
         201: jsonResponse("The note", { note: Note.Info }),
-        ...errorResponses(400, 401, 403, 409, 429),
+        ...errorResponses(401),
+        409: errorResponse(
+          409,
+          "`quota_exceeded`: the account holds its most notes (`details.limit`, `details.used`)",
+        ),
+        ...errorResponses(429),
       },
     }),
     validate("json", Note.CreateInput),
@@ -39,11 +53,14 @@ export const NoteRoutes = new Hono()
   .get(
     "/:id",
     describeRoute({
+      operationId: "getNote",
       summary: "One note",
       tags,
+      security,
       responses: {
         200: jsonResponse("The note", { note: Note.Info }),
-        ...errorResponses(401, 404),
+        ...errorResponses(400, 401),
+        404: notFound,
       },
     }),
     validate("param", Note.IDParam),
@@ -52,11 +69,14 @@ export const NoteRoutes = new Hono()
   .patch(
     "/:id",
     describeRoute({
+      operationId: "updateNote",
       summary: "Change a note's title or body",
       tags,
+      security,
       responses: {
         200: jsonResponse("The note", { note: Note.Info }),
-        ...errorResponses(400, 401, 403, 404, 429),
+        ...errorResponses(401, 429),
+        404: notFound,
       },
     }),
     validate("param", Note.IDParam),
@@ -67,9 +87,16 @@ export const NoteRoutes = new Hono()
   .delete(
     "/:id",
     describeRoute({
+      operationId: "deleteNote",
       summary: "Delete a note",
+      description: "Its attachments go with it (their files are deleted in the background).",
       tags,
-      responses: { 204: { description: "Deleted" }, ...errorResponses(401, 403, 404, 429) },
+      security,
+      responses: {
+        204: { description: "Deleted" },
+        ...errorResponses(401, 429),
+        404: notFound,
+      },
     }),
     validate("param", Note.IDParam),
     async (c) => {
