@@ -17,6 +17,7 @@ import autocannon from "autocannon";
 import postgres from "postgres";
 import { type Postgres, startPostgres } from "../scripts/drill/lib";
 import { freePort } from "../scripts/net";
+import { benchNode, containerRuntime } from "./lib/bench-node";
 
 /**
  * `npm run bench -- api`: the production bundle against a raw `node:http` + postgres.js baseline
@@ -32,8 +33,8 @@ import { freePort } from "../scripts/net";
  * body for the same request: a baseline that does less is not a baseline.
  *
  * Database: DATABASE_URL if set (the bench's user is deleted at the end), else a throwaway
- * Postgres (scripts/throwaway-postgres.sh). Options (or BENCH_<NAME> variables; run.ts passes
- * only names, so options need `npx tsx bench/api.ts --rounds 3` or the variables):
+ * Postgres (scripts/throwaway-postgres.sh). Options (`npm run bench -- api --rounds 3`, or
+ * BENCH_<NAME> variables):
  *   --rounds N        rounds per route and target (5)
  *   --duration S      seconds per run (5)
  *   --warmup S        seconds of warm-up per route and target (1)
@@ -45,6 +46,9 @@ import { freePort } from "../scripts/net";
  *   --against FILE    a second bundle measured in the same rounds (before/after in one run: the
  *                     ratio app/against); its LOG_LEVEL is --against-log-level (--log-level's),
  *                     so `--bundle X --against X --against-log-level silent` prices the log
+ *   --node N          the Node the servers run on: `production` (packages/core/Dockerfile's major,
+ *                     fetched from the npm registry once if this machine has another; the default,
+ *                     as only those numbers are production's), `current`, or a path
  * Writes bench/results/api-<timestamp>.json.
  */
 
@@ -61,6 +65,7 @@ const { values: options } = parseArgs({
     "app-log": { type: "string" },
     against: { type: "string" },
     "against-log-level": { type: "string" },
+    node: { type: "string" },
   },
 });
 const option = (name: keyof typeof options, fallback: string): string =>
@@ -84,6 +89,8 @@ const againstLogLevel = option("against-log-level", logLevel);
 const bundle = bundleOption
   ? path.resolve(bundleOption)
   : path.join(root, "packages/core/dist/server.mjs");
+
+const node = benchNode(option("node", "production"), containerRuntime());
 
 const ROUTES = ["read", "list", "create", "me"] as const;
 type RouteName = (typeof ROUTES)[number];
@@ -124,7 +131,7 @@ let pg: Postgres | undefined;
 const temporary: string[] = [];
 
 function start(label: string, args: string[], env: Record<string, string>, copyTo?: string): Child {
-  const child = spawn(process.execPath, args, {
+  const child = spawn(node.path, args, {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -501,7 +508,7 @@ async function main() {
 
   const lines = [
     `API bench: the bundle (LOG_LEVEL=${logLevel}, behind ORIGIN_SECRET, stdout a drained pipe) vs raw node:http + postgres.js`,
-    `${connections} connections, ${rounds} rounds x ${duration} s per route and target (alternating), medians; node ${process.version}, ${bundleOption ? `bundle ${bundle}` : `${commit}${dirty ? " + uncommitted changes" : ""}`}`,
+    `${connections} connections, ${rounds} rounds x ${duration} s per route and target (alternating), medians; node v${node.version} (${node.source}), ${bundleOption ? `bundle ${bundle}` : `${commit}${dirty ? " + uncommitted changes" : ""}`}`,
     "",
     `| route | ${targets.map((t) => `${t.key} req/s`).join(" | ")} | app/baseline (rounds) | ${other ? "against/baseline | app/against (rounds) | " : ""}p50 / p99 ms ${targets.map((t) => t.key).join(" / ")} | CPU µs/req ${targets.map((t) => t.key).join(" / ")} | CPU baseline/app${other ? " | CPU against/app" : ""} |`,
     `|---|${targets.map(() => "---:|").join("")}---:|${other ? "---:|---:|" : ""}---:|---:|---:|${other ? "---:|" : ""}`,
@@ -557,7 +564,8 @@ async function main() {
         at: new Date().toISOString(),
         commit,
         dirty,
-        node: process.version,
+        node: `v${node.version}`,
+        nodeSource: node.source,
         bundle,
         against,
         settings: {

@@ -17,6 +17,7 @@ import { fileURLToPath } from "node:url";
 import { build, type Metafile } from "esbuild";
 import { type Postgres, startPostgres } from "../scripts/drill/lib";
 import { freePort } from "../scripts/net";
+import { benchNode, containerRuntime } from "./lib/bench-node";
 
 /**
  * `npm run bench -- container-ready`: how long the API container takes to be ready, the time
@@ -30,11 +31,15 @@ import { freePort } from "../scripts/net";
  * ready-baseline.mjs: node:http + postgres.js, bundled alike), rounds alternating: the bundle
  * without a DSN, with one (a loopback Sentry), the baseline. Medians and ratios, the bundle's
  * size and what is big in it (esbuild's metafile). CONTAINER_READY_AGAINST=<server.mjs> adds
- * another build to the rounds (the one before a change, say). Writes bench/results/.
+ * another build to the rounds (the one before a change, say). Runs on the container's Node
+ * (packages/core/Dockerfile's major; BENCH_NODE=current or a path for another). Writes
+ * bench/results/.
  */
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const runs = Number(process.env.RUNS ?? 9);
+/** The container's Node (bench/lib/bench-node.ts); BENCH_NODE=current for this machine's. */
+const node = benchNode(process.env.BENCH_NODE ?? "production", containerRuntime());
 const SECRET = "bench-origin-secret-of-at-least-32-characters";
 /** What CloudFront adds to every /api request (infra/origin.ts). */
 const headers = {
@@ -115,7 +120,7 @@ async function timeToReady(
 ): Promise<{ wall: number; cpu: number }> {
   const port = await freePort();
   const started = performance.now();
-  const child = spawn(process.execPath, [...flags, path.basename(file)], {
+  const child = spawn(node.path, [...flags, path.basename(file)], {
     cwd: path.dirname(file),
     env: {
       PATH: process.env.PATH,
@@ -242,7 +247,7 @@ async function main() {
   const big = largest(app.metafile).slice(0, 12);
   const lines = [
     `API container, node server.mjs -> first 200 of /api/health/ready (migrations off, as deployed); ` +
-      `median of ${runs}, alternating; load ${loadBefore}`,
+      `median of ${runs}, alternating; node v${node.version} (${node.source}); load ${loadBefore}`,
     ...rows.map(
       (row) =>
         `  ${row.name.padEnd(12)} ${row.ms.toFixed(0).padStart(5)} ms  ${row.ratio.toFixed(2)}x baseline   ` +
@@ -266,7 +271,8 @@ async function main() {
         at: new Date().toISOString(),
         commit: git("rev-parse", "HEAD"),
         dirty: git("status", "--porcelain").length > 0,
-        node: process.version,
+        node: `v${node.version}`,
+        nodeSource: node.source,
         runs,
         load: { before: loadBefore, after: load() },
         variants: rows,

@@ -14,6 +14,7 @@ import {
   sstEsbuildOptions,
   staticClosure,
 } from "../scripts/infra/worker/function-bundle";
+import { benchNode, lambdaRuntime } from "./lib/bench-node";
 
 /**
  * `npm run bench -- worker-bundle`: the worker and migrator Lambdas bundled exactly as SST
@@ -33,6 +34,8 @@ import {
 const root = fileURLToPath(new URL("..", import.meta.url));
 const runs = Number(process.env.RUNS ?? 9);
 const runtime = "nodejs22.x";
+/** The Lambda runtime's Node (bench/lib/bench-node.ts); BENCH_NODE=current for this machine's. */
+const node = benchNode(process.env.BENCH_NODE ?? "production", lambdaRuntime(runtime));
 // Inside the repository, so the bundles' external imports resolve as the runtime's would.
 const work = path.join(root, "node_modules", ".cache", "slipway", "bench-worker-bundle");
 
@@ -93,7 +96,7 @@ async function bundle(variant: Variant, outDir: string) {
 /** Runs node asynchronously: the loopback Sentry in this process must keep answering. */
 function run(args: string[], env: NodeJS.ProcessEnv, cwd = root): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { env, cwd, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(node.path, args, { env, cwd, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
     child.stdout.on("data", (chunk) => {
@@ -203,7 +206,7 @@ const rows = built.map((entry) => ({
 const baseline = rows.find((row) => row.name === "worker baseline");
 if (!baseline) throw new Error("no baseline");
 const lines = [
-  `Lambda bundles as SST builds them (${runtime}); median of ${runs} cold imports, alternating; ` +
+  `Lambda bundles as SST builds them (${runtime}); median of ${runs} cold imports, alternating, on node v${node.version} (${node.source}); ` +
     `ratios against the worker baseline without a DSN (deployed options, Sentry stubbed); load ${loadBefore}`,
   ...rows.map(
     (row) =>
@@ -230,7 +233,8 @@ writeFileSync(
       at: new Date().toISOString(),
       commit: git("rev-parse", "HEAD"),
       dirty: git("status", "--porcelain").length > 0,
-      node: process.version,
+      node: `v${node.version}`,
+      nodeSource: node.source,
       runtime,
       runs,
       load: { before: loadBefore, after: load() },
