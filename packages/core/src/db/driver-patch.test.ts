@@ -2,6 +2,8 @@ import { spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error: a plain .mjs script (it runs before any TypeScript tooling is installed)
 import { applyPatches, patches } from "../../../../scripts/deps/patch.mjs";
@@ -23,6 +25,56 @@ describe("postgres.js, patched", () => {
         "slipway: closed under a queued write",
       );
     }
+  });
+
+  it("the installed postgres.js compacts its pool's queues in every build it ships", () => {
+    for (const file of ["src/queue.js", "cjs/src/queue.js", "cf/src/queue.js"]) {
+      expect(readFileSync(path.join(postgresDir, file), "utf8"), file).toContain(
+        "slipway: compact the consumed front",
+      );
+    }
+  });
+
+  it("the compacting queue is still a FIFO with remove: any sequence of push, shift and remove gives what an array gives, queues that never empty included", async () => {
+    // Not in the package's exports: by path, the installed (patched) file.
+    const { default: Queue } = await import(
+      pathToFileURL(path.join(postgresDir, "src/queue.js")).href
+    );
+    type Q = {
+      length: number;
+      push(x: number): number;
+      shift(): number | undefined;
+      remove(x: number): number | null;
+    };
+    const op = fc.oneof(
+      { arbitrary: fc.constant({ kind: "push" as const }), weight: 5 },
+      { arbitrary: fc.constant({ kind: "shift" as const }), weight: 4 },
+      { arbitrary: fc.nat(300).map((at) => ({ kind: "remove" as const, at })), weight: 1 },
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 3000, size: "max" }), fc.nat(100), (ops, prefill) => {
+        const initial = Array.from({ length: prefill }, (_, i) => -1 - i);
+        const queue = Queue(initial) as Q;
+        const model = [...initial];
+        let next = 0;
+        for (const step of ops) {
+          if (step.kind === "push") {
+            expect(queue.push(next)).toBe(next);
+            model.push(next++);
+          } else if (step.kind === "shift") {
+            expect(queue.shift()).toBe(model.shift());
+          } else {
+            // Present (by position) or absent (a value never pushed).
+            const target = model.length > 0 ? (model[step.at % model.length] as number) : 1e9;
+            const at = model.indexOf(target);
+            expect(queue.remove(target)).toBe(at === -1 ? null : target);
+            if (at !== -1) model.splice(at, 1);
+          }
+          expect(queue.length).toBe(model.length);
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it.skipIf(!process.env.TEST_DATABASE_URL)(
