@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { hash, randomBytes } from "node:crypto";
 import { and, eq, gt, lt, or, sql } from "drizzle-orm";
 import { z } from "zod";
 import { config } from "../config";
@@ -66,7 +66,7 @@ export interface Session {
   expiresAt: Date;
 }
 
-const hashToken = (token: string) => createHash("sha256").update(token).digest("hex");
+const hashToken = (token: string) => hash("sha256", token, "hex");
 const hours = (n: number) => n * 3_600_000;
 
 function rateLimited(message: string, retryAfterSeconds: number): AppError {

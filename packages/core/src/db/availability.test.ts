@@ -64,6 +64,79 @@ describe("the guard", () => {
     expect(await guard(() => thenable as unknown as Promise<number>)).toBe(1);
     expect(runs).toBe(1);
   });
+
+  /** A call that waits until `release` is called (a query the server has not answered yet). */
+  const pending = () => {
+    let release: () => void = () => {};
+    const answered = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    return { answered, release: () => release() };
+  };
+
+  it("one timer serves every waiting call, each on its own schedule: a probe when a call has waited watchdogMs, then every watchdogMs while it waits, none once nothing waits", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
+    let probes = 0;
+    const { guard, stop } = createAvailability({
+      probe: async () => {
+        probes++;
+      },
+      watchdogMs: 1000,
+      probeIntervalMs: 1000,
+    });
+    onTestFinished(stop);
+    const a = pending();
+    const first = guard(() => a.answered);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(probes).toBe(0);
+    await vi.advanceTimersByTimeAsync(1); // t = 1000: A has waited 1 s
+    expect(probes).toBe(1);
+    await vi.advanceTimersByTimeAsync(600); // t = 1600: B starts
+    const b = pending();
+    const second = guard(() => b.answered);
+    await vi.advanceTimersByTimeAsync(400); // t = 2000: A's second mark
+    expect(probes).toBe(2);
+    await vi.advanceTimersByTimeAsync(599);
+    expect(probes).toBe(2);
+    await vi.advanceTimersByTimeAsync(1); // t = 2600: B's first mark, not A's next (3000)
+    expect(probes).toBe(3);
+    a.release();
+    await first;
+    await vi.advanceTimersByTimeAsync(1000); // t = 3600: B's second; A's 3000 is gone with A
+    expect(probes).toBe(4);
+    b.release();
+    await second;
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(probes).toBe(4);
+  });
+
+  it("a probe that fails while calls wait fails every one of them as unavailable, and the calls after it at once", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
+    const { guard, stop } = createAvailability({
+      probe: async () => {
+        throw code("ETIMEDOUT");
+      },
+      watchdogMs: 1000,
+      probeIntervalMs: 1000,
+    });
+    onTestFinished(stop);
+    vi.spyOn(log, "warn").mockImplementation(() => {});
+    const calls = [pending(), pending()].map((call) =>
+      guard(() => call.answered).then(
+        () => "answered",
+        (error: unknown) => (error instanceof DatabaseUnavailable ? "unavailable" : String(error)),
+      ),
+    );
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(await Promise.all(calls)).toEqual(["unavailable", "unavailable"]);
+    await expect(guard(async () => "never run")).rejects.toBeInstanceOf(DatabaseUnavailable);
+  });
 });
 
 const server = process.env.TEST_DATABASE_URL;

@@ -67,7 +67,9 @@ export interface AvailabilityOptions {
 export type Availability = ReturnType<typeof createAvailability>;
 
 export function createAvailability(options: AvailabilityOptions) {
-  const waiting = new Set<(error: Error) => void>();
+  /** Calls waiting on the driver: how to fail each, and when its watchdog is next due. */
+  const waiting = new Map<(error: Error) => void, number>();
+  let watchdog: NodeJS.Timeout | undefined;
   let outage: { since: number; cause: unknown } | undefined;
   let probing: Promise<boolean> | undefined;
   let recovery: NodeJS.Timeout | undefined;
@@ -100,7 +102,7 @@ export function createAvailability(options: AvailabilityOptions) {
     if (outage || stopped) return;
     outage = { since: Date.now(), cause };
     log.warn("database unavailable: answering 503 until it is back", { error: cause });
-    for (const reject of waiting) reject(unavailable(cause));
+    for (const reject of waiting.keys()) reject(unavailable(cause));
     waiting.clear();
     const check = async () => {
       if (stopped) return;
@@ -120,6 +122,33 @@ export function createAvailability(options: AvailabilityOptions) {
   }
 
   /**
+   * One timer for every waiting call (a timer per call cost a few percent of a request's CPU),
+   * keeping each call's own schedule: a probe when a call has waited `watchdogMs`, and again
+   * every `watchdogMs` while it waits. Calls start in order, so a new call is never due before
+   * the timer already set; the timer, when it fires, re-arms for the earliest call still due.
+   */
+  function armWatchdog() {
+    if (watchdog || stopped) return;
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const due of waiting.values()) earliest = Math.min(earliest, due);
+    if (earliest === Number.POSITIVE_INFINITY) return;
+    watchdog = setTimeout(watchdogFired, Math.max(0, earliest - performance.now()));
+    watchdog.unref();
+  }
+  async function watchdogFired() {
+    watchdog = undefined;
+    const now = performance.now();
+    let due = false;
+    for (const [reject, at] of waiting) {
+      if (at > now) continue;
+      due = true;
+      waiting.set(reject, at + options.watchdogMs * Math.ceil((now - at + 1) / options.watchdogMs));
+    }
+    if (due && !(await probe())) declareOutage(new Error(`no answer in ${options.watchdogMs} ms`));
+    armWatchdog();
+  }
+
+  /**
    * Runs `run`, failing fast while the database is away. `run` gets a signal that is aborted when
    * the call is answered as unavailable: a transaction checks it before committing, so a caller
    * told 503 is never left with a write that committed anyway.
@@ -134,12 +163,8 @@ export function createAvailability(options: AvailabilityOptions) {
         fail(error);
       };
     });
-    waiting.add(reject);
-    // Re-armed while the call waits: a server that goes away mid-call is found too.
-    const watchdog = setInterval(async () => {
-      if (!(await probe())) declareOutage(new Error(`no answer in ${options.watchdogMs} ms`));
-    }, options.watchdogMs);
-    watchdog.unref();
+    waiting.set(reject, performance.now() + options.watchdogMs);
+    armWatchdog();
     // Awaited once into a real promise: drizzle's query builders are thenables that run their
     // query on every `then`, so handing one to both `catch` and `race` would run it twice.
     const work = (async () => await run(abort.signal))();
@@ -154,7 +179,6 @@ export function createAvailability(options: AvailabilityOptions) {
       }
       throw error;
     } finally {
-      clearInterval(watchdog);
       waiting.delete(reject);
     }
   }
@@ -169,6 +193,7 @@ export function createAvailability(options: AvailabilityOptions) {
     stop() {
       stopped = true;
       if (recovery) clearTimeout(recovery);
+      if (watchdog) clearTimeout(watchdog);
     },
   };
 }

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { hash, timingSafeEqual } from "node:crypto";
 import { isIP } from "node:net";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import type { Context } from "hono";
@@ -83,11 +83,15 @@ export function socketAddress(c: Context): string | undefined {
 
 export const isLoopback = (ip: string) => ip === "::1" || /^127\./.test(ip);
 
+const sha256 = (value: string) => hash("sha256", value, "buffer");
+/** The configured secret's digest, made once (the config is read once per process). */
+let expected: { secret: string; digest: Buffer } | undefined;
+
 /** Equal in constant time: both sides hashed first, so their lengths leak nothing either. */
 export function secretMatches(sent: string | undefined, secret: string): boolean {
   if (sent === undefined) return false;
-  const digest = (value: string) => createHash("sha256").update(value).digest();
-  return timingSafeEqual(digest(sent), digest(secret));
+  if (expected?.secret !== secret) expected = { secret, digest: sha256(secret) };
+  return timingSafeEqual(sha256(sent), expected.digest);
 }
 
 /**
