@@ -1,6 +1,6 @@
 import { hash, randomBytes } from "node:crypto";
 import { and, eq, gt, lt, or, sql } from "drizzle-orm";
-import { z } from "zod";
+import * as z from "zod";
 import { config } from "../config";
 import {
   afterCommit,

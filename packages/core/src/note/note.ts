@@ -1,5 +1,5 @@
 import { and, count, desc, eq, lt, sql } from "drizzle-orm";
-import { z } from "zod";
+import * as z from "zod";
 import { useUserID } from "../actor";
 import { removeForNote } from "../attachment/attachment";
 import { config } from "../config";
