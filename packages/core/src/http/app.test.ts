@@ -2,7 +2,7 @@ import { request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { z } from "zod";
+import * as z from "zod";
 import { bootApp } from "../../test/database";
 import { jsonRequest, ORIGIN } from "../../test/http";
 import { captureLogs } from "../../test/logs";

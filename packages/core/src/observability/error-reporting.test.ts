@@ -1,6 +1,6 @@
 import { DrizzleQueryError, sql } from "drizzle-orm";
 import { describe, expect, it, vi } from "vitest";
-import { z } from "zod";
+import * as z from "zod";
 import { bootApp, freshDatabase } from "../../test/database";
 import { jsonRequest } from "../../test/http";
 import { captureLogs } from "../../test/logs";

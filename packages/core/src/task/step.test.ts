@@ -1,6 +1,6 @@
 import { and, eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { z } from "zod";
+import * as z from "zod";
 import { bootApp, freshDatabase } from "../../test/database";
 import { captureLogs } from "../../test/logs";
 import { delivery } from "../../test/tasks";

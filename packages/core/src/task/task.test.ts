@@ -1,7 +1,7 @@
 import type { SQSEvent } from "aws-lambda";
 import { eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { z } from "zod";
+import * as z from "zod";
 import { captureLogs } from "../../test/logs";
 import { queryRows } from "../db/client";
 import { createTransaction, rollback, useTransaction } from "../db/transaction";
