@@ -34,7 +34,8 @@ export async function contractChecker(document: Document) {
     import("ajv-formats"),
   ]);
   // Not strict: the document carries OpenAPI's own keywords (`example`) beside JSON Schema's.
-  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  // Not checked against the meta-schema (Redocly lints it): that cost ~0.4 s per test file.
+  const ajv = new Ajv2020({ strict: false, allErrors: true, validateSchema: false });
   addFormats(ajv);
   ajv.addSchema(document as object, DOCUMENT_ID);
   const compiled = new Map<string, ValidateFunction>();
