@@ -182,7 +182,7 @@ export function createOpenAPIDocument<E extends Env, S extends Schema, P extends
           servers: options.servers,
           tags: options.tags,
           components: {
-            schemas: { Error: errorSchema() },
+            schemas: { Error: await errorSchema() },
             headers: {
               RetryAfter: {
                 description: "Seconds to wait before trying again (whole seconds, at least 1)",
@@ -210,12 +210,12 @@ export function createOpenAPIDocument<E extends Env, S extends Schema, P extends
   return { handler: async (c) => c.json(await get()), document: get };
 }
 
-/** The error envelope as JSON Schema, for `components.schemas.Error`. */
-function errorSchema(): SchemaObject {
-  const { $schema: _, ...schema } = z.toJSONSchema(ErrorBody, { io: "output" });
-  // zod's JSON Schema type and openapi-types' differ in how they spell `type`, not in what it is.
-  return {
-    description: "The error envelope of every non-2xx response (ADR 003)",
-    ...schema,
-  } as SchemaObject;
+/**
+ * The error envelope as JSON Schema, for `components.schemas.Error`: converted as the routes'
+ * schemas are (hono-openapi's converter, loaded only when the document is generated, so the
+ * server's boot does not carry zod's JSON Schema code; ADR 022).
+ */
+async function errorSchema(): Promise<SchemaObject> {
+  const { schema } = await resolver(ErrorBody, { options: { io: "output" } }).toOpenAPISchema();
+  return { description: "The error envelope of every non-2xx response (ADR 003)", ...schema };
 }
