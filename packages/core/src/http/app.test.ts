@@ -151,6 +151,52 @@ describe("HTTP error contract", () => {
     expect(state.calls).toBe(0);
   });
 
+  it("through the real node server, a body framed by Content-Length is held to the limit by its length: exactly the limit is read and served, one byte more is 413 unread, and malformed or untyped bodies keep their errors", async () => {
+    const { app, state } = probeApp();
+    const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
+    onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    await new Promise((resolve) => server.once("listening", resolve));
+    const { port } = server.address() as AddressInfo;
+    const post = (body: string, contentType = "application/json") =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = httpRequest(
+          {
+            port,
+            host: "127.0.0.1",
+            method: "POST",
+            path: "/api/probe",
+            headers: {
+              "content-type": contentType,
+              origin: ORIGIN,
+              "content-length": Buffer.byteLength(body),
+            },
+          },
+          (res) => {
+            let text = "";
+            res.on("data", (chunk: Buffer) => {
+              text += chunk;
+            });
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+          },
+        );
+        req.on("error", reject);
+        req.end(body);
+      });
+    const limit = 1024 * 1024;
+    const exact = '{"title":"x"}'.padEnd(limit, " ");
+    expect((await post(exact)).status).toBe(201);
+    expect(state.calls).toBe(1);
+    const over = await post(`${exact} `);
+    expect(over.status).toBe(413);
+    expect(JSON.parse(over.body)).toMatchObject({
+      error: { code: "payload_too_large", details: { limitBytes: limit } },
+    });
+    expect((await post("{not json")).status).toBe(400);
+    expect((await post("title=x", "application/x-www-form-urlencoded")).status).toBe(415);
+    expect((await post("")).status).toBe(400); // no body: the schema's title is missing
+    expect(state.calls).toBe(1);
+  });
+
   it("takes the limit from BODY_LIMIT_BYTES", async () => {
     const { app } = await bootApp({ BODY_LIMIT_BYTES: "64" });
     const response = await app.request("/api/health", json(`{"pad":"${"x".repeat(64)}"}`));
