@@ -33,6 +33,14 @@ function probeApp() {
   return { app, state };
 }
 
+/** Serves `app` through @hono/node-server on a free loopback port until the test ends. */
+async function listen(app: { fetch: (request: Request) => Response | Promise<Response> }) {
+  const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
+  onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  await new Promise((resolve) => server.once("listening", resolve));
+  return (server.address() as AddressInfo).port;
+}
+
 const json = (body: string, contentType = "application/json") =>
   jsonRequest(body, { headers: { "content-type": contentType } });
 
@@ -121,10 +129,7 @@ describe("HTTP error contract", () => {
 
   it("413 for a chunked upload without Content-Length, through the real node server", async () => {
     const { app, state } = probeApp();
-    const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
-    onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
-    await new Promise((resolve) => server.once("listening", resolve));
-    const { port } = server.address() as AddressInfo;
+    const port = await listen(app);
 
     const status = await new Promise<number>((resolve, reject) => {
       const req = httpRequest(
@@ -153,10 +158,7 @@ describe("HTTP error contract", () => {
 
   it("through the real node server, a body framed by Content-Length is held to the limit by its length: exactly the limit is read and served, one byte more is 413 unread, and malformed or untyped bodies keep their errors", async () => {
     const { app, state } = probeApp();
-    const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
-    onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
-    await new Promise((resolve) => server.once("listening", resolve));
-    const { port } = server.address() as AddressInfo;
+    const port = await listen(app);
     const post = (body: string, contentType = "application/json") =>
       new Promise<{ status: number; body: string }>((resolve, reject) => {
         const req = httpRequest(
