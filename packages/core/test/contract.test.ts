@@ -37,7 +37,7 @@ describe("responses checked against the OpenAPI document", () => {
       });
 
     await send("GET", "/api/health");
-    expect(takeViolations()).toEqual([]);
+    expect(await takeViolations()).toEqual([]);
 
     await send("GET", "/api/notes/not_1");
     await send("GET", "/api/notes");
@@ -46,7 +46,7 @@ describe("responses checked against the OpenAPI document", () => {
     await send("POST", "/api/auth/signup");
     await send("GET", "/api/notes/not_1/attachments");
     await send("GET", "/api/undocumented");
-    const found = takeViolations();
+    const found = await takeViolations();
     const about = (start: string) => found.filter((v) => v.startsWith(start)).join("\n");
 
     expect(about("GET /api/notes/not_1:")).toContain("body/note/id must be string");
@@ -92,13 +92,13 @@ describe("responses checked against the OpenAPI document", () => {
       new Request(`http://localhost/api/notes/${note.id}`, { headers: { cookie } }),
     );
 
-    expect(takeViolations()).toEqual([
+    expect(await takeViolations()).toEqual([
       "POST /api/notes: 201 is not a documented status of createNote (400, 401, 403, 409, 413, 415, 429, 500, 503)",
       `GET /api/notes/${note.id}: 200 of getNote: body/note/title must be number`,
     ]);
     // The same responses keep the true document: nothing was recorded by the suite's own check.
     const response = await client(cookie).api.notes[":id"].$get({ param: { id: note.id } });
     expect(response.status).toBe(200);
-    expect(takeViolations()).toEqual([]);
+    expect(await takeViolations()).toEqual([]);
   });
 });

@@ -74,7 +74,7 @@ export async function contractChecker(document: Document) {
 
   const ERROR = "/components/schemas/Error";
 
-  /** What is wrong with `response` to `method path` (nothing: []). */
+  /** What is wrong with `response` to `method path` (nothing: []). Reads its body. */
   return async function problems(
     method: string,
     path: string,
@@ -87,7 +87,7 @@ export async function contractChecker(document: Document) {
     const operation = template
       ? document.paths[template]?.[lower === "head" ? "get" : lower]
       : undefined;
-    const text = lower === "head" ? "" : await response.clone().text();
+    const text = lower === "head" ? "" : await response.text();
     const json = (): unknown => {
       try {
         return JSON.parse(text);
@@ -152,17 +152,30 @@ function pointerSegment(segment: string): string {
 type Fetch = (request: Request, ...rest: never[]) => Response | Promise<Response>;
 
 /**
- * Where the problems found wait for the test that caused them. On `globalThis`: a test that boots
- * a fresh app (`bootApp`) imports this module anew, and its responses must reach the same list.
+ * Where the problems found, and the checks still running, wait for the test that caused them. On
+ * `globalThis`: a test that boots a fresh app (`bootApp`) imports this module anew, and its
+ * responses must reach the same list.
  */
-const store = globalThis as { [key: symbol]: string[] | undefined };
-const VIOLATIONS = Symbol.for("slipway.test.contract-violations");
+interface Shared {
+  violations: string[];
+  pending: Set<Promise<void>>;
+}
+const SHARED = Symbol.for("slipway.test.contract");
+function shared(): Shared {
+  const registry = globalThis as unknown as Record<symbol, Shared | undefined>;
+  const found = registry[SHARED];
+  if (found) return found;
+  const made: Shared = { violations: [], pending: new Set() };
+  registry[SHARED] = made;
+  return made;
+}
+const violations = () => shared().violations;
+const pending = () => shared().pending;
 
-/** The contract violations found since the last call, and forgets them. */
-export function takeViolations(): string[] {
-  const found = store[VIOLATIONS] ?? [];
-  store[VIOLATIONS] = [];
-  return found;
+/** The contract violations found since the last call, once every check under way has ended. */
+export async function takeViolations(): Promise<string[]> {
+  while (pending().size > 0) await Promise.all([...pending()]);
+  return violations().splice(0);
 }
 
 const WATCHED = Symbol.for("slipway.test.contract-watched");
@@ -170,7 +183,9 @@ const WATCHED = Symbol.for("slipway.test.contract-watched");
 /**
  * Checks every response `app.fetch` gives (what `app.request`, the typed test clients and a
  * server over the app all go through) against `document`, recording each violation for
- * `takeViolations`. The response itself is passed on unchanged.
+ * `takeViolations`. The response is passed on at once, unchanged: the check reads a clone of it
+ * beside the test, so it adds no latency to what the test waits for (a UI test's timeouts
+ * included). The document and the checker are prepared as soon as the app is watched.
  */
 export function watchResponses<F extends Fetch>(
   app: { fetch: F },
@@ -180,18 +195,27 @@ export function watchResponses<F extends Fetch>(
   if (target[WATCHED]) return;
   target[WATCHED] = true;
   const original: Fetch = app.fetch;
-  let checker: Promise<Awaited<ReturnType<typeof contractChecker>>> | undefined;
+  const checker = document().then((doc) => contractChecker(doc as Document));
+  // A failure to prepare is reported by the first check that needs it, not as unhandled.
+  checker.catch(() => {});
   const watched = async (request: Request, ...rest: never[]) => {
     const response = await original(request, ...rest);
-    const url = new URL(request.url);
-    if (url.pathname === "/api" || url.pathname.startsWith("/api/")) {
-      checker ??= document().then((doc) => contractChecker(doc as Document));
-      const problems = await (await checker)(request.method, url.pathname, response);
-      if (problems.length > 0) {
-        const list = store[VIOLATIONS] ?? [];
-        for (const problem of problems) list.push(`${request.method} ${url.pathname}: ${problem}`);
-        store[VIOLATIONS] = list;
-      }
+    const { pathname } = new URL(request.url);
+    if (pathname === "/api" || pathname.startsWith("/api/")) {
+      const copy = response.clone();
+      const where = `${request.method} ${pathname}`;
+      const check = checker
+        .then((problems) => problems(request.method, pathname, copy))
+        .then(
+          (found) => {
+            for (const problem of found) violations().push(`${where}: ${problem}`);
+          },
+          (error: unknown) => {
+            violations().push(`${where}: the check itself failed: ${String(error)}`);
+          },
+        )
+        .finally(() => pending().delete(check));
+      pending().add(check);
     }
     return response;
   };

@@ -8,8 +8,8 @@ import { takeViolations } from "./contract";
 // (test/contract.ts; the app, the site and every app a test boots are watched where test/app.ts
 // and bootApp get them): a status the operation does not document, or a body off its schema,
 // fails the test that received it.
-afterEach(() => {
-  const violations = takeViolations();
+afterEach(async () => {
+  const violations = await takeViolations();
   if (violations.length > 0) {
     throw new Error(
       `Responses that break the OpenAPI document (test/contract.ts):\n  ${violations.join("\n  ")}`,
