@@ -179,6 +179,15 @@ describe("error reporting in the Lambdas", () => {
     expect(JSON.parse(out)).toEqual({ sentry: false, handler: "function" });
   });
 
+  it("with a DSN, a cold start loads no SDK either: it is loaded with the first report", async () => {
+    const out = await runBundle(
+      bundle("worker").entry,
+      { ...unreachable, SENTRY_DSN: "https://public@127.0.0.1:1/1" },
+      "console.log(JSON.stringify({ sentry: '__SENTRY__' in globalThis, handler: typeof m.handler }))",
+    );
+    expect(JSON.parse(out)).toEqual({ sentry: false, handler: "function" });
+  });
+
   it("with a DSN, what the handler throws reaches Sentry before the invocation fails", async () => {
     const sentry = await sentryServer();
     // The child reports the rejection and then waits: an event sent at exit would come too late.

@@ -166,6 +166,46 @@ describe("error reporting (Sentry)", () => {
     });
   });
 
+  it("deferred (the Lambdas): nothing is loaded at start; the first report loads the SDK once, reports made meanwhile wait for it, and a flush sends them all", async () => {
+    await bootApp({ SENTRY_DSN: "https://public@127.0.0.1:1/1" });
+    const { flushErrors, initErrorReporting, reportError } = await import("./error-reporting");
+    const captured: string[] = [];
+    let flushed = 0;
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const load = vi.fn(async () => {
+      await gate; // the import still under way while more reports come
+      return {
+        init: () => undefined,
+        withScope: (run: (scope: { setTag(): void; setUser(): void }) => void) =>
+          run({ setTag: () => {}, setUser: () => {} }),
+        captureException: (error: unknown) => {
+          captured.push(String((error as Error).message));
+          return "id";
+        },
+        flush: async () => {
+          flushed++;
+          return true;
+        },
+      };
+    });
+    expect(await initErrorReporting(load as never, { defer: true })).toBe(true);
+    expect(load).not.toHaveBeenCalled();
+    reportError(new Error("first"));
+    reportError(new Error("second"));
+    expect(load).toHaveBeenCalledTimes(1);
+    const flushing = flushErrors();
+    release();
+    await flushing;
+    expect(captured).toEqual(["first", "second"]);
+    expect(flushed).toBe(1);
+    reportError(new Error("third")); // loaded now: straight to the SDK
+    expect(captured).toEqual(["first", "second", "third"]);
+    expect(load).toHaveBeenCalledTimes(1);
+  });
+
   it("without a DSN nothing is loaded or initialised", async () => {
     await bootApp({ SENTRY_DSN: "" });
     const { initErrorReporting } = await import("./error-reporting");

@@ -1,5 +1,6 @@
 import type * as SentryNode from "@sentry/node";
 import { config } from "../config";
+import { log } from "../log";
 import { redactError, redactQueryText } from "./redact";
 
 /**
@@ -19,6 +20,13 @@ type Sdk = Pick<typeof SentryNode, "withScope" | "captureException" | "flush"> &
 };
 
 let sdk: Sdk | undefined;
+/**
+ * A deferred start (the Lambdas): the SDK is loaded with the first report instead of at a cold
+ * start, and the reports made meanwhile wait for it; `flushErrors` waits for both.
+ */
+let deferred:
+  | { load: () => Promise<Sdk>; queue: [unknown, ErrorContext][]; loading?: Promise<void> }
+  | undefined;
 
 const DROPPED_INTEGRATIONS = new Set([
   "ContextLines",
@@ -37,13 +45,30 @@ export interface ErrorContext {
   messageId?: string;
 }
 
-/** Initialises once; returns whether reporting is on. Lambdas pass @sentry/aws-serverless. */
+/**
+ * Initialises once; returns whether reporting is on. Lambdas pass their light SDK and `defer`:
+ * their cold start then imports nothing of Sentry (~85 ms of a worker's cold import, measured by
+ * `npm run bench -- worker-bundle`), and the first report of a process pays it instead. Until
+ * then nothing is installed globally: an exception no handler catches is not reported from that
+ * process (the Lambda runtime still logs it), which the handler wrapper
+ * (packages/functions/src/sentry.ts) makes rare by catching what its handler throws.
+ */
 export async function initErrorReporting(
   load: () => Promise<Sdk> = () => import("./sentry-node"),
+  options: { defer?: boolean } = {},
 ): Promise<boolean> {
-  if (sdk) return true;
+  if (sdk || deferred) return true;
+  if (!config().sentry.dsn) return false;
+  if (options.defer) {
+    deferred = { load, queue: [] };
+    return true;
+  }
+  sdk = await started(load);
+  return true;
+}
+
+async function started(load: () => Promise<Sdk>): Promise<Sdk> {
   const { dsn, release } = config().sentry;
-  if (!dsn) return false;
   const loaded = await load();
   loaded.init({
     dsn,
@@ -61,8 +86,7 @@ export async function initErrorReporting(
     integrations: (defaults) =>
       defaults.filter((integration) => !DROPPED_INTEGRATIONS.has(integration.name)),
   });
-  sdk = loaded;
-  return true;
+  return loaded;
 }
 
 /** Keeps what identifies the failure and drops what could identify or expose a person. */
@@ -85,8 +109,27 @@ function scrub<
 }
 
 export function reportError(error: unknown, context: ErrorContext = {}): void {
-  const current = sdk;
-  if (!current) return;
+  if (sdk) return capture(sdk, error, context);
+  const pending = deferred;
+  if (!pending) return;
+  pending.queue.push([redactError(error), context]);
+  pending.loading ??= started(pending.load).then(
+    (loaded) => {
+      sdk = loaded;
+      for (const [queued, queuedContext] of pending.queue.splice(0)) {
+        capture(loaded, queued, queuedContext);
+      }
+    },
+    (failure: unknown) => {
+      // Reported nowhere else: say so once per attempt, and try again with the next report.
+      pending.queue.length = 0;
+      pending.loading = undefined;
+      log.error("error reporting could not start", { error: failure });
+    },
+  );
+}
+
+function capture(current: Sdk, error: unknown, context: ErrorContext) {
   current.withScope((scope) => {
     const { userId, ...tags } = context;
     for (const [key, value] of Object.entries(tags))
@@ -96,7 +139,8 @@ export function reportError(error: unknown, context: ErrorContext = {}): void {
   });
 }
 
-/** Sends what is queued (API shutdown, tests); a Lambda's wrapper flushes by itself. */
+/** Sends what is queued (API shutdown, tests, each Lambda invocation's end). */
 export async function flushErrors(timeoutMs = 2000): Promise<void> {
+  await deferred?.loading;
   await sdk?.flush(timeoutMs);
 }
