@@ -109,7 +109,10 @@ function scrub<
 }
 
 export function reportError(error: unknown, context: ErrorContext = {}): void {
-  if (sdk) return capture(sdk, error, context);
+  if (sdk) {
+    capture(sdk, error, context);
+    return;
+  }
   const pending = deferred;
   if (!pending) return;
   pending.queue.push([redactError(error), context]);
