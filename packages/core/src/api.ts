@@ -3,6 +3,7 @@ import * as z from "zod";
 import { AccountRoutes, sessionCookieName, sessionMiddleware } from "./account";
 import { AttachmentRoutes } from "./attachment";
 import { createDevRoutes } from "./dev/dev.routes";
+import { DocsRoutes } from "./dev/docs.routes";
 import { HealthRoutes } from "./health";
 import { createApp, createSite } from "./http/app";
 import { createOpenAPIDocument, jsonResponse, publicAccess } from "./http/openapi";
@@ -28,8 +29,9 @@ const routes = createApp()
   .route("/auth", AccountRoutes)
   .route("/notes", NoteRoutes)
   .route("/", AttachmentRoutes)
-  // Offline only (404 on deployed stages).
-  .route("/dev", createDevRoutes(operator));
+  // Offline only (404 on deployed stages): the dev tools, and the API reference for people.
+  .route("/dev", createDevRoutes(operator))
+  .route("/docs", DocsRoutes);
 
 /**
  * OpenAPI 3.1, generated from the routes' `describeRoute` blocks and the same zod schemas that

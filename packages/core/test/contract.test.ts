@@ -17,6 +17,7 @@ function misbehaving() {
       c.json({ error: { code: "rate_limited", message: "slow down" } }, 429),
     )
     .get("/api/notes/:id/attachments", (c) => c.text("nothing here", 404))
+    .get("/api/docs", (c) => c.json({ html: "<p>" }, 200))
     .get("/api/undocumented", (c) => c.json({ ok: true }, 200));
 }
 
@@ -45,6 +46,7 @@ describe("responses checked against the OpenAPI document", () => {
     await send("DELETE", "/api/notes/not_1");
     await send("POST", "/api/auth/signup");
     await send("GET", "/api/notes/not_1/attachments");
+    await send("GET", "/api/docs");
     await send("GET", "/api/undocumented");
     const found = await takeViolations();
     const about = (start: string) => found.filter((v) => v.startsWith(start)).join("\n");
@@ -60,8 +62,9 @@ describe("responses checked against the OpenAPI document", () => {
     expect(about("GET /api/notes/not_1/attachments:")).toContain(
       "documented as JSON, not text/plain",
     );
+    expect(about("GET /api/docs:")).toContain("documented as text/html, not application/json");
     expect(about("GET /api/undocumented:")).toContain("no operation documents");
-    expect(found).toHaveLength(10);
+    expect(found).toHaveLength(11);
   });
 
   it("holds the real app's real responses to the document: a document that lost a status or changed a type fails them", async () => {

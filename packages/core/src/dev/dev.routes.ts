@@ -68,7 +68,8 @@ function fromThisMachine(c: Context): boolean {
   });
 }
 
-const offlineOnly = createMiddleware(async (c, next) => {
+/** 404 deployed, 403 unless from and addressed to this machine: for every offline-only route. */
+export const offlineOnly = createMiddleware(async (c, next) => {
   if (!devToolsEnabled(config())) {
     throw noRoute(c);
   }
