@@ -126,7 +126,8 @@ describe("the guard", () => {
       probeIntervalMs: 1000,
     });
     onTestFinished(stop);
-    vi.spyOn(log, "warn").mockImplementation(() => {});
+    const warnings = vi.spyOn(log, "warn").mockImplementation(() => {});
+    onTestFinished(() => warnings.mockRestore());
     const calls = [pending(), pending()].map((call) =>
       guard(() => call.answered).then(
         () => "answered",
