@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { watchResponses } from "../test/contract";
 import { ORIGIN } from "../test/http";
 import { app, openAPIDocument } from "./api";
+import { rollback } from "./db/transaction";
 
 // This file reaches the app without test/app.ts: its responses are checked all the same.
 watchResponses(app, openAPIDocument);
@@ -25,72 +26,75 @@ describe("a client generated from the OpenAPI document (openapi-typescript + ope
     ).toBe(true);
   });
 
-  it("signs up, creates, lists and reads a note, starts an upload, and reads errors, all typed", async () => {
-    // What a browser does by itself: the site's Origin on every request, the session cookie kept.
-    let cookie = "";
-    const api = createApiClient({
-      baseUrl: "http://localhost",
-      headers: { origin: ORIGIN },
-      fetch: async (request) => app.fetch(request),
-    });
-    api.use({
-      onRequest({ request }) {
-        if (cookie) request.headers.set("cookie", cookie);
-        return request;
-      },
-      onResponse({ response }) {
-        const set = response.headers.get("set-cookie")?.split(";")[0];
-        if (set) cookie = set;
-        return response;
-      },
-    });
+  // In a transaction rolled back at the end, as every test that writes: on Postgres the files
+  // share one database, and a committed user with a fresh note showed up in the digest's tests.
+  it("signs up, creates, lists and reads a note, starts an upload, and reads errors, all typed", async () =>
+    rollback(async () => {
+      // What a browser does by itself: the site's Origin on every request, the session cookie kept.
+      let cookie = "";
+      const api = createApiClient({
+        baseUrl: "http://localhost",
+        headers: { origin: ORIGIN },
+        fetch: async (request) => app.fetch(request),
+      });
+      api.use({
+        onRequest({ request }) {
+          if (cookie) request.headers.set("cookie", cookie);
+          return request;
+        },
+        onResponse({ response }) {
+          const set = response.headers.get("set-cookie")?.split(";")[0];
+          if (set) cookie = set;
+          return response;
+        },
+      });
 
-    const email = `generated.${Date.now()}@example.com`;
-    const signup = await api.POST("/api/auth/signup", {
-      body: { email, password: "a strong password", name: "Generated" },
-    });
-    expect(signup.response.status).toBe(201);
-    expect(signup.data?.user.email).toBe(email);
+      const email = `generated.${Date.now()}@example.com`;
+      const signup = await api.POST("/api/auth/signup", {
+        body: { email, password: "a strong password", name: "Generated" },
+      });
+      expect(signup.response.status).toBe(201);
+      expect(signup.data?.user.email).toBe(email);
 
-    const created = await api.POST("/api/notes", { body: { title: "From a generated client" } });
-    expect(created.response.status).toBe(201);
-    const id = created.data?.note.id ?? "";
+      const created = await api.POST("/api/notes", { body: { title: "From a generated client" } });
+      expect(created.response.status).toBe(201);
+      const id = created.data?.note.id ?? "";
 
-    const page = await api.GET("/api/notes", { params: { query: { limit: 10 } } });
-    expect(page.data?.notes.map((note) => note.id)).toEqual([id]);
-    expect(page.data?.nextCursor).toBeNull();
+      const page = await api.GET("/api/notes", { params: { query: { limit: 10 } } });
+      expect(page.data?.notes.map((note) => note.id)).toEqual([id]);
+      expect(page.data?.nextCursor).toBeNull();
 
-    const read = await api.GET("/api/notes/{id}", { params: { path: { id } } });
-    const title: string | undefined = read.data?.note.title;
-    expect(title).toBe("From a generated client");
+      const read = await api.GET("/api/notes/{id}", { params: { path: { id } } });
+      const title: string | undefined = read.data?.note.title;
+      expect(title).toBe("From a generated client");
 
-    const upload = await api.POST("/api/notes/{id}/attachments", {
-      params: { path: { id } },
-      body: { filename: "report.pdf", contentType: "application/pdf", size: 1234 },
-    });
-    expect(upload.response.status).toBe(201);
-    expect(upload.data?.attachment.status).toBe("pending");
-    expect(typeof upload.data?.upload.url).toBe("string");
-    expect(Object.keys(upload.data?.upload.fields ?? {}).length).toBeGreaterThan(0);
+      const upload = await api.POST("/api/notes/{id}/attachments", {
+        params: { path: { id } },
+        body: { filename: "report.pdf", contentType: "application/pdf", size: 1234 },
+      });
+      expect(upload.response.status).toBe(201);
+      expect(upload.data?.attachment.status).toBe("pending");
+      expect(typeof upload.data?.upload.url).toBe("string");
+      expect(Object.keys(upload.data?.upload.fields ?? {}).length).toBeGreaterThan(0);
 
-    // Errors are typed too: the shared Error schema, with its codes and field issues.
-    const invalid = await api.POST("/api/notes", { body: { title: "" } });
-    expect(invalid.response.status).toBe(400);
-    expect(invalid.error?.error.code).toBe("validation_failed");
-    expect(invalid.error?.error.details?.issues?.map((issue) => issue.path)).toEqual(["title"]);
+      // Errors are typed too: the shared Error schema, with its codes and field issues.
+      const invalid = await api.POST("/api/notes", { body: { title: "" } });
+      expect(invalid.response.status).toBe(400);
+      expect(invalid.error?.error.code).toBe("validation_failed");
+      expect(invalid.error?.error.details?.issues?.map((issue) => issue.path)).toEqual(["title"]);
 
-    const missing = await api.GET("/api/notes/{id}", {
-      params: { path: { id: "not_00000000000000000000000000" } },
-    });
-    expect(missing.response.status).toBe(404);
-    expect(missing.error?.error.code).toBe("not_found");
+      const missing = await api.GET("/api/notes/{id}", {
+        params: { path: { id: "not_00000000000000000000000000" } },
+      });
+      expect(missing.response.status).toBe(404);
+      expect(missing.error?.error.code).toBe("not_found");
 
-    const signedOut = await api.POST("/api/auth/logout");
-    expect(signedOut.response.status).toBe(204);
-    const me = await api.GET("/api/auth/me");
-    expect(me.response.status).toBe(401);
-    expect(me.error?.error.code).toBe("unauthorized");
-  });
+      const signedOut = await api.POST("/api/auth/logout");
+      expect(signedOut.response.status).toBe(204);
+      const me = await api.GET("/api/auth/me");
+      expect(me.response.status).toBe(401);
+      expect(me.error?.error.code).toBe("unauthorized");
+    }));
 
   it("refuses, at compile time, what the document does not allow", () => {
     const api = createApiClient({ baseUrl: "http://localhost" });
