@@ -1,6 +1,6 @@
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { CHROMIUM } from "./setup";
+import { launchChromium } from "./browser";
 
 /**
  * The API reference (`/api/docs`, packages/core/src/dev/docs.routes.ts) in real Chromium, as
@@ -13,19 +13,7 @@ const servers = { "npm run dev": inject("baseURL"), "npm run preview": inject("p
 let browser: Browser;
 
 beforeAll(async () => {
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  browser = await launchChromium();
 });
 afterAll(() => browser?.close());
 
