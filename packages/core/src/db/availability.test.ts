@@ -140,6 +140,65 @@ describe("the guard", () => {
   });
 });
 
+describe("just after an outage", () => {
+  it("a connection error within two probe intervals of the recovery is probed first: the database answering, only that call fails and no new outage starts; past that, or with no answer, it is an outage again", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
+    const warnings = vi.spyOn(log, "warn").mockImplementation(() => {});
+    onTestFinished(() => warnings.mockRestore());
+    const infos = vi.spyOn(log, "info").mockImplementation(() => {});
+    onTestFinished(() => infos.mockRestore());
+    let up = false;
+    const availability = createAvailability({
+      probe: async () => {
+        if (!up) throw code("ECONNREFUSED");
+      },
+      watchdogMs: 1000,
+      probeIntervalMs: 1000,
+    });
+    onTestFinished(availability.stop);
+    const outcome = (run: () => Promise<unknown>) =>
+      availability.guard(run).then(
+        () => "ok",
+        (error: unknown) => (error instanceof DatabaseUnavailable ? "unavailable" : String(error)),
+      );
+    const outages = () =>
+      warnings.mock.calls.filter(([message]) => message.startsWith("database unavailable")).length;
+
+    expect(await outcome(async () => Promise.reject(code("ECONNREFUSED")))).toBe("unavailable");
+    expect(availability.down).toBe(true);
+    up = true;
+    await vi.advanceTimersByTimeAsync(1000); // the recovery probe answers
+    expect(availability.down).toBe(false);
+
+    // The outage's echo: a stale connection failing with 57P01 (admin shutdown).
+    expect(await outcome(async () => Promise.reject(code("57P01")))).toBe("unavailable");
+    await vi.advanceTimersByTimeAsync(0); // its probe answers
+    expect(availability.down).toBe(false);
+    expect(await outcome(async () => "served")).toBe("ok");
+    expect(outages()).toBe(1);
+
+    // The same within the window, but the database does not answer: an outage.
+    up = false;
+    expect(await outcome(async () => Promise.reject(code("57P01")))).toBe("unavailable");
+    await vi.advanceTimersByTimeAsync(0);
+    expect(availability.down).toBe(true);
+    expect(outages()).toBe(2);
+
+    // Back, then a connection error well after the recovery: an outage at once, as ever.
+    up = true;
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(availability.down).toBe(false);
+    await vi.advanceTimersByTimeAsync(2500);
+    up = false;
+    expect(await outcome(async () => Promise.reject(code("ECONNRESET")))).toBe("unavailable");
+    expect(availability.down).toBe(true);
+    expect(outages()).toBe(3);
+  });
+});
+
 const server = process.env.TEST_DATABASE_URL;
 
 /**

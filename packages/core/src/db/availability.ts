@@ -73,6 +73,8 @@ export function createAvailability(options: AvailabilityOptions) {
   let outage: { since: number; cause: unknown } | undefined;
   let probing: Promise<boolean> | undefined;
   let recovery: NodeJS.Timeout | undefined;
+  /** When the last outage ended (performance.now()). */
+  let recoveredAt: number | undefined;
   let stopped = false;
 
   const unavailable = (cause: unknown) =>
@@ -110,6 +112,7 @@ export function createAvailability(options: AvailabilityOptions) {
         const since = outage?.since ?? Date.now();
         outage = undefined;
         recovery = undefined;
+        recoveredAt = performance.now();
         log.info("database reachable again", { outageMs: Date.now() - since });
         return;
       }
@@ -119,6 +122,21 @@ export function createAvailability(options: AvailabilityOptions) {
     };
     recovery = setTimeout(check, options.probeIntervalMs);
     recovery.unref();
+  }
+
+  /**
+   * A connection error soon after an outage ended is often its echo rather than a new one: a
+   * pooled connection from before the restart failing with the shutdown's 57P01 when next used
+   * (seen in drill (b): it declared a second outage, a second of 503s). Within two probe
+   * intervals of a recovery a probe decides first: if the database answers, only that call failed.
+   */
+  function connectionFailed(cause: unknown) {
+    const recent =
+      recoveredAt !== undefined && performance.now() - recoveredAt < 2 * options.probeIntervalMs;
+    if (!recent) return declareOutage(cause);
+    void probe().then((answered) => {
+      if (!answered) declareOutage(cause);
+    });
   }
 
   /**
@@ -174,7 +192,7 @@ export function createAvailability(options: AvailabilityOptions) {
       return await Promise.race([work, abandoned]);
     } catch (error) {
       if (isConnectionError(error)) {
-        declareOutage(error);
+        connectionFailed(error);
         throw error instanceof DatabaseUnavailable ? error : unavailable(error);
       }
       throw error;
