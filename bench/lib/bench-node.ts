@@ -33,17 +33,6 @@ export interface BenchNode {
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
-/** The Node major the API container runs, from its Dockerfile. */
-export function containerNodeMajor(): number {
-  const dockerfile = path.join(root, "packages/core/Dockerfile");
-  const majors = [...readFileSync(dockerfile, "utf8").matchAll(/^FROM node:(\d+)\S*/gm)].map(
-    (match) => Number(match[1]),
-  );
-  const runtime = majors.at(-1);
-  if (runtime === undefined) throw new Error(`${dockerfile}: no "FROM node:<major>" line`);
-  return runtime;
-}
-
 const versionOf = (node: string) => {
   const run = spawnSync(node, ["--version"], { encoding: "utf8" });
   if (run.status !== 0) throw new Error(`${node} --version failed: ${run.stderr || run.error}`);
@@ -58,7 +47,11 @@ export interface Runtime {
 
 /** The API container's: packages/core/Dockerfile's last `FROM node:<major>` (the runtime stage). */
 export function containerRuntime(): Runtime {
-  const major = containerNodeMajor();
+  const dockerfile = path.join(root, "packages/core/Dockerfile");
+  const major = [...readFileSync(dockerfile, "utf8").matchAll(/^FROM node:(\d+)\S*/gm)]
+    .map((match) => Number(match[1]))
+    .at(-1);
+  if (major === undefined) throw new Error(`${dockerfile}: no "FROM node:<major>" line`);
   return { major, source: `packages/core/Dockerfile's node:${major}` };
 }
 

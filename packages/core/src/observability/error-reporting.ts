@@ -115,7 +115,7 @@ export function reportError(error: unknown, context: ErrorContext = {}): void {
   }
   const pending = deferred;
   if (!pending) return;
-  pending.queue.push([redactError(error), context]);
+  pending.queue.push([error, context]); // redacted by capture, as a direct report is
   pending.loading ??= started(pending.load).then(
     (loaded) => {
       sdk = loaded;
