@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import postgres from "postgres";
 import type { TestProject } from "vitest/node";
 import { repoRoot } from "../src/config";
 import { readTemplate, templateFile } from "../src/db/pglite-template";
@@ -43,7 +44,8 @@ export async function setup(project: TestProject) {
   // that never need it pays nothing.
   const id = `run-${process.pid}-${randomBytes(4).toString("hex")}`;
   project.provide("serverBuildId", id);
-  return () => {
+  return async () => {
+    await checkNothingCommitted();
     const names = existsSync(serverBuildsDir)
       ? readdirSync(serverBuildsDir, { withFileTypes: true })
       : [];
@@ -53,4 +55,46 @@ export async function setup(project: TestProject) {
       }
     }
   };
+}
+
+// Tables whose rows outlive a test by design: the migrator's journal, the rate limits' counters
+// (a refused request still counts, committed beside its transaction: limit/limit.ts), and what
+// the task machinery writes after a commit.
+const OUTLIVE_TESTS = new Set([
+  "__drizzle_migrations",
+  "rate_limit",
+  "local_queue_message",
+  "task_receipt",
+]);
+
+/**
+ * On Postgres every test file shares one database and isolates with per-test rollback: a test
+ * that commits leaks its rows into whatever other files count or list at that moment (a flaky
+ * failure somewhere else: a digest with a user too many, a "nothing written" check off by one).
+ * At the end of the run that database holds nothing else, or the run fails naming what it holds.
+ */
+async function checkNothingCommitted() {
+  const url = process.env.TEST_DATABASE_URL;
+  if (!url) return;
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    const tables = await sql<{ name: string }[]>`
+      select table_name as name from information_schema.tables
+      where table_schema = 'public' and table_type = 'BASE TABLE' order by 1`;
+    const left: string[] = [];
+    for (const { name } of tables) {
+      if (OUTLIVE_TESTS.has(name)) continue;
+      const rows = await sql.unsafe(`select * from "${name}" limit 3`);
+      if (rows.length > 0) left.push(`${name}: ${JSON.stringify(rows)}`);
+    }
+    if (left.length > 0) {
+      // vitest reports a teardown's throw as "error during close" and still exits 0.
+      process.exitCode = 1;
+      console.error(
+        `A test committed to the shared test database (wrap it in rollback(), or give it freshDatabase()):\n  ${left.join("\n  ")}`,
+      );
+    }
+  } finally {
+    await sql.end();
+  }
 }
