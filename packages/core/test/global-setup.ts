@@ -90,8 +90,8 @@ async function checkNothingCommitted() {
     if (left.length > 0) {
       // vitest reports a teardown's throw as "error during close" and still exits 0.
       process.exitCode = 1;
-      console.error(
-        `A test committed to the shared test database (wrap it in rollback(), or give it freshDatabase()):\n  ${left.join("\n  ")}`,
+      process.stderr.write(
+        `A test committed to the shared test database (wrap it in rollback(), or give it freshDatabase()):\n  ${left.join("\n  ")}\n`,
       );
     }
   } finally {
