@@ -1,9 +1,9 @@
 import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
-import { liftoffOnly } from "./scripts/dev/node-flags";
+import { liftoffOnly } from "./scripts/dev/node-flags.mjs";
 
 // Test files that start PGlite spend a third less CPU with its WebAssembly on V8's baseline
-// compiler only (scripts/dev/node-flags.ts, ADR 023).
+// compiler only (scripts/dev/node-flags.mjs, ADR 023).
 const execArgv = liftoffOnly();
 
 // `npm test`: everything that needs no browser. Core runs on PGlite, or on the Postgres in

@@ -5,7 +5,7 @@ import { securityHeaders } from "./security-headers.ts";
 // Offline only on this machine: the dev and preview servers listen on loopback unless HOST says
 // otherwise (the API follows the same variable, packages/core/src/config.ts).
 const host = process.env.HOST || "127.0.0.1";
-// The API listens on HOST too; a wildcard address is reached on loopback (as in scripts/dev.ts).
+// The API listens on HOST too; a wildcard address is reached on loopback (as in scripts/dev.mjs).
 const apiHost =
   host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
 

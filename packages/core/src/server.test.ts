@@ -273,7 +273,7 @@ const answers = (host: string, port: number) =>
     () => false,
   );
 
-/** Spawns `args` in its own process group (tsx watch and Vite have children), killed at the end. */
+/** Spawns node `args` in its own process group (the dev launcher and Vite have children), killed at the end. */
 function spawnGroup(args: string[], env: Record<string, string>) {
   const child = spawn(process.execPath, args, {
     cwd: repoRoot,
@@ -327,19 +327,17 @@ describe("offline stays on this machine", () => {
   }, async () => {
     const dir = await scratchDir();
     const [api, web] = [await freePort(), await freePort()];
-    const dev = spawnGroup(
-      [path.join(repoRoot, "node_modules/tsx/dist/cli.mjs"), "scripts/dev.ts"],
-      {
-        PORT: String(api),
-        WEB_PORT: String(web),
-        PGLITE_DIR: path.join(dir, "pglite"),
-        STORAGE_DIR: path.join(dir, "storage"),
-        HOST: "",
-        LOG_LEVEL: "info",
-        // As in a developer's shell (the test setup turns it off for in-process tests).
-        MIGRATE_ON_BOOT: "",
-      },
-    );
+    // What `npm run dev` runs (package.json): the launcher, by plain node.
+    const dev = spawnGroup(["scripts/dev.mjs"], {
+      PORT: String(api),
+      WEB_PORT: String(web),
+      PGLITE_DIR: path.join(dir, "pglite"),
+      STORAGE_DIR: path.join(dir, "storage"),
+      HOST: "",
+      LOG_LEVEL: "info",
+      // As in a developer's shell (the test setup turns it off for in-process tests).
+      MIGRATE_ON_BOOT: "",
+    });
     await waitForOutput(dev.child, dev.output, "Slipway is up");
     expect(await answers("127.0.0.1", api)).toBe(true);
     // "Slipway is up" says the API is ready; Vite, started beside it, may still be starting.

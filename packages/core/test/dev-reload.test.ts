@@ -2,12 +2,12 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { type Api, startApi } from "../../../scripts/dev/api";
+import { type Api, startApi } from "../../../scripts/dev/api.mjs";
 import { freePort } from "../../../scripts/net";
 import { repoRoot } from "../src/config";
 
 /**
- * `npm run dev`'s API runner (scripts/dev/api.ts) keeps `tsx watch`'s reload: a change to a
+ * `npm run dev`'s API runner (scripts/dev/api.mjs) keeps `tsx watch`'s reload: a change to a
  * source the API imports restarts it with the change; a build error or a crash waits for the next
  * change instead of stopping dev; unchanged sources start from the kept bundle without building.
  * On a scratch app of two files (the real one would take the dev server's data and ports).

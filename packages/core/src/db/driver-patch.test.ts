@@ -5,7 +5,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-// @ts-expect-error: a plain .mjs script (it runs before any TypeScript tooling is installed)
+// A plain .mjs script (it runs before any TypeScript tooling is installed), typed from its code.
 import { applyPatches, patches } from "../../../../scripts/deps/patch.mjs";
 import { repoRoot } from "../config";
 
@@ -113,6 +113,7 @@ describe("postgres.js, patched", () => {
         cpSync(postgresDir, copy, { recursive: true });
         const connection = path.join(copy, "src/connection.js");
         const [patch] = patches;
+        if (!patch) throw new Error("scripts/deps/patch.mjs lists no patches");
         writeFileSync(connection, readFileSync(connection, "utf8").replace(patch.to, patch.from));
         cpSync(fixture, path.join(scratch, "fixture.mjs"));
         const run = spawnSync(process.execPath, [path.join(scratch, "fixture.mjs")], {

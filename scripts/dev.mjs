@@ -1,10 +1,11 @@
-import { type ChildProcess, spawn } from "node:child_process";
+// @ts-check
+import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Api, startApi } from "./dev/api";
+import { startApi } from "./dev/api.mjs";
 
 /**
  * `npm run dev`: the whole app offline, no AWS, no Docker. (`npm run preview`: the same with the
@@ -12,7 +13,10 @@ import { type Api, startApi } from "./dev/api";
  * The API (which migrates PGlite under .data/ before it listens) on PORT (3000) with reload on
  * change, and Vite on WEB_PORT (5173) proxying /api to it, started side by side. Ctrl-C stops
  * both and waits for them, so PGlite closes its files cleanly.
- * The API runs from a kept esbuild bundle, rebuilt on change (dev/api.ts, ADR 023).
+ * The API runs from a kept esbuild bundle, rebuilt on change (dev/api.mjs, ADR 023). Plain
+ * JavaScript typed by JSDoc (checked by `tsc -p scripts`), run by plain node: no tsx loader in
+ * the way of every start (ADR 023).
+ * @import { Api } from "./dev/api.mjs"
  */
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -31,27 +35,39 @@ const shown = host === "127.0.0.1" ? "localhost" : reachable;
 const started = performance.now();
 
 const resolve = createRequire(import.meta.url).resolve;
-/** What stop() signals: Vite's process, and the API (whichever process of it runs now). */
-interface Running {
-  kill(signal: NodeJS.Signals): void;
-}
-const children = new Map<string, Running>();
+/**
+ * What stop() signals: Vite's process, and the API (whichever process of it runs now).
+ * @typedef {{ kill(signal: NodeJS.Signals): void }} Running
+ */
+/** @type {Map<string, Running>} */
+const children = new Map();
 let stopping = false;
-let api: Api | undefined;
+/** @type {Api | undefined} */
+let api;
 const env = { ...process.env, HOST: host, PORT: apiPort, WEB_PORT: webPort, FORCE_COLOR: "1" };
 
 /** Prefixes each line of a child's output with its name. */
-function prefixed(name: string) {
+/** @param {string} name */
+function prefixed(name) {
   const prefix = `${name.padEnd(3)} │ `;
   const partial = { stdout: "", stderr: "" };
-  return (stream: "stdout" | "stderr", chunk: Buffer) => {
+  /**
+   * @param {"stdout" | "stderr"} stream
+   * @param {Buffer} chunk
+   */
+  return (stream, chunk) => {
     const lines = (partial[stream] + chunk.toString()).split("\n");
     partial[stream] = lines.pop() ?? "";
     for (const line of lines) process.stdout.write(`${prefix}${line}\n`);
   };
 }
 
-function exited(name: string, code: number | null, signal: NodeJS.Signals | null) {
+/**
+ * @param {string} name
+ * @param {number | null} code
+ * @param {NodeJS.Signals | null} signal
+ */
+function exited(name, code, signal) {
   children.delete(name);
   if (!stopping) {
     process.stdout.write(`${name} exited (${signal ?? code}); stopping the rest\n`);
@@ -61,15 +77,20 @@ function exited(name: string, code: number | null, signal: NodeJS.Signals | null
   }
 }
 
-function start(name: string, args: string[], cwd: string) {
-  const child: ChildProcess = spawn(process.execPath, args, {
+/**
+ * @param {string} name
+ * @param {string[]} args
+ * @param {string} cwd
+ */
+function start(name, args, cwd) {
+  const child = spawn(process.execPath, args, {
     cwd,
     env,
     stdio: ["ignore", "pipe", "pipe"],
   });
   const output = prefixed(name);
-  child.stdout?.on("data", (chunk: Buffer) => output("stdout", chunk));
-  child.stderr?.on("data", (chunk: Buffer) => output("stderr", chunk));
+  child.stdout?.on("data", (chunk) => output("stdout", chunk));
+  child.stderr?.on("data", (chunk) => output("stderr", chunk));
   child.on("exit", (code, signal) => exited(name, code, signal));
   children.set(name, { kill: (signal) => child.kill(signal) });
 }
@@ -79,8 +100,10 @@ function start(name: string, args: string[], cwd: string) {
  * SIGINT the children get a grace period to stop on their own (the API closes PGlite's files
  * first); anything else (SIGTERM, a child that died) is passed on at once. Whatever still runs
  * after 10 s is killed.
+ * @param {number} code
+ * @param {boolean} [childrenSignalled]
  */
-async function stop(code: number, childrenSignalled = false) {
+async function stop(code, childrenSignalled = false) {
   if (stopping) return;
   stopping = true;
   process.exitCode = code;
@@ -109,7 +132,7 @@ if (preview) {
     cwd: web,
     stdio: "inherit",
   });
-  const [code] = (await once(build, "exit")) as [number | null];
+  const [code] = /** @type {[number | null]} */ (await once(build, "exit"));
   if (code !== 0) process.exit(code ?? 1);
 }
 // The API first (its boot is what the developer waits for), Vite beside it. The API restarts

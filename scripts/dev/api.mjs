@@ -1,17 +1,17 @@
-import { type ChildProcess, spawn } from "node:child_process";
+// @ts-check
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import {
-  type FSWatcher,
-  mkdirSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  watch,
-  writeFileSync,
-} from "node:fs";
+import { mkdirSync, readFileSync, renameSync, statSync, watch, writeFileSync } from "node:fs";
 import path from "node:path";
-import type { BuildContext, BuildOptions, Message, Plugin } from "esbuild";
-import { liftoffOnly } from "./node-flags";
+import { liftoffOnly } from "./node-flags.mjs";
+
+/**
+ * Plain JavaScript, typed by JSDoc and checked by `tsc -p scripts` (checkJs): `npm run dev` runs
+ * it with plain node, no tsx loader (~0.3 s of every start, ADR 023).
+ * @import { ChildProcess } from "node:child_process"
+ * @import { FSWatcher } from "node:fs"
+ * @import { BuildContext, BuildOptions, Message, Plugin } from "esbuild"
+ */
 
 /**
  * The API for `npm run dev` and `npm run preview`: src/server.ts bundled by esbuild and run by
@@ -28,50 +28,54 @@ import { liftoffOnly } from "./node-flags";
  *   they resolve to from the sources, so they load from the same node_modules.
  */
 
-export interface ApiOptions {
-  root: string;
-  /** Rebuild and restart on change (dev); preview runs once. */
-  watch: boolean;
-  env: NodeJS.ProcessEnv;
-  /** Where the API's stdout and stderr go, a chunk at a time. */
-  output(stream: "stdout" | "stderr", chunk: Buffer): void;
-  /** The API exited and will not be restarted (preview, or after `stop`). */
-  onExit(code: number | null, signal: NodeJS.Signals | null): void;
-  /** Lines for the developer (a rebuild, a failed build, a crash). */
-  note(line: string): void;
-}
+/**
+ * @typedef {object} ApiOptions
+ * @property {string} root
+ * @property {boolean} watch Rebuild and restart on change (dev); preview runs once.
+ * @property {NodeJS.ProcessEnv} env
+ * @property {(stream: "stdout" | "stderr", chunk: Buffer) => void} output Where the API's stdout
+ *   and stderr go, a chunk at a time.
+ * @property {(code: number | null, signal: NodeJS.Signals | null) => void} onExit The API exited
+ *   and will not be restarted (preview, or after `stop`).
+ * @property {(line: string) => void} note Lines for the developer (a rebuild, a failed build, a
+ *   crash).
+ */
 
-export interface Api {
-  /**
-   * Nothing restarts from now on; `signal`, if given, goes to the running API. onExit follows
-   * once it has exited (at once if none runs).
-   */
-  stop(signal?: NodeJS.Signals): void;
-}
+/**
+ * @typedef {object} Api
+ * @property {(signal?: NodeJS.Signals) => void} stop Nothing restarts from now on; `signal`, if
+ *   given, goes to the running API. onExit follows once it has exited (at once if none runs).
+ */
 
 const ENTRY = "packages/core/src/server.ts";
 const OUT_DIR = ".data/cache/api";
 /** Left out of the bundle as the production build leaves them (packages/core package.json). */
 const EXTERNAL = ["@electric-sql/pglite", "drizzle-orm/pglite", "@node-rs/argon2"];
 
-interface Manifest {
-  key: string;
-  /** Source files (repo-relative) with [size, mtimeMs], as they were when built. */
-  inputs: Record<string, [number, number]>;
-  /** Whether this node takes --liftoff-only (node-flags.ts), found once per build. */
-  liftoffOnly: boolean;
-}
+/**
+ * @typedef {object} Manifest
+ * @property {string} key
+ * @property {Record<string, [number, number]>} inputs Source files (repo-relative) with
+ *   [size, mtimeMs], as they were when built.
+ * @property {boolean} liftoffOnly Whether this node takes --liftoff-only (node-flags.mjs), found
+ *   once per build.
+ */
 
 /** The installed packages, as npm last wrote them: a change means rebuild (they are bundled). */
 const DEPENDENCY_STAMPS = ["package-lock.json", "node_modules/.package-lock.json"];
 
-function stamp(file: string): [number, number] | undefined {
+/**
+ * @param {string} file
+ * @returns {[number, number] | undefined}
+ */
+function stamp(file) {
   const stats = statSync(file, { throwIfNoEntry: false });
   return stats ? [stats.size, stats.mtimeMs] : undefined;
 }
 
 /** Redirects the externals to the files they resolve to from the importing source. */
-const externalByPath: Plugin = {
+/** @type {Plugin} */
+const externalByPath = {
   name: "external-by-path",
   setup(build) {
     const filter = new RegExp(`^(${EXTERNAL.map((e) => e.replace(/[/.]/g, "\\$&")).join("|")})$`);
@@ -88,7 +92,11 @@ const externalByPath: Plugin = {
   },
 };
 
-function buildOptions(root: string): BuildOptions {
+/**
+ * @param {string} root
+ * @returns {BuildOptions}
+ */
+function buildOptions(root) {
   return {
     absWorkingDir: root,
     entryPoints: [ENTRY],
@@ -113,7 +121,11 @@ function buildOptions(root: string): BuildOptions {
 }
 
 /** What the bundle depends on besides its sources: the options, esbuild, node, npm's install. */
-function cacheKey(root: string, esbuildVersion: string): string {
+/**
+ * @param {string} root
+ * @param {string} esbuildVersion
+ */
+function cacheKey(root, esbuildVersion) {
   const { plugins: _plugins, ...options } = buildOptions(root);
   const dependencies = DEPENDENCY_STAMPS.map((file) => stamp(path.join(root, file)) ?? null);
   return createHash("sha256")
@@ -121,21 +133,33 @@ function cacheKey(root: string, esbuildVersion: string): string {
     .digest("hex");
 }
 
-function esbuildVersion(root: string): string {
+/**
+ * @param {string} root
+ * @returns {string}
+ */
+function esbuildVersion(root) {
   const manifest = path.join(root, "node_modules/esbuild/package.json");
-  return (JSON.parse(readFileSync(manifest, "utf8")) as { version: string }).version;
+  return JSON.parse(readFileSync(manifest, "utf8")).version;
 }
 
-function readManifest(root: string): Manifest | undefined {
+/**
+ * @param {string} root
+ * @returns {Manifest | undefined}
+ */
+function readManifest(root) {
   try {
-    return JSON.parse(readFileSync(path.join(root, OUT_DIR, "manifest.json"), "utf8")) as Manifest;
+    return JSON.parse(readFileSync(path.join(root, OUT_DIR, "manifest.json"), "utf8"));
   } catch {
     return undefined;
   }
 }
 
 /** The kept bundle, if every file it was built from is as it was. */
-function upToDate(root: string, manifest: Manifest | undefined): boolean {
+/**
+ * @param {string} root
+ * @param {Manifest | undefined} manifest
+ */
+function upToDate(root, manifest) {
   if (!manifest || manifest.key !== cacheKey(root, esbuildVersion(root))) return false;
   if (!stamp(path.join(root, OUT_DIR, "server.mjs"))) return false;
   return Object.entries(manifest.inputs).every(([file, [size, mtime]]) => {
@@ -145,13 +169,21 @@ function upToDate(root: string, manifest: Manifest | undefined): boolean {
 }
 
 /** Writes a file atomically: two dev servers may build at once, and a reader never sees half. */
-function writeAtomic(file: string, contents: Uint8Array | string) {
+/**
+ * @param {string} file
+ * @param {Uint8Array | string} contents
+ */
+function writeAtomic(file, contents) {
   const temp = `${file}.tmp-${process.pid}`;
   writeFileSync(temp, contents);
   renameSync(temp, file);
 }
 
-export function formatMessages(messages: Message[]): string {
+/**
+ * @param {Message[]} messages
+ * @returns {string}
+ */
+export function formatMessages(messages) {
   return messages
     .map((m) => {
       const where = m.location
@@ -162,26 +194,36 @@ export function formatMessages(messages: Message[]): string {
     .join("\n");
 }
 
-export function startApi(options: ApiOptions): Api {
+/**
+ * @param {ApiOptions} options
+ * @returns {Api}
+ */
+export function startApi(options) {
   const { root } = options;
-  let child: ChildProcess | undefined;
+  /** @type {ChildProcess | undefined} */
+  let child;
   let final = false;
-  let context: BuildContext | undefined;
+  /** @type {BuildContext | undefined} */
+  let context;
   let manifest = readManifest(root);
-  let watchers: FSWatcher[] = [];
-  let pending: NodeJS.Timeout | undefined;
+  /** @type {FSWatcher[]} */
+  let watchers = [];
+  /** @type {NodeJS.Timeout | undefined} */
+  let pending;
   let restarting = false;
   let again = false;
   let exited = false;
   /** Reports the API's end once, however it came (its exit, or a stop during a restart). */
-  const end = (code: number | null, signal: NodeJS.Signals | null) => {
+  /** @type {ApiOptions["onExit"]} */
+  const end = (code, signal) => {
     if (exited) return;
     exited = true;
     void stopWatching();
     options.onExit(code, signal);
   };
 
-  async function build(): Promise<Manifest | undefined> {
+  /** @returns {Promise<Manifest | undefined>} */
+  async function build() {
     const esbuild = await import("esbuild");
     context ??= await esbuild.context(buildOptions(root));
     try {
@@ -189,17 +231,20 @@ export function startApi(options: ApiOptions): Api {
       mkdirSync(path.join(root, OUT_DIR), { recursive: true });
       // The map first: the bundle names it, and a new bundle must not point at an old map.
       const files = result.outputFiles ?? [];
-      const isMap = (file: { path: string }) => file.path.endsWith(".map");
+      /** @param {{ path: string }} file */
+      const isMap = (file) => file.path.endsWith(".map");
       for (const file of [...files.filter(isMap), ...files.filter((f) => !isMap(f))]) {
         writeAtomic(file.path, file.contents);
       }
-      const inputs: Manifest["inputs"] = {};
+      /** @type {Manifest["inputs"]} */
+      const inputs = {};
       for (const input of Object.keys(result.metafile?.inputs ?? {})) {
         if (input.includes("node_modules/")) continue;
         const found = stamp(path.join(root, input));
         if (found) inputs[input] = found;
       }
-      const next: Manifest = {
+      /** @type {Manifest} */
+      const next = {
         key: cacheKey(root, esbuild.version),
         inputs,
         liftoffOnly: manifest?.liftoffOnly ?? liftoffOnly().length > 0,
@@ -207,19 +252,20 @@ export function startApi(options: ApiOptions): Api {
       writeAtomic(path.join(root, OUT_DIR, "manifest.json"), JSON.stringify(next));
       return next;
     } catch (error) {
-      const errors = (error as { errors?: Message[] }).errors;
+      const errors = /** @type {{ errors?: Message[] }} */ (error).errors;
       options.note(`build failed:\n${errors ? formatMessages(errors) : String(error)}`);
       return undefined;
     }
   }
 
-  function run(built: Manifest) {
+  /** @param {Manifest} built */
+  function run(built) {
     // Stopped while it was being built: nothing starts.
     if (final) return end(null, null);
     const args = [
       // Stack traces name the TypeScript sources, as under tsx.
       "--enable-source-maps",
-      // PGlite's WebAssembly on V8's baseline compiler only (node-flags.ts): boots ~0.3x faster.
+      // PGlite's WebAssembly on V8's baseline compiler only (node-flags.mjs): boots ~0.3x faster.
       ...(built.liftoffOnly ? ["--liftoff-only"] : []),
       path.join(root, OUT_DIR, "server.mjs"),
     ];
@@ -229,8 +275,8 @@ export function startApi(options: ApiOptions): Api {
       stdio: ["ignore", "pipe", "pipe"],
     });
     child = started;
-    started.stdout?.on("data", (chunk: Buffer) => options.output("stdout", chunk));
-    started.stderr?.on("data", (chunk: Buffer) => options.output("stderr", chunk));
+    started.stdout?.on("data", (chunk) => options.output("stdout", chunk));
+    started.stderr?.on("data", (chunk) => options.output("stderr", chunk));
     started.on("exit", (code, signal) => {
       if (child === started) child = undefined;
       if (final || !options.watch) end(code, signal);
@@ -242,7 +288,8 @@ export function startApi(options: ApiOptions): Api {
   }
 
   /** Watches the directories of the bundle's sources (editors often replace a file by renaming). */
-  function watchSources(built: Manifest) {
+  /** @param {Manifest} built */
+  function watchSources(built) {
     for (const watcher of watchers) watcher.close();
     const sources = new Set(Object.keys(built.inputs).map((file) => path.join(root, file)));
     const dirs = new Set([...sources].map((file) => path.dirname(file)));
@@ -284,7 +331,8 @@ export function startApi(options: ApiOptions): Api {
     }
   }
 
-  function stopChild(): Promise<void> {
+  /** @returns {Promise<void>} */
+  function stopChild() {
     const current = child;
     if (!current || current.exitCode !== null || current.signalCode !== null)
       return Promise.resolve();
@@ -311,6 +359,7 @@ export function startApi(options: ApiOptions): Api {
 
   let building = true;
   void (async () => {
+    /** @type {Manifest | undefined} */
     let built = upToDate(root, manifest) ? manifest : undefined;
     if (!built) {
       options.note("bundling src/server.ts");
