@@ -53,7 +53,9 @@ function migrationsCopy(name: string) {
   return dir;
 }
 
-describe("PGlite templates", () => {
+// Each test builds templates the way a first start does (initdb, the migrations, a tar): 5-20 s
+// on this machine, more when it is loaded, against the 20 s meant for in-process tests.
+describe("PGlite templates", { timeout: 60_000 }, () => {
   it("are keyed by the migrations: another folder, or one more migration, is another template", async () => {
     const cacheDir = scratch();
     const ok = migrationsCopy("ok");

@@ -14,7 +14,11 @@ import { bootApp, freshDatabase } from "../../test/database";
  * real file-backed PGlite, or a fresh Postgres database.
  */
 describe("a worker killed mid-task", () => {
-  it("gets its task delivered again after the visibility timeout, and nothing half-done stays", async () => {
+  // A child process that boots the app and a PGlite of its own: 5-10 s here, more on a loaded
+  // machine, against the 20 s meant for in-process tests.
+  it("gets its task delivered again after the visibility timeout, and nothing half-done stays", {
+    timeout: 60_000,
+  }, async () => {
     let env: Record<string, string>;
     if (process.env.TEST_DATABASE_URL) {
       env = (await freshDatabase()).env;
