@@ -841,17 +841,18 @@ export async function requestEmailChange(
   now = new Date(),
 ) {
   const data = ChangeEmailInput.parse(input);
+  if (data.newEmail === user.email) {
+    throw new ValidationError([{ path: "newEmail", message: "is already your address" }]);
+  }
   await limit(
     [{ key: `email:user:${user.id}`, rule: LOGIN_LIMITS.emailChanges }],
     now,
     "Too many email changes asked for; try again later",
   );
   const checked = await checkPassword(user.email, data.password, origin, now);
+  // The right password is not a failure, whatever comes next (a 409 rolls back what follows).
+  await createTransaction(() => checked.accept());
   await createTransaction(async () => {
-    await checked.accept();
-    if (data.newEmail === user.email) {
-      throw new ValidationError([{ path: "newEmail", message: "is already your address" }]);
-    }
     if (await taken(data.newEmail, user.id)) throw emailTaken();
     await enqueue(sendEmailChangeTask, { userId: user.id, newEmail: data.newEmail });
   });
@@ -863,22 +864,42 @@ export async function requestEmailChange(
  */
 export async function confirmEmailChange(input: z.input<typeof TokenInput>, now = new Date()) {
   const { token } = TokenInput.parse(input);
-  const user = await createTransaction(async (tx) => {
-    const found = await findToken("change_email", token, now);
-    if (!found) throw invalidToken();
-    if (await taken(found.email, found.userId)) throw emailTaken();
-    const [updated] = await tx
-      .update(userTable)
-      .set({ email: found.email, emailVerifiedAt: now, updatedAt: now })
-      .where(eq(userTable.id, found.userId))
-      .returning();
-    if (!updated) throw invalidToken();
-    await spendToken(found.tokenHash);
+  const user = await createTransaction(async () => {
+    const updated = await moveTo(token, now);
     // Links mailed to the old address stop working.
     await dropTokens(updated.id, "verify_email");
     await dropTokens(updated.id, "reset_password");
     return updated;
+  }).catch((error: unknown) => {
+    // A signup took the address between the check and the write: the unique index says so.
+    if (sqlState(error) === "23505") throw emailTaken();
+    throw error;
   });
   await refreshUser(user.id);
   return toInfo(user);
+}
+
+/** A database error's SQLSTATE, drizzle's wrapper or the driver's error itself. */
+function sqlState(error: unknown): string | undefined {
+  for (let e = error; e instanceof Error; e = e.cause) {
+    if ("code" in e && typeof e.code === "string" && /^[0-9A-Z]{5}$/.test(e.code)) return e.code;
+  }
+  return undefined;
+}
+
+/** The user moved to the address `token` was mailed to, in the caller's transaction; it is used up. */
+async function moveTo(token: string, now: Date) {
+  const found = await findToken("change_email", token, now);
+  if (!found) throw invalidToken();
+  if (await taken(found.email, found.userId)) throw emailTaken();
+  const [updated] = await useTransaction((tx) =>
+    tx
+      .update(userTable)
+      .set({ email: found.email, emailVerifiedAt: now, updatedAt: now })
+      .where(eq(userTable.id, found.userId))
+      .returning(),
+  );
+  if (!updated) throw invalidToken();
+  await spendToken(found.tokenHash);
+  return updated;
 }
