@@ -59,6 +59,19 @@ describe("auth: email verification", () => {
       expect(rows[0]?.token_hash).toMatch(/^[0-9a-f]{64}$/);
     }));
 
+  it("maintenance.cleanup deletes tokens once expired, not before", async () =>
+    isolated(async () => {
+      const account = await signupUser();
+      await verification(account.email);
+      const { cleanup } = await import("../maintenance/maintenance");
+      expect(await cleanup(new Date(Date.now() + 23 * 3600_000))).toMatchObject({
+        accountTokens: 0,
+      });
+      expect(await cleanup(new Date(Date.now() + 25 * 3600_000))).toMatchObject({
+        accountTokens: 1,
+      });
+    }));
+
   it("an expired (24 h), unknown or other-purpose token is 400 invalid_token and changes nothing", async () =>
     isolated(async () => {
       const account = await signupUser();
