@@ -86,6 +86,8 @@ export const service = new sst.aws.Service("Api", {
     MIGRATE_ON_BOOT: $dev ? "true" : "false",
     // CSRF: unsafe requests must come from the site (through the Router, one origin).
     ALLOWED_ORIGINS: siteOrigin,
+    // The base of the links account mail carries (verification, password reset).
+    SITE_URL: siteOrigin,
     SLIPWAY_RELEASE: variables.release,
     DATABASE_SSL,
     ...(apiSecrets

@@ -12,6 +12,7 @@ import { securityGroups, vpc } from "./network";
 import { secrets } from "./secrets";
 import { sizing, variables } from "./stage";
 import { attachmentStore, workerAttachmentPermissions } from "./storage";
+import { siteOrigin } from "./web";
 
 /**
  * Background tasks: outbox → SQS → the worker Lambda (partial batch responses), and EventBridge
@@ -78,6 +79,8 @@ export const worker = new sst.aws.Function("Worker", {
     DATABASE_POOL_MAX: String(sizing.worker.poolMax),
     DATABASE_SSL,
     SLIPWAY_RELEASE: variables.release,
+    // Account mail (verification, password reset, email change) is written by the worker.
+    SITE_URL: siteOrigin,
   },
   logging: { retention: sizing.logRetention },
   transform: {

@@ -133,6 +133,15 @@ const EnvSchema = z.object({
   SENTRY_DSN: z.url({ error: "expected a Sentry DSN URL" }).optional(),
   /** The deployed version, tagged on error reports (infra sets the git commit). */
   SLIPWAY_RELEASE: z.string().min(1).default("local"),
+  /**
+   * The site's origin, for the links mail carries (`/verify-email?token=…`). Deployed, infra sets
+   * it to the Router's URL or the stage's domain (the same value as ALLOWED_ORIGINS); offline it
+   * defaults to the web dev server.
+   */
+  SITE_URL: z
+    .url({ error: "expected the site's origin, like https://app.example.com" })
+    .transform((value) => value.replace(/\/+$/, ""))
+    .optional(),
   /** Sender of offline mail (deployed: the linked SES identity). */
   MAIL_FROM: z.string().min(3).default("Slipway <no-reply@slipway.local>"),
   /** Offline object storage (deployed: the linked AttachmentStore bucket). */
@@ -337,6 +346,8 @@ export function loadConfig(
       concurrency: values.PASSWORD_HASH_CONCURRENCY,
       queue: values.PASSWORD_HASH_QUEUE,
     },
+    /** The site's origin, no trailing slash: the base of every link in mail. */
+    siteURL: values.SITE_URL ?? `http://localhost:${values.WEB_PORT}`,
     sentry: { dsn: linked.sentryDsn ?? values.SENTRY_DSN, release: values.SLIPWAY_RELEASE },
     mail: linked.email
       ? { kind: "ses" as const, sender: linked.email.sender, configSet: linked.email.configSet }

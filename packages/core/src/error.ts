@@ -9,6 +9,8 @@ export const errorStatus = {
   bad_request: 400,
   malformed_json: 400,
   validation_failed: 400,
+  /** An account token (email verification, password reset, email change) unknown, used or expired. */
+  invalid_token: 400,
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,

@@ -8,6 +8,7 @@ const prefixes = {
   user: "usr",
   note: "not",
   attachment: "att",
+  session: "ses",
 } as const;
 
 type Kind = keyof typeof prefixes;

@@ -1,5 +1,6 @@
 // Each module's `*.tasks.ts`, not its barrel: a barrel also exports the module's routes, and
 // the worker Lambda's bundle would take in Hono and the OpenAPI generator (ADR 022).
+import { accountTasks } from "./account/account.tasks";
 import { attachmentTasks } from "./attachment/attachment.tasks";
 import { digestTasks } from "./digest/digest.tasks";
 import { mailTasks } from "./mail/mail.tasks";
@@ -12,6 +13,7 @@ import type { TaskHandler } from "./task/task";
  * src/registries.test.ts fails when a module's `*.tasks.ts` handler is missing here.
  */
 export const tasks: readonly TaskHandler[] = [
+  ...accountTasks,
   ...attachmentTasks,
   ...digestTasks,
   ...mailTasks,

@@ -1,4 +1,5 @@
-import { index, integer, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
+import { sql } from "drizzle-orm";
+import { check, index, integer, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
 
 export const userTable = pgTable("user", {
   id: text().primaryKey(),
@@ -6,6 +7,8 @@ export const userTable = pgTable("user", {
   email: text().notNull().unique(),
   name: text().notNull(),
   passwordHash: text().notNull(),
+  /** When the owner proved the address is theirs (a verification link); null until then. */
+  emailVerifiedAt: timestamp({ withTimezone: true }),
   createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
 });
@@ -15,13 +18,54 @@ export const sessionTable = pgTable(
   "session",
   {
     tokenHash: text().primaryKey(),
+    /**
+     * `ses_…`: the id the session list shows and `DELETE /api/auth/sessions/:id` takes. Not a
+     * credential. The default only fills the rows from before the column (new ones get a
+     * createID in account.ts).
+     */
+    id: text().notNull().unique().default(sql`'ses_' || replace(gen_random_uuid()::text, '-', '')`),
     userId: text()
       .notNull()
       .references(() => userTable.id, { onDelete: "cascade" }),
     createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
     expiresAt: timestamp({ withTimezone: true }).notNull(),
+    /** Written at most once per LAST_USED_INTERVAL_MINUTES (account.ts `authenticate`). */
+    lastUsedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    /** "Firefox on macOS": a coarse reading of the sign-in's User-Agent (user-agent.ts). */
+    device: text(),
   },
   (table) => [index("session_user").on(table.userId), index("session_expires").on(table.expiresAt)],
+);
+
+export const accountTokenPurposes = ["verify_email", "reset_password", "change_email"] as const;
+export type AccountTokenPurpose = (typeof accountTokenPurposes)[number];
+
+/**
+ * Single-use tokens mailed to the owner: email verification (24 h), password reset (1 h), email
+ * change (24 h). Only the SHA-256 of the 32 random bytes is kept; a token is looked up by that
+ * hash and deleted as it is used (tokens.ts). `email` is the address the mail went to: a token
+ * for an address the account no longer has does nothing.
+ */
+export const accountTokenTable = pgTable(
+  "account_token",
+  {
+    tokenHash: text().primaryKey(),
+    userId: text()
+      .notNull()
+      .references(() => userTable.id, { onDelete: "cascade" }),
+    purpose: text({ enum: accountTokenPurposes }).notNull(),
+    email: text().notNull(),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp({ withTimezone: true }).notNull(),
+  },
+  (table) => [
+    index("account_token_user").on(table.userId, table.purpose),
+    index("account_token_expires").on(table.expiresAt),
+    check(
+      "account_token_purpose_known",
+      sql`${table.purpose} in ('verify_email', 'reset_password', 'change_email')`,
+    ),
+  ],
 );
 
 /**

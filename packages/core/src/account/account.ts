@@ -1,5 +1,5 @@
-import { hash, randomBytes } from "node:crypto";
-import { and, eq, gt, lt, or, sql } from "drizzle-orm";
+import { randomBytes } from "node:crypto";
+import { and, desc, eq, gt, lt, ne, or, sql } from "drizzle-orm";
 import * as z from "zod";
 import { config } from "../config";
 import {
@@ -10,15 +10,27 @@ import {
   prepared,
   useTransaction,
 } from "../db/transaction";
-import { AppError, ConflictError } from "../error";
+import { AppError, ConflictError, NotFoundError, ValidationError } from "../error";
 import { addressBlock } from "../http/client-address";
 import { text } from "../http/text";
 import { createID } from "../id";
 import { Limit } from "../limit";
+import * as Mail from "../mail/mail";
+import * as Note from "../note/note";
+import { enqueue, forgetPayloads } from "../task/task";
 import { loginThrottleTable, sessionTable, userTable } from "./account.sql";
 import { LOGIN_LIMITS } from "./login-limits";
 import * as Hashing from "./password";
 import { SessionCache } from "./session-cache";
+import {
+  dropTokens,
+  findToken,
+  hashToken,
+  sendEmailChangeTask,
+  sendPasswordResetTask,
+  sendVerificationTask,
+  spendToken,
+} from "./tokens";
 
 export { deleteExpired } from "./expiry";
 export { LOGIN_LIMITS } from "./login-limits";
@@ -45,11 +57,46 @@ export type SignupInput = z.input<typeof SignupInput>;
 export const LoginInput = z.strictObject({ email: Email, password: text().max(256) });
 export type LoginInput = z.input<typeof LoginInput>;
 
+/** A token from a mailed link: 43 base64url characters when we made it; anything else is unknown. */
+const Token = text()
+  .min(1, { error: "must not be empty" })
+  .max(200, { error: "must be at most 200 characters" });
+/** A password given to prove who you are: checked, never stored, so only the upper bound. */
+const CurrentPassword = text()
+  .min(1, { error: "must not be empty" })
+  .max(256, { error: "must be at most 256 characters" });
+export const TokenInput = z.strictObject({ token: Token });
+export const PasswordResetInput = z.strictObject({ email: Email });
+export const PasswordResetConfirmInput = z.strictObject({ token: Token, password: Password });
+export const ChangePasswordInput = z.strictObject({
+  currentPassword: CurrentPassword,
+  newPassword: Password,
+});
+export const DeleteAccountInput = z.strictObject({ password: CurrentPassword });
+export const ChangeEmailInput = z.strictObject({ password: CurrentPassword, newEmail: Email });
+export const SessionIDParam = z.strictObject({ id: z.string() });
+
+/** One of the user's sessions as the session list shows it: never its token or the token's hash. */
+export const SessionInfo = z.object({
+  id: z.string(),
+  createdAt: z.string(),
+  /** Within LAST_USED_INTERVAL_MINUTES of the last request. */
+  lastUsedAt: z.string(),
+  expiresAt: z.string(),
+  /** "Firefox on macOS", from the sign-in's User-Agent; null when it said nothing recognisable. */
+  device: z.string().nullable(),
+  /** The session this request came with. */
+  current: z.boolean(),
+});
+export type SessionInfo = z.infer<typeof SessionInfo>;
+
 /** What the API shows of a user: never the password hash. */
 export const Info = z.object({
   id: z.string(),
   email: z.string(),
   name: z.string(),
+  /** Whether the owner confirmed the address (a verification link): only then does product mail go there. */
+  emailVerified: z.boolean(),
   createdAt: z.string(),
 });
 export type Info = z.infer<typeof Info>;
@@ -58,6 +105,7 @@ const toInfo = (user: typeof userTable.$inferSelect): Info => ({
   id: user.id,
   email: user.email,
   name: user.name,
+  emailVerified: user.emailVerifiedAt !== null,
   createdAt: user.createdAt.toISOString(),
 });
 
@@ -66,7 +114,6 @@ export interface Session {
   expiresAt: Date;
 }
 
-const hashToken = (token: string) => hash("sha256", token, "hex");
 const hours = (n: number) => n * 3_600_000;
 
 function rateLimited(message: string, retryAfterSeconds: number): AppError {
@@ -79,6 +126,8 @@ export interface Origin {
   ip: string;
   /** The session token the request carried: revoked when a new session replaces it. */
   replacing?: string;
+  /** What the session list shows for a session opened here ("Firefox on macOS", user-agent.ts). */
+  device?: string;
 }
 
 /**
@@ -86,16 +135,27 @@ export interface Origin {
  * (`replacing`) is revoked with it, whoever it belonged to: a session planted before sign-in
  * (fixation) dies then. (The absolute lifetime is never shorter than the sliding one: config.)
  */
-async function openSession(userID: string, now: Date, replacing?: string): Promise<Session> {
+async function openSession(
+  userID: string,
+  now: Date,
+  replacing?: string,
+  device?: string,
+): Promise<Session> {
   const token = randomBytes(32).toString("base64url"); // 256 bits
   const expiresAt = new Date(now.getTime() + hours(config().session.ttlHours));
   await useTransaction(async (tx) => {
     if (replacing) {
       await tx.delete(sessionTable).where(eq(sessionTable.tokenHash, hashToken(replacing)));
     }
-    await tx
-      .insert(sessionTable)
-      .values({ tokenHash: hashToken(token), userId: userID, createdAt: now, expiresAt });
+    await tx.insert(sessionTable).values({
+      tokenHash: hashToken(token),
+      id: createID("session"),
+      userId: userID,
+      createdAt: now,
+      lastUsedAt: now,
+      expiresAt,
+      device: device ?? null,
+    });
   });
   if (replacing) await forgetSessions([hashToken(replacing)]);
   return { token, expiresAt };
@@ -108,20 +168,17 @@ type Hit = { key: string; rule: Limit.Rule };
  * address, an IPv6 /64) and, over IPv6, its /48 under a looser cap (one site often holds a /48:
  * 65,536 /64s).
  */
-function addressHits(kind: "login" | "signup", ip: string): Hit[] {
+function addressHits(kind: "login" | "signup" | "reset", ip: string): Hit[] {
   const block = addressBlock(ip);
-  const login = kind === "login";
-  const hits: Hit[] = [
-    {
-      key: `${kind}:ip:${block}`,
-      rule: login ? LOGIN_LIMITS.perAddress : LOGIN_LIMITS.signupsPerAddress,
-    },
-  ];
+  const rules = {
+    login: [LOGIN_LIMITS.perAddress, LOGIN_LIMITS.perAddress48],
+    signup: [LOGIN_LIMITS.signupsPerAddress, LOGIN_LIMITS.signupsPerAddress48],
+    reset: [LOGIN_LIMITS.resetsPerAddress, LOGIN_LIMITS.resetsPerAddress48],
+  } as const;
+  const [perBlock, per48] = rules[kind];
+  const hits: Hit[] = [{ key: `${kind}:ip:${block}`, rule: perBlock }];
   if (block.endsWith("::/64")) {
-    hits.push({
-      key: `${kind}:ip48:${block.split(":").slice(0, 3).join(":")}::/48`,
-      rule: login ? LOGIN_LIMITS.perAddress48 : LOGIN_LIMITS.signupsPerAddress48,
-    });
+    hits.push({ key: `${kind}:ip48:${block.split(":").slice(0, 3).join(":")}::/48`, rule: per48 });
   }
   return hits;
 }
@@ -170,7 +227,12 @@ export async function signup(
       .returning();
     if (!user)
       throw new ConflictError("An account with this email already exists", { field: "email" });
-    return { user: toInfo(user), session: await openSession(user.id, now, origin?.replacing) };
+    // The verification mail: written by the worker once this commits (tokens.ts).
+    await enqueue(sendVerificationTask, { userId: user.id });
+    return {
+      user: toInfo(user),
+      session: await openSession(user.id, now, origin?.replacing, origin?.device),
+    };
   });
 }
 
@@ -251,6 +313,32 @@ export async function login(
   now = new Date(),
 ): Promise<{ user: Info; session: Session }> {
   const data = LoginInput.parse(input);
+  const { user, rehashed, accept } = await checkPassword(data.email, data.password, origin, now);
+  return createTransaction(async (tx) => {
+    await accept();
+    if (rehashed) {
+      // Only over the hash that was checked: a password changed meanwhile stays changed.
+      await tx
+        .update(userTable)
+        .set({ passwordHash: rehashed, updatedAt: now })
+        .where(and(eq(userTable.id, user.id), eq(userTable.passwordHash, user.passwordHash)));
+    }
+    return {
+      user: toInfo(user),
+      session: await openSession(user.id, now, origin.replacing, origin.device),
+    };
+  });
+}
+
+/**
+ * The sign-in check of `login`, with its limits, for every route that asks for a password (a
+ * password change, an email change, deleting the account): a wrong password there counts toward
+ * the same limits as a wrong sign-in, so a stolen session cannot guess the password any faster.
+ * `accept` (call it in the caller's transaction) forgets this block's failures and gives the
+ * hits back, as a successful sign-in does.
+ */
+async function checkPassword(email: string, password: string, origin: Origin, now: Date) {
+  const data = { email, password };
   const block = addressBlock(origin.ip);
   const hits = addressHits("login", origin.ip);
   await limit(hits, now, "Too many sign-in attempts from this address; try again later");
@@ -284,18 +372,14 @@ export async function login(
   if (!user || !valid) throw new AppError("unauthorized", "Wrong email or password");
 
   const rehashed = Hashing.needsRehash(user.passwordHash) ? await rehash(data.password) : undefined;
-  return createTransaction(async (tx) => {
-    await tx.delete(throttle).where(and(eq(throttle.email, data.email), eq(throttle.block, block)));
-    await release(hits, now);
-    if (rehashed) {
-      // Only over the hash that was checked: a password changed meanwhile stays changed.
+  const accept = () =>
+    useTransaction(async (tx) => {
       await tx
-        .update(userTable)
-        .set({ passwordHash: rehashed, updatedAt: now })
-        .where(and(eq(userTable.id, user.id), eq(userTable.passwordHash, user.passwordHash)));
-    }
-    return { user: toInfo(user), session: await openSession(user.id, now, origin.replacing) };
-  });
+        .delete(throttle)
+        .where(and(eq(throttle.email, data.email), eq(throttle.block, block)));
+      await release(hits, now);
+    });
+  return { user, rehashed, accept };
 }
 
 /** The password under today's hash, or undefined when the server is too busy: next login, then. */
@@ -364,9 +448,11 @@ const liveSession = prepared((db) =>
       id: userTable.id,
       email: userTable.email,
       name: userTable.name,
+      emailVerifiedAt: userTable.emailVerifiedAt,
       userCreatedAt: userTable.createdAt,
       createdAt: sessionTable.createdAt,
       expiresAt: sessionTable.expiresAt,
+      lastUsedAt: sessionTable.lastUsedAt,
     })
     .from(sessionTable)
     .innerJoin(userTable, eq(userTable.id, sessionTable.userId))
@@ -387,6 +473,26 @@ const extendSession = prepared((db) =>
     .returning({ tokenHash: sessionTable.tokenHash })
     .prepare("account_extend_session"),
 );
+// At most one write per session per LAST_USED_INTERVAL_MINUTES: the condition makes a second
+// process's write for the same interval a no-op.
+const touchSession = prepared((db) =>
+  db
+    .update(sessionTable)
+    .set({ lastUsedAt: placeholder("now", sessionTable.lastUsedAt) })
+    .where(
+      and(
+        eq(sessionTable.tokenHash, sql.placeholder("tokenHash")),
+        lt(sessionTable.lastUsedAt, placeholder("before", sessionTable.lastUsedAt)),
+      ),
+    )
+    .prepare("account_touch_session"),
+);
+
+/**
+ * How stale a session's "last used" may get: it is written when a request finds it older than
+ * this (ADR 025), so a session in steady use costs one write per interval, not one per request.
+ */
+export const LAST_USED_INTERVAL_MINUTES = 15;
 
 /**
  * The user a session token belongs to, if the session is live: not past its sliding expiry and
@@ -423,14 +529,21 @@ export async function authenticate(
         id: row.id,
         email: row.email,
         name: row.name,
+        emailVerified: row.emailVerifiedAt !== null,
         createdAt: row.userCreatedAt.toISOString(),
       }),
       userID: row.id,
       createdAt: row.createdAt.getTime(),
       expiresAt: row.expiresAt.getTime(),
+      lastUsedAt: row.lastUsedAt.getTime(),
       readAt: at,
     };
     sessions.keep(tokenHash, live, generation);
+  }
+  const interval = LAST_USED_INTERVAL_MINUTES * 60_000;
+  if (live.lastUsedAt !== undefined && at - live.lastUsedAt >= interval) {
+    live.lastUsedAt = at;
+    await touchSession({ tokenHash, now, before: new Date(at - interval) });
   }
   const ttl = hours(ttlHours);
   const end = live.createdAt + hours(absoluteTtlHours);
@@ -450,4 +563,343 @@ export async function authenticate(
   }
   live.expiresAt = expiresAt;
   return { user: live.user, session: { token, expiresAt: new Date(expiresAt) }, extended: true };
+}
+
+const invalidToken = () =>
+  new AppError("invalid_token", "This link is unknown, used or expired; ask for a new one");
+
+/** Forgets the user's cached sessions here: their cached Info (email, verified) changed. */
+async function refreshUser(userID: string) {
+  await forgetSessions([], userID);
+}
+
+/**
+ * Verifies the address the token was mailed to, if it is still the account's: the token is used
+ * up. An unknown, used or expired token, or one for an address the account no longer has, is a
+ * 400 invalid_token that changes nothing.
+ */
+export async function verifyEmail(input: z.input<typeof TokenInput>, now = new Date()) {
+  const { token } = TokenInput.parse(input);
+  const user = await createTransaction(async (tx) => {
+    const found = await findToken("verify_email", token, now);
+    if (!found) throw invalidToken();
+    const [updated] = await tx
+      .update(userTable)
+      .set({ emailVerifiedAt: sql`coalesce(${userTable.emailVerifiedAt}, ${timestamp(now)})` })
+      .where(and(eq(userTable.id, found.userId), eq(userTable.email, found.email)))
+      .returning();
+    if (!updated) throw invalidToken();
+    await spendToken(found.tokenHash);
+    return updated;
+  });
+  await refreshUser(user.id);
+  return toInfo(user);
+}
+
+/** Queues another verification mail (the last link stops working), within `verificationResends`. */
+export async function resendVerification(user: Info, now = new Date()) {
+  await limit(
+    [{ key: `verify:user:${user.id}`, rule: LOGIN_LIMITS.verificationResends }],
+    now,
+    "Too many verification mails asked for; try again later",
+  );
+  if (user.emailVerified) return;
+  await createTransaction(() => enqueue(sendVerificationTask, { userId: user.id }));
+}
+
+/**
+ * Asks for a reset link. The same answer, the same work whether or not an account has the
+ * address: the per-address and per-email hits, then one task in the outbox; the worker looks the
+ * address up and mails a link only if it finds an account (tokens.ts). So neither the response nor
+ * its time says whether the account exists.
+ */
+export async function requestPasswordReset(
+  input: z.input<typeof PasswordResetInput>,
+  origin: Origin,
+  now = new Date(),
+) {
+  const { email } = PasswordResetInput.parse(input);
+  await limit(
+    [
+      ...addressHits("reset", origin.ip),
+      { key: `reset:email:${email}`, rule: LOGIN_LIMITS.resetsPerEmail },
+    ],
+    now,
+    "Too many password resets asked for; try again later",
+  );
+  await createTransaction(() => enqueue(sendPasswordResetTask, { email }));
+}
+
+/**
+ * Sets a new password from a reset link: the token is used up, every session of the user is
+ * revoked (at once here, within SESSION_CACHE_SECONDS elsewhere) and a new one opens for this
+ * device. The link proved the mailbox, so the address counts as verified too. The token is checked
+ * before the password is hashed, so a bad one costs no hash.
+ */
+export async function resetPassword(
+  input: z.input<typeof PasswordResetConfirmInput>,
+  origin: Origin,
+  now = new Date(),
+): Promise<{ user: Info; session: Session }> {
+  const data = PasswordResetConfirmInput.parse(input);
+  if (!(await createTransaction(() => findToken("reset_password", data.token, now)))) {
+    throw invalidToken();
+  }
+  const passwordHash = await Hashing.hashPassword(data.password);
+  const { user, revoked, session } = await createTransaction(async (tx) => {
+    const found = await findToken("reset_password", data.token, now);
+    if (!found) throw invalidToken();
+    const [updated] = await tx
+      .update(userTable)
+      .set({
+        passwordHash,
+        updatedAt: now,
+        emailVerifiedAt: sql`coalesce(${userTable.emailVerifiedAt}, ${timestamp(now)})`,
+      })
+      .where(and(eq(userTable.id, found.userId), eq(userTable.email, found.email)))
+      .returning();
+    if (!updated) throw invalidToken();
+    await dropTokens(updated.id);
+    const revoked = await tx
+      .delete(sessionTable)
+      .where(eq(sessionTable.userId, updated.id))
+      .returning({ tokenHash: sessionTable.tokenHash });
+    await tx.delete(throttle).where(eq(throttle.email, updated.email));
+    const session = await openSession(updated.id, now, origin.replacing, origin.device);
+    return { user: updated, revoked, session };
+  });
+  await forgetSessions(
+    revoked.map((row) => row.tokenHash),
+    user.id,
+  );
+  return { user: toInfo(user), session };
+}
+
+/**
+ * Changes the signed-in user's password: the current one is checked as a sign-in is (a wrong one
+ * is a 401 that counts toward the login limits), then every other session is revoked.
+ */
+export async function changePassword(
+  user: Info,
+  currentToken: string,
+  input: z.input<typeof ChangePasswordInput>,
+  origin: Origin,
+  now = new Date(),
+) {
+  const data = ChangePasswordInput.parse(input);
+  const checked = await checkPassword(user.email, data.currentPassword, origin, now);
+  const passwordHash = await Hashing.hashPassword(data.newPassword);
+  const current = hashToken(currentToken);
+  const revoked = await createTransaction(async (tx) => {
+    await checked.accept();
+    await tx
+      .update(userTable)
+      .set({ passwordHash, updatedAt: now })
+      .where(eq(userTable.id, user.id));
+    await dropTokens(user.id, "reset_password");
+    return tx
+      .delete(sessionTable)
+      .where(and(eq(sessionTable.userId, user.id), ne(sessionTable.tokenHash, current)))
+      .returning({ tokenHash: sessionTable.tokenHash });
+  });
+  await forgetSessions(revoked.map((row) => row.tokenHash));
+}
+
+/** The user's live sessions, newest first; `current` marks the one `currentToken` is. */
+export async function listSessions(
+  userID: string,
+  currentToken: string,
+  now = new Date(),
+): Promise<SessionInfo[]> {
+  const current = hashToken(currentToken);
+  const { absoluteTtlHours } = config().session;
+  const rows = await useTransaction((tx) =>
+    tx
+      .select()
+      .from(sessionTable)
+      .where(
+        and(
+          eq(sessionTable.userId, userID),
+          gt(sessionTable.expiresAt, now),
+          gt(sessionTable.createdAt, new Date(now.getTime() - hours(absoluteTtlHours))),
+        ),
+      )
+      .orderBy(desc(sessionTable.createdAt)),
+  );
+  return rows.map((row) => ({
+    id: row.id,
+    createdAt: row.createdAt.toISOString(),
+    lastUsedAt: row.lastUsedAt.toISOString(),
+    // The sooner of the sliding expiry and the absolute end.
+    expiresAt: new Date(
+      Math.min(row.expiresAt.getTime(), row.createdAt.getTime() + hours(absoluteTtlHours)),
+    ).toISOString(),
+    device: row.device,
+    current: row.tokenHash === current,
+  }));
+}
+
+/** Ends one of the user's sessions by its public id; another user's (or none) is a 404. */
+export async function revokeSession(userID: string, sessionID: string): Promise<void> {
+  const revoked = await useTransaction((tx) =>
+    tx
+      .delete(sessionTable)
+      .where(and(eq(sessionTable.id, sessionID), eq(sessionTable.userId, userID)))
+      .returning({ tokenHash: sessionTable.tokenHash }),
+  );
+  if (revoked.length === 0) throw new NotFoundError("Session not found");
+  await forgetSessions(revoked.map((row) => row.tokenHash));
+}
+
+/** Ends every session of the user but `currentToken`'s; returns how many. */
+export async function revokeOtherSessions(userID: string, currentToken: string): Promise<number> {
+  const revoked = await useTransaction((tx) =>
+    tx
+      .delete(sessionTable)
+      .where(
+        and(eq(sessionTable.userId, userID), ne(sessionTable.tokenHash, hashToken(currentToken))),
+      )
+      .returning({ tokenHash: sessionTable.tokenHash }),
+  );
+  await forgetSessions(revoked.map((row) => row.tokenHash));
+  return revoked.length;
+}
+
+/**
+ * Deletes the account after checking its password (as a sign-in): the user and, in one
+ * transaction, their sessions, tokens, sign-in throttles and rate-limit counters, notes and
+ * attachments (the objects by tasks queued with the rows, retried until done), the digest's
+ * record of them (cascade), and the queued tasks and dev mail that name their id or address.
+ * The address can sign up again at once.
+ */
+export async function deleteAccount(
+  user: Info,
+  input: z.input<typeof DeleteAccountInput>,
+  origin: Origin,
+  now = new Date(),
+) {
+  const data = DeleteAccountInput.parse(input);
+  const checked = await checkPassword(user.email, data.password, origin, now);
+  const revoked = await createTransaction(async (tx) => {
+    await checked.accept();
+    const [row] = await tx
+      .select({ id: userTable.id, email: userTable.email })
+      .from(userTable)
+      .where(eq(userTable.id, user.id))
+      .for("update");
+    if (!row) throw new AppError("unauthorized", "Sign in first");
+    await Note.removeAllOf(row.id);
+    const revoked = await tx
+      .delete(sessionTable)
+      .where(eq(sessionTable.userId, row.id))
+      .returning({ tokenHash: sessionTable.tokenHash });
+    await dropTokens(row.id);
+    await tx.delete(throttle).where(eq(throttle.email, row.email));
+    for (const key of [
+      `login:email:${row.email}`,
+      `reset:email:${row.email}`,
+      `verify:user:${row.id}`,
+      `email:user:${row.id}`,
+      `writes:${row.id}`,
+    ]) {
+      await Limit.reset(key);
+    }
+    await tx.delete(userTable).where(eq(userTable.id, row.id));
+    await forgetPayloads([row.id, row.email]);
+    await Mail.forgetAddress(row.email);
+    return revoked;
+  });
+  await forgetSessions(
+    revoked.map((r) => r.tokenHash),
+    user.id,
+  );
+}
+
+/** Whether another account has `email` (a 409 at request time and again at confirm time). */
+async function taken(email: string, exceptUserID: string) {
+  const [row] = await useTransaction((tx) =>
+    tx
+      .select({ id: userTable.id })
+      .from(userTable)
+      .where(and(eq(userTable.email, email), ne(userTable.id, exceptUserID))),
+  );
+  return row !== undefined;
+}
+
+const emailTaken = () =>
+  new ConflictError("An account with this email already exists", { field: "newEmail" });
+
+/**
+ * Starts an email change: the password is checked as a sign-in; the new address must be free;
+ * a confirmation link goes to it (and a notice to the old address, if verified). Nothing changes
+ * until `confirmEmailChange`.
+ */
+export async function requestEmailChange(
+  user: Info,
+  input: z.input<typeof ChangeEmailInput>,
+  origin: Origin,
+  now = new Date(),
+) {
+  const data = ChangeEmailInput.parse(input);
+  if (data.newEmail === user.email) {
+    throw new ValidationError([{ path: "newEmail", message: "is already your address" }]);
+  }
+  await limit(
+    [{ key: `email:user:${user.id}`, rule: LOGIN_LIMITS.emailChanges }],
+    now,
+    "Too many email changes asked for; try again later",
+  );
+  const checked = await checkPassword(user.email, data.password, origin, now);
+  // The right password is not a failure, whatever comes next (a 409 rolls back what follows).
+  await createTransaction(() => checked.accept());
+  await createTransaction(async () => {
+    if (await taken(data.newEmail, user.id)) throw emailTaken();
+    await enqueue(sendEmailChangeTask, { userId: user.id, newEmail: data.newEmail });
+  });
+}
+
+/**
+ * Moves the account to the address the token was mailed to, which is then verified: the token is
+ * used up. Taken meanwhile by another account: a 409 and the token stays (nothing changes).
+ */
+export async function confirmEmailChange(input: z.input<typeof TokenInput>, now = new Date()) {
+  const { token } = TokenInput.parse(input);
+  const user = await createTransaction(async () => {
+    const updated = await moveTo(token, now);
+    // Links mailed to the old address stop working.
+    await dropTokens(updated.id, "verify_email");
+    await dropTokens(updated.id, "reset_password");
+    return updated;
+  }).catch((error: unknown) => {
+    // A signup took the address between the check and the write: the unique index says so.
+    if (sqlState(error) === "23505") throw emailTaken();
+    throw error;
+  });
+  await refreshUser(user.id);
+  return toInfo(user);
+}
+
+/** A database error's SQLSTATE, drizzle's wrapper or the driver's error itself. */
+function sqlState(error: unknown): string | undefined {
+  for (let e = error; e instanceof Error; e = e.cause) {
+    if ("code" in e && typeof e.code === "string" && /^[0-9A-Z]{5}$/.test(e.code)) return e.code;
+  }
+  return undefined;
+}
+
+/** The user moved to the address `token` was mailed to, in the caller's transaction; it is used up. */
+async function moveTo(token: string, now: Date) {
+  const found = await findToken("change_email", token, now);
+  if (!found) throw invalidToken();
+  if (await taken(found.email, found.userId)) throw emailTaken();
+  const [updated] = await useTransaction((tx) =>
+    tx
+      .update(userTable)
+      .set({ email: found.email, emailVerifiedAt: now, updatedAt: now })
+      .where(eq(userTable.id, found.userId))
+      .returning(),
+  );
+  if (!updated) throw invalidToken();
+  await spendToken(found.tokenHash);
+  return updated;
 }

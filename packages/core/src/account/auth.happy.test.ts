@@ -20,6 +20,7 @@ describe("auth: happy paths", () => {
           id: expect.stringMatching(/^usr_/),
           email: "ada.lovelace@example.com",
           name: "Ada",
+          emailVerified: false,
           createdAt: expect.any(String),
         },
       });

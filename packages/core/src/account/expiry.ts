@@ -1,7 +1,7 @@
 import { lt, or } from "drizzle-orm";
 import { config } from "../config";
 import { useTransaction } from "../db/transaction";
-import { sessionTable, loginThrottleTable as throttle } from "./account.sql";
+import { accountTokenTable, sessionTable, loginThrottleTable as throttle } from "./account.sql";
 import { LOGIN_LIMITS } from "./login-limits";
 
 // Apart from account.ts so the worker (maintenance.cleanup) does not take in password hashing,
@@ -10,8 +10,8 @@ import { LOGIN_LIMITS } from "./login-limits";
 const hours = (n: number) => n * 3_600_000;
 
 /**
- * Sessions past their sliding expiry or their absolute lifetime, and login attempts forgotten
- * (`memoryHours` without one). maintenance.cleanup runs it.
+ * Sessions past their sliding expiry or their absolute lifetime, login attempts forgotten
+ * (`memoryHours` without one), and mailed tokens past their expiry. maintenance.cleanup runs it.
  */
 export async function deleteExpired(now = new Date()) {
   const bornBefore = new Date(now.getTime() - hours(config().session.absoluteTtlHours));
@@ -24,6 +24,14 @@ export async function deleteExpired(now = new Date()) {
       .delete(throttle)
       .where(lt(throttle.lastAttemptAt, new Date(now.getTime() - hours(LOGIN_LIMITS.memoryHours))))
       .returning({ email: throttle.email });
-    return { sessions: sessions.length, loginThrottles: attempts.length };
+    const tokens = await tx
+      .delete(accountTokenTable)
+      .where(lt(accountTokenTable.expiresAt, now))
+      .returning({ hash: accountTokenTable.tokenHash });
+    return {
+      sessions: sessions.length,
+      loginThrottles: attempts.length,
+      accountTokens: tokens.length,
+    };
   });
 }

@@ -14,6 +14,10 @@
  * Per address, whatever the emails: `perAddress` attempts and `signupsPerAddress` signups per
  * block, and over IPv6 also per /48 (`perAddress48`, `signupsPerAddress48`: 4 × the /64's, one
  * site is often given a /48, 65,536 /64s). Correct sign-ins and 503s are given back here too.
+ *
+ * A wrong current password on a password change, an email change or an account deletion counts
+ * as a failed sign-in for the account's email from that block (account.ts `checkPassword`).
+ * Password-reset requests, verification resends and email changes have their own caps (ADR 025).
  */
 export const LOGIN_LIMITS = {
   freeAttempts: 5,
@@ -25,4 +29,11 @@ export const LOGIN_LIMITS = {
   perAddress48: { limit: 80, windowSeconds: 15 * 60 },
   signupsPerAddress: { limit: 10, windowSeconds: 60 * 60 },
   signupsPerAddress48: { limit: 40, windowSeconds: 60 * 60 },
+  /** Password-reset requests: per address as signups are, and per email whether it has an account. */
+  resetsPerAddress: { limit: 10, windowSeconds: 60 * 60 },
+  resetsPerAddress48: { limit: 40, windowSeconds: 60 * 60 },
+  resetsPerEmail: { limit: 3, windowSeconds: 60 * 60 },
+  /** Verification mails a signed-in user may ask for again, and email changes they may start. */
+  verificationResends: { limit: 5, windowSeconds: 60 * 60 },
+  emailChanges: { limit: 5, windowSeconds: 60 * 60 },
 } as const;

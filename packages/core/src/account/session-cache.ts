@@ -15,6 +15,8 @@ export interface CachedSession<User> {
   createdAt: number;
   /** Epoch ms, as last read or written by this process (another may have slid it later). */
   expiresAt: number;
+  /** Epoch ms, the session's "last used" as this process last read or wrote it. */
+  lastUsedAt?: number;
   /** When the database was asked (epoch ms, the request's clock). */
   readAt: number;
 }

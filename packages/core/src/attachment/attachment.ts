@@ -319,3 +319,18 @@ export async function deleteAbandoned(now = new Date()): Promise<number> {
     return deleted.length;
   });
 }
+
+/**
+ * A deleted account's attachments, in the caller's transaction: the rows go, their objects are
+ * deleted by tasks queued with them (retried until done, as for a note).
+ */
+export async function removeForUser(userID: string): Promise<number> {
+  return createTransaction(async (tx) => {
+    const deleted = await tx
+      .delete(attachmentTable)
+      .where(eq(attachmentTable.userId, userID))
+      .returning({ id: attachmentTable.id });
+    await deleteObjects(deleted.map((row) => row.id));
+    return deleted.length;
+  });
+}

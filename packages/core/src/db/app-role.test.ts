@@ -255,6 +255,15 @@ describe.skipIf(!server)(
         }
       };
       await drain();
+      // The verification mail went to the dev mailbox; its link verifies the address (so the
+      // digest below writes its rows), and the session list is read as the app role.
+      const mailbox = (await (await send("/api/dev/mail", "GET")).json()) as {
+        messages: { to: string; text: string }[];
+      };
+      const link = mailbox.messages.find((m) => m.to === account.email)?.text ?? "";
+      const token = /verify-email\?token=([\w-]+)/.exec(link)?.[1] ?? "";
+      expect((await send("/api/auth/verify-email", "POST", { token })).status).toBe(200);
+      expect((await send("/api/auth/sessions", "GET", undefined, cookie)).status).toBe(200);
       const { enqueue } = await import("../task/task");
       const { cleanupTask } = await import("../maintenance/maintenance");
       const { dailyTask } = await import("../digest/digest");
@@ -274,6 +283,14 @@ describe.skipIf(!server)(
       expect((await send(`/api/notes/${note.id}`, "DELETE", undefined, cookie)).status).toBe(204);
       await drain();
       expect((await send("/api/auth/logout", "POST", {}, cookie)).status).toBe(204);
+      // Deleting the account: every table that names the user, as the app role.
+      const again = await send("/api/auth/login", "POST", {
+        email: account.email,
+        password: account.password,
+      });
+      const last = (again.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+      const deleted = await send("/api/auth/me", "DELETE", { password: account.password }, last);
+      expect(deleted.status, await deleted.clone().text()).toBe(204);
 
       const written = await owner<{ tbl: string; ops: string[] }[]>`
       select tbl, array_agg(distinct op order by op) as ops from write_log group by tbl order by tbl`;

@@ -96,6 +96,7 @@ const DevMail = z.object({
   to: z.string(),
   subject: z.string(),
   text: z.string(),
+  html: z.string().nullable(),
   sentAt: z.string(),
 });
 const Overview = z.object({

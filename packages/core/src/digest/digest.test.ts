@@ -1,8 +1,9 @@
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { as, signupUser } from "../../test/app";
+import { as, signupUser as signupUnverified } from "../../test/app";
 import { captureLogs } from "../../test/logs";
 import { drain as drainTasks } from "../../test/tasks";
+import { accountTasks } from "../account/account.tasks";
 import { queryRows } from "../db/client";
 import { rollback, useTransaction } from "../db/transaction";
 import { createID } from "../id";
@@ -22,14 +23,25 @@ import {
 import { digestDaily } from "./digest.schedules";
 import { digestTasks } from "./digest.tasks";
 
-const drain = () => drainTasks([...mailTasks, ...digestTasks]);
+// accountTasks: each signup queues a verification mail (skipped: these users are verified).
+const handlers = [...accountTasks, ...mailTasks, ...digestTasks];
+const drain = () => drainTasks(handlers);
+
+/** A user whose address is verified: the digest goes only to those. */
+async function signupUser(overrides: Parameters<typeof signupUnverified>[0] = {}) {
+  const account = await signupUnverified(overrides);
+  await useTransaction((tx) =>
+    tx.execute(sql`update "user" set email_verified_at = now() where id = ${account.user.id}`),
+  );
+  return account;
+}
 
 /**
  * `drain`, but a failing task is left on the queue (in flight, as SQS would until its visibility
  * timeout) instead of failing the test; returns the failed messages' bodies.
  */
 async function drainAllowingFailures(): Promise<string[]> {
-  const worker = createWorker([...mailTasks, ...digestTasks]);
+  const worker = createWorker(handlers);
   const failed: string[] = [];
   for (;;) {
     await relay();
@@ -60,6 +72,25 @@ const countOf = async (task: string) => {
 };
 
 describe("daily digest", () => {
+  it("skips a user whose address is not verified, in the fan-out and in sendOne", async () =>
+    rollback(async () => {
+      // Fails without the verified filter: the unverified user got a digest.
+      const unverified = await signupUnverified({ name: "Unverified" });
+      const verified = await signupUser({ name: "Verified" });
+      for (const { cookie } of [unverified, verified])
+        await as(cookie).send("POST", "/api/notes", { title: "Changed" });
+      expect(await sendDaily()).toEqual({ users: 1, sent: 1 });
+      await drain();
+      const digests = (await Mail.devMailbox()).filter((m) => m.subject.startsWith("Your notes"));
+      expect(digests.map((m) => m.to)).toEqual([verified.email]);
+      // A sendOne queued before the address stopped being verified sends nothing either.
+      const { sendOne } = await import("./digest");
+      expect(await sendOne({ userId: unverified.user.id, until: new Date().toISOString() })).toBe(
+        "skipped",
+      );
+      expect(await digestsSent()).toEqual([verified.user.id]);
+    }));
+
   it("emails each user whose notes changed in the last day, once, listing them", async () =>
     rollback(async () => {
       const ada = await signupUser({ name: "Ada" });
@@ -186,7 +217,7 @@ describe("daily digest", () => {
       await useTransaction(async (tx) => {
         for (const [i, user] of users.entries()) {
           await tx.execute(
-            sql`insert into "user" (id, email, name, password_hash) values (${user.id}, ${user.email}, ${`P${i}`}, 'x')`,
+            sql`insert into "user" (id, email, name, password_hash, email_verified_at) values (${user.id}, ${user.email}, ${`P${i}`}, 'x', now())`,
           );
           await tx.execute(
             sql`insert into note (id, user_id, title, updated_at) values (${createID("note")}, ${user.id}, 'Note', now() - ${i === 5 ? "2 days" : "1 hour"}::interval)`,

@@ -1,4 +1,4 @@
-import { and, asc, count, eq, exists, gt, lte, sql } from "drizzle-orm";
+import { and, asc, count, eq, exists, gt, isNotNull, lte, sql } from "drizzle-orm";
 import * as z from "zod";
 import { userTable } from "../account/account.sql";
 import { createTransaction } from "../db/transaction";
@@ -80,6 +80,8 @@ export async function sendDaily(
       .where(
         and(
           after === undefined ? undefined : gt(userTable.id, after),
+          // Only verification and password-reset mail goes to an unverified address (ADR 025).
+          isNotNull(userTable.emailVerifiedAt),
           exists(
             tx
               .select({ one: sql`1` })
@@ -123,7 +125,8 @@ export async function sendDaily(
  * One user's digest: the notes changed in the 24 hours before `until`, oldest change first, in
  * one email. At most one per user per UTC day, even when the task runs twice: the digest_sent
  * row and the queued email commit together, and the email's dedup key repeats the guard. Nothing
- * is sent when nothing changed (the notes were deleted since) or the user is gone.
+ * is sent when nothing changed (the notes were deleted since), the user is gone, or their address
+ * is not verified.
  */
 export async function sendOne({ userId, until }: SendOne): Promise<"sent" | "skipped"> {
   const end = new Date(until);
@@ -133,7 +136,8 @@ export async function sendOne({ userId, until }: SendOne): Promise<"sent" | "ski
     const [user] = await tx
       .select({ email: userTable.email, name: userTable.name })
       .from(userTable)
-      .where(eq(userTable.id, userId));
+      .where(and(eq(userTable.id, userId), isNotNull(userTable.emailVerifiedAt)));
+    // Gone, or unverified (an address changed since the page was read): nothing is sent.
     if (!user) return "skipped";
     const changedInWindow = and(
       eq(noteTable.userId, userId),

@@ -10,5 +10,6 @@ export const devMailTable = pgTable("dev_mail", {
   to: text().notNull(),
   subject: text().notNull(),
   text: text().notNull(),
+  html: text(),
   sentAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
 });

@@ -158,6 +158,21 @@ describe("mail.deliver through SES", () => {
   });
 });
 
+describe("mail.deliver with HTML", () => {
+  it("sends the HTML beside the text through SES", async () => {
+    const ses = sesMock();
+    ses.on(SendEmailCommand).resolves({ MessageId: "ses-message-html" });
+    const { worker } = await bootWithSes();
+    const html = "<p>Hello Ada</p>";
+    const event = delivery({ task: "mail.deliver", payload: { ...message, html }, id: "tsk_html" });
+    expect((await worker(event)).batchItemFailures).toEqual([]);
+    expect(ses.commandCalls(SendEmailCommand)[0]?.args[0].input.Content?.Simple?.Body).toEqual({
+      Text: { Data: "Hello Ada", Charset: "UTF-8" },
+      Html: { Data: html, Charset: "UTF-8" },
+    });
+  });
+});
+
 describe("mail.deliver to the dev mailbox", () => {
   it("stores a task's mail once, however often the task is delivered", async () => {
     await rollback(async () => {

@@ -1,4 +1,4 @@
-import { desc } from "drizzle-orm";
+import { desc, eq } from "drizzle-orm";
 import * as z from "zod";
 import { config } from "../config";
 import { useTransaction } from "../db/transaction";
@@ -10,6 +10,8 @@ export const Message = z.strictObject({
   to: z.email(),
   subject: z.string().min(1).max(200),
   text: z.string().min(1).max(100_000),
+  /** The same message as simple HTML (mail/template.ts), sent beside the text when given. */
+  html: z.string().min(1).max(200_000).optional(),
 });
 export type Message = z.infer<typeof Message>;
 
@@ -60,4 +62,12 @@ export async function devMailbox(limit = 50) {
     tx.select().from(devMailTable).orderBy(desc(devMailTable.sentAt)).limit(limit),
   );
   return rows.map((row) => ({ ...row, sentAt: row.sentAt.toISOString() }));
+}
+
+/** Deletes the dev mailbox's mail to `address` (a deleted account's), in the caller's transaction. */
+export async function forgetAddress(address: string): Promise<number> {
+  const deleted = await useTransaction((tx) =>
+    tx.delete(devMailTable).where(eq(devMailTable.to, address)).returning({ id: devMailTable.id }),
+  );
+  return deleted.length;
 }

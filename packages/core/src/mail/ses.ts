@@ -5,7 +5,7 @@ import { SESv2Client, SendEmailCommand } from "@aws-sdk/client-sesv2";
  * message (what its bounce, complaint and delivery events carry), so the send can be recorded.
  */
 export async function sendWithSes(
-  message: { to: string; subject: string; text: string },
+  message: { to: string; subject: string; text: string; html?: string },
   sender: string,
   configSet?: string,
 ): Promise<{ messageId: string | null }> {
@@ -18,7 +18,10 @@ export async function sendWithSes(
       Content: {
         Simple: {
           Subject: { Data: message.subject, Charset: "UTF-8" },
-          Body: { Text: { Data: message.text, Charset: "UTF-8" } },
+          Body: {
+            Text: { Data: message.text, Charset: "UTF-8" },
+            ...(message.html ? { Html: { Data: message.html, Charset: "UTF-8" } } : {}),
+          },
         },
       },
     }),

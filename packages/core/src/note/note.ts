@@ -1,7 +1,7 @@
 import { and, count, desc, eq, lt, sql } from "drizzle-orm";
 import * as z from "zod";
 import { useUserID } from "../actor";
-import { removeForNote } from "../attachment/attachment";
+import { removeForNote, removeForUser } from "../attachment/attachment";
 import { config } from "../config";
 import { createTransaction, prepared, useTransaction } from "../db/transaction";
 import { AppError, NotFoundError } from "../error";
@@ -163,5 +163,20 @@ export async function remove(id: string): Promise<void> {
     if (!note) throw new NotFoundError("Note not found");
     await removeForNote(id);
     await tx.delete(noteTable).where(eq(noteTable.id, id));
+  });
+}
+
+/**
+ * Every note of a deleted account and their attachments, in the caller's transaction (account
+ * deletion): the attachments' objects are deleted by tasks queued with the rows.
+ */
+export async function removeAllOf(userID: string): Promise<number> {
+  return createTransaction(async (tx) => {
+    await removeForUser(userID);
+    const deleted = await tx
+      .delete(noteTable)
+      .where(eq(noteTable.userId, userID))
+      .returning({ id: noteTable.id });
+    return deleted.length;
   });
 }

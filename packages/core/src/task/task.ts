@@ -1,4 +1,4 @@
-import { and, asc, inArray, isNotNull, isNull, lt, lte, or } from "drizzle-orm";
+import { and, asc, inArray, isNotNull, isNull, lt, lte, or, sql } from "drizzle-orm";
 import * as z from "zod";
 import { afterCommit, createTransaction, useTransaction } from "../db/transaction";
 import { createID } from "../id";
@@ -6,7 +6,12 @@ import { log, logContext } from "../log";
 import { MAX_DELAY_SECONDS } from "./queue";
 import { OUTBOX_RETENTION_DAYS, RECEIPT_RETENTION_DAYS } from "./queue-policy";
 import { taskQueue } from "./runtime";
-import { taskOutboxTable, taskReceiptTable, taskStepTable } from "./task.sql";
+import {
+  localQueueMessageTable,
+  taskOutboxTable,
+  taskReceiptTable,
+  taskStepTable,
+} from "./task.sql";
 
 /**
  * Background tasks. A task has a *contract* (its name and payload schema, declared with
@@ -238,5 +243,30 @@ export async function prune(
       .where(lt(taskStepTable.completedAt, cutoff))
       .returning({ taskId: taskStepTable.taskId });
     return { outboxRows: outbox.length, receipts: receipts.length, steps: steps.length };
+  });
+}
+
+/**
+ * Deletes the tasks whose payload holds any of `values` as a whole JSON string (a deleted user's
+ * id or address), from the outbox and the offline queue, in the caller's transaction: relayed or
+ * not, so a mail to a deleted account is not sent from here either. A task already on SQS cannot
+ * be taken back; its handler finds the user gone (ADR 025). Returns how many rows went.
+ */
+export async function forgetPayloads(values: readonly string[]): Promise<number> {
+  const needles = values.map((value) => JSON.stringify(value));
+  if (needles.length === 0) return 0;
+  const holds = (column: unknown) =>
+    or(...needles.map((needle) => sql`strpos(${column}, ${needle}) > 0`));
+  return useTransaction(async (tx) => {
+    // jsonb's text form puts no space inside a string: `"ada@example.com"` is found as written.
+    const outbox = await tx
+      .delete(taskOutboxTable)
+      .where(holds(sql`${taskOutboxTable.payload}::text`))
+      .returning({ id: taskOutboxTable.id });
+    const queued = await tx
+      .delete(localQueueMessageTable)
+      .where(holds(localQueueMessageTable.body))
+      .returning({ id: localQueueMessageTable.id });
+    return outbox.length + queued.length;
   });
 }

@@ -1,0 +1,137 @@
+import { sql } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { as, client, rowCounts, signupUser } from "../../test/app";
+import { isolated } from "../../test/database";
+import { errorOf, issuesOf, jsonRequest } from "../../test/http";
+import { lastToken, mailTo } from "../../test/mail";
+import { appTables } from "../../test/tables";
+import { drain } from "../../test/tasks";
+import { A_PNG, uploadAndProcess } from "../../test/uploads";
+import { app } from "../api";
+import { keys } from "../attachment/attachment.keys";
+import { queryRows } from "../db/client";
+import { useTransaction } from "../db/transaction";
+import { sendDaily } from "../digest/digest";
+import { storage } from "../storage/storage";
+import { tasks } from "../tasks";
+
+/** Deleting the account, black-box through the app. */
+
+const remove = (cookie: string | undefined, password: string) =>
+  app.request(
+    "/api/auth/me",
+    jsonRequest({ password }, { method: "DELETE", headers: cookie ? { cookie } : {} }),
+  );
+
+/** Every row of every table whose text holds any of `needles`, as `table: row`. */
+async function rowsNaming(...needles: string[]): Promise<string[]> {
+  const found: string[] = [];
+  for (const { name } of await appTables()) {
+    const rows = await useTransaction((tx) =>
+      queryRows<{ row: string }>(
+        tx,
+        sql`select r::text as row from ${sql.identifier(name)} as r
+             where ${sql.join(
+               needles.map((needle) => sql`strpos(lower(r::text), lower(${needle})) > 0`),
+               sql` or `,
+             )}`,
+      ),
+    );
+    found.push(...rows.map((r) => `${name}: ${r.row}`));
+  }
+  return found;
+}
+
+describe("auth: delete the account", () => {
+  it("removes the user and every row that names them, their files by tasks; the email can sign up again", async () =>
+    isolated(async () => {
+      const account = await signupUser({ name: "Doomed" });
+      const other = await signupUser({ name: "Stays" });
+      const { id } = account.user;
+      // A life: verified, notes with an attachment, a digest, a reset asked for, a wrong
+      // password (a throttle row), a second session, mail in the mailbox.
+      const verify = await lastToken(account.email, "Confirm your email", "/verify-email");
+      expect(
+        (await client().api.auth["verify-email"].$post({ json: { token: verify } })).status,
+      ).toBe(200);
+      const { attachment } = await uploadAndProcess(account.cookie, A_PNG);
+      await as(other.cookie).send("POST", "/api/notes", { title: "Not theirs" });
+      await sendDaily();
+      await client().api.auth["password-reset"].$post({ json: { email: account.email } });
+      await client().api.auth.login.$post({
+        json: { email: account.email, password: "wrong password" },
+      });
+      await client().api.auth.login.$post({
+        json: { email: account.email, password: account.password },
+      });
+      await drain(tasks);
+      expect((await mailTo(account.email)).length).toBeGreaterThanOrEqual(3);
+      expect(await rowsNaming(id, account.email)).not.toEqual([]);
+      const otherBefore = await rowsNaming(other.user.id, other.email);
+
+      const response = await remove(account.cookie, account.password);
+      expect(response.status).toBe(204);
+      expect(response.headers.get("set-cookie")).toMatch(/slipway_session=;.*Max-Age=0/);
+      expect((await client(account.cookie).api.auth.me.$get()).status).toBe(401);
+      // The file goes by a task.
+      await drain(tasks);
+      expect(await (await storage()).head(keys(attachment.id).file)).toBeUndefined();
+      expect(await rowsNaming(id, account.email)).toEqual([]);
+      // No one else's rows were touched.
+      expect(await rowsNaming(other.user.id, other.email)).toEqual(otherBefore);
+      // The address is free again.
+      const again = await client().api.auth.signup.$post({
+        json: { email: account.email, password: "a strong password", name: "Back" },
+      });
+      expect(again.status).toBe(201);
+    }));
+
+  it("a wrong password is 401, deletes nothing, and counts as a failed sign-in", async () =>
+    isolated(async () => {
+      const account = await signupUser();
+      await drain(tasks);
+      const before = await rowCounts();
+      const response = await remove(account.cookie, "not the password");
+      expect(response.status).toBe(401);
+      expect((await errorOf(response)).code).toBe("unauthorized");
+      expect(await rowCounts()).toEqual({
+        ...before,
+        login_throttle: (before.login_throttle ?? 0) + 1,
+      });
+      expect((await client(account.cookie).api.auth.me.$get()).status).toBe(200);
+    }));
+
+  it.each([
+    ["no password", {}, "password"],
+    ["an empty password", { password: "" }, "password"],
+    ["a number", { password: 42 }, "password"],
+  ])("%s: 400 validation_failed, nothing deleted", async (_, body, field) =>
+    isolated(async () => {
+      const account = await signupUser();
+      const before = await rowCounts();
+      const response = await app.request(
+        "/api/auth/me",
+        jsonRequest(body, { method: "DELETE", headers: { cookie: account.cookie } }),
+      );
+      expect(response.status).toBe(400);
+      expect(await issuesOf(response)).toContain(field);
+      expect(await rowCounts()).toEqual(before);
+    }),
+  );
+
+  it("signed out: 401; from a foreign origin: 403; nothing deleted", async () =>
+    isolated(async () => {
+      const account = await signupUser();
+      const before = await rowCounts();
+      expect((await remove(undefined, account.password)).status).toBe(401);
+      const foreign = await app.request(
+        "/api/auth/me",
+        jsonRequest(
+          { password: account.password },
+          { method: "DELETE", headers: { origin: "https://evil.example", cookie: account.cookie } },
+        ),
+      );
+      expect(foreign.status).toBe(403);
+      expect(await rowCounts()).toEqual(before);
+    }));
+});

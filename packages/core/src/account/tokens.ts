@@ -1,0 +1,258 @@
+import { hash, randomBytes } from "node:crypto";
+import { and, eq, gt } from "drizzle-orm";
+import * as z from "zod";
+import { config } from "../config";
+import { createTransaction, useTransaction } from "../db/transaction";
+import { idSchema } from "../id";
+import { Mail } from "../mail";
+import { render } from "../mail/template";
+import { defineTask, type TaskContext } from "../task/task";
+import { type AccountTokenPurpose, accountTokenTable, userTable } from "./account.sql";
+
+// Apart from account.ts, as expiry.ts is: the worker writes these mails, and must not take in
+// password hashing (its native addon cannot go in the Lambda bundle).
+
+/** How long each kind of token works after it was mailed. */
+export const TOKEN_TTL_HOURS = {
+  verify_email: 24,
+  reset_password: 1,
+  change_email: 24,
+} as const satisfies Record<AccountTokenPurpose, number>;
+
+/** The site's page each token's link opens (the web app reads `token` and calls the API). */
+const PAGES = {
+  verify_email: "/verify-email",
+  reset_password: "/reset-password",
+  change_email: "/confirm-email",
+} as const satisfies Record<AccountTokenPurpose, string>;
+
+export const hashToken = (token: string) => hash("sha256", token, "hex");
+const hours = (n: number) => n * 3_600_000;
+
+/** The link a mail carries: the site's page with the token in its query. */
+export function tokenLink(purpose: AccountTokenPurpose, token: string): string {
+  return `${config().siteURL}${PAGES[purpose]}?token=${encodeURIComponent(token)}`;
+}
+
+/**
+ * A new token of `purpose` for the user and address, in the caller's transaction: 32 random bytes
+ * (base64url), of which only the SHA-256 is stored. Any earlier token of the same purpose for the
+ * user is deleted: only the newest mail's link works.
+ */
+export async function issueToken(
+  userID: string,
+  purpose: AccountTokenPurpose,
+  email: string,
+  now = new Date(),
+): Promise<string> {
+  const token = randomBytes(32).toString("base64url");
+  await useTransaction(async (tx) => {
+    await tx
+      .delete(accountTokenTable)
+      .where(and(eq(accountTokenTable.userId, userID), eq(accountTokenTable.purpose, purpose)));
+    await tx.insert(accountTokenTable).values({
+      tokenHash: hashToken(token),
+      userId: userID,
+      purpose,
+      email,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + hours(TOKEN_TTL_HOURS[purpose])),
+    });
+  });
+  return token;
+}
+
+/**
+ * The live token of `purpose`, locked until the caller's transaction ends, or undefined. Looked up
+ * by the SHA-256 of what was presented: the comparison the database makes is between hashes, so
+ * its timing says nothing about the stored token (a guess would have to match a hash prefix).
+ */
+export async function findToken(purpose: AccountTokenPurpose, token: string, now = new Date()) {
+  const [row] = await useTransaction((tx) =>
+    tx
+      .select()
+      .from(accountTokenTable)
+      .where(
+        and(
+          eq(accountTokenTable.tokenHash, hashToken(token)),
+          eq(accountTokenTable.purpose, purpose),
+          gt(accountTokenTable.expiresAt, now),
+        ),
+      )
+      .for("update"),
+  );
+  return row;
+}
+
+/** Uses the token up: deleted, so a second use finds nothing. */
+export async function spendToken(tokenHash: string): Promise<void> {
+  await useTransaction((tx) =>
+    tx.delete(accountTokenTable).where(eq(accountTokenTable.tokenHash, tokenHash)),
+  );
+}
+
+/** Every token of the user (a password changed, an address changed), or of one purpose. */
+export async function dropTokens(userID: string, purpose?: AccountTokenPurpose): Promise<void> {
+  await useTransaction((tx) =>
+    tx
+      .delete(accountTokenTable)
+      .where(
+        and(
+          eq(accountTokenTable.userId, userID),
+          purpose ? eq(accountTokenTable.purpose, purpose) : undefined,
+        ),
+      ),
+  );
+}
+
+// The mails: queued by the API as tasks (after its commit), written by the worker, which issues
+// the token in the same transaction as it queues the mail.deliver that carries it.
+
+/** Mails a verification link to the user's current address, unless it is verified. */
+export const sendVerificationTask = defineTask(
+  "account.sendVerification",
+  z.strictObject({ userId: idSchema("user") }),
+);
+/** Mails a reset link if an account has this address; nothing otherwise (no one is told which). */
+export const sendPasswordResetTask = defineTask(
+  "account.sendPasswordReset",
+  z.strictObject({ email: z.email() }),
+);
+/** Mails a confirmation link to the new address, and a notice to the old one if it is verified. */
+export const sendEmailChangeTask = defineTask(
+  "account.sendEmailChange",
+  z.strictObject({ userId: idSchema("user"), newEmail: z.email() }),
+);
+
+/** Thrown to roll a task's transaction back when its mail was already queued by an earlier run. */
+class AlreadySent extends Error {}
+
+/**
+ * Issues a token and queues its mail in one transaction, once per task: the mail's dedup key is
+ * the task's id, and a run that finds it already queued rolls back, so the token the first run
+ * mailed stays the live one (a second token would have deleted it).
+ */
+async function once(
+  task: Pick<TaskContext, "id">,
+  work: (dedupKey: (part: string) => { dedupKey: string }) => Promise<"sent" | "skipped">,
+): Promise<"sent" | "skipped" | "already sent"> {
+  try {
+    return await createTransaction(() =>
+      work((part) => ({ dedupKey: `account:${task.id}:${part}` })),
+    );
+  } catch (error) {
+    if (error instanceof AlreadySent) return "already sent";
+    throw error;
+  }
+}
+
+async function queue(message: Parameters<typeof Mail.send>[0], options: { dedupKey: string }) {
+  const { enqueued } = await Mail.send(message, options);
+  if (!enqueued) throw new AlreadySent();
+}
+
+async function userByID(userID: string) {
+  const [user] = await useTransaction((tx) =>
+    tx.select().from(userTable).where(eq(userTable.id, userID)).for("update"),
+  );
+  return user;
+}
+
+export async function sendVerification(
+  { userId }: { userId: string },
+  task: Pick<TaskContext, "id">,
+  now = new Date(),
+) {
+  return once(task, async (key) => {
+    const user = await userByID(userId);
+    if (!user || user.emailVerifiedAt) return "skipped";
+    const token = await issueToken(user.id, "verify_email", user.email, now);
+    await queue(
+      render({
+        to: user.email,
+        subject: "Confirm your email address",
+        greeting: `Hello ${user.name},`,
+        paragraphs: [
+          "Confirm that this is your email address to finish setting up your Slipway account.",
+          `The link works once, for ${TOKEN_TTL_HOURS.verify_email} hours.`,
+        ],
+        action: { label: "Confirm my email", url: tokenLink("verify_email", token) },
+        footer: "If you did not create this account, ignore this mail.",
+      }),
+      key("verify"),
+    );
+    return "sent";
+  });
+}
+
+export async function sendPasswordReset(
+  { email }: { email: string },
+  task: Pick<TaskContext, "id">,
+  now = new Date(),
+) {
+  return once(task, async (key) => {
+    const [user] = await useTransaction((tx) =>
+      tx.select().from(userTable).where(eq(userTable.email, email)).for("update"),
+    );
+    if (!user) return "skipped";
+    const token = await issueToken(user.id, "reset_password", user.email, now);
+    await queue(
+      render({
+        to: user.email,
+        subject: "Reset your password",
+        greeting: `Hello ${user.name},`,
+        paragraphs: [
+          "Someone asked to reset the password of your Slipway account. Choose a new one with the link below; it signs you out everywhere else.",
+          `The link works once, for ${TOKEN_TTL_HOURS.reset_password} hour.`,
+        ],
+        action: { label: "Choose a new password", url: tokenLink("reset_password", token) },
+        footer: "If it was not you, ignore this mail: your password stays as it is.",
+      }),
+      key("reset"),
+    );
+    return "sent";
+  });
+}
+
+export async function sendEmailChange(
+  { userId, newEmail }: { userId: string; newEmail: string },
+  task: Pick<TaskContext, "id">,
+  now = new Date(),
+) {
+  return once(task, async (key) => {
+    const user = await userByID(userId);
+    if (!user || user.email === newEmail) return "skipped";
+    const token = await issueToken(user.id, "change_email", newEmail, now);
+    await queue(
+      render({
+        to: newEmail,
+        subject: "Confirm your new email address",
+        greeting: `Hello ${user.name},`,
+        paragraphs: [
+          `Confirm that this address should replace ${user.email} on your Slipway account.`,
+          `The link works once, for ${TOKEN_TTL_HOURS.change_email} hours; until then nothing changes.`,
+        ],
+        action: { label: "Use this address", url: tokenLink("change_email", token) },
+        footer: "If you did not ask for this, ignore this mail.",
+      }),
+      key("new"),
+    );
+    // Only verification and reset mail goes to an unverified address.
+    if (user.emailVerifiedAt) {
+      await queue(
+        render({
+          to: user.email,
+          subject: "Your email address is being changed",
+          greeting: `Hello ${user.name},`,
+          paragraphs: [
+            `Someone signed in to your Slipway account asked to move it to ${newEmail}. It changes only when that address confirms.`,
+            "If this was not you, change your password now: that signs out every other device.",
+          ],
+          action: { label: "Open Slipway", url: config().siteURL },
+        }),
+        key("old"),
+      );
+    }
+    return "sent";
+  });
+}
