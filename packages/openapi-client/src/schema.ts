@@ -187,7 +187,7 @@ export interface paths {
     put?: never;
     /**
      * Mail a password-reset link, if an account has this address
-     * @description Always 202 with no body, after the same work whether or not the account exists: the worker looks the address up. The link works once, for 1 hour. At most 3 an hour per email and 10 per client address (429 with Retry-After).
+     * @description Always 202 with the same body, after the same work whether or not the account exists: the worker looks the address up. The link works once, for 1 hour. At most 3 an hour per email and 10 per client address (429 with Retry-After).
      */
     post: operations["requestPasswordReset"];
     delete?: never;
@@ -1397,12 +1397,16 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Queued */
+      /** @description Accepted: a new link is mailed unless the address is verified */
       202: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json": {
+            message: string;
+          };
+        };
       };
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
@@ -1501,7 +1505,11 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json": {
+            message: string;
+          };
+        };
       };
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
@@ -2031,12 +2039,16 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Queued */
+      /** @description Accepted: a confirmation link is on its way to the new address */
       202: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          "application/json": {
+            message: string;
+          };
+        };
       };
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {

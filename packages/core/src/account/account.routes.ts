@@ -47,6 +47,10 @@ const wrongPassword = errorResponse(
   401,
   "`unauthorized`: not signed in, or the password is wrong (counted as a failed sign-in)",
 );
+/** A 202's body: what happens next, for people (the same text whatever the outcome). */
+const Accepted = { message: z.string() };
+const accepted = (description: string) => jsonResponse(description, Accepted);
+
 const tooMany = (what: string) => errorResponse(429, `\`rate_limited\`: ${what}`);
 
 export const AccountRoutes = new Hono()
@@ -175,7 +179,7 @@ export const AccountRoutes = new Hono()
       tags,
       security: signedIn,
       responses: {
-        202: { description: "Queued" },
+        202: accepted("Accepted: a new link is mailed unless the address is verified"),
         ...errorResponses(401),
         429: tooMany("too many verification mails asked for"),
       },
@@ -183,7 +187,7 @@ export const AccountRoutes = new Hono()
     async (c) => {
       const { user } = signedInUser(c);
       await Account.resendVerification(user);
-      return c.body(null, 202);
+      return c.json({ message: "Unless your address is verified, a new link is on its way" }, 202);
     },
   )
   .post(
@@ -192,18 +196,21 @@ export const AccountRoutes = new Hono()
       operationId: "requestPasswordReset",
       summary: "Mail a password-reset link, if an account has this address",
       description:
-        "Always 202 with no body, after the same work whether or not the account exists: the worker looks the address up. The link works once, for 1 hour. At most 3 an hour per email and 10 per client address (429 with Retry-After).",
+        "Always 202 with the same body, after the same work whether or not the account exists: the worker looks the address up. The link works once, for 1 hour. At most 3 an hour per email and 10 per client address (429 with Retry-After).",
       tags,
       security: publicAccess,
       responses: {
-        202: { description: "Accepted: a link is mailed if an account has the address" },
+        202: accepted("Accepted: a link is mailed if an account has the address"),
         429: tooMany("too many resets asked for this email or from this address"),
       },
     }),
     validate("json", Account.PasswordResetInput),
     async (c) => {
       await Account.requestPasswordReset(c.req.valid("json"), origin(c));
-      return c.body(null, 202);
+      return c.json(
+        { message: "If an account has this address, a link to reset its password is on its way" },
+        202,
+      );
     },
   )
   .post(
@@ -335,7 +342,7 @@ export const AccountRoutes = new Hono()
       tags,
       security: signedIn,
       responses: {
-        202: { description: "Queued" },
+        202: accepted("Accepted: a confirmation link is on its way to the new address"),
         401: wrongPassword,
         409: errorResponse(409, "`conflict`: another account has this address (`details.field`)"),
         429: tooMany("too many email changes, or wrong passwords"),
@@ -346,7 +353,7 @@ export const AccountRoutes = new Hono()
     async (c) => {
       const { user } = signedInUser(c);
       await Account.requestEmailChange(user, c.req.valid("json"), origin(c));
-      return c.body(null, 202);
+      return c.json({ message: "A confirmation link is on its way to the new address" }, 202);
     },
   )
   .post(
