@@ -86,6 +86,20 @@ async function logIn(email: string, password: string) {
   await page.getByRole("button", { name: "Log in" }).click();
 }
 
+/**
+ * Opens the dev mailbox (`/dev/mail`, which polls: the worker writes the mail a moment after the
+ * request) and follows the link in the newest mail to `to` that goes to `path`.
+ */
+async function followMailedLink(to: string, path: string) {
+  await page.goto("/dev/mail");
+  const mail = page
+    .getByRole("article")
+    .filter({ hasText: `To ${to},` })
+    .filter({ hasText: `${path}?token=` })
+    .first();
+  await mail.getByRole("link", { name: new RegExp(`${path}\\?token=`) }).click();
+}
+
 describe("in Chromium", () => {
   it("sign up, write a note, attach a PNG (progress bar, checked, downloaded), log out, log in again and find it", async () => {
     const email = unique("ada");
@@ -182,6 +196,76 @@ describe("in Chromium", () => {
     await page.getByRole("heading", { name: "New note" }).waitFor();
   });
 
+  it("sign up, open the verification mail in the dev mailbox, follow its link: the address is verified", async () => {
+    const email = unique("eve");
+    await signUp("Eve", email, "eve password");
+    await page.getByRole("link", { name: "Account" }).click();
+    await page.getByText("Not verified").waitFor();
+
+    await followMailedLink(email, "/verify-email");
+    await page
+      .getByRole("status")
+      .filter({ hasText: `${email} is confirmed.` })
+      .waitFor();
+    await page.getByRole("link", { name: "Account" }).click();
+    await page.getByText("Verified", { exact: true }).waitFor();
+    expect(await page.getByRole("button", { name: "Send a new verification link" }).count()).toBe(
+      0,
+    );
+  });
+
+  it("forgot password, the mailed link, a new password: signed in here, the old session is gone, the new password logs in", async () => {
+    const email = unique("fay");
+    await signUp("Fay", email, "fay password 1");
+    const first = page;
+
+    // Another browser, signed out: forgot password from the login page.
+    const other = await browser.newContext({ baseURL });
+    page = await other.newPage();
+    page.setDefaultTimeout(10_000);
+    try {
+      await page.goto("/login");
+      await page.getByRole("link", { name: "Forgot your password?" }).click();
+      await page.getByLabel("Email").fill(email);
+      await page.getByRole("button", { name: "Send the link" }).click();
+      await page.getByRole("status").waitFor();
+      await followMailedLink(email, "/reset-password");
+      await page.getByLabel("New password (8 characters or more)").fill("fay password 2");
+      await page.getByRole("button", { name: "Set the password and log in" }).click();
+      await page.getByRole("heading", { name: "Your notes" }).waitFor();
+    } finally {
+      await other.close();
+      page = first;
+    }
+
+    // The first browser's session ended with the reset.
+    await page.goto("/");
+    await page.getByRole("heading", { name: "Log in" }).waitFor();
+    await logIn(email, "fay password 1");
+    expect(await page.getByRole("alert").textContent()).toBe("Wrong email or password");
+    await logIn(email, "fay password 2");
+    await page.getByRole("heading", { name: "Your notes" }).waitFor();
+  });
+
+  it("delete the account, confirmed with the password (a wrong one refused by its field): signed out on the login page, and it cannot log in", async () => {
+    const email = unique("jo");
+    await signUp("Jo", email, "jo password!");
+    await page.getByRole("link", { name: "Account" }).click();
+    await page.getByRole("button", { name: "Delete account…" }).click();
+    // A wrong password: the error by its field, the page (confirmation open) still axe-clean.
+    await page.setViewportSize({ width: 375, height: 800 });
+    await page.getByLabel("Your password, to confirm").fill("not jo's password");
+    await page.getByRole("button", { name: "Delete my account for good" }).click();
+    await page.getByText("Wrong password").waitFor();
+    expect(await audit()).toEqual({ violations: [], overflow: 0 });
+    await page.getByLabel("Your password, to confirm").fill("jo password!");
+    await page.getByRole("button", { name: "Delete my account for good" }).click();
+    await page.getByRole("heading", { name: "Log in" }).waitFor();
+    expect(await page.getByRole("status").textContent()).toBe("Your account has been deleted.");
+    await logIn(email, "jo password!");
+    expect(await page.getByRole("alert").textContent()).toBe("Wrong email or password");
+  });
+
   it("every page passes axe's WCAG 2 A/AA rules, on a desktop and at phone width without sideways scrolling", async () => {
     await signUp("Dana", unique("dana"), "dana password");
     await writeNote("A note with a rather long title that has to wrap on a phone");
@@ -193,23 +277,32 @@ describe("in Chromium", () => {
     });
     await page.getByText("Ready").waitFor();
 
-    const signedIn: [string, string][] = [
+    // Path, heading, and text that says the page has loaded what it asks the API for.
+    type Visit = [string, string, string?];
+    const signedIn: Visit[] = [
       ["/", "Your notes"],
       [notePath, "Edit note"],
       ["/notes/new", "New note"],
       ["/nowhere", "Not found"],
+      ["/account", "Your account", "(this device)"],
+      ["/verify-email?token=used", "Confirm your email address", "Send a new link"],
     ];
-    const signedOut: [string, string][] = [
+    const signedOut: Visit[] = [
       ["/login", "Log in"],
       ["/signup", "Create your account"],
+      ["/forgot-password", "Reset your password"],
+      ["/reset-password?token=unknown", "Set a new password"],
+      ["/verify-email?token=used", "Confirm your email address", "to ask for a new link"],
+      ["/confirm-email?token=used", "Confirm your new email address", "This link is unknown"],
     ];
     for (const pages of [signedIn, signedOut]) {
       if (pages === signedOut) await context.clearCookies();
       for (const width of [1280, 375]) {
         await page.setViewportSize({ width, height: 800 });
-        for (const [path, heading] of pages) {
+        for (const [path, heading, loaded] of pages) {
           await page.goto(path);
-          await page.getByRole("heading", { name: heading }).waitFor();
+          await page.getByRole("heading", { name: heading, exact: true }).waitFor();
+          if (loaded) await page.getByText(loaded).first().waitFor();
           expect({ path, width, ...(await audit()) }).toEqual({
             path,
             width,

@@ -27,12 +27,15 @@ export class ApiError extends Error {
   }
 }
 
-/** Awaits a client call, returning its JSON body, or throwing ApiError. */
+/** Awaits a client call, returning its JSON body (none for a 204 or 202), or throwing ApiError. */
 export async function call<T>(
-  request: Promise<{ ok: boolean; status: number; json(): Promise<T> }>,
+  request: Promise<{ ok: boolean; status: number; json(): Promise<T>; text(): Promise<string> }>,
 ): Promise<T> {
   const response = await request;
-  if (response.ok) return response.status === 204 ? (undefined as T) : response.json();
+  if (response.ok) {
+    const text = await response.text();
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
   const body = (await response.json().catch(() => ({}))) as {
     error?: { code?: string; message?: string; details?: ApiError["details"] };
   };

@@ -1,82 +1,10 @@
 import { cleanup, render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { Request as NodeRequest } from "undici";
-import { afterEach, beforeEach, describe, expect, it, onTestFinished } from "vitest";
-import { bootApp, freshDatabase } from "../../core/test/database";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { PNG } from "../../core/test/fixtures/png";
-import { call, createApi, safeNext } from "./api";
+import { call, safeNext } from "./api";
 import { App } from "./app";
-
-/**
- * The React app against the real API, in-process, on a database of its own: what the browser's
- * fetch would do (same-origin Origin header, cookies kept) without a network or a browser.
- */
-async function realApi() {
-  const fresh = await freshDatabase({ migrated: true });
-  const booted = await bootApp(fresh.env, fresh.handle);
-  await booted.migrator.migrate(fresh.handle.db, booted.config.migrationsDir);
-  let cookie = "";
-  // A background refetch can still be running when a test ends; its database closes after
-  // (finish hooks run in reverse), so it gets an answer instead of a lost connection.
-  const inFlight = new Set<Promise<Response>>();
-  onTestFinished(async () => {
-    // Until none is left: an answer can set off another request.
-    while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
-  });
-  const fetchImpl = (async (input: RequestInfo | URL, init?: RequestInit) => {
-    // Plain objects: under happy-dom, Headers is not the class Node's Request reads.
-    const headers: Record<string, string> = Object.fromEntries(
-      new Headers(init?.headers).entries(),
-    );
-    headers.origin = "http://localhost:3000";
-    if (cookie) headers.cookie = cookie;
-    // As a browser does: without it Hono's body limit re-reads the stream into a global Request.
-    if (typeof init?.body === "string")
-      headers["content-length"] = String(Buffer.byteLength(init.body));
-    // Node's own Request (undici): happy-dom's, like a browser's, drops the Origin header.
-    const request = new NodeRequest(
-      new globalThis.URL(String(input), "http://localhost:3000").href,
-      {
-        method: init?.method,
-        headers,
-        body: init?.body as string | undefined,
-      },
-    );
-    const response = Promise.resolve(booted.app.fetch(request as unknown as Request));
-    inFlight.add(response);
-    return response.finally(() => inFlight.delete(response));
-  }) as typeof fetch;
-  return {
-    api: createApi(fetchImpl),
-    /** Runs queued tasks (attachment checks) as the worker would, in this app's module graph. */
-    async runTasks() {
-      const [{ drain }, { tasks }] = await Promise.all([
-        import("../../core/test/tasks"),
-        import("../../core/src/tasks"),
-      ]);
-      await drain(tasks);
-    },
-    /** Puts bytes where a presigned upload would have (the form POST itself runs in core and e2e). */
-    async store(key: string, bytes: Uint8Array, contentType: string) {
-      const { storage } = await import("../../core/src/storage/storage");
-      await (await storage()).put(key, bytes, contentType);
-    },
-    /**
-     * Signs a user up through the domain function the signup route uses, and carries its session
-     * cookie on later requests. (happy-dom, like a browser, hides Set-Cookie from script, so the
-     * in-process fetch cannot pick the cookie up from the response.)
-     */
-    async signedIn(name: string) {
-      const Account = await import("../../core/src/account/account");
-      const { session } = await Account.signup({
-        email: `${name.toLowerCase()}.${Date.now()}@example.com`,
-        password: "a strong password",
-        name,
-      });
-      cookie = `slipway_session=${session.token}`;
-    },
-  };
-}
+import { realApi } from "./test/real-api";
 
 beforeEach(() => window.history.replaceState(null, "", "/signup"));
 afterEach(cleanup);

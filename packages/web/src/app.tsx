@@ -3,8 +3,10 @@ import { type ReactNode, useState } from "react";
 import { Link, Route, Switch, useLocation } from "wouter";
 import { type Api, ApiError, api as defaultApi } from "./api";
 import { ApiContext } from "./hooks";
-import { LogIn, SignUp } from "./pages/auth";
+import { Account } from "./pages/account";
+import { ForgotPassword, LogIn, ResetPassword, SignUp } from "./pages/auth";
 import { DevMail } from "./pages/dev-mail";
+import { ConfirmEmail, VerifyEmail } from "./pages/email";
 import { NotFound } from "./pages/not-found";
 import { NoteEditor } from "./pages/note-editor";
 import { Notes } from "./pages/notes";
@@ -26,7 +28,12 @@ export function App({ api = defaultApi }: { api?: Api }) {
     () =>
       new QueryClient({
         queryCache: new QueryCache({ onError: onUnauthorized }),
-        mutationCache: new MutationCache({ onError: onUnauthorized }),
+        // A wrong password given again (account page) is a 401 too: that page handles its own.
+        mutationCache: new MutationCache({
+          onError: (error, _variables, _context, mutation) => {
+            if (!mutation.meta?.passwordCheck) onUnauthorized(error);
+          },
+        }),
         defaultOptions: {
           queries: { retry: (count, error) => !(error instanceof ApiError) && count < 2 },
         },
@@ -39,6 +46,11 @@ export function App({ api = defaultApi }: { api?: Api }) {
           <Switch>
             <Route path="/signup" component={SignUp} />
             <Route path="/login" component={LogIn} />
+            <Route path="/forgot-password" component={ForgotPassword} />
+            <Route path="/reset-password" component={ResetPassword} />
+            <Route path="/verify-email" component={VerifyEmail} />
+            <Route path="/confirm-email" component={ConfirmEmail} />
+            <Route path="/account" component={Account} />
             <Route path="/" component={Notes} />
             <Route path="/notes/new">{() => <NoteEditor />}</Route>
             <Route path="/notes/:id">{(params) => <NoteEditor id={params.id} />}</Route>
@@ -68,6 +80,7 @@ function Shell({ children }: { children: ReactNode }) {
           {me.data ? (
             <>
               <span className="who">{me.data.name}</span>
+              <Link href="/account">Account</Link>
               <button
                 type="button"
                 onClick={() => logOut.mutate(undefined, { onSuccess: () => navigate("/login") })}

@@ -1,8 +1,9 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { ApiError, call } from "./api";
+import type { InferResponseType } from "hono/client";
+import { type Api, ApiError, call } from "./api";
 import { useApi } from "./hooks";
 
-export type User = { id: string; email: string; name: string };
+export type User = InferResponseType<Api["api"]["auth"]["me"]["$get"], 200>["user"];
 
 /** The signed-in user, or null. A 401 here is an answer, not an error. */
 export function useMe() {

@@ -1,16 +1,10 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import type { FormEvent, ReactNode } from "react";
+import type { ReactNode } from "react";
 import { Link, useLocation, useSearch } from "wouter";
-import { ApiError, call, safeNext } from "../api";
+import { call, safeNext } from "../api";
 import { Field, FormError } from "../components/field";
+import { formErrors, submit } from "../components/form";
 import { useApi } from "../hooks";
-
-/** A submit handler that hands the form's values to `send` instead of reloading the page. */
-const submit =
-  (send: (values: Record<string, string>) => void) => (event: FormEvent<HTMLFormElement>) => {
-    event.preventDefault();
-    send(Object.fromEntries(new FormData(event.currentTarget)) as Record<string, string>);
-  };
 
 function useAuth(kind: "signup" | "login") {
   const api = useApi();
@@ -41,18 +35,6 @@ function useAuth(kind: "signup" | "login") {
   });
 }
 
-function errorsOf(error: unknown) {
-  if (!(error instanceof ApiError))
-    return { form: error ? "Something went wrong; try again." : undefined, fields: {} };
-  const fields = error.fields;
-  const fieldNames = ["email", "password", "name"];
-  const hasFieldError = Object.keys(fields).some((f) => fieldNames.includes(f));
-  // A conflict names its field in details (the taken email).
-  if (error.code === "conflict" && error.details?.field === "email")
-    return { form: undefined, fields: { email: error.message } };
-  return { form: hasFieldError ? undefined : error.message, fields };
-}
-
 /** The one layout of both auth pages: the fields they share, and any extra ones before them. */
 function AuthForm(props: {
   kind: "signup" | "login";
@@ -60,14 +42,16 @@ function AuthForm(props: {
   passwordLabel: string;
   submitLabel: string;
   pendingLabel: string;
+  notice?: ReactNode;
   footer: ReactNode;
 }) {
   const auth = useAuth(props.kind);
-  const { form, fields } = errorsOf(auth.error);
+  const { form, fields } = formErrors(auth.error, ["email", "password", "name"]);
   const titleId = `${props.kind}-title`;
   return (
     <section aria-labelledby={titleId}>
       <h1 id={titleId}>{props.title}</h1>
+      {props.notice}
       <form noValidate onSubmit={submit(auth.mutate)}>
         <FormError message={form} />
         {props.kind === "signup" ? (
@@ -93,7 +77,7 @@ function AuthForm(props: {
           {auth.isPending ? props.pendingLabel : props.submitLabel}
         </button>
       </form>
-      <p>{props.footer}</p>
+      {props.footer}
     </section>
   );
 }
@@ -107,15 +91,16 @@ export function SignUp() {
       submitLabel="Sign up"
       pendingLabel="Creating…"
       footer={
-        <>
+        <p>
           Have an account? <Link href="/login">Log in</Link>
-        </>
+        </p>
       }
     />
   );
 }
 
 export function LogIn() {
+  const deleted = new URLSearchParams(useSearch()).has("deleted");
   return (
     <AuthForm
       kind="login"
@@ -123,11 +108,111 @@ export function LogIn() {
       passwordLabel="Password"
       submitLabel="Log in"
       pendingLabel="Logging in…"
+      notice={
+        deleted ? (
+          <p role="status" className="notice">
+            Your account has been deleted.
+          </p>
+        ) : null
+      }
       footer={
         <>
-          New here? <Link href="/signup">Create an account</Link>
+          <p>
+            <Link href="/forgot-password">Forgot your password?</Link>
+          </p>
+          <p>
+            New here? <Link href="/signup">Create an account</Link>
+          </p>
         </>
       }
     />
+  );
+}
+
+/** Asks for a reset link. The answer is the same whether or not an account has the address. */
+export function ForgotPassword() {
+  const api = useApi();
+  const request = useMutation({
+    mutationFn: (values: Record<string, string>) =>
+      call(api.api.auth["password-reset"].$post({ json: { email: values.email ?? "" } })),
+  });
+  const { form, fields } = formErrors(request.error, ["email"]);
+  return (
+    <section aria-labelledby="forgot-title">
+      <h1 id="forgot-title">Reset your password</h1>
+      {request.isSuccess ? (
+        <p role="status" className="notice">
+          If an account has the address {request.variables.email}, a link to set a new password is
+          on its way there. It works once, for 1 hour.
+        </p>
+      ) : (
+        <form noValidate onSubmit={submit(request.mutate)}>
+          <p>We will mail you a link to set a new password.</p>
+          <FormError message={form} />
+          <Field
+            label="Email"
+            name="email"
+            type="email"
+            autoComplete="email"
+            error={fields.email}
+            required
+          />
+          <button type="submit" disabled={request.isPending}>
+            {request.isPending ? "Sending…" : "Send the link"}
+          </button>
+        </form>
+      )}
+      <p>
+        <Link href="/login">Back to log in</Link>
+      </p>
+    </section>
+  );
+}
+
+/** The reset mail's page (`/reset-password?token=…`): a new password, then signed in. */
+export function ResetPassword() {
+  const api = useApi();
+  const client = useQueryClient();
+  const [, navigate] = useLocation();
+  const token = new URLSearchParams(useSearch()).get("token") ?? "";
+  const reset = useMutation({
+    mutationFn: (values: Record<string, string>) =>
+      call(
+        api.api.auth["password-reset"].confirm.$post({
+          json: { token, password: values.password ?? "" },
+        }),
+      ),
+    onSuccess: ({ user }) => {
+      // Every other session is gone; this device is signed in with a new one.
+      client.clear();
+      client.setQueryData(["me"], user);
+      navigate("/");
+    },
+  });
+  const { form, fields } = formErrors(reset.error, ["password"]);
+  return (
+    <section aria-labelledby="reset-title">
+      <h1 id="reset-title">Set a new password</h1>
+      <form noValidate onSubmit={submit(reset.mutate)}>
+        <FormError message={token ? form : "This link has no token; ask for a new one."} />
+        {form || !token ? (
+          <p>
+            <Link href="/forgot-password">Ask for a new link</Link>
+          </p>
+        ) : null}
+        <Field
+          label="New password (8 characters or more)"
+          name="password"
+          type="password"
+          autoComplete="new-password"
+          error={fields.password}
+          required
+        />
+        <button type="submit" disabled={reset.isPending || !token}>
+          {reset.isPending ? "Saving…" : "Set the password and log in"}
+        </button>
+      </form>
+      <p>It also signs you out on every other device.</p>
+    </section>
   );
 }
