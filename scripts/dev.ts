@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { DEMO_LOGIN } from "../packages/core/src/seed/demo";
 import { type Api, startApi } from "./dev/api";
 
 /**
@@ -29,6 +30,15 @@ const reachable =
   host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
 const shown = host === "127.0.0.1" ? "localhost" : reachable;
 const started = performance.now();
+
+// The API seeds the demo account into an embedded database it creates (server.ts), unless
+// SEED=false: on an absent or empty PGLITE_DIR, which is checked here before it starts.
+const dataDir = process.env.PGLITE_DIR || path.join(root, ".data/pglite");
+const seeding =
+  !process.env.DATABASE_URL &&
+  !dataDir.includes("://") &&
+  !/^(false|0|no|off)$/i.test(process.env.SEED ?? "") &&
+  (!existsSync(dataDir) || readdirSync(dataDir).length === 0);
 
 const resolve = createRequire(import.meta.url).resolve;
 /** What stop() signals: Vite's process, and the API (whichever process of it runs now). */
@@ -136,7 +146,9 @@ while (!stopping) {
     process.stdout.write(
       `\n  Slipway is up (API ready in ${ms} ms)\n` +
         `  web  http://${shown}:${webPort}\n` +
-        `  api  http://${shown}:${apiPort}/api/health\n\n`,
+        `  api  http://${shown}:${apiPort}/api/health\n` +
+        (seeding ? `  demo login  ${DEMO_LOGIN.email} / ${DEMO_LOGIN.password} (seeded)\n` : "") +
+        "\n",
     );
     break;
   }
