@@ -72,9 +72,11 @@ export async function seed(): Promise<SeedResult> {
     attachments: 1,
   });
   if (await demoExists()) return result(false);
-  // The storage adapter (the S3 SDK, ~100 ms to load) loads while the password hashes on libuv's
-  // threads: a fresh `npm run dev` waits for the seed (ADR 027).
-  storage().catch(() => {}); // a failure shows where the upload awaits it
+  // The storage adapter (the S3 SDK, ~100 ms to load) and the file check's readers load while the
+  // password hashes on libuv's threads: a fresh `npm run dev` waits for the seed (ADR 027).
+  // A failure shows where the attachment awaits them.
+  storage().catch(() => {});
+  import("../attachment/inspect").catch(() => {});
   try {
     await createTransaction(async () => {
       const { user } = await Account.signup(DEMO_LOGIN);
