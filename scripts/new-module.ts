@@ -35,7 +35,8 @@ try {
       `Next: npm run lint && npm run typecheck && npx vitest run packages/core/src/${names.kebab}\n`,
   );
 } catch (error) {
-  if (!(error instanceof NameError || error instanceof AnchorError)) throw error;
-  process.stderr.write(`new:module: ${error.message}\n`);
-  process.exit(1);
+  // A refusal (NameError, AnchorError) or a failed step (which put everything back): its message.
+  const refused = error instanceof NameError || error instanceof AnchorError;
+  process.stderr.write(`new:module: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(refused ? 1 : 2);
 }

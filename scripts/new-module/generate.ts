@@ -234,10 +234,26 @@ export async function generateModule(root: string, rawName: string): Promise<Gen
   const prefix = idPrefix(names.camel, taken);
   const edits = wiring(core, names, prefix);
 
+  // What the steps below change, as it was: a step that fails puts it all back.
+  const kept = new Map<string, string>();
+  for (const file of [
+    ...[...edits.keys()].map((f) => path.join(src, f)),
+    path.join(root, "migrations/meta/_journal.json"),
+    path.join(root, "packages/openapi-client/src/schema.ts"),
+  ]) {
+    if (existsSync(file)) kept.set(file, readFileSync(file, "utf8"));
+  }
+  const migrations = path.join(root, "migrations");
+  const listed = () => [
+    ...readdirSync(migrations).map((f) => path.join(migrations, f)),
+    ...readdirSync(path.join(migrations, "meta")).map((f) => path.join(migrations, "meta", f)),
+  ];
+  const before = new Set(listed());
   const folder = path.join(src, names.kebab);
-  mkdirSync(folder);
   const created: string[] = [];
+  const edited = [...edits.keys()].map((f) => path.relative(root, path.join(src, f)));
   try {
+    mkdirSync(folder);
     for (const [template, file] of FILES) {
       const target = path.join(folder, file(names));
       writeFileSync(
@@ -246,45 +262,48 @@ export async function generateModule(root: string, rawName: string): Promise<Gen
       );
       created.push(path.relative(root, target));
     }
+    for (const [file, text] of edits) writeFileSync(path.join(src, file), text);
+
+    const biome = path.join(root, "node_modules/.bin/biome");
+    await run(
+      biome,
+      ["check", "--write", ...created, ...edited],
+      root,
+      "biome (formatting the files)",
+    );
+    // Side by side: drizzle-kit reads the tables, the client's types come from the routes. Both
+    // settle before any failure is handled, so nothing writes after the tree is put back.
+    const steps = await Promise.allSettled([
+      run(
+        "npm",
+        ["run", "--silent", "db:generate", "--", `--name=add_${names.snake}`],
+        root,
+        "drizzle-kit generate (npm run db:generate)",
+      ),
+      run(
+        process.execPath,
+        ["--import", "tsx", path.join(root, "scripts/openapi-client.ts")],
+        root,
+        "regenerating the OpenAPI client's types (scripts/openapi-client.ts)",
+      ),
+    ]);
+    const failed = steps.find((step) => step.status === "rejected");
+    if (failed) throw failed.reason;
   } catch (error) {
     rmSync(folder, { recursive: true, force: true });
-    throw error;
+    for (const file of listed()) if (!before.has(file)) rmSync(file, { force: true });
+    for (const [file, text] of kept) writeFileSync(file, text);
+    throw new Error(
+      `${error instanceof Error ? error.message : String(error)}\nNothing was kept: the module's folder, the registries, the migrations and the client's types are as they were.`,
+    );
   }
-  const edited: string[] = [];
-  for (const [file, text] of edits) {
-    writeFileSync(path.join(src, file), text);
-    edited.push(path.relative(root, path.join(src, file)));
-  }
-
-  const biome = path.join(root, "node_modules/.bin/biome");
-  await run(
-    biome,
-    ["check", "--write", ...created, ...edited],
-    root,
-    "biome (formatting the files)",
+  const added = listed().filter(
+    (file) => !before.has(file) && !file.includes(`${path.sep}meta${path.sep}`),
   );
-  const before = new Set(readdirSync(path.join(root, "migrations")));
-  // Side by side: drizzle-kit reads the tables, the client's types come from the routes.
-  await Promise.all([
-    run(
-      "npm",
-      ["run", "--silent", "db:generate", "--", `--name=add_${names.snake}`],
-      root,
-      "drizzle-kit generate (npm run db:generate)",
-    ),
-    run(
-      process.execPath,
-      ["--import", "tsx", path.join(root, "scripts/openapi-client.ts")],
-      root,
-      "regenerating the OpenAPI client's types (scripts/openapi-client.ts)",
-    ),
-  ]);
-  const migration = readdirSync(path.join(root, "migrations")).filter((f) => !before.has(f));
   edited.push(
-    ...migration.map((f) => `migrations/${f}`),
+    ...added.map((file) => path.relative(root, file)),
     "migrations/meta/",
     "packages/openapi-client/src/schema.ts",
   );
-  if (!existsSync(path.join(folder, "index.ts"))) throw new Error("the module was not written");
   return { names, prefix, created, edited };
 }

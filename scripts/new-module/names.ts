@@ -5,7 +5,7 @@ import path from "node:path";
 export interface ModuleNames {
   /** `order-item`: the folder, the file names, the schedule's name. */
   kebab: string;
-  /** `orderItem`: the id kind, task names (`orderItem.report`), variables. */
+  /** `orderItem`: the id kind, variables (task names are `order-item.report`). */
   camel: string;
   /** `OrderItem`: the namespace (`OrderItem.create`). */
   pascal: string;

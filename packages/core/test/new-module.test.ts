@@ -7,6 +7,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
@@ -164,6 +165,34 @@ describe("npm run new:module, refusing", () => {
     expect(readFileSync(path.join(src, "api.ts"), "utf8")).toBe(api);
     expect(readFileSync(path.join(src, "id.ts"), "utf8")).toBe(id);
   });
+
+  it("a step that fails after writing (drizzle-kit, the client's types) puts everything back", async () => {
+    const fresh = copyRepo();
+    try {
+      const pkg = path.join(fresh, "package.json");
+      const manifest = JSON.parse(readFileSync(pkg, "utf8")) as { scripts: Record<string, string> };
+      manifest.scripts["db:generate"] = "node -e 'process.exit(4)'";
+      writeFileSync(pkg, JSON.stringify(manifest));
+      // Fails at once too, instead of importing the app (seconds): only the rollback is tested.
+      writeFileSync(path.join(fresh, "scripts/openapi-client.ts"), "process.exit(5);\n");
+      const tree = () =>
+        ["packages/core/src", "migrations", "packages/openapi-client/src"].flatMap((dir) =>
+          readdirSync(path.join(fresh, dir), { recursive: true, encoding: "utf8" })
+            .sort()
+            .map((file) => {
+              const full = path.join(fresh, dir, file);
+              return `${dir}/${file}:${statSync(full).isFile() ? readFileSync(full, "utf8") : ""}`;
+            }),
+        );
+      const before = tree();
+      await expect(generateModule(fresh, "gizmo")).rejects.toThrow(
+        /drizzle-kit generate \(npm run db:generate\) failed[\s\S]*Nothing was kept/,
+      );
+      expect(tree()).toEqual(before);
+    } finally {
+      rmSync(fresh, { recursive: true, force: true });
+    }
+  }, 90_000);
 });
 
 // Heavy (~40 s of CPU: drizzle-kit, tsc, a nested vitest run), so not in every `npm test`:
@@ -175,35 +204,37 @@ describe.runIf(process.env.NEW_MODULE_TEST === "1")("npm run new:module", () => 
   });
   afterAll(() => rmSync(copy, { recursive: true, force: true }));
 
-  it("writes a module that passes its tests, the registries test, tsc and Biome, its migration applied", async () => {
+  it("writes a module that passes its tests, the registries test, tsc, Biome and the lints, its migration applied", async () => {
     const started = performance.now();
     const generated = await exec(
       process.execPath,
-      ["--import", "tsx", "scripts/new-module.ts", "widget"],
+      ["--import", "tsx", "scripts/new-module.ts", "stock-item"],
       copy,
       env,
     );
-    expect(generated.output).toContain("Module widget written (ids wid_…, served at /api/widgets)");
+    expect(generated.output).toContain(
+      "Module stock-item written (ids sto_…, served at /api/stock-items)",
+    );
     expect(generated.code).toBe(0);
-    const folder = path.join(copy, "packages/core/src/widget");
+    const folder = path.join(copy, "packages/core/src/stock-item");
     expect(readdirSync(folder).sort()).toEqual(
       [
         "index.ts",
-        "widget.error.test.ts",
-        "widget.happy.test.ts",
-        "widget.routes.ts",
-        "widget.schedules.ts",
-        "widget.security.test.ts",
-        "widget.sql.ts",
-        "widget.tasks.ts",
-        "widget.ts",
+        "stock-item.error.test.ts",
+        "stock-item.happy.test.ts",
+        "stock-item.routes.ts",
+        "stock-item.schedules.ts",
+        "stock-item.security.test.ts",
+        "stock-item.sql.ts",
+        "stock-item.tasks.ts",
+        "stock-item.ts",
       ].sort(),
     );
     const migration = readdirSync(path.join(copy, "migrations")).find((f) =>
-      f.endsWith("_add_widget.sql"),
+      f.endsWith("_add_stock_item.sql"),
     );
     expect(readFileSync(path.join(copy, "migrations", migration ?? "none"), "utf8")).toContain(
-      'CREATE TABLE "widget"',
+      'CREATE TABLE "stock_item"',
     );
 
     const registries = ["api.ts", "tasks.ts", "schedules.ts", "id.ts"];
@@ -212,7 +243,11 @@ describe.runIf(process.env.NEW_MODULE_TEST === "1")("npm run new:module", () => 
       exec(bin("tsc"), ["-p", "packages/core"], copy, env),
       exec(
         bin("biome"),
-        ["check", "packages/core/src/widget", ...registries.map((f) => `packages/core/src/${f}`)],
+        [
+          "check",
+          "packages/core/src/stock-item",
+          ...registries.map((f) => `packages/core/src/${f}`),
+        ],
         copy,
         env,
       ),
@@ -220,15 +255,35 @@ describe.runIf(process.env.NEW_MODULE_TEST === "1")("npm run new:module", () => 
       // that its handlers, task contracts, schedule and columns are all registered and migrated.
       exec(
         bin("vitest"),
-        ["run", "--project", "core", "src/widget", "src/registries.test.ts", "src/openapi"],
+        [
+          "run",
+          "--project",
+          "core",
+          "src/stock-item",
+          "src/registries.test.ts",
+          "src/schedules.test.ts",
+          "src/openapi",
+        ],
         copy,
         env,
       ),
     ]);
+    // The rest of `npm run lint`: table ownership, and Redocly on the OpenAPI document.
+    const lint = await exec(
+      "sh",
+      [
+        "-c",
+        // Through a file: both scripts end with process.exit, which can cut a pipe's last lines.
+        "{ node --import tsx scripts/lint/table-writes.ts && node --import tsx scripts/lint/openapi.ts; } > lint.log 2>&1; code=$?; cat lint.log; exit $code",
+      ],
+      copy,
+      env,
+    );
+    expect(lint.code, lint.output).toBe(0);
     expect(tsc.output).toBe("");
     expect(tsc.code, tsc.output).toBe(0);
     expect(biome.code, biome.output).toBe(0);
-    expect(tests.output).toContain("widget.security.test.ts");
+    expect(tests.output).toContain("stock-item.security.test.ts");
     expect(tests.code, tests.output).toBe(0);
     process.stderr.write(
       `new:module test: generated and checked in ${Math.round(performance.now() - started)} ms\n`,

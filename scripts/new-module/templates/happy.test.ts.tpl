@@ -52,7 +52,7 @@ describe("__pluralWords__: happy paths", () => {
       const queued = await useTransaction((tx) =>
         queryRows<{ payload: unknown }>(
           tx,
-          sql`select payload from task_outbox where task = '__camel__.created'`,
+          sql`select payload from task_outbox where task = '__kebab__.created'`,
         ),
       );
       expect(queued).toEqual([{ payload: { id: __camel__.id } }]);

@@ -26,9 +26,9 @@ export const Info = z.object({ id: z.string(), title: z.string(), createdAt: z.s
 export type Info = z.infer<typeof Info>;
 
 /** Queued with each new __words__, in its transaction (the outbox); handled in __kebab__.tasks.ts. */
-export const createdTask = defineTask("__camel__.created", z.strictObject({ id: __Pascal__ID }));
+export const createdTask = defineTask("__kebab__.created", z.strictObject({ id: __Pascal__ID }));
 /** Counts the __pluralWords__: the task of the example schedule (__kebab__.schedules.ts). */
-export const reportTask = defineTask("__camel__.report", z.strictObject({}));
+export const reportTask = defineTask("__kebab__.report", z.strictObject({}));
 
 const toInfo = (row: typeof __camel__Table.$inferSelect): Info => ({
   id: row.id,
@@ -64,7 +64,7 @@ export async function list(input: z.input<typeof ListInput> = {}) {
   };
 }
 
-/** Creates a __words__ and queues its `__camel__.created` task: both commit, or neither. */
+/** Creates a __words__ and queues its `__kebab__.created` task: both commit, or neither. */
 export async function create(input: CreateInput): Promise<Info> {
   const data = CreateInput.parse(input);
   const userID = useUserID();
@@ -93,7 +93,7 @@ export async function remove(id: string): Promise<void> {
   if (deleted.length === 0) throw new NotFoundError("__Words__ not found");
 }
 
-/** Whether the __words__ is still there: the `__camel__.created` task's check (read-only). */
+/** Whether the __words__ is still there: the `__kebab__.created` task's check (read-only). */
 export async function exists(id: string): Promise<boolean> {
   const rows = await useTransaction((tx) =>
     tx.select({ id: __camel__Table.id }).from(__camel__Table).where(eq(__camel__Table.id, id)),
@@ -101,7 +101,7 @@ export async function exists(id: string): Promise<boolean> {
   return rows.length > 0;
 }
 
-/** How many __pluralWords__ there are, all users': what `__camel__.report` logs (read-only). */
+/** How many __pluralWords__ there are, all users': what `__kebab__.report` logs (read-only). */
 export async function total(): Promise<number> {
   const [row] = await useTransaction((tx) => tx.select({ n: count() }).from(__camel__Table));
   return row?.n ?? 0;

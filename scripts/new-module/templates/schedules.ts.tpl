@@ -5,7 +5,7 @@ export const __camel__Daily = defineSchedule({
   name: "__kebab__-daily",
   expression: "cron(30 6 * * ? *)",
   timezone: "UTC",
-  task: "__camel__.report",
+  task: "__kebab__.report",
   payload: {},
   description: "Logs how many __pluralWords__ there are (the generator's example: change or remove it)",
 });
