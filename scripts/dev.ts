@@ -37,7 +37,7 @@ const dataDir = process.env.PGLITE_DIR || path.join(root, ".data/pglite");
 const seeding =
   !process.env.DATABASE_URL &&
   !dataDir.includes("://") &&
-  !/^(false|0|no|off)$/i.test(process.env.SEED ?? "") &&
+  !/^(false|0|no|off|n|disabled)$/i.test(process.env.SEED ?? "") &&
   (!existsSync(dataDir) || readdirSync(dataDir).length === 0);
 
 const resolve = createRequire(import.meta.url).resolve;

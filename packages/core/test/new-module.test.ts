@@ -80,6 +80,7 @@ function copyRepo(): string {
     "package.json",
     "tsconfig.base.json",
     "biome.json",
+    "redocly.yaml",
     "vitest.config.ts",
   ]) {
     cpSync(path.join(repoRoot, file), path.join(copy, file));
