@@ -1,7 +1,7 @@
 // @ts-check
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -33,6 +33,23 @@ const reachable =
   host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
 const shown = host === "127.0.0.1" ? "localhost" : reachable;
 const started = performance.now();
+
+// The API seeds the demo account into an embedded database it creates (server.ts), unless
+// SEED=false: on an absent or empty PGLITE_DIR, which is checked here before it starts.
+const dataDir = process.env.PGLITE_DIR || path.join(root, ".data/pglite");
+const seeding =
+  !process.env.DATABASE_URL &&
+  !dataDir.includes("://") &&
+  !/^(false|0|no|off|n|disabled)$/i.test(process.env.SEED ?? "") &&
+  (!existsSync(dataDir) || readdirSync(dataDir).length === 0);
+/**
+ * The seed's login (packages/core/src/seed/demo.ts reads the same file): JSON, which this plain
+ * node script can read without loading the app's TypeScript.
+ * @type {{ email: string, password: string }}
+ */
+const demoLogin = JSON.parse(
+  readFileSync(path.join(root, "packages/core/src/seed/demo-login.json"), "utf8"),
+);
 
 const resolve = createRequire(import.meta.url).resolve;
 /**
@@ -159,7 +176,9 @@ while (!stopping) {
     process.stdout.write(
       `\n  Slipway is up (API ready in ${ms} ms)\n` +
         `  web  http://${shown}:${webPort}\n` +
-        `  api  http://${shown}:${apiPort}/api/health\n\n`,
+        `  api  http://${shown}:${apiPort}/api/health\n` +
+        (seeding ? `  demo login  ${demoLogin.email} / ${demoLogin.password} (seeded)\n` : "") +
+        "\n",
     );
     break;
   }

@@ -79,6 +79,11 @@ const EnvSchema = z.object({
   PGLITE_PORT: integer(0, 65535).default(0),
   MIGRATIONS_DIR: z.string().min(1).default(path.join(repoRoot, "migrations")),
   MIGRATE_ON_BOOT: z.stringbool({ error: "expected true or false" }).optional(),
+  /**
+   * Offline: a server that creates the embedded database (a fresh `.data/`) writes the demo
+   * account and notes into it (seed/seed.ts). false: never.
+   */
+  SEED: z.stringbool({ error: "expected true or false" }).default(true),
   BODY_LIMIT_BYTES: integer(1, 100 * 1024 * 1024).default(1024 * 1024),
   /** Offline queue only; on AWS the SQS queue's own setting applies. */
   TASK_VISIBILITY_TIMEOUT_SECONDS: integer(1, 43_200).default(30),
@@ -314,6 +319,8 @@ export function loadConfig(
     migrationsDir: values.MIGRATIONS_DIR,
     /** Deployed stages migrate in the deploy-time function, before new code serves. */
     migrateOnBoot: values.MIGRATE_ON_BOOT ?? !deployed,
+    /** Seed a database this process created (offline only: deployed has no embedded database). */
+    seedFreshDatabase: values.SEED && !deployed,
     bodyLimitBytes: values.BODY_LIMIT_BYTES,
     tasks: linked.taskQueueUrl
       ? { kind: "sqs" as const, queueUrl: linked.taskQueueUrl, deadLetterUrl: linked.deadLetterUrl }

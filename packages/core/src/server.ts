@@ -81,6 +81,24 @@ if (settings.migrateOnBoot) {
   log.info("migrations up to date", { applied: applied.length });
 }
 
+// A database this start created (a fresh .data/) gets the demo account and notes, unless SEED is
+// false; a later start skips this. Loaded only then (its own chunk in the container's bundle).
+if (embedded?.created && settings.migrateOnBoot && settings.seedFreshDatabase) {
+  const [started, cpu] = [performance.now(), process.cpuUsage()];
+  const { seed } = await import("./seed/seed");
+  try {
+    const seeded = await seed();
+    const durationMs = Math.round(performance.now() - started);
+    // CPU too (this process's: PGlite runs in it), which load on the machine moves less.
+    const { user, system } = process.cpuUsage(cpu);
+    const cpuMs = Math.round((user + system) / 1000);
+    log.info("demo data seeded", { email: seeded.email, notes: seeded.notes, durationMs, cpuMs });
+  } catch (error) {
+    // The app works without it; `npm run db:seed` tries again and says why it fails.
+    log.error("seeding the demo data failed (npm run db:seed to retry)", { error });
+  }
+}
+
 // Offline this process is also the task worker and the scheduler (on AWS: SQS + Lambda +
 // EventBridge Scheduler). Everywhere it sweeps the outbox.
 const stopTasks = await startTasks({ tasks, schedules });

@@ -21,6 +21,8 @@ import {
 export interface EmbeddedOwner {
   /** postgres:// URL of the served database. */
   url: string;
+  /** Whether this owner created the database (the directory was absent or empty). */
+  created: boolean;
   /** Says in the owner record that this owner is going, so a successor waits for it. */
   stopping(): void;
   /** Stops serving, closes PGlite and gives up ownership. */
@@ -60,13 +62,15 @@ export async function ownEmbedded(
   try {
     const { PGlite } = await import("@electric-sql/pglite");
     // Only the owner looks at the directory: no one else can be creating it meanwhile.
-    const db = isFresh(dataDir)
+    const created = isFresh(dataDir);
+    const db = created
       ? await createFromTemplate(dataDir, options.template ?? defaultTemplate(), PGlite)
       : await PGlite.create(dataDir);
     const server = await serveEmbedded(db, { port: options.port ?? 0 });
     ownership.update({ port: server.port, state: "serving" });
     return {
       url: urlFor(server.port),
+      created,
       stopping() {
         ownership.update({ state: "stopping" });
       },
