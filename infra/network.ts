@@ -164,16 +164,17 @@ toGroup("MigratorToDatabase", securityGroups.migrator, securityGroups.database, 
 // an operator's psql or drizzle-kit studio (README, "Reaching a deployed database"). Without
 // one, nothing but the three groups above reaches 5432.
 if (variables.bastion && !baseStage) {
-  new aws.vpc.SecurityGroupIngressRule("BastionToDatabaseIngress", {
-    securityGroupId: securityGroups.database.id,
-    referencedSecurityGroupId: vpc.nodes.natSecurityGroup.apply((nat) => {
-      if (!nat)
-        throw new Error("SLIPWAY_BASTION: the bastion is a NAT instance, and there is none");
-      return nat.id;
-    }),
-    ipProtocol: "tcp",
-    fromPort: POSTGRES_PORT,
-    toPort: POSTGRES_PORT,
+  // The NAT group is a plain value of the component's (no deploy-time unknown); with a managed
+  // NAT there is none (SST's bastion is then an instance of its own, not admitted here).
+  vpc.nodes.natSecurityGroup.apply((nat) => {
+    if (!nat) return;
+    new aws.vpc.SecurityGroupIngressRule("BastionToDatabaseIngress", {
+      securityGroupId: securityGroups.database.id,
+      referencedSecurityGroupId: nat.id,
+      ipProtocol: "tcp",
+      fromPort: POSTGRES_PORT,
+      toPort: POSTGRES_PORT,
+    });
   });
 }
 

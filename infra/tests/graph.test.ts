@@ -402,7 +402,8 @@ beforeAll(async () => {
     evaluate({ stage: "production", config: copy("B"), ...all }),
   ]);
   Object.assign(graphs, { production, staging, preview, dev, everything, brokenA, brokenB });
-}, 240_000);
+  // Seven evaluations side by side: ~4 minutes on a loaded 2-core machine.
+}, 600_000);
 
 describe.each([
   ["production", "production"],
@@ -464,6 +465,22 @@ describe("resource graph facts", () => {
     // Its own ECS service, worker and migrator, as staging's.
     expect(own("aws:ecs/service:Service")).toBe(1);
     expect(own("aws:lambda/invocation:Invocation")).toBe(1);
+  });
+});
+
+describe("sst tunnel", () => {
+  it("with a bastion the database admits it on 5432 (the NAT group), without one nothing but the app's groups", () => {
+    const bastionRules = (e: Evaluation) =>
+      e.resources.filter(
+        (r) =>
+          r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule" &&
+          r.inputs.securityGroupId === "DatabaseSecurityGroup-id" &&
+          r.inputs.referencedSecurityGroupId === "VpcNatInstanceSecurityGroup-id",
+      );
+    expect(
+      bastionRules(graphs.everything).map((r) => [r.inputs.fromPort, r.inputs.toPort]),
+    ).toEqual([[5432, 5432]]);
+    expect(bastionRules(graphs.production)).toEqual([]);
   });
 });
 

@@ -193,7 +193,7 @@ async function main() {
   );
   if (alone)
     process.stdout.write(
-      `the same stage standalone (SLIPWAY_BASE_STAGE=standalone: its own VPC, NAT instances and RDS): ${usd(alone.idle)} a month idle, ${perHour(alone.idle)} an hour\n`,
+      `the same stage standalone (SLIPWAY_BASE_STAGE=standalone: its own VPC and NAT instances, and RDS when deployed): ${usd(alone.idle)} a month idle, ${perHour(alone.idle)} an hour\n`,
     );
 }
 
