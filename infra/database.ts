@@ -85,8 +85,12 @@ const baseInstanceId = () =>
       return ids[0] as string;
     });
 
-/** The stage's database on a shared instance (a preview), else undefined. */
-export const sharedDatabaseName = baseStage ? stageDatabaseName($app.name, $app.stage) : undefined;
+/**
+ * The stage's database on a shared instance (a deployed preview), else undefined (under `sst dev`
+ * every stage uses the embedded database, and its migrator creates nothing).
+ */
+export const sharedDatabaseName =
+  baseStage && !$dev ? stageDatabaseName($app.name, $app.stage) : undefined;
 
 const own = !$dev && !baseStage ? ownDatabase() : undefined;
 const base =

@@ -16,7 +16,10 @@ import { checks, type StageKind, violations } from "./invariants";
  * checks catch what they claim to.
  */
 
-const graphs = {} as Record<StageKind | "everything" | "brokenA" | "brokenB", Evaluation>;
+const graphs = {} as Record<
+  StageKind | "devPreview" | "everything" | "brokenA" | "brokenB",
+  Evaluation
+>;
 
 /** A pull request's preview stage (ADR 026): it shares staging's VPC and RDS instance. */
 const PREVIEW = "pr-42";
@@ -392,17 +395,29 @@ beforeAll(async () => {
     );
   const none = { variables: {}, secrets };
   const all = { variables: everyVariable, secrets };
-  const [production, staging, preview, dev, everything, brokenA, brokenB] = await Promise.all([
-    evaluate({ stage: "production", ...none }),
-    evaluate({ stage: "staging", ...none }),
-    evaluate({ stage: PREVIEW, ...none }),
-    evaluate({ stage: "staging", dev: true, ...none }),
-    evaluate({ stage: "production", ...all }),
-    evaluate({ stage: "production", config: copy("A"), ...all }),
-    evaluate({ stage: "production", config: copy("B"), ...all }),
-  ]);
-  Object.assign(graphs, { production, staging, preview, dev, everything, brokenA, brokenB });
-  // Seven evaluations side by side: ~4 minutes on a loaded 2-core machine.
+  const [production, staging, preview, dev, devPreview, everything, brokenA, brokenB] =
+    await Promise.all([
+      evaluate({ stage: "production", ...none }),
+      evaluate({ stage: "staging", ...none }),
+      evaluate({ stage: PREVIEW, ...none }),
+      evaluate({ stage: "staging", dev: true, ...none }),
+      // A developer's `sst dev` (a preview's: on staging's VPC, the embedded database).
+      evaluate({ stage: "frank", dev: true, ...none }),
+      evaluate({ stage: "production", ...all }),
+      evaluate({ stage: "production", config: copy("A"), ...all }),
+      evaluate({ stage: "production", config: copy("B"), ...all }),
+    ]);
+  Object.assign(graphs, {
+    production,
+    staging,
+    preview,
+    dev,
+    devPreview,
+    everything,
+    brokenA,
+    brokenB,
+  });
+  // Eight evaluations side by side: ~4 minutes on a loaded 2-core machine.
 }, 600_000);
 
 describe.each([
@@ -410,6 +425,7 @@ describe.each([
   ["staging", "staging"],
   ["preview", "preview"],
   ["dev", "dev"],
+  ["devPreview", "dev"],
   ["everything", "production"],
 ] as const)("the %s stage", (graph, kind) => {
   it.each(Object.keys(checks))("%s", (name) => {
@@ -446,6 +462,7 @@ describe("resource graph facts", () => {
       expect(count(graphs.production, type)).toBe(1);
       expect(count(graphs.staging, type)).toBe(1);
       expect(count(graphs.dev, type)).toBe(0);
+      expect(count(graphs.devPreview, type)).toBe(0);
     }
   });
 

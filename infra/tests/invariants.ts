@@ -412,7 +412,9 @@ export const checks: Record<string, Check> = {
         .reads("aws:ec2/securityGroup:SecurityGroup")
         .find((g) => g.name === "DatabaseSecurityGroup");
       const baseInstance = graph.reads("aws:rds/instance:Instance")[0];
-      if (kind === "preview") {
+      // A stage on its base's VPC (a preview; `sst dev` of one too) admits itself to the base's group.
+      const shares = graph.reads("aws:ec2/vpc:Vpc").length > 0;
+      if (shares && (kind === "preview" || baseInstance)) {
         const groups =
           input<string[] | undefined>(
             baseInstance ?? ({ inputs: {} } as EvaluatedResource),
@@ -423,9 +425,7 @@ export const checks: Record<string, Check> = {
             `the rules admit the preview to ${baseGroup?.read ?? "no group"}, not the base instance's group (${groups.join(", ")})`,
           );
       }
-      const database = ingress(
-        kind === "preview" ? (baseGroup?.read ?? "") : "DatabaseSecurityGroup",
-      );
+      const database = ingress(shares ? (baseGroup?.read ?? "") : "DatabaseSecurityGroup");
       // `sst tunnel`: with a bastion (SLIPWAY_BASTION), it too (the NAT group it is in).
       const bastion = graph.evaluation.variables.SLIPWAY_BASTION === "true";
       const admitted = bastion ? [...expected, "VpcNatInstanceSecurityGroup"] : expected;
@@ -488,15 +488,16 @@ export const checks: Record<string, Check> = {
     },
 
   "network: two AZs, fck-nat instances, no managed NAT gateway, S3 gateway endpoint, nothing open to the internet":
-    (graph, kind) => {
+    (graph) => {
       const problems: string[] = [];
       if (graph.all("aws:ec2/natGateway:NatGateway").length > 0)
         problems.push("a managed NAT gateway exists");
       const nat = graph
         .all("aws:ec2/instance:Instance")
         .filter((i) => i.name.startsWith("VpcNatInstance"));
-      // A preview routes through its base's NAT instances and S3 endpoint.
-      const own = kind === "preview" ? 0 : 2;
+      // A preview (and `sst dev` of one) routes through its base's NAT instances and S3 endpoint.
+      const shares = graph.reads("aws:ec2/vpc:Vpc").length > 0;
+      const own = shares ? 0 : 2;
       if (nat.length !== own) problems.push(`expected ${own} NAT instances, found ${nat.length}`);
       const ips = graph.all("aws:ec2/eip:Eip").length;
       if (ips !== own) problems.push(`expected ${own} Elastic IPs, found ${ips}`);
@@ -511,7 +512,7 @@ export const checks: Record<string, Check> = {
       const endpoint = graph
         .all("aws:ec2/vpcEndpoint:VpcEndpoint")
         .find((e) => input(e, "vpcEndpointType") === "Gateway");
-      if (kind === "preview") {
+      if (shares) {
         if (endpoint) problems.push("a preview adds an S3 endpoint to its base's route tables");
       } else if (!endpoint || !String(input(endpoint, "serviceName")).endsWith(".s3"))
         problems.push("no S3 gateway endpoint");
