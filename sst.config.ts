@@ -18,7 +18,7 @@ export default $config({
     const { isProduction } = await import("./infra/stage");
     await import("./infra/secrets");
     const { vpc } = await import("./infra/network");
-    const { database } = await import("./infra/database");
+    const { databaseConnection } = await import("./infra/database");
     await import("./infra/storage");
     const { router } = await import("./infra/web");
     await import("./infra/email");
@@ -30,7 +30,7 @@ export default $config({
       url: router.url,
       api: gateway.url,
       vpc: vpc.id,
-      database: database.host,
+      database: databaseConnection.host,
       taskQueue: taskQueue.url,
       production: isProduction,
     };

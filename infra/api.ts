@@ -1,4 +1,4 @@
-import { appDatabaseUrl, DATABASE_SSL, database, migration } from "./database";
+import { appDatabaseUrl, DATABASE_SSL, databaseConnection, migration } from "./database";
 import { API_PORT, securityGroups, vpc } from "./network";
 import { API_PATH, originSecret } from "./origin";
 import { secrets } from "./secrets";
@@ -96,8 +96,8 @@ export const service = new sst.aws.Service("Api", {
           SLIPWAY_SECRETS_VERSION: $interpolate`${apiSecrets.DATABASE_URL.version}.${apiSecrets.ORIGIN_SECRET.version}.${apiSecrets.SST_RESOURCE_SentryDsn.version}`,
         }
       : {
-          // `sst dev`: the local Postgres of the Database component's `dev` block, no TLS.
-          DATABASE_URL: $interpolate`postgres://${database.username}:${database.password}@${database.host}:${database.port}/${database.database}`,
+          // `sst dev`: the embedded database `sst dev` serves on loopback (database.ts), no TLS.
+          DATABASE_URL: $interpolate`postgres://${databaseConnection.username}:${databaseConnection.password}@${databaseConnection.host}:${databaseConnection.port}/${databaseConnection.database}`,
         }),
   },
   serviceRegistry: { port: API_PORT },

@@ -13,6 +13,9 @@ export const budgets = {
   // $30.69, so $31 (2026-11-22). The Cloud Map namespace's hosted zone adds $0.50 that was there
   // all along but unpriced: measured $31.19, so $32 (2026-12-01).
   other: 32,
+  // A preview (pr-42, a developer's stage) on staging's VPC and RDS instance (ADR 026): one
+  // Fargate Spot task and its Cloud Map instance, $2.37 measured (2026-12-01); the goal is $5.
+  preview: 5,
 } as const;
 
 // Issue 15 (security hardening) adds no idle cost: the API's secrets are SSM standard parameters
@@ -20,5 +23,10 @@ export const budgets = {
 // (20 GB allocated, up to 100 GB) is priced as allocated; grown to its ceiling it would add
 // $18.40 in production (Multi-AZ) and $9.20 elsewhere, which a budget change would have to state.
 
+/** production, staging, and every other stage as a preview sharing staging's (ADR 026). */
 export const budgetFor = (stage: string) =>
-  stage === "production" ? budgets.production : budgets.other;
+  stage === "production"
+    ? budgets.production
+    : stage === "staging"
+      ? budgets.other
+      : budgets.preview;

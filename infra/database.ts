@@ -3,54 +3,118 @@ import { lambdaOnlyTrust } from "./iam";
 import { securityGroups, vpc } from "./network";
 import { RandomPassword } from "./random";
 import { secrets } from "./secrets";
-import { isProduction, sizing, variables } from "./stage";
+import { baseStage, isProduction, shape, sizing, variables } from "./stage";
+import { appRoleName, stageDatabaseName } from "./stage-shape";
 
 /**
  * RDS Postgres 17 in the private subnets. No RDS Proxy (~$22/month minimum): the connection budget
  * is API tasks × DATABASE_POOL_MAX + migrator + worker concurrency, well under t4g.micro's ~112.
- * `sst dev` uses the local Postgres in `dev` instead of creating an instance (no TLS there:
- * DATABASE_SSL=off, and the app role is the dev user).
  * TLS is required by the server (rds.force_ssl=1); its own security group admits 5432 from the
  * API's, the worker's and the migrator's groups only (ADR 018).
  */
-export const database = new sst.aws.Postgres("Database", {
-  vpc,
-  version: "17",
-  instance: sizing.database.instance,
-  storage: sizing.database.storage,
-  multiAz: sizing.database.multiAz,
-  proxy: false,
-  dev: {
-    host: "localhost",
-    port: 5432,
-    username: "postgres",
-    password: "postgres",
-    database: "slipway",
-  },
-  transform: {
-    // SST sets rds.force_ssl=0. In a custom group where `ssl` is already on (RDS's default), 1
-    // applies without a reboot (AWS: "Requiring an SSL connection to a PostgreSQL DB instance").
-    parameterGroup: (args) => {
-      args.parameters = $output(args.parameters).apply((parameters) =>
-        (parameters ?? []).map((p) => (p.name === "rds.force_ssl" ? { ...p, value: "1" } : p)),
-      );
+const ownDatabase = () =>
+  new sst.aws.Postgres("Database", {
+    vpc,
+    version: "17",
+    instance: sizing.database.instance,
+    storage: sizing.database.storage,
+    multiAz: sizing.database.multiAz,
+    proxy: false,
+    transform: {
+      // SST sets rds.force_ssl=0. In a custom group where `ssl` is already on (RDS's default), 1
+      // applies without a reboot (AWS: "Requiring an SSL connection to a PostgreSQL DB instance").
+      parameterGroup: (args) => {
+        args.parameters = $output(args.parameters).apply((parameters) =>
+          (parameters ?? []).map((p) => (p.name === "rds.force_ssl" ? { ...p, value: "1" } : p)),
+        );
+      },
+      instance: {
+        vpcSecurityGroupIds: [securityGroups.database.id],
+        // Storage autoscaling (SST sets the ceiling to the allocated size, i.e. none).
+        maxAllocatedStorage: sizing.database.maxStorageGb,
+        // Minor versions carry security fixes; RDS applies them in the maintenance window.
+        autoMinorVersionUpgrade: true,
+        publiclyAccessible: false,
+        storageEncrypted: true,
+        backupRetentionPeriod: sizing.database.backupRetentionDays,
+        deletionProtection: sizing.database.deletionProtection,
+        // Production keeps a final snapshot if the instance is ever deleted.
+        skipFinalSnapshot: !isProduction,
+        finalSnapshotIdentifier: isProduction ? `${$app.name}-${$app.stage}-final` : undefined,
+      },
     },
-    instance: {
-      vpcSecurityGroupIds: [securityGroups.database.id],
-      // Storage autoscaling (SST sets the ceiling to the allocated size, i.e. none).
-      maxAllocatedStorage: sizing.database.maxStorageGb,
-      // Minor versions carry security fixes; RDS applies them in the maintenance window.
-      autoMinorVersionUpgrade: true,
-      publiclyAccessible: false,
-      storageEncrypted: true,
-      backupRetentionPeriod: sizing.database.backupRetentionDays,
-      deletionProtection: sizing.database.deletionProtection,
-      // Production keeps a final snapshot if the instance is ever deleted.
-      skipFinalSnapshot: !isProduction,
-      finalSnapshotIdentifier: isProduction ? `${$app.name}-${$app.stage}-final` : undefined,
+  });
+
+/**
+ * `sst dev`: no instance. The embedded database (PGlite under .data/, the same single owner
+ * `npm run dev` uses, ADR 015) is started by `sst dev` itself and served over the Postgres
+ * protocol on loopback, on SLIPWAY_DEV_DATABASE_PORT (not 5432); the local API migrates it at
+ * boot. No TLS there (DATABASE_SSL=off), and the app role is the dev user.
+ */
+const embeddedDatabase = () => {
+  new sst.x.DevCommand("EmbeddedDatabase", {
+    dev: {
+      title: "Database",
+      autostart: true,
+      command: "node --import tsx scripts/dev-database.ts",
     },
-  },
-});
+    environment: { PGLITE_PORT: String(variables.devDatabasePort) },
+  });
+  return {
+    host: $output("127.0.0.1"),
+    port: $output(variables.devDatabasePort),
+    username: $output("postgres"),
+    password: $output("postgres"),
+    database: $output("postgres"),
+  };
+};
+
+/**
+ * A preview: the base stage's instance (found by its tags), with a database of this stage's own,
+ * `<app>_<stage>`, which the migrator creates before migrating and drops when the stage is
+ * removed (its invocation's delete, below). The owner is the base's master user.
+ */
+const baseInstanceId = () =>
+  aws.rds
+    .getInstancesOutput({ tags: { "sst:app": $app.name, "sst:stage": baseStage as string } })
+    .instanceIdentifiers.apply((ids) => {
+      if (ids.length !== 1)
+        throw new Error(
+          `found ${ids.length} RDS instances of stage ${baseStage} (SLIPWAY_BASE_STAGE): deploy ${baseStage} first`,
+        );
+      return ids[0] as string;
+    });
+
+/**
+ * The stage's database on a shared instance (a deployed preview), else undefined (under `sst dev`
+ * every stage uses the embedded database, and its migrator creates nothing).
+ */
+export const sharedDatabaseName =
+  baseStage && !$dev ? stageDatabaseName($app.name, $app.stage) : undefined;
+
+const own = !$dev && !baseStage ? ownDatabase() : undefined;
+const base =
+  !$dev && baseStage ? sst.aws.Postgres.get("BaseDatabase", { id: baseInstanceId() }) : undefined;
+const server = own ?? base;
+const connection = server
+  ? {
+      host: server.host,
+      port: server.port,
+      username: server.username,
+      password: server.password,
+      database: sharedDatabaseName ? $output(sharedDatabaseName) : server.database,
+    }
+  : embeddedDatabase();
+
+/**
+ * What the migrator links as `Database`: the schema's owner. The stage's own Postgres component,
+ * else (a preview, `sst dev`) a Linkable of the same shape.
+ */
+export const database: sst.aws.Postgres | sst.Linkable<typeof connection> =
+  own ?? new sst.Linkable("Database", { properties: connection });
+export const databaseConnection = connection;
+/** The stage's own RDS instance (none in a preview or under `sst dev`): what the alarms watch. */
+export const databaseInstance = own?.nodes.instance;
 
 /** How the app's processes connect: TLS verified against the RDS CA bundle, offline none. */
 export const DATABASE_SSL = $dev ? "off" : "rds";
@@ -68,15 +132,15 @@ const appPassword = $dev
       special: false,
       keepers: { generation: "1" },
     });
-export const APP_DATABASE_USER = "slipway_app";
+export const APP_DATABASE_USER = appRoleName(shape, sharedDatabaseName ?? "");
 
 export const appDatabase = new sst.Linkable("AppDatabase", {
   properties: {
-    host: database.host,
-    port: database.port,
-    username: appPassword ? APP_DATABASE_USER : database.username,
-    password: appPassword ? appPassword.result : database.password,
-    database: database.database,
+    host: connection.host,
+    port: connection.port,
+    username: appPassword ? APP_DATABASE_USER : connection.username,
+    password: appPassword ? appPassword.result : connection.password,
+    database: connection.database,
   },
 });
 
@@ -91,7 +155,7 @@ export const appDatabaseUrl = appPassword
       // Standard parameters are free; stated, so an account's default tier cannot change it.
       tier: "Standard",
       description: "DATABASE_URL of the API: the app role, TLS (DATABASE_SSL=rds)",
-      value: $interpolate`postgres://${APP_DATABASE_USER}:${appPassword.result.apply(encodeURIComponent)}@${database.host}:${database.port}/${database.database}`,
+      value: $interpolate`postgres://${APP_DATABASE_USER}:${appPassword.result.apply(encodeURIComponent)}@${connection.host}:${connection.port}/${connection.database}`,
     })
   : undefined;
 
@@ -111,6 +175,8 @@ export const migrator = new sst.aws.Function("Migrator", {
     MIGRATIONS_DIR: "migrations",
     SLIPWAY_RELEASE: variables.release,
     DATABASE_SSL,
+    // A preview: create the stage's database on the shared instance first; drop it on delete.
+    ...(sharedDatabaseName ? { DATABASE_SHARED_SERVER: "true" } : {}),
   },
   logging: { retention: sizing.logRetention },
   transform: { role: lambdaOnlyTrust },
@@ -120,10 +186,15 @@ export const migrator = new sst.aws.Function("Migrator", {
  * Invokes the migrator on every deploy (the input changes each time). A failing migration fails
  * the deploy, and the API service depends on this, so new code never serves an old schema.
  * Under `sst dev` the API migrates the local database at boot instead.
+ * A preview's invocation is CRUD-scoped: `sst remove` deletes it first (everything it needs still
+ * stands), which invokes the migrator once more with `tf.action = "delete"`: it drops the
+ * stage's database and app role. If that fails, the removal stops with the error and the stage
+ * stays (run `sst remove` again).
  */
 export const migration = $dev
   ? undefined
   : new aws.lambda.Invocation("MigratorInvocation", {
       functionName: migrator.name,
       input: JSON.stringify({ deployedAt: new Date().toISOString() }),
+      ...(sharedDatabaseName ? { lifecycleScope: "CRUD" } : {}),
     });

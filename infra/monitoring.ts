@@ -1,5 +1,5 @@
 import { gateway } from "./api";
-import { database } from "./database";
+import { databaseInstance } from "./database";
 import { variables } from "./stage";
 import { deadLetters, worker } from "./tasks";
 
@@ -24,8 +24,9 @@ const notify = {
   treatMissingData: "notBreaching",
 };
 
-// Under `sst dev` there is no RDS instance (nor a deployed API) to watch.
-const instance = database.nodes.instance;
+// Under `sst dev` there is no RDS instance (nor a deployed API) to watch; a preview's instance is
+// its base's, which the base's alarms watch, and nobody is paged for a preview.
+const instance = databaseInstance;
 
 export const alarms = !instance
   ? []

@@ -3,7 +3,19 @@
  * variables a deployer can set are read here (environment variables at `sst deploy` time).
  */
 
+import { stageShape } from "./stage-shape";
+
 export const isProduction = $app.stage === "production";
+
+/**
+ * SLIPWAY_BASE_STAGE: which stage a preview stage (anything but production and staging) shares
+ * its VPC and RDS instance with; staging unless set, `standalone` for a VPC and instance of its
+ * own (infra/stage-shape.ts, ADR 026).
+ */
+export const shape = stageShape($app.stage, process.env.SLIPWAY_BASE_STAGE);
+/** The base stage whose VPC and RDS instance this stage reuses, if it shares. */
+export const baseStage = shape.base;
+export const isPreview = shape.kind === "preview";
 
 /**
  * SLIPWAY_BASTION / SLIPWAY_BASTION_CIDR: a bastion only with the one network SSH may come from.
@@ -54,7 +66,22 @@ export const variables = {
    * to SSH from SLIPWAY_BASTION_CIDR only (required with it).
    */
   ...bastionVariables(process.env),
+  /**
+   * SLIPWAY_DEV_DATABASE_PORT: under `sst dev`, the loopback port the embedded database is served
+   * on (not 5432, where a developer's own Postgres may listen).
+   */
+  devDatabasePort: devDatabasePort(process.env.SLIPWAY_DEV_DATABASE_PORT),
 };
+
+function devDatabasePort(value: string | undefined): number {
+  if (!value) return 55432;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1024 || port > 65535 || port === 5432)
+    throw new Error(
+      `SLIPWAY_DEV_DATABASE_PORT must be a port from 1024 to 65535 other than 5432, got ${value}`,
+    );
+  return port;
+}
 
 export const sizing = {
   database: {

@@ -1,7 +1,12 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { baselineEntry, grown, readBaseline } from "../../scripts/cost/baseline";
 import { price } from "../../scripts/cost/price";
-import { copyConfig, type Evaluation, evaluate } from "../../scripts/infra/evaluate";
+import {
+  copyConfig,
+  type EvaluatedResource,
+  type Evaluation,
+  evaluate,
+} from "../../scripts/infra/evaluate";
 import { budgetFor, budgets } from "../budgets";
 import { checks, type StageKind, violations } from "./invariants";
 
@@ -11,7 +16,13 @@ import { checks, type StageKind, violations } from "./invariants";
  * checks catch what they claim to.
  */
 
-const graphs = {} as Record<StageKind | "everything" | "brokenA" | "brokenB", Evaluation>;
+const graphs = {} as Record<
+  StageKind | "devPreview" | "everything" | "brokenA" | "brokenB",
+  Evaluation
+>;
+
+/** A pull request's preview stage (ADR 026): it shares staging's VPC and RDS instance. */
+const PREVIEW = "pr-42";
 
 /**
  * Every stage variable set (infra/stage.ts): each one adds resources and grants (an SES identity,
@@ -202,7 +213,7 @@ const breakages = [
     copy: "A",
     file: "infra/api.ts",
     from: "link: [taskQueue, attachmentStore, ...($dev ? [secrets.SentryDsn] : [])],",
-    to: "link: [database, taskQueue, attachmentStore, secrets.SentryDsn],",
+    to: 'link: [require("./database").database, taskQueue, attachmentStore, secrets.SentryDsn],',
     caught: "environment SST_RESOURCE_Database holds DatabasePassword",
   },
   // SST's execution role: every parameter and secret of the account.
@@ -261,8 +272,8 @@ const breakages = [
   {
     copy: "A",
     file: "infra/database.ts",
-    from: "password: appPassword ? appPassword.result : database.password,",
-    to: "password: database.password,",
+    from: "password: appPassword ? appPassword.result : connection.password,",
+    to: "password: connection.password,",
     caught: "AppDatabase logs in as slipway_app with the master password",
   },
   {
@@ -384,21 +395,37 @@ beforeAll(async () => {
     );
   const none = { variables: {}, secrets };
   const all = { variables: everyVariable, secrets };
-  const [production, staging, dev, everything, brokenA, brokenB] = await Promise.all([
-    evaluate({ stage: "production", ...none }),
-    evaluate({ stage: "staging", ...none }),
-    evaluate({ stage: "staging", dev: true, ...none }),
-    evaluate({ stage: "production", ...all }),
-    evaluate({ stage: "production", config: copy("A"), ...all }),
-    evaluate({ stage: "production", config: copy("B"), ...all }),
-  ]);
-  Object.assign(graphs, { production, staging, dev, everything, brokenA, brokenB });
-}, 240_000);
+  const [production, staging, preview, dev, devPreview, everything, brokenA, brokenB] =
+    await Promise.all([
+      evaluate({ stage: "production", ...none }),
+      evaluate({ stage: "staging", ...none }),
+      evaluate({ stage: PREVIEW, ...none }),
+      evaluate({ stage: "staging", dev: true, ...none }),
+      // A developer's `sst dev` (a preview's: on staging's VPC, the embedded database).
+      evaluate({ stage: "frank", dev: true, ...none }),
+      evaluate({ stage: "production", ...all }),
+      evaluate({ stage: "production", config: copy("A"), ...all }),
+      evaluate({ stage: "production", config: copy("B"), ...all }),
+    ]);
+  Object.assign(graphs, {
+    production,
+    staging,
+    preview,
+    dev,
+    devPreview,
+    everything,
+    brokenA,
+    brokenB,
+  });
+  // Eight evaluations side by side: ~4 minutes on a loaded 2-core machine.
+}, 600_000);
 
 describe.each([
   ["production", "production"],
   ["staging", "staging"],
+  ["preview", "preview"],
   ["dev", "dev"],
+  ["devPreview", "dev"],
   ["everything", "production"],
 ] as const)("the %s stage", (graph, kind) => {
   it.each(Object.keys(checks))("%s", (name) => {
@@ -435,27 +462,141 @@ describe("resource graph facts", () => {
       expect(count(graphs.production, type)).toBe(1);
       expect(count(graphs.staging, type)).toBe(1);
       expect(count(graphs.dev, type)).toBe(0);
+      expect(count(graphs.devPreview, type)).toBe(0);
     }
+  });
+
+  it("a preview creates no NAT instance, no Elastic IP, no RDS instance: it reads staging's", () => {
+    const own = (type: string) =>
+      graphs.preview.resources.filter((r) => r.type === type && !r.read).length;
+    const read = (type: string) =>
+      graphs.preview.resources.filter((r) => r.type === type && r.read).map((r) => r.read);
+    expect(own("aws:ec2/instance:Instance")).toBe(0);
+    expect(own("aws:ec2/eip:Eip")).toBe(0);
+    expect(own("aws:rds/instance:Instance")).toBe(0);
+    expect(own("aws:ec2/vpc:Vpc")).toBe(0);
+    // The base stage of the mock account (scripts/infra/worker/mocks.ts).
+    expect(read("aws:ec2/vpc:Vpc")).toEqual(["vpc-0base"]);
+    expect(read("aws:rds/instance:Instance")).toEqual(["databaseinstance-base"]);
+    expect(read("aws:ec2/instance:Instance")).toEqual(["i-0basenat1", "i-0basenat2"]);
+    // Its own ECS service, worker and migrator, as staging's.
+    expect(own("aws:ecs/service:Service")).toBe(1);
+    expect(own("aws:lambda/invocation:Invocation")).toBe(1);
+  });
+});
+
+describe("sst tunnel", () => {
+  it("with a bastion the database admits it on 5432 (the NAT group), without one nothing but the app's groups", () => {
+    const bastionRules = (e: Evaluation) =>
+      e.resources.filter(
+        (r) =>
+          r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule" &&
+          r.inputs.securityGroupId === "DatabaseSecurityGroup-id" &&
+          r.inputs.referencedSecurityGroupId === "VpcNatInstanceSecurityGroup-id",
+      );
+    expect(
+      bastionRules(graphs.everything).map((r) => [r.inputs.fromPort, r.inputs.toPort]),
+    ).toEqual([[5432, 5432]]);
+    expect(bastionRules(graphs.production)).toEqual([]);
+  });
+});
+
+describe("the sharing checks bite (the preview graph, changed in memory)", () => {
+  const changed = (change: (resources: EvaluatedResource[]) => EvaluatedResource[]) => ({
+    ...graphs.preview,
+    resources: change(structuredClone(graphs.preview.resources)),
+  });
+  const planted = (type: string, name: string, inputs: Record<string, unknown> = {}) => ({
+    type,
+    name,
+    custom: true,
+    dependsOn: [],
+    inputs,
+  });
+  it.each([
+    [
+      "a NAT instance of its own",
+      planted("aws:ec2/instance:Instance", "VpcNatInstance1", {
+        metadataOptions: { httpTokens: "required" },
+      }),
+      "expected 0 NAT instances, found 1",
+    ],
+    [
+      "an Elastic IP of its own",
+      planted("aws:ec2/eip:Eip", "VpcElasticIp1"),
+      "expected 0 Elastic IPs, found 1",
+    ],
+    [
+      "an RDS instance of its own",
+      planted("aws:rds/instance:Instance", "DatabaseInstance"),
+      "a preview creates 1 RDS instance(s)",
+    ],
+  ])("%s", (_what, resource, caught) => {
+    const broken = changed((resources) => [...resources, resource]);
+    expect(violations(broken, "preview").join("\n")).toContain(caught);
+  });
+
+  it("a preview whose removal would leave its database behind", () => {
+    const broken = changed((resources) =>
+      resources.map((r) =>
+        r.type === "aws:lambda/invocation:Invocation"
+          ? { ...r, inputs: { ...r.inputs, lifecycleScope: undefined } }
+          : r,
+      ),
+    );
+    expect(violations(broken, "preview").join("\n")).toContain(
+      "removing the preview does not invoke the migrator (lifecycleScope CRUD)",
+    );
+  });
+
+  it("staging reading another stage's VPC", () => {
+    const vpc = graphs.preview.resources.find((r) => r.type === "aws:ec2/vpc:Vpc" && r.read);
+    const broken = {
+      ...graphs.staging,
+      resources: [...graphs.staging.resources, vpc as EvaluatedResource],
+    };
+    expect(violations(broken, "staging").join("\n")).toContain(
+      "staging reads another stage's vpc-0base",
+    );
+  });
+
+  it("sst dev without the embedded database's dev command", () => {
+    const broken = {
+      ...graphs.dev,
+      resources: graphs.dev.resources.filter((r) => r.name !== "EmbeddedDatabase"),
+    };
+    expect(violations(broken, "dev").join("\n")).toContain("no EmbeddedDatabase dev command");
   });
 });
 
 describe("cost", () => {
-  it.each(["production", "staging"] as const)(
+  it.each(["production", "staging", "preview"] as const)(
     "%s: idle cost stays within its budget (infra/budgets.ts)",
-    (stage) => {
-      const report = price(graphs[stage], 0);
+    (graph) => {
+      const stage = graphs[graph].app.stage;
+      const report = price(graphs[graph], 0);
       const budget = budgetFor(stage);
       const message = `${stage} idles at $${report.idle}, over its $${budget} budget; grew: ${grown(report, readBaseline()).join("; ")}`;
       expect(report.idle, message).toBeLessThanOrEqual(budget);
     },
   );
 
-  it.each(["production", "staging"] as const)(
+  it.each(["production", "staging", "preview"] as const)(
     "%s: the cost baseline is current (after an infra change: npm run cost -- --write-baseline)",
-    (stage) => {
-      expect(baselineEntry(price(graphs[stage], 0))).toEqual(readBaseline()[stage]);
+    (graph) => {
+      const stage = graphs[graph].app.stage;
+      expect(baselineEntry(price(graphs[graph], 0))).toEqual(readBaseline()[stage]);
     },
   );
+
+  it("a preview idles under $5 a month: its base pays for the VPC, NAT and database", () => {
+    const report = price(graphs.preview, 0);
+    expect(report.idle).toBeLessThan(5);
+    for (const line of report.lines)
+      expect(line.resource).not.toMatch(
+        /^(VpcNatInstance|VpcElasticIp|DatabaseInstance|VpcCloudmapNamespace)/,
+      );
+  });
 
   it("every stage variable's resources are priced, and they add nothing idle", () => {
     // An SES identity, an ACM certificate and Route 53 records, the alarm email subscription and

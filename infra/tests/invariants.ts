@@ -11,13 +11,22 @@ import {
  * that a broken copy is caught.
  */
 
-export type StageKind = "production" | "staging" | "dev";
+/**
+ * `preview`: a stage sharing its base's VPC and RDS instance (ADR 026), deployed; `dev`: any
+ * stage under `sst dev`.
+ */
+export type StageKind = "production" | "staging" | "preview" | "dev";
 type Check = (graph: Graph, kind: StageKind) => string[];
 
 class Graph {
   constructor(readonly evaluation: Evaluation) {}
+  /** What this stage creates (not what it reads from another stage). */
   get resources() {
-    return this.evaluation.resources;
+    return this.evaluation.resources.filter((resource) => !resource.read);
+  }
+  /** What it reads from another stage with `Resource.get` (a preview's base VPC, its database). */
+  reads(type: string): EvaluatedResource[] {
+    return this.evaluation.resources.filter((r) => r.read && r.type === type);
   }
   all(type: string): EvaluatedResource[] {
     return this.resources.filter((resource) => resource.type === type);
@@ -30,12 +39,12 @@ class Graph {
     const service = resource.type.split(":")[1]?.split("/")[0] ?? "mock";
     return `arn:aws:${service}:us-east-1:123456789012:${resource.name}`;
   }
-  /** IDs the mocks gave private subnets (no public IP on launch). */
+  /** IDs the mocks gave private subnets (no public IP on launch), this stage's or its base's. */
   get privateSubnetIDs(): Set<string> {
     return new Set(
-      this.all("aws:ec2/subnet:Subnet")
+      [...this.all("aws:ec2/subnet:Subnet"), ...this.reads("aws:ec2/subnet:Subnet")]
         .filter((subnet) => subnet.inputs.mapPublicIpOnLaunch !== true)
-        .map((subnet) => `${subnet.name}-id`),
+        .map((subnet) => subnet.read ?? `${subnet.name}-id`),
     );
   }
 }
@@ -162,6 +171,10 @@ function secretValues(graph: Graph): Map<string, string> {
   const found = new Map<string, string>();
   for (const password of graph.all("random:index/randomPassword:RandomPassword"))
     found.set(`mock-secret-${password.name}`, password.name);
+  // A preview's owner logs in with its base's master password (read from the base's secret).
+  const master = linkProperties(graph, "Database")?.password;
+  if (typeof master === "string" && master.startsWith("mock-secret-") && !found.has(master))
+    found.set(master, "the database's master password");
   const dsn = linkProperties(graph, "SentryDsn")?.value;
   if (typeof dsn === "string" && dsn) found.set(dsn, "the SentryDsn secret");
   return found;
@@ -324,6 +337,11 @@ export const checks: Record<string, Check> = {
     const instances = graph.all("aws:rds/instance:Instance");
     if (kind === "dev")
       return instances.length === 0 ? [] : ["sst dev must use the local database, not RDS"];
+    // A preview's database is on its base's instance (the sharing check says which).
+    if (kind === "preview")
+      return instances.length === 0
+        ? []
+        : [`a preview creates ${instances.length} RDS instance(s)`];
     if (instances.length !== 1) return [`expected one RDS instance, found ${instances.length}`];
     const db = instances[0] as EvaluatedResource;
     const problems: string[] = [];
@@ -354,7 +372,8 @@ export const checks: Record<string, Check> = {
 
   "database: TLS required (rds.force_ssl=1), storage grows to 100 GB on its own, minor versions applied, its own security group":
     (graph, kind) => {
-      if (kind === "dev") return [];
+      // A preview's instance is its base's, checked on the base's own graph (staging).
+      if (kind === "dev" || kind === "preview") return [];
       const db = graph.one("aws:rds/instance:Instance");
       if (!db) return ["no RDS instance"];
       const problems: string[] = [];
@@ -381,17 +400,38 @@ export const checks: Record<string, Check> = {
       return problems;
     },
 
-  "network: the database admits 5432 from the API's, the worker's and the migrator's own groups only; each of them is in its own group; the VPC's default group admits nothing":
+  "network: the database admits 5432 from the API's, the worker's and the migrator's own groups only (and the bastion, when there is one); each of them is in its own group; the VPC's default group admits nothing":
     (graph, kind) => {
       const problems: string[] = [];
       const rules = securityGroupRules(graph);
       const ingress = (group: string) =>
         rules.filter((r) => r.group === group && r.direction === "ingress");
       const expected = ["ApiSecurityGroup", "MigratorSecurityGroup", "WorkerSecurityGroup"];
-      const database = ingress("DatabaseSecurityGroup");
+      // A preview adds its groups to the group of its base's instance (rules it owns).
+      const baseGroup = graph
+        .reads("aws:ec2/securityGroup:SecurityGroup")
+        .find((g) => g.name === "DatabaseSecurityGroup");
+      const baseInstance = graph.reads("aws:rds/instance:Instance")[0];
+      // A stage on its base's VPC (a preview; `sst dev` of one too) admits itself to the base's group.
+      const shares = graph.reads("aws:ec2/vpc:Vpc").length > 0;
+      if (shares && (kind === "preview" || baseInstance)) {
+        const groups =
+          input<string[] | undefined>(
+            baseInstance ?? ({ inputs: {} } as EvaluatedResource),
+            "vpcSecurityGroupIds",
+          ) ?? [];
+        if (!baseGroup?.read || !groups.includes(baseGroup.read))
+          problems.push(
+            `the rules admit the preview to ${baseGroup?.read ?? "no group"}, not the base instance's group (${groups.join(", ")})`,
+          );
+      }
+      const database = ingress(shares ? (baseGroup?.read ?? "") : "DatabaseSecurityGroup");
+      // `sst tunnel`: with a bastion (SLIPWAY_BASTION), it too (the NAT group it is in).
+      const bastion = graph.evaluation.variables.SLIPWAY_BASTION === "true";
+      const admitted = bastion ? [...expected, "VpcNatInstanceSecurityGroup"] : expected;
       for (const rule of database) {
         const postgres = rule.protocol === "tcp" && rule.fromPort === 5432 && rule.toPort === 5432;
-        if (!postgres || !rule.peer || !expected.includes(rule.peer))
+        if (!postgres || !rule.peer || !admitted.includes(rule.peer))
           problems.push(`the database's group admits ${describeRule(rule)}`);
       }
       for (const peer of expected)
@@ -455,7 +495,12 @@ export const checks: Record<string, Check> = {
       const nat = graph
         .all("aws:ec2/instance:Instance")
         .filter((i) => i.name.startsWith("VpcNatInstance"));
-      if (nat.length !== 2) problems.push(`expected 2 NAT instances, found ${nat.length}`);
+      // A preview (and `sst dev` of one) routes through its base's NAT instances and S3 endpoint.
+      const shares = graph.reads("aws:ec2/vpc:Vpc").length > 0;
+      const own = shares ? 0 : 2;
+      if (nat.length !== own) problems.push(`expected ${own} NAT instances, found ${nat.length}`);
+      const ips = graph.all("aws:ec2/eip:Eip").length;
+      if (ips !== own) problems.push(`expected ${own} Elastic IPs, found ${ips}`);
       if (graph.privateSubnetIDs.size !== 2)
         problems.push(`expected 2 private subnets, found ${graph.privateSubnetIDs.size}`);
       // Not even SSH: a bastion's SSH comes from SLIPWAY_BASTION_CIDR (the hosts check).
@@ -467,7 +512,9 @@ export const checks: Record<string, Check> = {
       const endpoint = graph
         .all("aws:ec2/vpcEndpoint:VpcEndpoint")
         .find((e) => input(e, "vpcEndpointType") === "Gateway");
-      if (!endpoint || !String(input(endpoint, "serviceName")).endsWith(".s3"))
+      if (shares) {
+        if (endpoint) problems.push("a preview adds an S3 endpoint to its base's route tables");
+      } else if (!endpoint || !String(input(endpoint, "serviceName")).endsWith(".s3"))
         problems.push("no S3 gateway endpoint");
       else if ((input<string[]>(endpoint, "routeTableIds") ?? []).length !== 2) {
         problems.push("S3 endpoint is not on both private route tables");
@@ -857,7 +904,15 @@ export const checks: Record<string, Check> = {
       const wanted: [string, (value: string) => boolean][] = [
         [
           "DATABASE_URL",
-          (value) => value.startsWith("postgres://slipway_app:mock-secret-AppDatabasePassword@"),
+          // The app role: a preview's is its database's own (`<database>_app`).
+          (value) => {
+            const app = linkProperties(graph, "AppDatabase");
+            return (
+              value.startsWith(
+                `postgres://${kind === "preview" ? app?.username : "slipway_app"}:mock-secret-AppDatabasePassword@`,
+              ) && value.endsWith(`/${app?.database}`)
+            );
+          },
         ],
         ["ORIGIN_SECRET", (value) => value === "mock-secret-OriginSecret"],
         [
@@ -920,7 +975,7 @@ export const checks: Record<string, Check> = {
         if (app.username !== owner.username || app.password !== owner.password)
           problems.push("under sst dev the app role should be the local dev user");
       } else if (
-        app.username !== "slipway_app" ||
+        app.username !== (kind === "preview" ? `${owner.database}_app` : "slipway_app") ||
         app.password !== "mock-secret-AppDatabasePassword"
       )
         problems.push(
@@ -1001,6 +1056,9 @@ export const checks: Record<string, Check> = {
     (graph, kind) => {
       const alarms = graph.all("aws:cloudwatch/metricAlarm:MetricAlarm");
       if (kind === "dev") return alarms.length === 0 ? [] : ["sst dev should not create alarms"];
+      // Nobody is paged for a preview; its base's alarms watch the shared instance.
+      if (kind === "preview")
+        return alarms.length === 0 ? [] : ["a preview should not create alarms"];
       const topic = graph.one("aws:sns/topic:Topic", "Alarms");
       if (!topic) return ["no alarm topic"];
       const problems: string[] = [];
@@ -1282,6 +1340,102 @@ export const checks: Record<string, Check> = {
         if (!env || (JSON.parse(env.value) as { bucket?: string }).bucket !== name)
           problems.push("the API container is not linked to AttachmentStore");
       }
+      return problems;
+    },
+
+  "sharing: production and staging own their VPC and database; a preview reads its base's (no NAT, no Elastic IP, no RDS of its own) and has a database and app role of its own there, dropped when it is removed":
+    (graph, kind) => {
+      if (kind === "dev") return [];
+      const problems: string[] = [];
+      const vpc = graph.reads("aws:ec2/vpc:Vpc");
+      const instance = graph.reads("aws:rds/instance:Instance");
+      const owner = linkProperties(graph, "Database");
+      const migrator = lambdaEnv(graph.one("aws:lambda/function:Function", "MigratorFunction"));
+      const invocation = graph.one("aws:lambda/invocation:Invocation");
+      if (kind !== "preview") {
+        if (vpc.length + instance.length > 0)
+          problems.push(
+            `${kind} reads another stage's ${[...vpc, ...instance].map((r) => r.read).join(", ")}`,
+          );
+        if (migrator.DATABASE_SHARED_SERVER !== undefined)
+          problems.push(
+            `${kind}'s migrator would create or drop databases (DATABASE_SHARED_SERVER)`,
+          );
+        if (invocation && input(invocation, "lifecycleScope") !== undefined)
+          problems.push(
+            `${kind}'s migrator runs on delete (lifecycleScope ${input(invocation, "lifecycleScope")})`,
+          );
+        return problems;
+      }
+      if (vpc.length !== 1) problems.push(`a preview reads ${vpc.length} VPCs, not its base's one`);
+      if (instance.length !== 1)
+        problems.push(`a preview reads ${instance.length} RDS instances, not its base's one`);
+      for (const type of [
+        "aws:ec2/vpc:Vpc",
+        "aws:ec2/instance:Instance",
+        "aws:ec2/eip:Eip",
+        "aws:ec2/natGateway:NatGateway",
+        "aws:rds/instance:Instance",
+        "aws:rds/proxy:Proxy",
+      ])
+        for (const own of graph.all(type)) problems.push(`a preview creates ${own.name} (${type})`);
+      const stage = graph.evaluation.app.stage;
+      const expected = `${graph.evaluation.app.name}_${stage}`
+        .toLowerCase()
+        .replace(/[^a-z0-9_]/g, "_");
+      if (owner?.database !== expected)
+        problems.push(`the preview's database is ${owner?.database}, not ${expected}`);
+      const base = instance[0];
+      if (base && owner?.host !== input(base, "address"))
+        problems.push(`the preview's database is on ${owner?.host}, not its base's instance`);
+      if (migrator.DATABASE_SHARED_SERVER !== "true")
+        problems.push(
+          "the preview's migrator does not create its database (DATABASE_SHARED_SERVER)",
+        );
+      if (!invocation || input(invocation, "lifecycleScope") !== "CRUD")
+        problems.push(
+          "removing the preview does not invoke the migrator (lifecycleScope CRUD) to drop its database",
+        );
+      return problems;
+    },
+
+  "sst dev: the embedded database is served by a dev command on a port other than 5432, and the local API connects to it":
+    (graph, kind) => {
+      const command = graph.resources.find(
+        (r) => r.type === "sst:sst:DevCommand" && r.name === "EmbeddedDatabase",
+      );
+      if (kind !== "dev")
+        return command ? ["the embedded database's dev command outside sst dev"] : [];
+      const dev = (command?.outputs?._dev ?? {}) as {
+        command?: string;
+        autostart?: boolean;
+        environment?: Record<string, string>;
+      };
+      if (!command) return ["no EmbeddedDatabase dev command"];
+      const problems: string[] = [];
+      if (dev.command !== "node --import tsx scripts/dev-database.ts" || dev.autostart !== true)
+        problems.push(
+          `the EmbeddedDatabase dev command runs ${dev.command} (autostart ${dev.autostart})`,
+        );
+      const port = dev.environment?.PGLITE_PORT;
+      if (!port || port === "5432")
+        problems.push(`the embedded database is served on ${port ?? "no fixed port"}`);
+      const api = graph.resources.find(
+        (r) => r.type === "sst:sst:DevCommand" && r.name === "ApiDev",
+      );
+      const apiEnv =
+        ((api?.outputs?._dev ?? {}) as { environment?: Record<string, string> }).environment ?? {};
+      if (apiEnv.DATABASE_URL !== `postgres://postgres:postgres@127.0.0.1:${port}/postgres`)
+        problems.push(
+          `the local API connects to ${apiEnv.DATABASE_URL}, not the embedded database`,
+        );
+      if (apiEnv.MIGRATE_ON_BOOT !== "true")
+        problems.push("the local API does not migrate at boot");
+      const owner = linkProperties(graph, "Database");
+      if (owner?.host !== "127.0.0.1" || String(owner?.port) !== port)
+        problems.push(
+          `the Database link points at ${owner?.host}:${owner?.port}, not the embedded database`,
+        );
       return problems;
     },
 };

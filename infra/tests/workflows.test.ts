@@ -309,6 +309,79 @@ function deployRule(workflows: Workflows): string[] {
   return found;
 }
 
+/**
+ * preview.yml (ADR 026): on `pull_request` only (never pull_request_target); every job that can
+ * get an id-token runs in the preview environment, for same-repository pull requests only (or
+ * on the schedule), installs nothing with scripts, restores no cache, keeps no GITHUB_TOKEN in
+ * .git, assumes the environment's role, and cannot write to the pull request; the deploy waits
+ * for the tests and deploys pr-<number>; the jobs that comment can get no id-token.
+ */
+function previewRule(workflows: Workflows): string[] {
+  const found: string[] = [];
+  const wf = workflows["preview.yml"];
+  if (!wf) return ["preview.yml is missing"];
+  const on = map(wf.doc.on);
+  if (!("pull_request" in on)) found.push("preview.yml: not on pull_request");
+  for (const other of Object.values(workflows))
+    if ("pull_request_target" in map(other.doc.on))
+      found.push(`${other.file}: on pull_request_target (a fork's code with the base's secrets)`);
+  const privileged = jobsOf(wf).filter(({ job }) => grantsIdToken(permissionsOf(wf, job)));
+  const ids = privileged.map(({ id }) => id).sort();
+  if (ids.join() !== "deploy,remove,sweep")
+    found.push(`preview.yml: id-token in jobs [${ids}], not deploy, remove and sweep`);
+  for (const { id, job } of privileged) {
+    const where = `preview.yml ${id}`;
+    const condition = str(job.if) ?? "";
+    const environment = str(job.environment) ?? str(map(job.environment).name);
+    const env = map(job.env);
+    if (environment !== "preview") found.push(`${where}: environment ${environment}, not preview`);
+    const sameRepo = condition.includes(
+      "github.event.pull_request.head.repo.full_name == github.repository",
+    );
+    const scheduled =
+      condition.includes("github.event_name == 'schedule'") && !condition.includes("pull_request");
+    if (!sameRepo && !scheduled) found.push(`${where}: may run for a fork's pull request`);
+    if (map(permissionsOf(wf, job))["pull-requests"] === "write")
+      found.push(`${where}: can write to the pull request and get an id-token`);
+    for (const install of runsOf(job).filter((r) => /\bnpm (?:ci|install|i)\b/.test(r)))
+      if (!install.includes("--ignore-scripts"))
+        found.push(`${where}: installs with scripts: ${install}`);
+    if (env.NPM_CONFIG_IGNORE_SCRIPTS !== "true")
+      found.push(`${where}: no NPM_CONFIG_IGNORE_SCRIPTS=true`);
+    if (env.SST_NO_BUN !== "1") found.push(`${where}: no SST_NO_BUN=1`);
+    if (runsOf(job).some((r) => /(?:^|\s)npx\s/.test(r)))
+      found.push(`${where}: npx may fetch a package`);
+    for (const step of stepsOf(job)) {
+      const uses = str(step.uses) ?? "";
+      const inputs = map(step.with);
+      if (
+        uses.startsWith("actions/setup-node@") &&
+        (inputs.cache !== undefined || inputs["package-manager-cache"] !== "false")
+      )
+        found.push(`${where}: restores a dependency cache`);
+      if (uses.startsWith("actions/checkout@") && inputs["persist-credentials"] !== "false")
+        found.push(`${where}: leaves the GITHUB_TOKEN in .git/config`);
+    }
+    const credentials = stepsOf(job).find((s) =>
+      (str(s.uses) ?? "").startsWith("aws-actions/configure-aws-credentials@"),
+    );
+    if (!str(map(credentials?.with)["role-to-assume"])?.includes("secrets.AWS_DEPLOY_ROLE_ARN"))
+      found.push(`${where}: does not assume the environment's AWS_DEPLOY_ROLE_ARN role`);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub expression, not a template
+    if (id !== "sweep" && str(env.STAGE) !== "pr-${{ github.event.pull_request.number }}")
+      found.push(`${where}: stage ${env.STAGE}, not pr-<number>`);
+  }
+  const deploy = map(map(wf.doc.jobs).deploy);
+  const needs = list(deploy.needs).map((n) => map(map(wf.doc.jobs)[str(n) ?? ""]));
+  if (!needs.some((j) => runsTests(workflows, j)))
+    found.push("preview.yml deploy: does not need a job that runs the tests");
+  if (!runsOf(deploy).some((r) => /\bsst deploy --stage "\$STAGE"/.test(r)))
+    found.push("preview.yml deploy: no sst deploy of $STAGE");
+  if (!runsOf(map(map(wf.doc.jobs).remove)).some((r) => /\bsst remove --stage "\$STAGE"/.test(r)))
+    found.push("preview.yml remove: no sst remove of $STAGE");
+  return found;
+}
+
 /** Every action by full commit SHA, with its tag in a comment. */
 function pinRule(workflows: Workflows): string[] {
   const found: string[] = [];
@@ -367,9 +440,9 @@ function trustPolicyRule(markdown: string): string[] {
       else environments.push(environment);
     }
   }
-  if (environments.sort().join() !== "production,staging") {
+  if (environments.sort().join() !== "preview,production,staging") {
     found.push(
-      `the doc's roles trust [${environments}], not one role each for production and staging`,
+      `the doc's roles trust [${environments}], not one role each for production, staging and preview`,
     );
   }
   return found;
@@ -437,6 +510,7 @@ describe("GitHub workflows", () => {
     ]);
     expect(idTokenRule(workflows)).toEqual([]);
     expect(deployRule(workflows)).toEqual([]);
+    expect(previewRule(workflows)).toEqual([]);
     expect(pinRule(workflows)).toEqual([]);
     expect(trustPolicyRule(readFileSync(docFile, "utf8"))).toEqual([]);
   });
@@ -459,6 +533,60 @@ describe("each rule fails on a planted breakage", () => {
     rule: (w: Workflows) => string[];
     caught: RegExp;
   }[] = [
+    {
+      name: "the preview deploy runs for a fork's pull request",
+      plant: (w) =>
+        edit(
+          w,
+          "preview.yml",
+          " && github.event.pull_request.head.repo.full_name == github.repository\n    needs: test",
+          "\n    needs: test",
+        ),
+      rule: previewRule,
+      caught: /preview.yml deploy: may run for a fork's pull request/,
+    },
+    {
+      name: "the previews on pull_request_target",
+      plant: (w) =>
+        edit(w, "preview.yml", "  pull_request:\n    types:", "  pull_request_target:\n    types:"),
+      rule: previewRule,
+      caught: /on pull_request_target/,
+    },
+    {
+      name: "the preview comment job gets an id-token",
+      plant: (w) => {
+        job(w, "preview.yml", "comment").permissions = {
+          "pull-requests": "write",
+          "id-token": "write",
+        };
+      },
+      rule: previewRule,
+      caught: /id-token in jobs \[comment,deploy,remove,sweep\]/,
+    },
+    {
+      name: "the preview deploy may comment on the pull request",
+      plant: (w) => {
+        map(job(w, "preview.yml", "deploy").permissions)["pull-requests"] = "write";
+      },
+      rule: previewRule,
+      caught: /deploy: can write to the pull request and get an id-token/,
+    },
+    {
+      name: "the preview removal installs with scripts",
+      plant: (w) => {
+        (job(w, "preview.yml", "remove").steps as Yaml[]).push({ run: "npm install" });
+      },
+      rule: previewRule,
+      caught: /remove: installs with scripts: npm install/,
+    },
+    {
+      name: "the preview deploy does not wait for the tests",
+      plant: (w) => {
+        delete job(w, "preview.yml", "deploy").needs;
+      },
+      rule: previewRule,
+      caught: /deploy: does not need a job that runs the tests/,
+    },
     {
       name: "the production job runs the tests",
       plant: (w) => (job(w, "deploy.yml", "production").steps as Yaml[]).push({ run: "npm test" }),
@@ -591,7 +719,7 @@ describe("each rule fails on a planted breakage", () => {
       name: "the production role trusts the main branch instead of the environment",
       from: production,
       to: '"token.actions.githubusercontent.com:sub": "repo:<owner>/<repo>:ref:refs/heads/main"',
-      caught: /not one role each for production and staging/,
+      caught: /not one role each for production, staging and preview/,
     },
     {
       name: "the production role matches its subject with StringLike",

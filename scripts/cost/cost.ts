@@ -1,14 +1,17 @@
 import { parseArgs } from "node:util";
 import { type ConfigEdit, copyConfig, ensureSiteBuilt, evaluate } from "../infra/evaluate";
 import { ensureSstPlatform } from "../sst-platform";
-import { type CostReport, price } from "./price";
+import { type CostReport, loadPrices, price } from "./price";
 
 /**
- * `npm run cost -- --stage production [--requests-per-month 1000000]`: evaluates the SST app
- * offline and prices its resource graph, idle and at the given traffic.
- * `--compare`: the README table (production idle / 1M / 100M requests, beside a managed NAT
- * gateway and an application load balancer). `--write-baseline`: records today's per-resource
- * costs in infra/cost-baseline.json, which the budget test compares against.
+ * `npm run cost -- --stage production [--requests-per-month 1000000] [--dev]`: evaluates the SST
+ * app offline and prices its resource graph, idle and at the given traffic; `--dev` prices what
+ * `sst dev` deploys for that stage (the API and the database then run on the developer's machine).
+ * A preview stage (any but production and staging, ADR 026) is priced beside the same stage
+ * standalone (SLIPWAY_BASE_STAGE=standalone: its own VPC and RDS instance).
+ * `--compare`: the README tables (production idle / 1M / 100M requests, beside a managed NAT
+ * gateway and an application load balancer; each kind of stage). `--write-baseline`: records
+ * today's per-resource costs in infra/cost-baseline.json, which the budget test compares against.
  */
 
 /** The same app with one design choice swapped, evaluated for real from an edited config copy. */
@@ -63,6 +66,39 @@ export function renderReport(report: CostReport): string {
   ].join("\n");
 }
 
+/** The stages of the second --compare table: each kind, deployed and under `sst dev`. */
+const stageKinds: {
+  name: string;
+  stage: string;
+  dev?: boolean;
+  variables?: Record<string, string>;
+}[] = [
+  { name: "production", stage: "production" },
+  { name: "staging", stage: "staging" },
+  { name: "preview pr-1 (shares staging's VPC and RDS)", stage: "pr-1" },
+  {
+    name: "preview pr-1, standalone (own VPC and RDS)",
+    stage: "pr-1",
+    variables: { SLIPWAY_BASE_STAGE: "standalone" },
+  },
+  { name: "sst dev, a developer's stage (shares staging's VPC)", stage: "dev-frank", dev: true },
+];
+
+/** Evaluates a stage as this process's environment would deploy it, with `variables` on top. */
+const evaluateWith = (stage: string, dev: boolean, variables: Record<string, string> = {}) =>
+  evaluate({
+    stage,
+    dev,
+    variables: {
+      ...Object.fromEntries(
+        Object.entries(process.env).filter(
+          (entry): entry is [string, string] => entry[0].startsWith("SLIPWAY_") && !!entry[1],
+        ),
+      ),
+      ...variables,
+    },
+  });
+
 async function compare(): Promise<string> {
   const designs = [
     { name: "Slipway (fck-nat, API Gateway + Cloud Map)", config: undefined as string | undefined },
@@ -84,8 +120,25 @@ async function compare(): Promise<string> {
       return `| ${design.name} | ${usd(price(graph, 0).idle)} | ${at(1e6)} | ${at(1e8)} |`;
     }),
   ];
+  const stages = await Promise.all(
+    stageKinds.map((kind) => evaluateWith(kind.stage, kind.dev ?? false, kind.variables)),
+  );
+  lines.push(
+    "",
+    "| stage, per month | idle | per hour idle | 1M requests |",
+    "|---|---:|---:|---:|",
+    ...stageKinds.map((kind, i) => {
+      const graph = stages[i];
+      if (!graph) throw new Error("missing evaluation");
+      const idle = price(graph, 0).idle;
+      return `| ${kind.name} | ${usd(idle)} | ${perHour(idle)} | ${usd(price(graph, 1e6).atTraffic)} |`;
+    }),
+  );
   return lines.join("\n");
 }
+
+/** A monthly figure per hour (prices.json's hours per month). */
+const perHour = (monthly: number) => `$${(monthly / loadPrices().hoursPerMonth).toFixed(4)}`;
 
 async function main() {
   const { values } = parseArgs({
@@ -95,6 +148,7 @@ async function main() {
       json: { type: "boolean", default: false },
       compare: { type: "boolean", default: false },
       "write-baseline": { type: "boolean", default: false },
+      dev: { type: "boolean", default: false },
     },
   });
   ensureSstPlatform();
@@ -106,16 +160,41 @@ async function main() {
   }
   if (values["write-baseline"]) {
     const { writeBaseline } = await import("./baseline");
-    writeBaseline(await Promise.all(["production", "staging"].map((stage) => evaluate({ stage }))));
+    // Production, staging and one preview on staging's VPC and instance, with no stage variables.
+    writeBaseline(
+      await Promise.all(
+        ["production", "staging", "pr-42"].map((stage) => evaluate({ stage, variables: {} })),
+      ),
+    );
     return;
   }
   const requests = Number(values["requests-per-month"]);
   if (!Number.isFinite(requests) || requests < 0)
     throw new Error("--requests-per-month takes a number ≥ 0");
-  const report = price(await evaluate({ stage: values.stage }), requests);
+  const preview = values.stage !== "production" && values.stage !== "staging";
+  const shared = preview && process.env.SLIPWAY_BASE_STAGE !== "standalone";
+  const [graph, standalone] = await Promise.all([
+    evaluateWith(values.stage, values.dev),
+    shared
+      ? evaluateWith(values.stage, values.dev, { SLIPWAY_BASE_STAGE: "standalone" })
+      : undefined,
+  ]);
+  const report = price(graph, requests);
+  const alone = standalone && price(standalone, requests);
+  if (values.json) {
+    process.stdout.write(
+      `${JSON.stringify(alone ? { ...report, standalone: alone } : report, null, 2)}\n`,
+    );
+    return;
+  }
+  const mode = values.dev ? "sst dev (the API and the database run locally)" : "deployed";
   process.stdout.write(
-    values.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderReport(report)}\n`,
+    `${renderReport(report)}\n\n${values.stage}, ${mode}: ${usd(report.idle)} a month idle, ${perHour(report.idle)} an hour\n`,
   );
+  if (alone)
+    process.stdout.write(
+      `the same stage standalone (SLIPWAY_BASE_STAGE=standalone: its own VPC and NAT instances, and RDS when deployed): ${usd(alone.idle)} a month idle, ${perHour(alone.idle)} an hour\n`,
+    );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

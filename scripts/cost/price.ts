@@ -548,11 +548,14 @@ export function pricingType(r: EvaluatedResource): string {
   return `${r.type}#${kind}`;
 }
 
-/** The cloud resources of a graph by pricing type (components only group others: skipped). */
+/**
+ * The cloud resources of a graph by pricing type (components only group others: skipped; so are
+ * resources read from another stage, a preview's base VPC and database: the base pays for them).
+ */
 function byType(evaluation: Evaluation): Map<string, EvaluatedResource[]> {
   const groups = new Map<string, EvaluatedResource[]>();
   for (const r of evaluation.resources) {
-    if (!r.custom) continue;
+    if (!r.custom || r.read) continue;
     const type = pricingType(r);
     groups.set(type, [...(groups.get(type) ?? []), r]);
   }

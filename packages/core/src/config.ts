@@ -84,6 +84,11 @@ const EnvSchema = z.object({
    * account and notes into it (seed/seed.ts). false: never.
    */
   SEED: z.stringbool({ error: "expected true or false" }).default(true),
+  /**
+   * The migrator of a preview stage (ADR 026): its database is on a shared instance, so it
+   * creates the database before migrating and drops it (with the app role) on the stage's removal.
+   */
+  DATABASE_SHARED_SERVER: z.stringbool({ error: "expected true or false" }).default(false),
   BODY_LIMIT_BYTES: integer(1, 100 * 1024 * 1024).default(1024 * 1024),
   /** Offline queue only; on AWS the SQS queue's own setting applies. */
   TASK_VISIBILITY_TIMEOUT_SECONDS: integer(1, 43_200).default(30),
@@ -313,6 +318,8 @@ export function loadConfig(
     database: databaseURL ? postgresSettings(databaseURL) : pglite,
     /** The migrator's connection: the owner, never the app's role. */
     ownerDatabase: ownerURL ? postgresSettings(ownerURL) : pglite,
+    /** A preview's migrator: creates (and on removal drops) its database (db/stage-database.ts). */
+    sharedDatabaseServer: values.DATABASE_SHARED_SERVER,
     /** The role the migrator keeps for the app (db/app-role.ts), when one is linked. */
     appRole: linked.appRole,
     embeddedPort: values.PGLITE_PORT,

@@ -9,6 +9,14 @@ export interface EvaluatedResource {
   parent?: string;
   dependsOn: string[];
   inputs: Record<string, unknown>;
+  /**
+   * Set on a resource read with `Resource.get` (another stage's, e.g. a preview's base VPC): the
+   * id it was read by. Its `inputs` are then the state the read returned. Not this stage's: never
+   * priced, and no check counts it as created here.
+   */
+  read?: string;
+  /** A component's registered outputs (e.g. a dev command's `_dev`), when it has any. */
+  outputs?: Record<string, unknown>;
 }
 
 /**
