@@ -409,12 +409,15 @@ export async function logout(token: string): Promise<void> {
  * within SESSION_CACHE_SECONDS elsewhere, as `logout`.
  */
 export async function logoutEverywhere(userID: string): Promise<number> {
-  const revoked = await useTransaction((tx) =>
-    tx
+  const revoked = await createTransaction(async (tx) => {
+    // Whoever held a session may have asked for a link (an email change to their own address):
+    // signing everyone out is the owner taking the account back, so no link outlives it.
+    await dropTokens(userID);
+    return tx
       .delete(sessionTable)
       .where(eq(sessionTable.userId, userID))
-      .returning({ tokenHash: sessionTable.tokenHash }),
-  );
+      .returning({ tokenHash: sessionTable.tokenHash });
+  });
   await forgetSessions(
     revoked.map((row) => row.tokenHash),
     userID,
@@ -696,7 +699,9 @@ export async function changePassword(
       .update(userTable)
       .set({ passwordHash, updatedAt: now })
       .where(eq(userTable.id, user.id));
-    await dropTokens(user.id, "reset_password");
+    // Every link, not only reset's: a pending email change started by someone who knew the old
+    // password would otherwise still move the account after the owner changed it.
+    await dropTokens(user.id);
     return tx
       .delete(sessionTable)
       .where(and(eq(sessionTable.userId, user.id), ne(sessionTable.tokenHash, current)))
@@ -753,14 +758,16 @@ export async function revokeSession(userID: string, sessionID: string): Promise<
 
 /** Ends every session of the user but `currentToken`'s; returns how many. */
 export async function revokeOtherSessions(userID: string, currentToken: string): Promise<number> {
-  const revoked = await useTransaction((tx) =>
-    tx
+  const revoked = await createTransaction(async (tx) => {
+    // As logoutEverywhere: a link another session asked for (an email change) dies with it.
+    await dropTokens(userID);
+    return tx
       .delete(sessionTable)
       .where(
         and(eq(sessionTable.userId, userID), ne(sessionTable.tokenHash, hashToken(currentToken))),
       )
-      .returning({ tokenHash: sessionTable.tokenHash }),
-  );
+      .returning({ tokenHash: sessionTable.tokenHash });
+  });
   await forgetSessions(revoked.map((row) => row.tokenHash));
   return revoked.length;
 }

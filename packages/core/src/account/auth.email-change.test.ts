@@ -1,10 +1,11 @@
 import { sql } from "drizzle-orm";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { client, rowCounts, signupUser } from "../../test/app";
+import { client, rowCounts, sessionCookie, signupUser } from "../../test/app";
 import { isolated } from "../../test/database";
 import { errorOf, issuesOf, jsonRequest } from "../../test/http";
 import { lastToken, mailTo } from "../../test/mail";
 import { app } from "../api";
+import { queryRows } from "../db/client";
 import { useTransaction } from "../db/transaction";
 
 /** Changing the address, black-box through the app: request, the two mails, confirm. */
@@ -17,6 +18,28 @@ const confirm = (token: string) => client().api.auth.email.confirm.$post({ json:
 const me = async (cookie: string) => (await (await client(cookie).api.auth.me.$get()).json()).user;
 const changeToken = (to: string) =>
   lastToken(to, "Confirm your new email address", "/confirm-email");
+
+type Account = Awaited<ReturnType<typeof signupUser>>;
+
+/** The user's live links (account_token rows), of every purpose. */
+const tokensOf = async (userID: string) =>
+  (
+    await useTransaction((tx) =>
+      queryRows<{ n: number }>(
+        tx,
+        sql`select count(*)::int as n from account_token where user_id = ${userID}`,
+      ),
+    )
+  )[0]?.n;
+
+/** What a "changes nothing" check compares besides row counts: the user's own columns. */
+const userRow = (userID: string) =>
+  useTransaction((tx) =>
+    queryRows<{ email: string; password_hash: string; email_verified_at: unknown }>(
+      tx,
+      sql`select email, password_hash, email_verified_at from "user" where id = ${userID}`,
+    ),
+  );
 
 async function verifiedUser() {
   const account = await signupUser();
@@ -58,6 +81,56 @@ describe("auth: change email", () => {
       expect(again.status).toBe(400);
       expect((await errorOf(again)).code).toBe("invalid_token");
     }));
+
+  // H1: someone with the password (credential stuffing) asks to move the account to their own
+  // address; the owner then does what the notice says. The pending change must die with it.
+  it.each([
+    [
+      "a password change",
+      async (account: Account) =>
+        client(account.cookie).api.auth.password.$post({
+          json: { currentPassword: account.password, newPassword: "a brand new password" },
+        }),
+    ],
+    [
+      "a password reset",
+      async (account: Account) => {
+        await client().api.auth["password-reset"].$post({ json: { email: account.email } });
+        const token = await lastToken(account.email, "Reset your password", "/reset-password");
+        return client().api.auth["password-reset"].confirm.$post({
+          json: { token, password: "a brand new password" },
+        });
+      },
+    ],
+    [
+      "signing out everywhere",
+      async (account: Account) => client(account.cookie).api.auth["logout-everywhere"].$post(),
+    ],
+    [
+      "ending the other sessions",
+      async (account: Account) => client(account.cookie).api.auth.sessions.$delete(),
+    ],
+  ])("a pending change (and every other link) dies with %s", async (_, action) =>
+    isolated(async () => {
+      const account = await verifiedUser();
+      const intruder = sessionCookie(
+        await client().api.auth.login.$post({
+          json: { email: account.email, password: account.password },
+        }),
+      );
+      const theirs = `intruder.${Date.now()}@example.com`;
+      expect((await ask(intruder, account.password, theirs)).status).toBe(202);
+      const token = await changeToken(theirs);
+      const response = await action(account);
+      expect(response.status).toBeLessThan(300);
+      expect(await tokensOf(account.user.id)).toBe(0);
+      const late = await confirm(token);
+      expect(late.status).toBe(400);
+      expect((await errorOf(late)).code).toBe("invalid_token");
+      const [row] = await userRow(account.user.id);
+      expect(row?.email).toBe(account.email);
+    }),
+  );
 
   it("an unverified old address gets no notice (only verification and reset mail go there)", async () =>
     isolated(async () => {
