@@ -24,6 +24,7 @@ import * as Hashing from "./password";
 import { SessionCache } from "./session-cache";
 import {
   dropTokens,
+  emailChangedNotice,
   findToken,
   hashToken,
   sendEmailChangeTask,
@@ -838,7 +839,7 @@ const emailTaken = () =>
 
 /**
  * Starts an email change: the password is checked as a sign-in; the new address must be free;
- * a confirmation link goes to it (and a notice to the old address, if verified). Nothing changes
+ * a confirmation link goes to it (and a notice, masking it, to the old address). Nothing changes
  * until `confirmEmailChange`.
  */
 export async function requestEmailChange(
@@ -872,10 +873,13 @@ export async function requestEmailChange(
 export async function confirmEmailChange(input: z.input<typeof TokenInput>, now = new Date()) {
   const { token } = TokenInput.parse(input);
   const user = await createTransaction(async () => {
-    const updated = await moveTo(token, now);
+    const { updated, previous } = await moveTo(token, now);
     // Links mailed to the old address stop working.
     await dropTokens(updated.id, "verify_email");
     await dropTokens(updated.id, "reset_password");
+    // The old address hears of it again now it took effect (queued with the change: a rolled
+    // back change mails nothing).
+    await Mail.send(emailChangedNotice(previous, updated.email));
     return updated;
   }).catch((error: unknown) => {
     // A signup took the address between the check and the write: the unique index says so.
@@ -899,6 +903,14 @@ async function moveTo(token: string, now: Date) {
   const found = await findToken("change_email", token, now);
   if (!found) throw invalidToken();
   if (await taken(found.email, found.userId)) throw emailTaken();
+  const [before] = await useTransaction((tx) =>
+    tx
+      .select({ email: userTable.email })
+      .from(userTable)
+      .where(eq(userTable.id, found.userId))
+      .for("update"),
+  );
+  if (!before) throw invalidToken();
   const [updated] = await useTransaction((tx) =>
     tx
       .update(userTable)
@@ -908,5 +920,5 @@ async function moveTo(token: string, now: Date) {
   );
   if (!updated) throw invalidToken();
   await spendToken(found.tokenHash);
-  return updated;
+  return { updated, previous: before.email };
 }

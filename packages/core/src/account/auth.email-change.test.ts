@@ -57,7 +57,9 @@ describe("auth: change email", () => {
       expect(response.status).toBe(202);
       expect(await me(account.cookie)).toMatchObject({ email: account.email });
       const notice = (await mailTo(account.email)).find((m) => m.subject.includes("being changed"));
-      expect(notice?.text).toContain(newEmail);
+      // Masked: the old mailbox learns of the change, not the whole new address.
+      expect(notice?.text).toContain(`n***@example.com`);
+      expect(notice?.text).not.toContain(newEmail);
       expect(notice?.text).not.toContain("token=");
       const token = await changeToken(newEmail);
       const confirmed = await confirm(token);
@@ -67,6 +69,11 @@ describe("auth: change email", () => {
         emailVerified: true,
       });
       expect(await me(account.cookie)).toMatchObject({ email: newEmail, emailVerified: true });
+      // And a second notice to the old address once it took effect.
+      const changed = (await mailTo(account.email)).find((m) => m.subject.includes("was changed"));
+      expect(changed?.text).toContain("n***@example.com");
+      expect(changed?.text).not.toContain(newEmail);
+      expect(await mailTo(newEmail)).toHaveLength(1);
       // Sign-in takes the new address, not the old.
       const old = await client().api.auth.login.$post({
         json: { email: account.email, password: account.password },
@@ -132,14 +139,20 @@ describe("auth: change email", () => {
     }),
   );
 
-  it("an unverified old address gets no notice (only verification and reset mail go there)", async () =>
+  it("an unverified old address gets both notices too (every legacy account is unverified)", async () =>
     isolated(async () => {
       const account = await signupUser();
       const newEmail = `new.${Date.now()}@example.com`;
       expect((await ask(account.cookie, account.password, newEmail)).status).toBe(202);
       const toOld = await mailTo(account.email);
-      expect(toOld.map((m) => m.subject)).toEqual(["Confirm your email address"]);
-      expect(await mailTo(newEmail)).toHaveLength(1);
+      expect(toOld.map((m) => m.subject)).toEqual([
+        "Your email address is being changed",
+        "Confirm your email address",
+      ]);
+      expect((await confirm(await changeToken(newEmail))).status).toBe(200);
+      expect((await mailTo(account.email)).map((m) => m.subject)[0]).toBe(
+        "Your email address was changed",
+      );
     }));
 
   it("a taken address is 409 when asked, and 409 at confirm if taken meanwhile (nothing changes)", async () =>

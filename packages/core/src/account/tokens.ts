@@ -118,7 +118,7 @@ export const sendPasswordResetTask = defineTask(
   "account.sendPasswordReset",
   z.strictObject({ email: z.email() }),
 );
-/** Mails a confirmation link to the new address, and a notice to the old one if it is verified. */
+/** Mails a confirmation link to the new address, and a notice to the old one (always). */
 export const sendEmailChangeTask = defineTask(
   "account.sendEmailChange",
   z.strictObject({ userId: idSchema("user"), newEmail: z.email() }),
@@ -237,22 +237,48 @@ export async function sendEmailChange(
       }),
       key("new"),
     );
-    // Only verification and reset mail goes to an unverified address.
-    if (user.emailVerifiedAt) {
-      await queue(
-        render({
-          to: user.email,
-          subject: "Your email address is being changed",
-          greeting: `Hello ${user.name},`,
-          paragraphs: [
-            `Someone signed in to your Slipway account asked to move it to ${newEmail}. It changes only when that address confirms.`,
-            "If this was not you, change your password now: that signs out every other device.",
-          ],
-          action: { label: "Open Slipway", url: config().siteURL },
-        }),
-        key("old"),
-      );
-    }
+    // Always, verified or not: a security notice is the one mail an unverified address must get
+    // (every account from before verification existed is unverified). The new address is masked:
+    // the old mailbox may no longer be the owner's.
+    await queue(
+      render({
+        to: user.email,
+        subject: "Your email address is being changed",
+        greeting: "Hello,",
+        paragraphs: [
+          `Someone signed in to your Slipway account asked to move it to ${maskEmail(newEmail)}. It changes only when that address confirms.`,
+          "If this was not you, change your password now: that cancels the change and signs out every other device.",
+        ],
+        action: { label: "Open Slipway", url: config().siteURL },
+      }),
+      key("old"),
+    );
     return "sent";
+  });
+}
+
+/**
+ * An address with its local part hidden but its first character (`n***@example.com`): enough for
+ * the owner to recognise, not enough to hand a stranger reading the old mailbox the new one.
+ */
+export function maskEmail(email: string): string {
+  const at = email.lastIndexOf("@");
+  return `${email.slice(0, Math.min(1, at))}***${email.slice(at)}`;
+}
+
+/**
+ * The second notice to the old address, once the change took effect (queued in the confirm's
+ * transaction): the owner learns of it even if they missed the first.
+ */
+export function emailChangedNotice(oldEmail: string, newEmail: string) {
+  return render({
+    to: oldEmail,
+    subject: "Your email address was changed",
+    greeting: "Hello,",
+    paragraphs: [
+      `Your Slipway account now uses ${maskEmail(newEmail)}; this address no longer signs in.`,
+      "If this was not you, someone has your password: contact us from this address at once.",
+    ],
+    action: { label: "Open Slipway", url: config().siteURL },
   });
 }
