@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { client, rowCounts, sessionCookie, signupUser } from "../../test/app";
+import { client, rowCounts, sessionCookie, signupUser, userState } from "../../test/app";
 import { isolated } from "../../test/database";
 import { errorOf, issuesOf, jsonRequest } from "../../test/http";
 import { lastToken, mailTo } from "../../test/mail";
@@ -31,15 +31,6 @@ const tokensOf = async (userID: string) =>
       ),
     )
   )[0]?.n;
-
-/** What a "changes nothing" check compares besides row counts: the user's own columns. */
-const userRow = (userID: string) =>
-  useTransaction((tx) =>
-    queryRows<{ email: string; password_hash: string; email_verified_at: unknown }>(
-      tx,
-      sql`select email, password_hash, email_verified_at from "user" where id = ${userID}`,
-    ),
-  );
 
 async function verifiedUser() {
   const account = await signupUser();
@@ -134,8 +125,7 @@ describe("auth: change email", () => {
       const late = await confirm(token);
       expect(late.status).toBe(400);
       expect((await errorOf(late)).code).toBe("invalid_token");
-      const [row] = await userRow(account.user.id);
-      expect(row?.email).toBe(account.email);
+      expect((await userState(account.user.id))?.email).toBe(account.email);
     }),
   );
 
@@ -175,9 +165,11 @@ describe("auth: change email", () => {
         json: { email: newEmail, password: "a strong password", name: "Quick" },
       });
       const before = await rowCounts();
+      const stateBefore = await userState(account.user.id);
       const late = await confirm(token);
       expect(late.status).toBe(409);
       expect(await rowCounts()).toEqual(before);
+      expect(await userState(account.user.id)).toEqual(stateBefore);
       expect(await me(account.cookie)).toMatchObject({ email: account.email });
     }));
 
@@ -186,12 +178,14 @@ describe("auth: change email", () => {
       const account = await signupUser();
       await mailTo(account.email);
       const before = await rowCounts();
+      const stateBefore = await userState(account.user.id);
       const wrong = await ask(account.cookie, "not the password", "new@example.com");
       expect(wrong.status).toBe(401);
       expect(await rowCounts()).toEqual({
         ...before,
         login_throttle: (before.login_throttle ?? 0) + 1,
       });
+      expect(await userState(account.user.id)).toEqual(stateBefore);
     }));
 
   it("an expired (24 h) or unknown token is 400 invalid_token", async () =>
@@ -201,12 +195,14 @@ describe("auth: change email", () => {
       await ask(account.cookie, account.password, newEmail);
       const token = await changeToken(newEmail);
       const before = await rowCounts();
+      const stateBefore = await userState(account.user.id);
       expect((await errorOf(await confirm("y".repeat(43)))).code).toBe("invalid_token");
       vi.useFakeTimers({ toFake: ["Date"] });
       vi.setSystemTime(Date.now() + 24 * 3600_000 + 1000);
       expect((await errorOf(await confirm(token))).code).toBe("invalid_token");
       vi.useRealTimers();
       expect(await rowCounts()).toEqual(before);
+      expect(await userState(account.user.id)).toEqual(stateBefore);
     }));
 
   it.each([

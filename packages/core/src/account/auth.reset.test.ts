@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { client, rowCounts, sessionCookie, signupUser } from "../../test/app";
+import { client, rowCounts, sessionCookie, signupUser, userState } from "../../test/app";
 import { isolated } from "../../test/database";
 import { errorOf, issuesOf, jsonRequest } from "../../test/http";
 import { lastToken, mailTo } from "../../test/mail";
@@ -84,6 +84,7 @@ describe("auth: password reset", () => {
       await ask(account.email);
       const token = await resetToken(account.email);
       const before = await rowCounts();
+      const stateBefore = await userState(account.user.id);
       for (const bad of ["x".repeat(43), `${token}x`]) {
         const response = await confirm(bad, "a brand new password");
         expect(response.status).toBe(400);
@@ -96,6 +97,7 @@ describe("auth: password reset", () => {
       expect((await errorOf(late)).code).toBe("invalid_token");
       vi.useRealTimers();
       expect(await rowCounts()).toEqual(before);
+      expect(await userState(account.user.id)).toEqual(stateBefore);
       expect((await me(account.cookie)).status).toBe(200);
     }));
 

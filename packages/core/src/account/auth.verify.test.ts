@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { as, client, rowCounts, signupUser } from "../../test/app";
+import { as, client, rowCounts, signupUser, userState } from "../../test/app";
 import { isolated } from "../../test/database";
 import { errorOf, issuesOf, jsonRequest } from "../../test/http";
 import { lastToken, mailTo } from "../../test/mail";
@@ -77,6 +77,7 @@ describe("auth: email verification", () => {
       const account = await signupUser();
       const token = await verification(account.email);
       const before = await rowCounts();
+      const stateBefore = await userState(account.user.id);
       await expectInvalidToken(await verify("x".repeat(43)));
       vi.useFakeTimers({ toFake: ["Date"] });
       vi.setSystemTime(Date.now() + 24 * 3600_000 + 1000);
@@ -88,6 +89,7 @@ describe("auth: email verification", () => {
       });
       await expectInvalidToken(reset);
       expect(await rowCounts()).toEqual(before);
+      expect(await userState(account.user.id)).toEqual(stateBefore);
       expect(await me(account.cookie)).toMatchObject({ emailVerified: false });
     }));
 
