@@ -338,13 +338,12 @@ export const AccountRoutes = new Hono()
       operationId: "requestEmailChange",
       summary: "Start moving the account to a new address: a confirmation link is mailed there",
       description:
-        "Nothing changes until the link is confirmed (`POST /api/auth/email/confirm`); a notice goes to the current address if it is verified. At most 5 an hour.",
+        "Nothing changes until the link is confirmed (`POST /api/auth/email/confirm`); a notice (the new address masked) goes to the current address. The same 202 whether or not another account has the new address (no enumeration): then no link is mailed, and the confirm would be a 409. At most 5 an hour.",
       tags,
       security: signedIn,
       responses: {
         202: accepted("Accepted: a confirmation link is on its way to the new address"),
         401: wrongPassword,
-        409: errorResponse(409, "`conflict`: another account has this address (`details.field`)"),
         429: tooMany("too many email changes, or wrong passwords"),
         503: busy,
       },

@@ -823,7 +823,7 @@ export async function deleteAccount(
   );
 }
 
-/** Whether another account has `email` (a 409 at request time and again at confirm time). */
+/** Whether another account has `email` (a 409 at confirm time). */
 async function taken(email: string, exceptUserID: string) {
   const [row] = await useTransaction((tx) =>
     tx
@@ -838,8 +838,9 @@ const emailTaken = () =>
   new ConflictError("An account with this email already exists", { field: "newEmail" });
 
 /**
- * Starts an email change: the password is checked as a sign-in; the new address must be free;
- * a confirmation link goes to it (and a notice, masking it, to the old address). Nothing changes
+ * Starts an email change: the password is checked as a sign-in; a confirmation link goes to the
+ * new address unless another account has it (the same 202 either way), and a notice, masking it,
+ * to the old address. Nothing changes
  * until `confirmEmailChange`.
  */
 export async function requestEmailChange(
@@ -858,10 +859,10 @@ export async function requestEmailChange(
     "Too many email changes asked for; try again later",
   );
   const checked = await checkPassword(user.email, data.password, origin, now);
-  // The right password is not a failure, whatever comes next (a 409 rolls back what follows).
-  await createTransaction(() => checked.accept());
+  // The same work whether or not the new address has an account (no enumeration): the worker
+  // looks that up, off the request's clock, and mails no link to a taken address (tokens.ts).
   await createTransaction(async () => {
-    if (await taken(data.newEmail, user.id)) throw emailTaken();
+    await checked.accept();
     await enqueue(sendEmailChangeTask, { userId: user.id, newEmail: data.newEmail });
   });
 }

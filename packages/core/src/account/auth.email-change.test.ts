@@ -145,30 +145,36 @@ describe("auth: change email", () => {
       );
     }));
 
-  it("a taken address is 409 when asked, and 409 at confirm if taken meanwhile (nothing changes)", async () =>
+  it("a taken address gets the same 202 as a free one (no enumeration) and no link; 409 at confirm if taken meanwhile (nothing changes)", async () =>
     isolated(async () => {
       const account = await signupUser();
       const other = await signupUser();
-      const counted = await rowCounts();
+      await mailTo(other.email);
+      const before = await rowCounts();
       const taken = await ask(account.cookie, account.password, other.email);
-      expect(taken.status).toBe(409);
-      // The right password is no failed sign-in, and nothing is queued.
-      expect(await rowCounts()).toEqual(counted);
-      expect(await errorOf(taken)).toMatchObject({
-        code: "conflict",
-        details: { field: "newEmail" },
-      });
+      const afterTaken = await rowCounts();
+      const free = await ask(account.cookie, account.password, `free.${Date.now()}@example.com`);
+      expect(taken.status).toBe(202);
+      expect(free.status).toBe(202);
+      expect(await taken.text()).toBe(await free.text());
+      // The same work: one task each, the right password no failed sign-in.
+      expect(afterTaken).toEqual({ ...before, task_outbox: (before.task_outbox ?? 0) + 1 });
+      expect(await rowCounts()).toEqual({ ...before, task_outbox: (before.task_outbox ?? 0) + 2 });
+      // The worker mails no link to the taken address, and its owner hears nothing.
+      expect((await mailTo(other.email)).map((m) => m.subject)).toEqual([
+        "Confirm your email address",
+      ]);
       const newEmail = `new.${Date.now()}@example.com`;
       expect((await ask(account.cookie, account.password, newEmail)).status).toBe(202);
       const token = await changeToken(newEmail);
       await client().api.auth.signup.$post({
         json: { email: newEmail, password: "a strong password", name: "Quick" },
       });
-      const before = await rowCounts();
+      const beforeConfirm = await rowCounts();
       const stateBefore = await userState(account.user.id);
       const late = await confirm(token);
       expect(late.status).toBe(409);
-      expect(await rowCounts()).toEqual(before);
+      expect(await rowCounts()).toEqual(beforeConfirm);
       expect(await userState(account.user.id)).toEqual(stateBefore);
       expect(await me(account.cookie)).toMatchObject({ email: account.email });
     }));

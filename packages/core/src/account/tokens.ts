@@ -1,5 +1,5 @@
 import { hash, randomBytes } from "node:crypto";
-import { and, eq, gt } from "drizzle-orm";
+import { and, eq, gt, ne } from "drizzle-orm";
 import * as z from "zod";
 import { config } from "../config";
 import { createTransaction, useTransaction } from "../db/transaction";
@@ -154,6 +154,16 @@ async function mailWithToken(
   return ran ? outcome : "already sent";
 }
 
+async function addressTaken(email: string, exceptUserID: string) {
+  const [row] = await useTransaction((tx) =>
+    tx
+      .select({ id: userTable.id })
+      .from(userTable)
+      .where(and(eq(userTable.email, email), ne(userTable.id, exceptUserID))),
+  );
+  return row !== undefined;
+}
+
 async function userByID(userID: string) {
   const [user] = await useTransaction((tx) =>
     tx.select().from(userTable).where(eq(userTable.id, userID)).for("update"),
@@ -217,6 +227,9 @@ export async function sendEmailChange(
   const outcome = await mailWithToken(task, "new", async () => {
     const user = await userByID(userId);
     if (!user || user.email === newEmail) return undefined;
+    // Another account has it: no link (the confirm would be a 409), and the request's 202 said
+    // nothing either way. The owner of that address gets no mail from a stranger's request.
+    if (await addressTaken(newEmail, user.id)) return undefined;
     const token = await issueToken(user.id, "change_email", newEmail, now);
     return render({
       to: newEmail,
@@ -230,7 +243,6 @@ export async function sendEmailChange(
       footer: "If you did not ask for this, ignore this mail.",
     });
   });
-  if (outcome === "skipped") return outcome;
   // The notice carries no token: it goes through the outbox (mail.deliver), once per task by its
   // dedup key. Always, verified or not: a security notice is the one mail an unverified address
   // must get (every account from before verification existed is unverified). The new address is
