@@ -267,7 +267,7 @@ export interface paths {
     get?: never;
     put?: never;
     post?: never;
-    /** End one of the user's sessions (this one too, if named) */
+    /** End one of the user's sessions (this one too, if named: then its cookie is cleared) */
     delete: operations["revokeSession"];
     options?: never;
     head?: never;

@@ -281,15 +281,17 @@ export const AccountRoutes = new Hono()
     "/sessions/:id",
     describeRoute({
       operationId: "revokeSession",
-      summary: "End one of the user's sessions (this one too, if named)",
+      summary: "End one of the user's sessions (this one too, if named: then its cookie is cleared)",
       tags,
       security: signedIn,
       responses: { 204: { description: "Ended" }, ...errorResponses(401, 404) },
     }),
     validate("param", Account.SessionIDParam),
     async (c) => {
-      const { user } = signedInUser(c);
-      await Account.revokeSession(user.id, c.req.valid("param").id);
+      const { user, token } = signedInUser(c);
+      const { current } = await Account.revokeSession(user.id, c.req.valid("param").id, token);
+      // This browser's own session: its cookie goes too, as on logout.
+      if (current) clearSessionCookie(c);
       return c.body(null, 204);
     },
   )

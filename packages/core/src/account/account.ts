@@ -745,8 +745,15 @@ export async function listSessions(
   }));
 }
 
-/** Ends one of the user's sessions by its public id; another user's (or none) is a 404. */
-export async function revokeSession(userID: string, sessionID: string): Promise<void> {
+/**
+ * Ends one of the user's sessions by its public id; another user's (or none) is a 404. Says
+ * whether it was `currentToken`'s (the caller then clears the cookie).
+ */
+export async function revokeSession(
+  userID: string,
+  sessionID: string,
+  currentToken: string,
+): Promise<{ current: boolean }> {
   const revoked = await useTransaction((tx) =>
     tx
       .delete(sessionTable)
@@ -755,6 +762,7 @@ export async function revokeSession(userID: string, sessionID: string): Promise<
   );
   if (revoked.length === 0) throw new NotFoundError("Session not found");
   await forgetSessions(revoked.map((row) => row.tokenHash));
+  return { current: revoked.some((row) => row.tokenHash === hashToken(currentToken)) };
 }
 
 /** Ends every session of the user but `currentToken`'s; returns how many. */
