@@ -281,7 +281,8 @@ export const AccountRoutes = new Hono()
     "/sessions/:id",
     describeRoute({
       operationId: "revokeSession",
-      summary: "End one of the user's sessions (this one too, if named: then its cookie is cleared)",
+      summary:
+        "End one of the user's sessions (this one too, if named: then its cookie is cleared)",
       tags,
       security: signedIn,
       responses: { 204: { description: "Ended" }, ...errorResponses(401, 404) },
