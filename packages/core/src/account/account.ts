@@ -338,7 +338,13 @@ export async function login(
  * `accept` (call it in the caller's transaction) forgets this block's failures and gives the
  * hits back, as a successful sign-in does.
  */
-async function checkPassword(email: string, password: string, origin: Origin, now: Date) {
+async function checkPassword(
+  email: string,
+  password: string,
+  origin: Origin,
+  now: Date,
+  { rehash: wantsRehash = true }: { rehash?: boolean } = {},
+) {
   const data = { email, password };
   const block = addressBlock(origin.ip);
   const hits = addressHits("login", origin.ip);
@@ -372,7 +378,9 @@ async function checkPassword(email: string, password: string, origin: Origin, no
   }
   if (!user || !valid) throw new AppError("unauthorized", "Wrong email or password");
 
-  const rehashed = Hashing.needsRehash(user.passwordHash) ? await rehash(data.password) : undefined;
+  // Only sign-in keeps the rehash; the others would throw an Argon2 hash away (or replace it).
+  const rehashed =
+    wantsRehash && Hashing.needsRehash(user.passwordHash) ? await rehash(data.password) : undefined;
   const accept = () =>
     useTransaction(async (tx) => {
       await tx
@@ -691,8 +699,17 @@ export async function changePassword(
   now = new Date(),
 ) {
   const data = ChangePasswordInput.parse(input);
-  const checked = await checkPassword(user.email, data.currentPassword, origin, now);
-  const passwordHash = await Hashing.hashPassword(data.newPassword);
+  const checked = await checkPassword(user.email, data.currentPassword, origin, now, {
+    rehash: false,
+  });
+  let passwordHash: string;
+  try {
+    passwordHash = await Hashing.hashPassword(data.newPassword);
+  } catch (error) {
+    // Too busy to hash (503): the current password was right, so it is no failed sign-in.
+    await createTransaction(() => checked.accept());
+    throw error;
+  }
   const current = hashToken(currentToken);
   const revoked = await createTransaction(async (tx) => {
     await checked.accept();
@@ -795,7 +812,7 @@ export async function deleteAccount(
   now = new Date(),
 ) {
   const data = DeleteAccountInput.parse(input);
-  const checked = await checkPassword(user.email, data.password, origin, now);
+  const checked = await checkPassword(user.email, data.password, origin, now, { rehash: false });
   const revoked = await createTransaction(async (tx) => {
     await checked.accept();
     const [row] = await tx
@@ -866,7 +883,7 @@ export async function requestEmailChange(
     now,
     "Too many email changes asked for; try again later",
   );
-  const checked = await checkPassword(user.email, data.password, origin, now);
+  const checked = await checkPassword(user.email, data.password, origin, now, { rehash: false });
   // The same work whether or not the new address has an account (no enumeration): the worker
   // looks that up, off the request's clock, and mails no link to a taken address (tokens.ts).
   await createTransaction(async () => {
