@@ -19,7 +19,7 @@ export const TOKEN_TTL_HOURS = {
   change_email: 24,
 } as const satisfies Record<AccountTokenPurpose, number>;
 
-/** The site's page each token's link opens (the web app reads `token` and calls the API). */
+/** The site's page each token's link opens (the web app reads `#token=` and calls the API). */
 const PAGES = {
   verify_email: "/verify-email",
   reset_password: "/reset-password",
@@ -29,9 +29,13 @@ const PAGES = {
 export const hashToken = (token: string) => hash("sha256", token, "hex");
 const hours = (n: number) => n * 3_600_000;
 
-/** The link a mail carries: the site's page with the token in its query. */
+/**
+ * The link a mail carries: the site's page with the token in its fragment, which a browser never
+ * sends to a server: not in CloudFront's or the router's access logs, not in a Referer. The page
+ * reads it from `location.hash` and posts it to the API.
+ */
 export function tokenLink(purpose: AccountTokenPurpose, token: string): string {
-  return `${config().siteURL}${PAGES[purpose]}?token=${encodeURIComponent(token)}`;
+  return `${config().siteURL}${PAGES[purpose]}#token=${encodeURIComponent(token)}`;
 }
 
 /**
