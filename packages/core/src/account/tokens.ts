@@ -187,7 +187,9 @@ export async function sendVerification(
     return render({
       to: user.email,
       subject: "Confirm your email address",
-      greeting: `Hello ${user.name},`,
+      // No name in mail to an address not yet proved: whoever signed up chose it, and it would
+      // be free text from us to a stranger ("Hello Visit evil.example…").
+      greeting: "Hello,",
       paragraphs: [
         "Confirm that this is your email address to finish setting up your Slipway account.",
         `The link works once, for ${TOKEN_TTL_HOURS.verify_email} hours.`,
@@ -212,7 +214,7 @@ export async function sendPasswordReset(
     return render({
       to: user.email,
       subject: "Reset your password",
-      greeting: `Hello ${user.name},`,
+      greeting: user.emailVerifiedAt ? `Hello ${user.name},` : "Hello,",
       paragraphs: [
         "Someone asked to reset the password of your Slipway account. Choose a new one with the link below; it signs you out everywhere else.",
         `The link works once, for ${TOKEN_TTL_HOURS.reset_password} hour.`,
@@ -238,7 +240,7 @@ export async function sendEmailChange(
     return render({
       to: newEmail,
       subject: "Confirm your new email address",
-      greeting: `Hello ${user.name},`,
+      greeting: "Hello,",
       paragraphs: [
         `Confirm that this address should replace ${user.email} on your Slipway account.`,
         `The link works once, for ${TOKEN_TTL_HOURS.change_email} hours; until then nothing changes.`,
