@@ -144,7 +144,7 @@ const EnvSchema = z.object({
   /** The deployed version, tagged on error reports (infra sets the git commit). */
   SLIPWAY_RELEASE: z.string().min(1).default("local"),
   /**
-   * The site's origin, for the links mail carries (`/verify-email?token=…`). Deployed, infra sets
+   * The site's origin, for the links mail carries (`/verify-email#token=…`). Deployed, infra sets
    * it to the Router's URL or the stage's domain (the same value as ALLOWED_ORIGINS); offline it
    * defaults to the web dev server.
    */

@@ -84,3 +84,18 @@ export async function rowCounts(): Promise<Record<string, number>> {
   );
   return row ?? {};
 }
+
+/**
+ * The user's own columns an UPDATE could change unseen by `rowCounts`: a "changes nothing" check
+ * compares these before and after too (the password hash, the address, its verification).
+ */
+export async function userState(userID: string) {
+  const [row] = await useTransaction((tx) =>
+    queryRows<{ email: string; password_hash: string; email_verified_at: unknown }>(
+      tx,
+      sql`select email, password_hash, email_verified_at::text from "user" where id = ${userID}`,
+    ),
+  );
+  expect(row, `user ${userID}`).toBeDefined();
+  return row;
+}

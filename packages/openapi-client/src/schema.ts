@@ -267,7 +267,7 @@ export interface paths {
     get?: never;
     put?: never;
     post?: never;
-    /** End one of the user's sessions (this one too, if named) */
+    /** End one of the user's sessions (this one too, if named: then its cookie is cleared) */
     delete: operations["revokeSession"];
     options?: never;
     head?: never;
@@ -285,7 +285,7 @@ export interface paths {
     put?: never;
     /**
      * Start moving the account to a new address: a confirmation link is mailed there
-     * @description Nothing changes until the link is confirmed (`POST /api/auth/email/confirm`); a notice goes to the current address if it is verified. At most 5 an hour.
+     * @description Nothing changes until the link is confirmed (`POST /api/auth/email/confirm`); a notice (the new address masked) goes to the current address. The same 202 whether or not another account has the new address (no enumeration): then no link is mailed, and the confirm would be a 409. At most 5 an hour.
      */
     post: operations["requestEmailChange"];
     delete?: never;
@@ -2070,15 +2070,6 @@ export interface operations {
       };
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description `conflict`: another account has this address (`details.field`) */
-      409: {
         headers: {
           [name: string]: unknown;
         };

@@ -281,15 +281,18 @@ export const AccountRoutes = new Hono()
     "/sessions/:id",
     describeRoute({
       operationId: "revokeSession",
-      summary: "End one of the user's sessions (this one too, if named)",
+      summary:
+        "End one of the user's sessions (this one too, if named: then its cookie is cleared)",
       tags,
       security: signedIn,
       responses: { 204: { description: "Ended" }, ...errorResponses(401, 404) },
     }),
     validate("param", Account.SessionIDParam),
     async (c) => {
-      const { user } = signedInUser(c);
-      await Account.revokeSession(user.id, c.req.valid("param").id);
+      const { user, token } = signedInUser(c);
+      const { current } = await Account.revokeSession(user.id, c.req.valid("param").id, token);
+      // This browser's own session: its cookie goes too, as on logout.
+      if (current) clearSessionCookie(c);
       return c.body(null, 204);
     },
   )
@@ -338,13 +341,12 @@ export const AccountRoutes = new Hono()
       operationId: "requestEmailChange",
       summary: "Start moving the account to a new address: a confirmation link is mailed there",
       description:
-        "Nothing changes until the link is confirmed (`POST /api/auth/email/confirm`); a notice goes to the current address if it is verified. At most 5 an hour.",
+        "Nothing changes until the link is confirmed (`POST /api/auth/email/confirm`); a notice (the new address masked) goes to the current address. The same 202 whether or not another account has the new address (no enumeration): then no link is mailed, and the confirm would be a 409. At most 5 an hour.",
       tags,
       security: signedIn,
       responses: {
         202: accepted("Accepted: a confirmation link is on its way to the new address"),
         401: wrongPassword,
-        409: errorResponse(409, "`conflict`: another account has this address (`details.field`)"),
         429: tooMany("too many email changes, or wrong passwords"),
         503: busy,
       },

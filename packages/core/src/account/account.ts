@@ -24,6 +24,7 @@ import * as Hashing from "./password";
 import { SessionCache } from "./session-cache";
 import {
   dropTokens,
+  emailChangedNotice,
   findToken,
   hashToken,
   sendEmailChangeTask,
@@ -337,7 +338,13 @@ export async function login(
  * `accept` (call it in the caller's transaction) forgets this block's failures and gives the
  * hits back, as a successful sign-in does.
  */
-async function checkPassword(email: string, password: string, origin: Origin, now: Date) {
+async function checkPassword(
+  email: string,
+  password: string,
+  origin: Origin,
+  now: Date,
+  { rehash: wantsRehash = true }: { rehash?: boolean } = {},
+) {
   const data = { email, password };
   const block = addressBlock(origin.ip);
   const hits = addressHits("login", origin.ip);
@@ -371,7 +378,9 @@ async function checkPassword(email: string, password: string, origin: Origin, no
   }
   if (!user || !valid) throw new AppError("unauthorized", "Wrong email or password");
 
-  const rehashed = Hashing.needsRehash(user.passwordHash) ? await rehash(data.password) : undefined;
+  // Only sign-in keeps the rehash; the others would throw an Argon2 hash away (or replace it).
+  const rehashed =
+    wantsRehash && Hashing.needsRehash(user.passwordHash) ? await rehash(data.password) : undefined;
   const accept = () =>
     useTransaction(async (tx) => {
       await tx
@@ -409,12 +418,15 @@ export async function logout(token: string): Promise<void> {
  * within SESSION_CACHE_SECONDS elsewhere, as `logout`.
  */
 export async function logoutEverywhere(userID: string): Promise<number> {
-  const revoked = await useTransaction((tx) =>
-    tx
+  const revoked = await createTransaction(async (tx) => {
+    // Whoever held a session may have asked for a link (an email change to their own address):
+    // signing everyone out is the owner taking the account back, so no link outlives it.
+    await dropTokens(userID);
+    return tx
       .delete(sessionTable)
       .where(eq(sessionTable.userId, userID))
-      .returning({ tokenHash: sessionTable.tokenHash }),
-  );
+      .returning({ tokenHash: sessionTable.tokenHash });
+  });
   await forgetSessions(
     revoked.map((row) => row.tokenHash),
     userID,
@@ -687,8 +699,17 @@ export async function changePassword(
   now = new Date(),
 ) {
   const data = ChangePasswordInput.parse(input);
-  const checked = await checkPassword(user.email, data.currentPassword, origin, now);
-  const passwordHash = await Hashing.hashPassword(data.newPassword);
+  const checked = await checkPassword(user.email, data.currentPassword, origin, now, {
+    rehash: false,
+  });
+  let passwordHash: string;
+  try {
+    passwordHash = await Hashing.hashPassword(data.newPassword);
+  } catch (error) {
+    // Too busy to hash (503): the current password was right, so it is no failed sign-in.
+    await createTransaction(() => checked.accept());
+    throw error;
+  }
   const current = hashToken(currentToken);
   const revoked = await createTransaction(async (tx) => {
     await checked.accept();
@@ -696,7 +717,9 @@ export async function changePassword(
       .update(userTable)
       .set({ passwordHash, updatedAt: now })
       .where(eq(userTable.id, user.id));
-    await dropTokens(user.id, "reset_password");
+    // Every link, not only reset's: a pending email change started by someone who knew the old
+    // password would otherwise still move the account after the owner changed it.
+    await dropTokens(user.id);
     return tx
       .delete(sessionTable)
       .where(and(eq(sessionTable.userId, user.id), ne(sessionTable.tokenHash, current)))
@@ -739,8 +762,15 @@ export async function listSessions(
   }));
 }
 
-/** Ends one of the user's sessions by its public id; another user's (or none) is a 404. */
-export async function revokeSession(userID: string, sessionID: string): Promise<void> {
+/**
+ * Ends one of the user's sessions by its public id; another user's (or none) is a 404. Says
+ * whether it was `currentToken`'s (the caller then clears the cookie).
+ */
+export async function revokeSession(
+  userID: string,
+  sessionID: string,
+  currentToken: string,
+): Promise<{ current: boolean }> {
   const revoked = await useTransaction((tx) =>
     tx
       .delete(sessionTable)
@@ -749,18 +779,21 @@ export async function revokeSession(userID: string, sessionID: string): Promise<
   );
   if (revoked.length === 0) throw new NotFoundError("Session not found");
   await forgetSessions(revoked.map((row) => row.tokenHash));
+  return { current: revoked.some((row) => row.tokenHash === hashToken(currentToken)) };
 }
 
 /** Ends every session of the user but `currentToken`'s; returns how many. */
 export async function revokeOtherSessions(userID: string, currentToken: string): Promise<number> {
-  const revoked = await useTransaction((tx) =>
-    tx
+  const revoked = await createTransaction(async (tx) => {
+    // As logoutEverywhere: a link another session asked for (an email change) dies with it.
+    await dropTokens(userID);
+    return tx
       .delete(sessionTable)
       .where(
         and(eq(sessionTable.userId, userID), ne(sessionTable.tokenHash, hashToken(currentToken))),
       )
-      .returning({ tokenHash: sessionTable.tokenHash }),
-  );
+      .returning({ tokenHash: sessionTable.tokenHash });
+  });
   await forgetSessions(revoked.map((row) => row.tokenHash));
   return revoked.length;
 }
@@ -779,7 +812,7 @@ export async function deleteAccount(
   now = new Date(),
 ) {
   const data = DeleteAccountInput.parse(input);
-  const checked = await checkPassword(user.email, data.password, origin, now);
+  const checked = await checkPassword(user.email, data.password, origin, now, { rehash: false });
   const revoked = await createTransaction(async (tx) => {
     await checked.accept();
     const [row] = await tx
@@ -815,7 +848,7 @@ export async function deleteAccount(
   );
 }
 
-/** Whether another account has `email` (a 409 at request time and again at confirm time). */
+/** Whether another account has `email` (a 409 at confirm time). */
 async function taken(email: string, exceptUserID: string) {
   const [row] = await useTransaction((tx) =>
     tx
@@ -830,8 +863,9 @@ const emailTaken = () =>
   new ConflictError("An account with this email already exists", { field: "newEmail" });
 
 /**
- * Starts an email change: the password is checked as a sign-in; the new address must be free;
- * a confirmation link goes to it (and a notice to the old address, if verified). Nothing changes
+ * Starts an email change: the password is checked as a sign-in; a confirmation link goes to the
+ * new address unless another account has it (the same 202 either way), and a notice, masking it,
+ * to the old address. Nothing changes
  * until `confirmEmailChange`.
  */
 export async function requestEmailChange(
@@ -849,11 +883,11 @@ export async function requestEmailChange(
     now,
     "Too many email changes asked for; try again later",
   );
-  const checked = await checkPassword(user.email, data.password, origin, now);
-  // The right password is not a failure, whatever comes next (a 409 rolls back what follows).
-  await createTransaction(() => checked.accept());
+  const checked = await checkPassword(user.email, data.password, origin, now, { rehash: false });
+  // The same work whether or not the new address has an account (no enumeration): the worker
+  // looks that up, off the request's clock, and mails no link to a taken address (tokens.ts).
   await createTransaction(async () => {
-    if (await taken(data.newEmail, user.id)) throw emailTaken();
+    await checked.accept();
     await enqueue(sendEmailChangeTask, { userId: user.id, newEmail: data.newEmail });
   });
 }
@@ -865,10 +899,13 @@ export async function requestEmailChange(
 export async function confirmEmailChange(input: z.input<typeof TokenInput>, now = new Date()) {
   const { token } = TokenInput.parse(input);
   const user = await createTransaction(async () => {
-    const updated = await moveTo(token, now);
+    const { updated, previous } = await moveTo(token, now);
     // Links mailed to the old address stop working.
     await dropTokens(updated.id, "verify_email");
     await dropTokens(updated.id, "reset_password");
+    // The old address hears of it again now it took effect (queued with the change: a rolled
+    // back change mails nothing).
+    await Mail.send(emailChangedNotice(previous, updated.email));
     return updated;
   }).catch((error: unknown) => {
     // A signup took the address between the check and the write: the unique index says so.
@@ -892,6 +929,14 @@ async function moveTo(token: string, now: Date) {
   const found = await findToken("change_email", token, now);
   if (!found) throw invalidToken();
   if (await taken(found.email, found.userId)) throw emailTaken();
+  const [before] = await useTransaction((tx) =>
+    tx
+      .select({ email: userTable.email })
+      .from(userTable)
+      .where(eq(userTable.id, found.userId))
+      .for("update"),
+  );
+  if (!before) throw invalidToken();
   const [updated] = await useTransaction((tx) =>
     tx
       .update(userTable)
@@ -901,5 +946,5 @@ async function moveTo(token: string, now: Date) {
   );
   if (!updated) throw invalidToken();
   await spendToken(found.tokenHash);
-  return updated;
+  return { updated, previous: before.email };
 }

@@ -68,6 +68,8 @@ describe("auth: delete the account", () => {
       expect((await mailTo(account.email)).length).toBeGreaterThanOrEqual(3);
       expect(await rowsNaming(id, account.email)).not.toEqual([]);
       const otherBefore = await rowsNaming(other.user.id, other.email);
+      // The file is there before, so "gone after" proves the deletion did it.
+      expect(await (await storage()).head(keys(attachment.id).file)).toBeDefined();
 
       const response = await remove(account.cookie, account.password);
       expect(response.status).toBe(204);

@@ -1,8 +1,9 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
-import { client, rowCounts, sessionCookie, signupUser } from "../../test/app";
+import { afterEach, describe, expect, it, onTestFinished, vi } from "vitest";
+import { client, rowCounts, sessionCookie, signupUser, userState } from "../../test/app";
 import { isolated } from "../../test/database";
 import { errorOf, issuesOf, jsonRequest } from "../../test/http";
 import { app } from "../api";
+import * as Hashing from "./password";
 
 /** Changing the password while signed in, black-box through the app. */
 
@@ -35,6 +36,7 @@ describe("auth: change password", () => {
       vi.setSystemTime(new Date("2030-01-01T12:00:10Z"));
       const account = await signupUser();
       const before = await rowCounts();
+      const stateBefore = await userState(account.user.id);
       // Four wrong here and one wrong sign-in: the 5 free attempts are spent.
       for (let i = 0; i < 4; i++) {
         const wrong = await change(account.cookie, "not the password", "a brand new password");
@@ -50,6 +52,24 @@ describe("auth: change password", () => {
       const counts = await rowCounts();
       expect({ ...counts, login_throttle: 0 }).toEqual({ ...before, login_throttle: 0 });
       expect(counts.login_throttle).toBe((before.login_throttle ?? 0) + 1);
+      // An UPDATE is no row: the hash itself is unchanged (the right password now gets a 429, so
+      // a sign-in cannot show it).
+      expect(await userState(account.user.id)).toEqual(stateBefore);
+    }));
+
+  it("a 503 while hashing the new password does not count the right current password as a failure", async () =>
+    isolated(async () => {
+      const account = await signupUser();
+      const before = await rowCounts();
+      const stateBefore = await userState(account.user.id);
+      const hash = vi.spyOn(Hashing, "hashPassword").mockRejectedValue(Hashing.serverBusy());
+      onTestFinished(() => hash.mockRestore());
+      const busy = await change(account.cookie, account.password, "a brand new password");
+      expect(busy.status).toBe(503);
+      hash.mockRestore();
+      // No sign-in throttle row left behind, the password unchanged.
+      expect(await rowCounts()).toEqual(before);
+      expect(await userState(account.user.id)).toEqual(stateBefore);
     }));
 
   it.each([

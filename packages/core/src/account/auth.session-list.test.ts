@@ -90,8 +90,22 @@ describe("auth: session list", () => {
         param: { id: target?.id ?? "" },
       });
       expect(ended.status).toBe(204);
+      // Another device's session: this browser keeps its cookie.
+      expect(ended.headers.get("set-cookie")).toBeNull();
       expect((await client(phone).api.auth.me.$get()).status).toBe(401);
       expect((await client(account.cookie).api.auth.me.$get()).status).toBe(200);
+    }));
+
+  it("DELETE /sessions/:id of this very session ends it and clears its cookie, as logout does", async () =>
+    isolated(async () => {
+      const account = await signupUser();
+      const self = (await list(account.cookie)).find((s) => s.current);
+      const ended = await client(account.cookie).api.auth.sessions[":id"].$delete({
+        param: { id: self?.id ?? "" },
+      });
+      expect(ended.status).toBe(204);
+      expect(ended.headers.get("set-cookie")).toMatch(/slipway_session=;.*Max-Age=0/);
+      expect((await client(account.cookie).api.auth.me.$get()).status).toBe(401);
     }));
 
   it("DELETE /sessions ends every other session of the user and no one else's", async () =>

@@ -1,5 +1,5 @@
 import { hash, randomBytes } from "node:crypto";
-import { and, eq, gt } from "drizzle-orm";
+import { and, eq, gt, ne } from "drizzle-orm";
 import * as z from "zod";
 import { config } from "../config";
 import { createTransaction, useTransaction } from "../db/transaction";
@@ -19,7 +19,7 @@ export const TOKEN_TTL_HOURS = {
   change_email: 24,
 } as const satisfies Record<AccountTokenPurpose, number>;
 
-/** The site's page each token's link opens (the web app reads `token` and calls the API). */
+/** The site's page each token's link opens (the web app reads `#token=` and calls the API). */
 const PAGES = {
   verify_email: "/verify-email",
   reset_password: "/reset-password",
@@ -29,9 +29,13 @@ const PAGES = {
 export const hashToken = (token: string) => hash("sha256", token, "hex");
 const hours = (n: number) => n * 3_600_000;
 
-/** The link a mail carries: the site's page with the token in its query. */
+/**
+ * The link a mail carries: the site's page with the token in its fragment, which a browser never
+ * sends to a server: not in CloudFront's or the router's access logs, not in a Referer. The page
+ * reads it from `location.hash` and posts it to the API.
+ */
 export function tokenLink(purpose: AccountTokenPurpose, token: string): string {
-  return `${config().siteURL}${PAGES[purpose]}?token=${encodeURIComponent(token)}`;
+  return `${config().siteURL}${PAGES[purpose]}#token=${encodeURIComponent(token)}`;
 }
 
 /**
@@ -105,8 +109,11 @@ export async function dropTokens(userID: string, purpose?: AccountTokenPurpose):
   );
 }
 
-// The mails: queued by the API as tasks (after its commit), written by the worker, which issues
-// the token in the same transaction as it queues the mail.deliver that carries it.
+// The mails: queued by the API as tasks (after its commit) that carry only a reference (the user's
+// id or the address asked about, and the purpose in the task's name), never a token. The worker
+// issues the token and hands the mail to the provider directly (Mail.sendNow) in one task step, so
+// the raw token is in no outbox row, queue message or step record: only in the mail that leaves
+// (and offline in the dev mailbox, which is that mail).
 
 /** Mails a verification link to the user's current address, unless it is verified. */
 export const sendVerificationTask = defineTask(
@@ -118,37 +125,47 @@ export const sendPasswordResetTask = defineTask(
   "account.sendPasswordReset",
   z.strictObject({ email: z.email() }),
 );
-/** Mails a confirmation link to the new address, and a notice to the old one if it is verified. */
+/** Mails a confirmation link to the new address, and a notice to the old one (always). */
 export const sendEmailChangeTask = defineTask(
   "account.sendEmailChange",
   z.strictObject({ userId: idSchema("user"), newEmail: z.email() }),
 );
 
-/** Thrown to roll a task's transaction back when its mail was already queued by an earlier run. */
-class AlreadySent extends Error {}
+type Outcome = "sent" | "skipped" | "already sent";
 
 /**
- * Issues a token and queues its mail in one transaction, once per task: the mail's dedup key is
- * the task's id, and a run that finds it already queued rolls back, so the token the first run
- * mailed stays the live one (a second token would have deleted it).
+ * Issues a token and sends its mail, once per task: the task's step `mail:<part>` runs `write`
+ * (in a transaction of its own: lock the user, issue the token, which deletes the older ones of
+ * its purpose) and commits, then hands the mail to the provider, and records only "sent" or
+ * "skipped". A delivery that finds the step recorded does nothing, so the token the first run
+ * mailed stays the live one. A run that fails after the token committed (the provider down) or
+ * a crash before the record commits runs again: a new token, which deletes the one before, and a
+ * new mail; the older mail's link, if one went, stops working (only the newest works).
  */
-async function once(
-  task: Pick<TaskContext, "id">,
-  work: (dedupKey: (part: string) => { dedupKey: string }) => Promise<"sent" | "skipped">,
-): Promise<"sent" | "skipped" | "already sent"> {
-  try {
-    return await createTransaction(() =>
-      work((part) => ({ dedupKey: `account:${task.id}:${part}` })),
-    );
-  } catch (error) {
-    if (error instanceof AlreadySent) return "already sent";
-    throw error;
-  }
+async function mailWithToken(
+  task: Pick<TaskContext, "id" | "step">,
+  part: string,
+  write: () => Promise<Mail.Message | undefined>,
+): Promise<Outcome> {
+  let ran = false;
+  const outcome = await task.step(`mail:${part}`, async () => {
+    ran = true;
+    const message = await createTransaction(write);
+    if (!message) return "skipped";
+    await Mail.sendNow(message, `${task.id}:${part}`);
+    return "sent";
+  });
+  return ran ? outcome : "already sent";
 }
 
-async function queue(message: Parameters<typeof Mail.send>[0], options: { dedupKey: string }) {
-  const { enqueued } = await Mail.send(message, options);
-  if (!enqueued) throw new AlreadySent();
+async function addressTaken(email: string, exceptUserID: string) {
+  const [row] = await useTransaction((tx) =>
+    tx
+      .select({ id: userTable.id })
+      .from(userTable)
+      .where(and(eq(userTable.email, email), ne(userTable.id, exceptUserID))),
+  );
+  return row !== undefined;
 }
 
 async function userByID(userID: string) {
@@ -160,99 +177,124 @@ async function userByID(userID: string) {
 
 export async function sendVerification(
   { userId }: { userId: string },
-  task: Pick<TaskContext, "id">,
+  task: Pick<TaskContext, "id" | "step">,
   now = new Date(),
 ) {
-  return once(task, async (key) => {
+  return mailWithToken(task, "verify", async () => {
     const user = await userByID(userId);
-    if (!user || user.emailVerifiedAt) return "skipped";
+    if (!user || user.emailVerifiedAt) return undefined;
     const token = await issueToken(user.id, "verify_email", user.email, now);
-    await queue(
-      render({
-        to: user.email,
-        subject: "Confirm your email address",
-        greeting: `Hello ${user.name},`,
-        paragraphs: [
-          "Confirm that this is your email address to finish setting up your Slipway account.",
-          `The link works once, for ${TOKEN_TTL_HOURS.verify_email} hours.`,
-        ],
-        action: { label: "Confirm my email", url: tokenLink("verify_email", token) },
-        footer: "If you did not create this account, ignore this mail.",
-      }),
-      key("verify"),
-    );
-    return "sent";
+    return render({
+      to: user.email,
+      subject: "Confirm your email address",
+      // No name in mail to an address not yet proved: whoever signed up chose it, and it would
+      // be free text from us to a stranger ("Hello Visit evil.example…").
+      greeting: "Hello,",
+      paragraphs: [
+        "Confirm that this is your email address to finish setting up your Slipway account.",
+        `The link works once, for ${TOKEN_TTL_HOURS.verify_email} hours.`,
+      ],
+      action: { label: "Confirm my email", url: tokenLink("verify_email", token) },
+      footer: "If you did not create this account, ignore this mail.",
+    });
   });
 }
 
 export async function sendPasswordReset(
   { email }: { email: string },
-  task: Pick<TaskContext, "id">,
+  task: Pick<TaskContext, "id" | "step">,
   now = new Date(),
 ) {
-  return once(task, async (key) => {
+  return mailWithToken(task, "reset", async () => {
     const [user] = await useTransaction((tx) =>
       tx.select().from(userTable).where(eq(userTable.email, email)).for("update"),
     );
-    if (!user) return "skipped";
+    if (!user) return undefined;
     const token = await issueToken(user.id, "reset_password", user.email, now);
-    await queue(
-      render({
-        to: user.email,
-        subject: "Reset your password",
-        greeting: `Hello ${user.name},`,
-        paragraphs: [
-          "Someone asked to reset the password of your Slipway account. Choose a new one with the link below; it signs you out everywhere else.",
-          `The link works once, for ${TOKEN_TTL_HOURS.reset_password} hour.`,
-        ],
-        action: { label: "Choose a new password", url: tokenLink("reset_password", token) },
-        footer: "If it was not you, ignore this mail: your password stays as it is.",
-      }),
-      key("reset"),
-    );
-    return "sent";
+    return render({
+      to: user.email,
+      subject: "Reset your password",
+      greeting: user.emailVerifiedAt ? `Hello ${user.name},` : "Hello,",
+      paragraphs: [
+        "Someone asked to reset the password of your Slipway account. Choose a new one with the link below; it signs you out everywhere else.",
+        `The link works once, for ${TOKEN_TTL_HOURS.reset_password} hour.`,
+      ],
+      action: { label: "Choose a new password", url: tokenLink("reset_password", token) },
+      footer: "If it was not you, ignore this mail: your password stays as it is.",
+    });
   });
 }
 
 export async function sendEmailChange(
   { userId, newEmail }: { userId: string; newEmail: string },
-  task: Pick<TaskContext, "id">,
+  task: Pick<TaskContext, "id" | "step">,
   now = new Date(),
 ) {
-  return once(task, async (key) => {
+  const outcome = await mailWithToken(task, "new", async () => {
     const user = await userByID(userId);
-    if (!user || user.email === newEmail) return "skipped";
+    if (!user || user.email === newEmail) return undefined;
+    // Another account has it: no link (the confirm would be a 409), and the request's 202 said
+    // nothing either way. The owner of that address gets no mail from a stranger's request.
+    if (await addressTaken(newEmail, user.id)) return undefined;
     const token = await issueToken(user.id, "change_email", newEmail, now);
-    await queue(
+    return render({
+      to: newEmail,
+      subject: "Confirm your new email address",
+      greeting: "Hello,",
+      paragraphs: [
+        `Confirm that this address should replace ${user.email} on your Slipway account.`,
+        `The link works once, for ${TOKEN_TTL_HOURS.change_email} hours; until then nothing changes.`,
+      ],
+      action: { label: "Use this address", url: tokenLink("change_email", token) },
+      footer: "If you did not ask for this, ignore this mail.",
+    });
+  });
+  // The notice carries no token: it goes through the outbox (mail.deliver), once per task by its
+  // dedup key. Always, verified or not: a security notice is the one mail an unverified address
+  // must get (every account from before verification existed is unverified). The new address is
+  // masked: the old mailbox may no longer be the owner's.
+  await createTransaction(async () => {
+    const user = await userByID(userId);
+    if (!user || user.email === newEmail) return;
+    await Mail.send(
       render({
-        to: newEmail,
-        subject: "Confirm your new email address",
-        greeting: `Hello ${user.name},`,
+        to: user.email,
+        subject: "Your email address is being changed",
+        greeting: "Hello,",
         paragraphs: [
-          `Confirm that this address should replace ${user.email} on your Slipway account.`,
-          `The link works once, for ${TOKEN_TTL_HOURS.change_email} hours; until then nothing changes.`,
+          `Someone signed in to your Slipway account asked to move it to ${maskEmail(newEmail)}. It changes only when that address confirms.`,
+          "If this was not you, change your password now: that cancels the change and signs out every other device.",
         ],
-        action: { label: "Use this address", url: tokenLink("change_email", token) },
-        footer: "If you did not ask for this, ignore this mail.",
+        action: { label: "Open Slipway", url: config().siteURL },
       }),
-      key("new"),
+      { dedupKey: `account:${task.id}:old` },
     );
-    // Only verification and reset mail goes to an unverified address.
-    if (user.emailVerifiedAt) {
-      await queue(
-        render({
-          to: user.email,
-          subject: "Your email address is being changed",
-          greeting: `Hello ${user.name},`,
-          paragraphs: [
-            `Someone signed in to your Slipway account asked to move it to ${newEmail}. It changes only when that address confirms.`,
-            "If this was not you, change your password now: that signs out every other device.",
-          ],
-          action: { label: "Open Slipway", url: config().siteURL },
-        }),
-        key("old"),
-      );
-    }
-    return "sent";
+  });
+  return outcome;
+}
+
+/**
+ * An address with its local part hidden but its first character (`n***@example.com`): enough for
+ * the owner to recognise, not enough to hand a stranger reading the old mailbox the new one.
+ */
+export function maskEmail(email: string): string {
+  const at = email.lastIndexOf("@");
+  return `${email.slice(0, Math.min(1, at))}***${email.slice(at)}`;
+}
+
+/**
+ * The second notice to the old address, once the change took effect (queued in the confirm's
+ * transaction): the owner learns of it even if they missed the first.
+ */
+export function emailChangedNotice(oldEmail: string, newEmail: string) {
+  return render({
+    to: oldEmail,
+    subject: "Your email address was changed",
+    greeting: "Hello,",
+    paragraphs: [
+      `Your Slipway account now uses ${maskEmail(newEmail)}; this address no longer signs in.`,
+      "If this was not you, someone has your password: contact us from this address at once.",
+    ],
+    action: { label: "Open Slipway", url: config().siteURL },
   });
 }

@@ -261,7 +261,7 @@ describe.skipIf(!server)(
         messages: { to: string; text: string }[];
       };
       const link = mailbox.messages.find((m) => m.to === account.email)?.text ?? "";
-      const token = /verify-email\?token=([\w-]+)/.exec(link)?.[1] ?? "";
+      const token = /verify-email#token=([\w-]+)/.exec(link)?.[1] ?? "";
       expect((await send("/api/auth/verify-email", "POST", { token })).status).toBe(200);
       expect((await send("/api/auth/sessions", "GET", undefined, cookie)).status).toBe(200);
       const { enqueue } = await import("../task/task");

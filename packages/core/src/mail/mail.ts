@@ -36,24 +36,38 @@ export async function deliver(
   message: Message,
   task: Pick<TaskContext, "id" | "step">,
 ): Promise<void> {
+  if (config().mail.kind === "ses") {
+    await task.step("send", async () => ({ messageId: await sendNow(message, task.id) }));
+    return;
+  }
+  await sendNow(message, task.id);
+}
+
+/**
+ * Hands the message to the provider now, with no outbox: SES when linked (returns its message
+ * id), else the dev mailbox under `id` (stored once per id). For mail that must not be persisted
+ * on its way out (a link carrying a token, ADR 025): the caller runs it inside a task step, which
+ * gives it its once-per-task and retries. Outside a transaction when SES is linked.
+ */
+export async function sendNow(message: Message, id: string): Promise<string | null> {
+  const parsed = Message.parse(message);
   const mail = config().mail;
   if (mail.kind === "ses") {
-    const { messageId } = await task.step("send", async () => {
-      // Loaded only where SES is linked: offline never loads the SES SDK.
-      const { sendWithSes } = await import("./ses");
-      return sendWithSes(message, mail.sender, mail.configSet);
-    });
-    log.info("mail sent", { subject: message.subject, messageId });
-    return;
+    // Loaded only where SES is linked: offline never loads the SES SDK.
+    const { sendWithSes } = await import("./ses");
+    const { messageId } = await sendWithSes(parsed, mail.sender, mail.configSet);
+    log.info("mail sent", { subject: parsed.subject, messageId });
+    return messageId;
   }
   const stored = await useTransaction(async (tx) =>
     tx
       .insert(devMailTable)
-      .values({ id: task.id, from: mail.sender, ...message })
+      .values({ id, from: mail.sender, ...parsed })
       .onConflictDoNothing()
       .returning({ id: devMailTable.id }),
   );
-  if (stored.length > 0) log.info("mail stored in the dev mailbox", { subject: message.subject });
+  if (stored.length > 0) log.info("mail stored in the dev mailbox", { subject: parsed.subject });
+  return null;
 }
 
 /** The dev mailbox, newest first. */
