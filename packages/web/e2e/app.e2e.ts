@@ -95,9 +95,9 @@ async function followMailedLink(to: string, path: string) {
   const mail = page
     .getByRole("article")
     .filter({ hasText: `To ${to},` })
-    .filter({ hasText: `${path}?token=` })
+    .filter({ hasText: `${path}#token=` })
     .first();
-  await mail.getByRole("link", { name: new RegExp(`${path}\\?token=`) }).click();
+  await mail.getByRole("link", { name: new RegExp(`${path}#token=`) }).click();
 }
 
 describe("in Chromium", () => {
@@ -285,15 +285,15 @@ describe("in Chromium", () => {
       ["/notes/new", "New note"],
       ["/nowhere", "Not found"],
       ["/account", "Your account", "(this device)"],
-      ["/verify-email?token=used", "Confirm your email address", "Send a new link"],
+      ["/verify-email#token=used", "Confirm your email address", "Send a new link"],
     ];
     const signedOut: Visit[] = [
       ["/login", "Log in"],
       ["/signup", "Create your account"],
       ["/forgot-password", "Reset your password"],
-      ["/reset-password?token=unknown", "Set a new password"],
-      ["/verify-email?token=used", "Confirm your email address", "to ask for a new link"],
-      ["/confirm-email?token=used", "Confirm your new email address", "This link is unknown"],
+      ["/reset-password#token=unknown", "Set a new password"],
+      ["/verify-email#token=used", "Confirm your email address", "to ask for a new link"],
+      ["/confirm-email#token=used", "Confirm your new email address", "This link is unknown"],
     ];
     for (const pages of [signedIn, signedOut]) {
       if (pages === signedOut) await context.clearCookies();

@@ -4,7 +4,7 @@ import { Link, useLocation, useSearch } from "wouter";
 import { call, safeNext } from "../api";
 import { Field, FormError } from "../components/field";
 import { formErrors, submit } from "../components/form";
-import { useApi } from "../hooks";
+import { useApi, useLinkToken } from "../hooks";
 
 function useAuth(kind: "signup" | "login") {
   const api = useApi();
@@ -169,12 +169,12 @@ export function ForgotPassword() {
   );
 }
 
-/** The reset mail's page (`/reset-password?token=…`): a new password, then signed in. */
+/** The reset mail's page (`/reset-password#token=…`): a new password, then signed in. */
 export function ResetPassword() {
   const api = useApi();
   const client = useQueryClient();
   const [, navigate] = useLocation();
-  const token = new URLSearchParams(useSearch()).get("token") ?? "";
+  const token = useLinkToken();
   const reset = useMutation({
     mutationFn: (values: Record<string, string>) =>
       call(

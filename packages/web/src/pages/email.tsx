@@ -1,9 +1,9 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useRef } from "react";
-import { Link, useSearch } from "wouter";
+import { Link } from "wouter";
 import { ApiError, call } from "../api";
 import { FormError } from "../components/field";
-import { useApi } from "../hooks";
+import { useApi, useLinkToken } from "../hooks";
 import { type User, useMe } from "../session";
 
 /**
@@ -13,7 +13,7 @@ import { type User, useMe } from "../session";
 function useConfirmOnArrival(confirm: (token: string) => Promise<{ user: User }>) {
   const client = useQueryClient();
   const me = useMe();
-  const token = new URLSearchParams(useSearch()).get("token") ?? "";
+  const token = useLinkToken();
   const mutation = useMutation({
     mutationFn: () => confirm(token),
     // The user this browser is signed in as (if any) may be the one that changed.
@@ -30,7 +30,7 @@ function useConfirmOnArrival(confirm: (token: string) => Promise<{ user: User }>
   return { token, mutation, me };
 }
 
-/** The verification mail's page (`/verify-email?token=…`). */
+/** The verification mail's page (`/verify-email#token=…`). */
 export function VerifyEmail() {
   const api = useApi();
   const { token, mutation, me } = useConfirmOnArrival((t) =>
@@ -87,7 +87,7 @@ export function VerifyEmail() {
   );
 }
 
-/** The email-change mail's page (`/confirm-email?token=…`), opened from the new address. */
+/** The email-change mail's page (`/confirm-email#token=…`), opened from the new address. */
 export function ConfirmEmail() {
   const api = useApi();
   const { token, mutation } = useConfirmOnArrival((t) =>

@@ -81,8 +81,8 @@ export async function realApi() {
       const mail = (await Mail.devMailbox())
         .filter((m) => m.to === to)
         .sort((a, b) => (a.id < b.id ? 1 : -1))
-        .find((m) => m.text.includes(`${page}?token=`));
-      const token = new RegExp(`${page}\\?token=([\\w-]+)`).exec(mail?.text ?? "")?.[1];
+        .find((m) => m.text.includes(`${page}#token=`));
+      const token = new RegExp(`${page}#token=([\\w-]+)`).exec(mail?.text ?? "")?.[1];
       expect(token, `a mail to ${to} with a link to ${page}`).toBeDefined();
       return token ?? "";
     },
