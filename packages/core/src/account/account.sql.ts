@@ -9,6 +9,11 @@ export const userTable = pgTable("user", {
   passwordHash: text().notNull(),
   /** When the owner proved the address is theirs (a verification link); null until then. */
   emailVerifiedAt: timestamp({ withTimezone: true }),
+  /**
+   * The addresses the account had before an email change, kept only so that deleting the account
+   * also deletes what names them (mail, sign-in throttles, limit counters; ADR 025).
+   */
+  previousEmails: text().array().notNull().default(sql`'{}'::text[]`),
   createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { and, desc, eq, gt, lt, ne, or, sql } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, lt, ne, or, sql } from "drizzle-orm";
 import * as z from "zod";
 import { config } from "../config";
 import {
@@ -816,21 +816,22 @@ export async function deleteAccount(
   const revoked = await createTransaction(async (tx) => {
     await checked.accept();
     const [row] = await tx
-      .select({ id: userTable.id, email: userTable.email })
+      .select({ id: userTable.id, email: userTable.email, previous: userTable.previousEmails })
       .from(userTable)
       .where(eq(userTable.id, user.id))
       .for("update");
     if (!row) throw new AppError("unauthorized", "Sign in first");
+    // Every address the account has had: mail, throttles and counters name the old ones too.
+    const addresses = [row.email, ...row.previous];
     await Note.removeAllOf(row.id);
     const revoked = await tx
       .delete(sessionTable)
       .where(eq(sessionTable.userId, row.id))
       .returning({ tokenHash: sessionTable.tokenHash });
     await dropTokens(row.id);
-    await tx.delete(throttle).where(eq(throttle.email, row.email));
+    await tx.delete(throttle).where(inArray(throttle.email, addresses));
     for (const key of [
-      `login:email:${row.email}`,
-      `reset:email:${row.email}`,
+      ...addresses.flatMap((address) => [`login:email:${address}`, `reset:email:${address}`]),
       `verify:user:${row.id}`,
       `email:user:${row.id}`,
       `writes:${row.id}`,
@@ -838,8 +839,8 @@ export async function deleteAccount(
       await Limit.reset(key);
     }
     await tx.delete(userTable).where(eq(userTable.id, row.id));
-    await forgetPayloads([row.id, row.email]);
-    await Mail.forgetAddress(row.email);
+    await forgetPayloads([row.id, ...addresses]);
+    for (const address of addresses) await Mail.forgetAddress(address);
     return revoked;
   });
   await forgetSessions(
@@ -940,7 +941,13 @@ async function moveTo(token: string, now: Date) {
   const [updated] = await useTransaction((tx) =>
     tx
       .update(userTable)
-      .set({ email: found.email, emailVerifiedAt: now, updatedAt: now })
+      .set({
+        email: found.email,
+        emailVerifiedAt: now,
+        updatedAt: now,
+        // What the account deletion must also forget (deleteAccount).
+        previousEmails: sql`array_append(${userTable.previousEmails}, ${before.email})`,
+      })
       .where(eq(userTable.id, found.userId))
       .returning(),
   );

@@ -88,6 +88,30 @@ describe("auth: delete the account", () => {
       expect(again.status).toBe(201);
     }));
 
+  it("after an email change, what names the address it had before goes too: its mail, its throttle, its counters", async () =>
+    isolated(async () => {
+      const account = await signupUser({ name: "Mover" });
+      const old = account.email;
+      // A failed sign-in on the old address: a throttle row and a counter that name it.
+      await client().api.auth.login.$post({ json: { email: old, password: "wrong password" } });
+      const moved = `moved.${Date.now()}@example.com`;
+      const change = await as(account.cookie).send("POST", "/api/auth/email", {
+        password: account.password,
+        newEmail: moved,
+      });
+      expect(change.status).toBe(202);
+      const token = await lastToken(moved, "Confirm your new email address", "/confirm-email");
+      expect((await client().api.auth.email.confirm.$post({ json: { token } })).status).toBe(200);
+      await drain(tasks);
+      // The notices went to the old address; the throttle and counter are still there.
+      expect((await mailTo(old)).length).toBeGreaterThanOrEqual(2);
+      expect(await rowsNaming(old)).not.toEqual([]);
+
+      expect((await remove(account.cookie, account.password)).status).toBe(204);
+      await drain(tasks);
+      expect(await rowsNaming(account.user.id, old, moved)).toEqual([]);
+    }));
+
   it("a wrong password is 401, deletes nothing, and counts as a failed sign-in", async () =>
     isolated(async () => {
       const account = await signupUser();

@@ -1,0 +1,1 @@
+ALTER TABLE "user" ADD COLUMN "previous_emails" text[] DEFAULT '{}'::text[] NOT NULL;
