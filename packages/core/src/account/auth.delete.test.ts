@@ -1,16 +1,13 @@
-import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { as, client, rowCounts, signupUser } from "../../test/app";
 import { isolated } from "../../test/database";
 import { errorOf, issuesOf, jsonRequest } from "../../test/http";
 import { lastToken, mailTo } from "../../test/mail";
-import { appTables } from "../../test/tables";
+import { rowsHolding } from "../../test/tables";
 import { drain } from "../../test/tasks";
 import { A_PNG, uploadAndProcess } from "../../test/uploads";
 import { app } from "../api";
 import { keys } from "../attachment/attachment.keys";
-import { queryRows } from "../db/client";
-import { useTransaction } from "../db/transaction";
 import { sendDaily } from "../digest/digest";
 import { storage } from "../storage/storage";
 import { tasks } from "../tasks";
@@ -23,24 +20,9 @@ const remove = (cookie: string | undefined, password: string) =>
     jsonRequest({ password }, { method: "DELETE", headers: cookie ? { cookie } : {} }),
   );
 
-/** Every row of every table whose text holds any of `needles`, as `table: row`. */
-async function rowsNaming(...needles: string[]): Promise<string[]> {
-  const found: string[] = [];
-  for (const { name } of await appTables()) {
-    const rows = await useTransaction((tx) =>
-      queryRows<{ row: string }>(
-        tx,
-        sql`select r::text as row from ${sql.identifier(name)} as r
-             where ${sql.join(
-               needles.map((needle) => sql`strpos(lower(r::text), lower(${needle})) > 0`),
-               sql` or `,
-             )}`,
-      ),
-    );
-    found.push(...rows.map((r) => `${name}: ${r.row}`));
-  }
-  return found;
-}
+/** Every row of every live table whose text holds any of `needles`, as `table: row`. */
+const rowsNaming = async (...needles: string[]) =>
+  (await rowsHolding(...needles)).map(({ table, row }) => `${table}: ${row}`);
 
 describe("auth: delete the account", () => {
   it("removes the user and every row that names them, their files by tasks; the email can sign up again", async () =>

@@ -4,6 +4,7 @@ import { as, client, rowCounts, signupUser, userState } from "../../test/app";
 import { isolated } from "../../test/database";
 import { errorOf, issuesOf, jsonRequest } from "../../test/http";
 import { lastToken, mailTo } from "../../test/mail";
+import { liveTables, rowsHolding } from "../../test/tables";
 import { delivery } from "../../test/tasks";
 import { app } from "../api";
 import { queryRows } from "../db/client";
@@ -21,28 +22,10 @@ const me = async (cookie: string) => (await (await client(cookie).api.auth.me.$g
 const verification = (email: string) =>
   lastToken(email, "Confirm your email address", "/verify-email");
 
-/** The tables of the live schema with a row whose text contains `needle`. */
+/** The live tables with a row whose text holds `needle`. */
 async function tablesHolding(needle: string): Promise<string[]> {
-  const tables = await useTransaction((tx) =>
-    queryRows<{ name: string }>(
-      tx,
-      sql`select table_name as name from information_schema.tables
-           where table_schema = current_schema() and table_type = 'BASE TABLE' order by 1`,
-    ),
-  );
-  expect(tables.map((t) => t.name)).toContain("task_outbox");
-  const found: string[] = [];
-  for (const { name } of tables) {
-    const [hit] = await useTransaction((tx) =>
-      queryRows<{ n: number }>(
-        tx,
-        sql`select count(*)::int as n from ${sql.identifier(name)} as r
-             where strpos(r::text, ${needle}) > 0`,
-      ),
-    );
-    if (hit && hit.n > 0) found.push(name);
-  }
-  return found;
+  expect(await liveTables()).toContain("task_outbox");
+  return [...new Set((await rowsHolding(needle)).map((hit) => hit.table))];
 }
 
 async function expectInvalidToken(response: Response) {
