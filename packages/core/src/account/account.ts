@@ -840,7 +840,7 @@ export async function deleteAccount(
     }
     await tx.delete(userTable).where(eq(userTable.id, row.id));
     await forgetPayloads([row.id, ...addresses]);
-    for (const address of addresses) await Mail.forgetAddress(address);
+    await Mail.forgetAddresses(addresses);
     return revoked;
   });
   await forgetSessions(

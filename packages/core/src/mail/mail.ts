@@ -1,4 +1,4 @@
-import { desc, eq } from "drizzle-orm";
+import { desc, eq, inArray } from "drizzle-orm";
 import * as z from "zod";
 import { config } from "../config";
 import { useTransaction } from "../db/transaction";
@@ -78,10 +78,17 @@ export async function devMailbox(limit = 50) {
   return rows.map((row) => ({ ...row, sentAt: row.sentAt.toISOString() }));
 }
 
-/** Deletes the dev mailbox's mail to `address` (a deleted account's), in the caller's transaction. */
-export async function forgetAddress(address: string): Promise<number> {
+/**
+ * Deletes the dev mailbox's mail to any of `addresses` (a deleted account's, past ones included),
+ * in the caller's transaction.
+ */
+export async function forgetAddresses(addresses: readonly string[]): Promise<number> {
+  if (addresses.length === 0) return 0;
   const deleted = await useTransaction((tx) =>
-    tx.delete(devMailTable).where(eq(devMailTable.to, address)).returning({ id: devMailTable.id }),
+    tx
+      .delete(devMailTable)
+      .where(inArray(devMailTable.to, [...addresses]))
+      .returning({ id: devMailTable.id }),
   );
   return deleted.length;
 }
