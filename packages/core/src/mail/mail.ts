@@ -1,4 +1,4 @@
-import { desc, eq, inArray } from "drizzle-orm";
+import { desc, inArray } from "drizzle-orm";
 import * as z from "zod";
 import { config } from "../config";
 import { useTransaction } from "../db/transaction";
