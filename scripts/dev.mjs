@@ -43,13 +43,13 @@ const seeding =
   !/^(false|0|no|off|n|disabled)$/i.test(process.env.SEED ?? "") &&
   (!existsSync(dataDir) || readdirSync(dataDir).length === 0);
 /**
- * The seed's login (packages/core/src/seed/demo.ts reads the same file): JSON, which this plain
- * node script can read without loading the app's TypeScript.
- * @type {{ email: string, password: string }}
+ * The seed's login, read only on a start that seeds (packages/core/src/seed/demo.ts reads the same
+ * file): JSON, which this plain node script can read without loading the app's TypeScript.
+ * @type {{ email: string, password: string } | undefined}
  */
-const demoLogin = JSON.parse(
-  readFileSync(path.join(root, "packages/core/src/seed/demo-login.json"), "utf8"),
-);
+const demoLogin = seeding
+  ? JSON.parse(readFileSync(path.join(root, "packages/core/src/seed/demo-login.json"), "utf8"))
+  : undefined;
 
 const resolve = createRequire(import.meta.url).resolve;
 /**
@@ -177,7 +177,7 @@ while (!stopping) {
       `\n  Slipway is up (API ready in ${ms} ms)\n` +
         `  web  http://${shown}:${webPort}\n` +
         `  api  http://${shown}:${apiPort}/api/health\n` +
-        (seeding ? `  demo login  ${demoLogin.email} / ${demoLogin.password} (seeded)\n` : "") +
+        (demoLogin ? `  demo login  ${demoLogin.email} / ${demoLogin.password} (seeded)\n` : "") +
         "\n",
     );
     break;
