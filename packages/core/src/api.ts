@@ -5,7 +5,7 @@ import { AttachmentRoutes } from "./attachment";
 import { createDevRoutes } from "./dev/dev.routes";
 import { DocsRoutes } from "./dev/docs.routes";
 import { HealthRoutes } from "./health";
-import { createApp, createSite } from "./http/app";
+import { createApp, createSite, mountApp } from "./http/app";
 import { createOpenAPIDocument, jsonResponse, publicAccess } from "./http/openapi";
 import { writeRateMiddleware } from "./limit";
 import { NoteRoutes } from "./note";
@@ -108,4 +108,4 @@ export type AppType = typeof app;
  * app's not-found handler does not apply to its parent, so the error contract is the site's own
  * and holds on every path the server answers (site.test.ts, server.test.ts for the bundle).
  */
-export const site = createSite().route("/storage", LocalStorageRoutes).route("/", app);
+export const site = mountApp(createSite().route("/storage", LocalStorageRoutes), "/", app);
