@@ -1,9 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { emfDocuments, emfProblems } from "../../test/emf";
+import { ORIGIN } from "../../test/http";
 import { captureLogs } from "../../test/logs";
 import { app } from "../api";
-import { ORIGIN } from "../../test/http";
 import { rollback } from "../db/transaction";
 import { METRICS, METRICS_NAMESPACE, ROUTE_GROUPS, TASK_NAMES } from "./metric-catalog";
 import {
@@ -19,14 +19,24 @@ import {
 } from "./metrics";
 
 type Doc = Record<string, unknown> & {
-  Latency?: { Values: number[]; Counts: number[]; Max: number; Min: number; Count: number; Sum: number };
+  Latency?: {
+    Values: number[];
+    Counts: number[];
+    Max: number;
+    Min: number;
+    Count: number;
+    Sum: number;
+  };
 };
 
 const request = fc.record({
   group: fc.constantFrom(...ROUTE_GROUPS),
   status: fc.constantFrom(200, 201, 204, 400, 401, 404, 429, 500, 503),
   // From sub-millisecond to beyond the histogram's top bucket.
-  ms: fc.oneof(fc.double({ min: 0, max: 5, noNaN: true }), fc.double({ min: 0, max: 2e6, noNaN: true })),
+  ms: fc.oneof(
+    fc.double({ min: 0, max: 5, noNaN: true }),
+    fc.double({ min: 0, max: 2e6, noNaN: true }),
+  ),
 });
 
 describe("EMF lines", () => {
@@ -100,7 +110,9 @@ describe("aggregation", () => {
         for (const r of requests) aggregate.request(r.group, r.status, r.ms);
         const documents = aggregate.drain("local", 1) as Doc[];
         const seen = new Set(requests.map((r) => r.group));
-        const byGroup = new Map(documents.filter((d) => d.RouteGroup).map((d) => [d.RouteGroup, d]));
+        const byGroup = new Map(
+          documents.filter((d) => d.RouteGroup).map((d) => [d.RouteGroup, d]),
+        );
         expect(new Set(byGroup.keys())).toEqual(seen);
         for (const group of seen) {
           const mine = requests.filter((r) => r.group === group);
@@ -111,7 +123,8 @@ describe("aggregation", () => {
           expect(latency.Values.length).toBeLessThanOrEqual(EMF_MAX_VALUES);
           // The histogram: each bucket's count is the requests that fall in it.
           const expected = new Map<number, number>();
-          for (const r of mine) expected.set(bucketOf(r.ms), (expected.get(bucketOf(r.ms)) ?? 0) + 1);
+          for (const r of mine)
+            expected.set(bucketOf(r.ms), (expected.get(bucketOf(r.ms)) ?? 0) + 1);
           const got = new Map(latency.Values.map((v, i) => [bucketOf(v), latency.Counts[i]]));
           expect(got).toEqual(expected);
           expect(latency.Max).toBeCloseTo(Math.max(...mine.map((r) => r.ms)), 2);

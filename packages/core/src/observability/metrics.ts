@@ -205,12 +205,7 @@ export function recordRequest(pattern: string | undefined, status: number, durat
 }
 
 /** A task run (task/worker.ts): its duration, whether it failed, and how long it had queued. */
-export function recordTask(
-  name: string,
-  durationMs: number,
-  failed: boolean,
-  queueAgeMs?: number,
-) {
+export function recordTask(name: string, durationMs: number, failed: boolean, queueAgeMs?: number) {
   current.task(name, durationMs, failed, queueAgeMs);
 }
 
