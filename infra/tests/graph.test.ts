@@ -401,7 +401,8 @@ const breakages = [
     file: "infra/monitoring.ts",
     from: 'emf("TaskFailures", { Task: t }',
     to: 'emf("TaskFailure", { Task: t }',
-    caught: 'widget "Task failures by task (app)": Slipway TaskFailure is not a metric the app emits',
+    caught:
+      'widget "Task failures by task (app)": Slipway TaskFailure is not a metric the app emits',
   },
   // A route group the code never emits.
   {

@@ -13,12 +13,10 @@ const worker = createWorker(tasks);
  * The batch's task metrics are written as EMF lines before it returns: Lambda may freeze the
  * process right after, and a frozen timer never fires (ADR 030).
  */
-export const handler = await withErrorReporting(
-  async (...args: Parameters<typeof worker>) => {
-    try {
-      return await worker(...args);
-    } finally {
-      flushMetrics();
-    }
-  },
-);
+export const handler = await withErrorReporting(async (...args: Parameters<typeof worker>) => {
+  try {
+    return await worker(...args);
+  } finally {
+    flushMetrics();
+  }
+});

@@ -59,8 +59,9 @@ describe("EMF lines", () => {
         (f) => JSON.stringify([f.dimensions]) === JSON.stringify(directive?.Dimensions),
       );
       expect(family, JSON.stringify(directive)).toBeDefined();
-      for (const metric of directive?.Metrics as { Name: string; Unit: string }[])
-        expect((family?.metrics as Record<string, string>)[metric.Name]).toBe(metric.Unit);
+      const units = (family?.metrics ?? {}) as Record<string, string>;
+      for (const metric of (directive?.Metrics ?? []) as { Name: string; Unit: string }[])
+        expect(units[metric.Name]).toBe(metric.Unit);
     }
     expect(documents.map((d) => [d.RouteGroup ?? d.Task ?? "stage", d.Stage])).toEqual([
       ["notes", "staging"],
