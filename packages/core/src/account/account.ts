@@ -17,6 +17,7 @@ import { createID } from "../id";
 import { Limit } from "../limit";
 import * as Mail from "../mail/mail";
 import * as Note from "../note/note";
+import { recordLoginFailure } from "../observability/metrics";
 import { enqueue, forgetPayloads } from "../task/task";
 import { loginThrottleTable, sessionTable, userTable } from "./account.sql";
 import { LOGIN_LIMITS } from "./login-limits";
@@ -376,7 +377,10 @@ async function checkPassword(
     await release(hits, now);
     throw error;
   }
-  if (!user || !valid) throw new AppError("unauthorized", "Wrong email or password");
+  if (!user || !valid) {
+    recordLoginFailure();
+    throw new AppError("unauthorized", "Wrong email or password");
+  }
 
   // Only sign-in keeps the rehash; the others would throw an Argon2 hash away (or replace it).
   const rehashed =
