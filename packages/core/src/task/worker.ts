@@ -65,7 +65,7 @@ export function createWorker(tasks: readonly TaskHandler[], options: WorkerOptio
   }
 
   async function run(record: SQSRecord, seen: Partial<Envelope>, deadline: Date): Promise<void> {
-    const envelope = Envelope.parse(JSON.parse(record.body));
+    const envelope = Envelope.parse(readBody(record.body));
     Object.assign(seen, envelope);
     const task = byName.get(envelope.task);
     if (!task) throw new Error(`unknown task "${envelope.task}"`);
@@ -269,3 +269,12 @@ async function runStep<T extends Json>(
 }
 
 export type Worker = ReturnType<typeof createWorker>;
+
+/** JSON.parse's error quotes the text it could not read: a body may hold anything, so not here. */
+function readBody(body: string): unknown {
+  try {
+    return JSON.parse(body);
+  } catch {
+    throw new Error(`the message body is not JSON (${body.length} characters)`);
+  }
+}
