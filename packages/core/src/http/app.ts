@@ -2,10 +2,12 @@ import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { type RequestIdVariables, requestId } from "hono/request-id";
+import { routePath } from "hono/route";
 import { secureHeaders } from "hono/secure-headers";
 import { config } from "../config";
 import { AppError } from "../error";
 import { log, withLogContext } from "../log";
+import { finishTrace, parseTraceparent, startTrace, type Trace } from "../observability/trace";
 import { originGuard } from "./client-address";
 import { handleError, notFoundHandler } from "./errors";
 
@@ -30,19 +32,42 @@ const sameOrigin = createMiddleware<AppEnv>(async (c, next) => {
 });
 const jsonType = /^application\/([\w.-]+\+)?json$/i;
 
-/** Runs the rest of the request with its id in every log line, and logs one line per request. */
+/**
+ * Runs the rest of the request with its id and trace in every log line, and logs one line per
+ * request. The one place a request's trace starts (ADR 029): a valid incoming `traceparent` is
+ * continued, anything else starts a new trace; its id is on the response as `x-trace-id`.
+ */
 const requestLog = createMiddleware<AppEnv>(async (c, next) => {
   const started = performance.now();
-  await withLogContext({ requestId: c.var.requestId }, async () => {
-    await next();
-    log.info("request", {
-      method: c.req.method,
-      path: c.req.path,
-      status: c.res.status,
-      durationMs: Math.round(performance.now() - started),
-    });
-  });
+  const trace = startTrace(parseTraceparent(c.req.header("traceparent")));
+  c.header("x-trace-id", trace.traceId);
+  await withLogContext(
+    { requestId: c.var.requestId },
+    async () => {
+      await next();
+      log.info("request", {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        durationMs: Math.round(performance.now() - started),
+      });
+      if (trace.spans) finishRequest(c, trace);
+    },
+    trace,
+  );
 });
+
+/** The request's root span, for a recorded trace: named by its route, not its path (no ids). */
+function finishRequest(c: Context<AppEnv>, trace: Trace) {
+  const status = c.res.status;
+  const route = status === 404 ? "(no route)" : routePath(c, -1) || "(no route)";
+  finishTrace(trace, {
+    op: "http.server",
+    name: `${c.req.method} ${route}`,
+    ok: status < 500,
+    data: { "http.response.status_code": status, requestId: c.var.requestId },
+  });
+}
 
 /**
  * The API speaks JSON only: a body of another type gets 415, and malformed JSON gets 400 here,
