@@ -240,6 +240,7 @@ export function database(): Promise<DatabaseHandle> {
 
 /** Points the process at an already opened database (tests prepare theirs from a template). */
 export function setDatabase(handle: Promise<DatabaseHandle>) {
+  instrumentQueries();
   opening = handle;
 }
 

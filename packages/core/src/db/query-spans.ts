@@ -10,22 +10,31 @@ import { recording, recordSpan, traceClock } from "../observability/trace";
  * drizzle upgrade stops calling it. Unrecorded, the cost is one AsyncLocalStorage read.
  */
 
+const SLOT = Symbol.for("slipway.querySpans");
+
 type QueryWithCache = (
   queryString: string,
   params: unknown[],
   query: () => Promise<unknown>,
 ) => Promise<unknown>;
 
-const prototype = PgPreparedQuery.prototype as unknown as { queryWithCache?: QueryWithCache };
-const WRAPPED = Symbol.for("slipway.querySpans");
+const prototype = PgPreparedQuery.prototype as unknown as {
+  queryWithCache?: QueryWithCache;
+  [SLOT]?: () => Trace | undefined;
+};
 
+/**
+ * Wraps drizzle's method once per process; the wrapper reads the current trace through the slot
+ * the latest call filled (a test that reloads the app's modules gets its own log context read).
+ */
 export function instrumentQueries() {
-  const holder = prototype as unknown as Record<symbol, boolean>;
   const original = prototype.queryWithCache;
-  if (holder[WRAPPED] || typeof original !== "function") return;
-  holder[WRAPPED] = true;
+  if (typeof original !== "function") return;
+  const wrappedAlready = prototype[SLOT] !== undefined;
+  prototype[SLOT] = recording;
+  if (wrappedAlready) return;
   prototype.queryWithCache = async function (this: unknown, queryString, params, query) {
-    const trace = recording();
+    const trace = prototype[SLOT]?.();
     if (!trace) return original.call(this, queryString, params, query);
     const start = traceClock();
     let ok = false;
@@ -37,9 +46,4 @@ export function instrumentQueries() {
       recordSpan(trace, "db.sql.query", queryString, start, ok);
     }
   };
-}
-
-/** Whether drizzle still has the method this wraps (the test checks it). */
-export function queriesInstrumented(): boolean {
-  return (prototype as unknown as Record<symbol, boolean>)[WRAPPED] === true;
 }
