@@ -1,5 +1,5 @@
 import { PgPreparedQuery } from "drizzle-orm/pg-core";
-import { recording, recordSpan, traceClock } from "../observability/trace";
+import { recording, recordSpan, type Trace, traceClock } from "../observability/trace";
 
 /**
  * One span per SQL statement, with its text (drizzle's, with `$1` placeholders: never a value)
