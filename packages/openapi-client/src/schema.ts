@@ -433,6 +433,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/dev/traces/{traceId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One trace's spans and log lines (the API's and its tasks'), from the offline trace buffer */
+    get: operations["getDevTrace"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/dev/tasks": {
     parameters: {
       query?: never;
@@ -614,6 +631,10 @@ export interface components {
   parameters: never;
   requestBodies: never;
   headers: {
+    /** @description The request's id, in every log line it wrote (a well-formed incoming `x-request-id` is kept) */
+    RequestId: string;
+    /** @description The request's W3C trace id (32 lower-case hex digits), in every log line of the request and of the tasks it queued: a valid incoming `traceparent` is continued, anything else starts a new trace. Quote it in error reports; offline, `GET /api/dev/traces/{traceId}` shows the trace */
+    TraceId: string;
     /** @description Seconds to wait before trying again (whole seconds, at least 1) */
     RetryAfter: number;
   };
@@ -633,6 +654,8 @@ export interface operations {
       /** @description Serving */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -645,6 +668,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -654,6 +679,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -663,6 +690,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -672,6 +701,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -694,6 +725,8 @@ export interface operations {
       /** @description Ready */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -709,6 +742,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -718,6 +753,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -727,6 +764,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -736,6 +775,8 @@ export interface operations {
       /** @description `not_ready`: the database does not answer, or migrations are pending (`details.pending`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -766,6 +807,8 @@ export interface operations {
       /** @description The new user; the session cookie is set */
       201: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -783,6 +826,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -792,6 +837,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -801,6 +848,8 @@ export interface operations {
       /** @description `conflict`: an account with this email exists (`details.field`) */
       409: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -810,6 +859,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -819,6 +870,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -828,6 +881,8 @@ export interface operations {
       /** @description `rate_limited`: too many signups from this address */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -838,6 +893,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -847,6 +904,8 @@ export interface operations {
       /** @description `server_busy`: too many passwords waiting to be hashed (`Retry-After: 1`), or `database_unavailable` */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -876,6 +935,8 @@ export interface operations {
       /** @description The user; the session cookie is set */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -893,6 +954,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -902,6 +965,8 @@ export interface operations {
       /** @description `unauthorized`: wrong email or password */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -911,6 +976,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -920,6 +987,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -929,6 +998,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -938,6 +1009,8 @@ export interface operations {
       /** @description `rate_limited`: too many attempts for this email or address */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -948,6 +1021,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -957,6 +1032,8 @@ export interface operations {
       /** @description `server_busy`: too many passwords waiting to be hashed (`Retry-After: 1`), or `database_unavailable` */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -979,6 +1056,8 @@ export interface operations {
       /** @description Signed out; the session cookie is cleared */
       204: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content?: never;
@@ -986,6 +1065,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -995,6 +1076,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1004,6 +1087,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1013,6 +1098,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1022,6 +1109,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1031,6 +1120,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -1053,6 +1144,8 @@ export interface operations {
       /** @description Signed out everywhere */
       204: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content?: never;
@@ -1060,6 +1153,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1069,6 +1164,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1078,6 +1175,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1087,6 +1186,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1096,6 +1197,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1105,6 +1208,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1114,6 +1219,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -1136,6 +1243,8 @@ export interface operations {
       /** @description The user */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1153,6 +1262,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1162,6 +1273,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1171,6 +1284,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1180,6 +1295,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1189,6 +1306,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -1217,6 +1336,8 @@ export interface operations {
       /** @description Deleted; the session cookie is cleared */
       204: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content?: never;
@@ -1224,6 +1345,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1233,6 +1356,8 @@ export interface operations {
       /** @description `unauthorized`: not signed in, or the password is wrong (counted as a failed sign-in) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1242,6 +1367,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1251,6 +1378,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1260,6 +1389,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1269,6 +1400,8 @@ export interface operations {
       /** @description `rate_limited`: too many wrong passwords for this account or from this address */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -1279,6 +1412,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1288,6 +1423,8 @@ export interface operations {
       /** @description `server_busy`: too many passwords waiting to be hashed (`Retry-After: 1`), or `database_unavailable` */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -1316,6 +1453,8 @@ export interface operations {
       /** @description The user, now verified */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1333,6 +1472,8 @@ export interface operations {
       /** @description `invalid_token`: the link's token is unknown, used or expired (nothing changed); or `validation_failed` */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1342,6 +1483,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1351,6 +1494,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1360,6 +1505,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1369,6 +1516,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1378,6 +1527,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -1400,6 +1551,8 @@ export interface operations {
       /** @description Accepted: a new link is mailed unless the address is verified */
       202: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1411,6 +1564,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1420,6 +1575,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1429,6 +1586,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1438,6 +1597,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1447,6 +1608,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1456,6 +1619,8 @@ export interface operations {
       /** @description `rate_limited`: too many verification mails asked for */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -1466,6 +1631,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1475,6 +1642,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -1503,6 +1672,8 @@ export interface operations {
       /** @description Accepted: a link is mailed if an account has the address */
       202: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1514,6 +1685,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1523,6 +1696,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1532,6 +1707,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1541,6 +1718,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1550,6 +1729,8 @@ export interface operations {
       /** @description `rate_limited`: too many resets asked for this email or from this address */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -1560,6 +1741,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1569,6 +1752,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -1598,6 +1783,8 @@ export interface operations {
       /** @description The user; the session cookie is set */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1615,6 +1802,8 @@ export interface operations {
       /** @description `invalid_token`: the link's token is unknown, used or expired (nothing changed); or `validation_failed` */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1624,6 +1813,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1633,6 +1824,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1642,6 +1835,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1651,6 +1846,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1660,6 +1857,8 @@ export interface operations {
       /** @description `server_busy`: too many passwords waiting to be hashed (`Retry-After: 1`), or `database_unavailable` */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -1689,6 +1888,8 @@ export interface operations {
       /** @description Changed; this session stays signed in */
       204: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content?: never;
@@ -1696,6 +1897,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1705,6 +1908,8 @@ export interface operations {
       /** @description `unauthorized`: not signed in, or the password is wrong (counted as a failed sign-in) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1714,6 +1919,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1723,6 +1930,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1732,6 +1941,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1741,6 +1952,8 @@ export interface operations {
       /** @description `rate_limited`: too many wrong passwords for this account or from this address */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -1751,6 +1964,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1760,6 +1975,8 @@ export interface operations {
       /** @description `server_busy`: too many passwords waiting to be hashed (`Retry-After: 1`), or `database_unavailable` */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -1782,6 +1999,8 @@ export interface operations {
       /** @description The sessions */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1800,6 +2019,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1809,6 +2030,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1818,6 +2041,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1827,6 +2052,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1836,6 +2063,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -1858,6 +2087,8 @@ export interface operations {
       /** @description Ended */
       204: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content?: never;
@@ -1865,6 +2096,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1874,6 +2107,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1883,6 +2118,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1892,6 +2129,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1901,6 +2140,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1910,6 +2151,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1919,6 +2162,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -1943,6 +2188,8 @@ export interface operations {
       /** @description Ended */
       204: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content?: never;
@@ -1950,6 +2197,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1959,6 +2208,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1968,6 +2219,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1977,6 +2230,8 @@ export interface operations {
       /** @description Not found, or not yours */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1986,6 +2241,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1995,6 +2252,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2004,6 +2263,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2013,6 +2274,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -2042,6 +2305,8 @@ export interface operations {
       /** @description Accepted: a confirmation link is on its way to the new address */
       202: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2053,6 +2318,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2062,6 +2329,8 @@ export interface operations {
       /** @description `unauthorized`: not signed in, or the password is wrong (counted as a failed sign-in) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2071,6 +2340,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2080,6 +2351,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2089,6 +2362,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2098,6 +2373,8 @@ export interface operations {
       /** @description `rate_limited`: too many email changes, or wrong passwords */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -2108,6 +2385,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2117,6 +2396,8 @@ export interface operations {
       /** @description `server_busy`: too many passwords waiting to be hashed (`Retry-After: 1`), or `database_unavailable` */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -2145,6 +2426,8 @@ export interface operations {
       /** @description The user, with the new address */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2162,6 +2445,8 @@ export interface operations {
       /** @description `invalid_token`: the link's token is unknown, used or expired (nothing changed); or `validation_failed` */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2171,6 +2456,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2180,6 +2467,8 @@ export interface operations {
       /** @description `conflict`: another account took this address meanwhile */
       409: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2189,6 +2478,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2198,6 +2489,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2207,6 +2500,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2216,6 +2511,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -2241,6 +2538,8 @@ export interface operations {
       /** @description A page */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2259,6 +2558,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2268,6 +2569,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2277,6 +2580,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2286,6 +2591,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2295,6 +2602,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -2325,6 +2634,8 @@ export interface operations {
       /** @description The note */
       201: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2342,6 +2653,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2351,6 +2664,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2360,6 +2675,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2369,6 +2686,8 @@ export interface operations {
       /** @description `quota_exceeded`: the account holds its most notes (`details.limit`, `details.used`) */
       409: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2378,6 +2697,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2387,6 +2708,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2396,6 +2719,8 @@ export interface operations {
       /** @description Too many requests: wait `Retry-After` seconds */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -2406,6 +2731,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2415,6 +2742,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -2439,6 +2768,8 @@ export interface operations {
       /** @description The note */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2456,6 +2787,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2465,6 +2798,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2474,6 +2809,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2483,6 +2820,8 @@ export interface operations {
       /** @description `not_found`: no such note, or not yours */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2492,6 +2831,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2501,6 +2842,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -2525,6 +2868,8 @@ export interface operations {
       /** @description Deleted */
       204: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content?: never;
@@ -2532,6 +2877,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2541,6 +2888,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2550,6 +2899,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2559,6 +2910,8 @@ export interface operations {
       /** @description `not_found`: no such note, or not yours */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2568,6 +2921,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2577,6 +2932,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2586,6 +2943,8 @@ export interface operations {
       /** @description Too many requests: wait `Retry-After` seconds */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -2596,6 +2955,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2605,6 +2966,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -2636,6 +2999,8 @@ export interface operations {
       /** @description The note */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2653,6 +3018,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2662,6 +3029,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2671,6 +3040,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2680,6 +3051,8 @@ export interface operations {
       /** @description `not_found`: no such note, or not yours */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2689,6 +3062,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2698,6 +3073,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2707,6 +3084,8 @@ export interface operations {
       /** @description Too many requests: wait `Retry-After` seconds */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -2717,6 +3096,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2726,6 +3107,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -2750,6 +3133,8 @@ export interface operations {
       /** @description The attachments */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2773,6 +3158,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2782,6 +3169,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2791,6 +3180,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2800,6 +3191,8 @@ export interface operations {
       /** @description `not_found`: no such note, or not yours */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2809,6 +3202,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2818,6 +3213,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -2850,6 +3247,8 @@ export interface operations {
       /** @description The pending attachment and its upload form */
       201: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2879,6 +3278,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2888,6 +3289,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2897,6 +3300,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2906,6 +3311,8 @@ export interface operations {
       /** @description `not_found`: no such note, or not yours */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2915,6 +3322,8 @@ export interface operations {
       /** @description `conflict`: the note holds its most attachments (`details.limit`) */
       409: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2924,6 +3333,8 @@ export interface operations {
       /** @description `payload_too_large`: the file is over the size limit (`details.issues[].limitBytes`), or `storage_quota_exceeded`: it does not fit the account's quota (`details.limitBytes`, `details.usedBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2933,6 +3344,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2942,6 +3355,8 @@ export interface operations {
       /** @description Too many requests: wait `Retry-After` seconds */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -2952,6 +3367,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2961,6 +3378,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -2985,6 +3404,8 @@ export interface operations {
       /** @description Accepted for processing */
       202: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3008,6 +3429,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3017,6 +3440,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3026,6 +3451,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3035,6 +3462,8 @@ export interface operations {
       /** @description `not_found`: no such attachment, or not yours */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3044,6 +3473,8 @@ export interface operations {
       /** @description `conflict`: the file has not been uploaded yet */
       409: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3053,6 +3484,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3062,6 +3495,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3071,6 +3506,8 @@ export interface operations {
       /** @description Too many requests: wait `Retry-After` seconds */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -3081,6 +3518,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3090,6 +3529,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -3114,6 +3555,8 @@ export interface operations {
       /** @description The attachment */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3141,6 +3584,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3150,6 +3595,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3159,6 +3606,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3168,6 +3617,8 @@ export interface operations {
       /** @description `not_found`: no such attachment, or not yours */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3177,6 +3628,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3186,6 +3639,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -3210,6 +3665,8 @@ export interface operations {
       /** @description Deleted */
       204: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content?: never;
@@ -3217,6 +3674,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3226,6 +3685,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3235,6 +3696,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3244,6 +3707,8 @@ export interface operations {
       /** @description `not_found`: no such attachment, or not yours */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3253,6 +3718,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3262,6 +3729,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3271,6 +3740,8 @@ export interface operations {
       /** @description Too many requests: wait `Retry-After` seconds */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -3281,6 +3752,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3290,6 +3763,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -3312,6 +3787,8 @@ export interface operations {
       /** @description The last 50 messages */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3331,6 +3808,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3340,6 +3819,8 @@ export interface operations {
       /** @description `forbidden`: not from this machine, or not addressed to localhost */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3349,6 +3830,8 @@ export interface operations {
       /** @description `not_found`: a deployed stage (the dev tools exist only offline); to runTask, no such task (`details.tasks`) */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3358,6 +3841,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3367,6 +3852,110 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          /** @description Seconds to wait, when the outage is expected to pass */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  getDevTrace: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        traceId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The trace (the buffer keeps the last 100: dev/trace-buffer.ts) */
+      200: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            traceId: string;
+            spans: {
+              spanId: string;
+              parentSpanId: string | null;
+              op: string;
+              description: string;
+              start: string;
+              durationMs: number;
+              ok: boolean;
+              data?: {
+                [key: string]: string | number | boolean;
+              };
+            }[];
+            logs: {
+              [key: string]: unknown;
+            }[];
+            dropped: {
+              spans: number;
+              logs: number;
+            };
+          };
+        };
+      };
+      /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
+      400: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `forbidden`: not from this machine, or not addressed to localhost */
+      403: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `not_found`: a deployed stage (the dev tools exist only offline); to runTask, no such task (`details.tasks`) */
+      404: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unexpected error (logged with the request id); the message is generic */
+      500: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
+      503: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -3389,6 +3978,8 @@ export interface operations {
       /** @description The overview */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3414,6 +4005,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3423,6 +4016,8 @@ export interface operations {
       /** @description `forbidden`: not from this machine, or not addressed to localhost */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3432,6 +4027,8 @@ export interface operations {
       /** @description `not_found`: a deployed stage (the dev tools exist only offline); to runTask, no such task (`details.tasks`) */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3441,6 +4038,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3450,6 +4049,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -3472,6 +4073,8 @@ export interface operations {
       /** @description The first 50 */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3488,6 +4091,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3497,6 +4102,8 @@ export interface operations {
       /** @description `forbidden`: not from this machine, or not addressed to localhost */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3506,6 +4113,8 @@ export interface operations {
       /** @description `not_found`: a deployed stage (the dev tools exist only offline); to runTask, no such task (`details.tasks`) */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3515,6 +4124,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3524,6 +4135,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -3546,6 +4159,8 @@ export interface operations {
       /** @description How many moved (null on SQS, where the move runs on its own) */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3557,6 +4172,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3566,6 +4183,8 @@ export interface operations {
       /** @description `forbidden`: not from this machine, or not addressed to localhost */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3575,6 +4194,8 @@ export interface operations {
       /** @description `not_found`: a deployed stage (the dev tools exist only offline); to runTask, no such task (`details.tasks`) */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3584,6 +4205,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3593,6 +4216,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3602,6 +4227,8 @@ export interface operations {
       /** @description Too many requests: wait `Retry-After` seconds */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -3612,6 +4239,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3621,6 +4250,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -3651,6 +4282,8 @@ export interface operations {
       /** @description Queued */
       202: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3662,6 +4295,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3671,6 +4306,8 @@ export interface operations {
       /** @description `forbidden`: not from this machine, or not addressed to localhost */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3680,6 +4317,8 @@ export interface operations {
       /** @description `not_found`: a deployed stage (the dev tools exist only offline); to runTask, no such task (`details.tasks`) */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3689,6 +4328,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3698,6 +4339,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3707,6 +4350,8 @@ export interface operations {
       /** @description Too many requests: wait `Retry-After` seconds */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -3717,6 +4362,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3726,6 +4373,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -3748,6 +4397,8 @@ export interface operations {
       /** @description The reference page, which loads its script and this document from here */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3757,6 +4408,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3766,6 +4419,8 @@ export interface operations {
       /** @description `forbidden`: not from this machine, or not addressed to localhost */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3775,6 +4430,8 @@ export interface operations {
       /** @description `not_found`: a deployed stage (the reference exists only offline) */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3784,6 +4441,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3793,6 +4452,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -3815,6 +4476,8 @@ export interface operations {
       /** @description JavaScript */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3824,6 +4487,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3833,6 +4498,8 @@ export interface operations {
       /** @description `forbidden`: not from this machine, or not addressed to localhost */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3842,6 +4509,8 @@ export interface operations {
       /** @description `not_found`: a deployed stage (the reference exists only offline) */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3851,6 +4520,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3860,6 +4531,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -3882,6 +4555,8 @@ export interface operations {
       /** @description The OpenAPI 3.1 document of this API */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3902,6 +4577,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3911,6 +4588,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3920,6 +4599,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3929,6 +4610,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
