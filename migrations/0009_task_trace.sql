@@ -1,1 +1,0 @@
-ALTER TABLE "task_outbox" ADD COLUMN "traceparent" text;
