@@ -3942,6 +3942,8 @@ export interface operations {
       /** @description The tables, by name */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3967,6 +3969,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3976,6 +3980,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3985,6 +3991,8 @@ export interface operations {
       /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3994,6 +4002,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4003,6 +4013,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -4038,6 +4050,8 @@ export interface operations {
       /** @description A page */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4053,6 +4067,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4062,6 +4078,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4071,6 +4089,8 @@ export interface operations {
       /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4080,6 +4100,8 @@ export interface operations {
       /** @description `not_found`: no table of this name */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4089,6 +4111,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4098,6 +4122,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -4133,6 +4159,8 @@ export interface operations {
       /** @description The row as it is now (hidden columns left out) */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4146,6 +4174,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4155,6 +4185,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4164,6 +4196,8 @@ export interface operations {
       /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4173,6 +4207,8 @@ export interface operations {
       /** @description `not_found`: no such table, or no row with this key */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4182,6 +4218,8 @@ export interface operations {
       /** @description `conflict`: another row has the value of a unique column */
       409: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4191,6 +4229,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4200,6 +4240,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4209,6 +4251,8 @@ export interface operations {
       /** @description Too many requests: wait `Retry-After` seconds */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -4219,6 +4263,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4228,6 +4274,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -4254,6 +4302,8 @@ export interface operations {
       /** @description A page */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4276,6 +4326,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4285,6 +4337,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4294,6 +4348,8 @@ export interface operations {
       /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4303,6 +4359,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4312,6 +4370,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -4336,6 +4396,8 @@ export interface operations {
       /** @description The user */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4357,6 +4419,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4366,6 +4430,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4375,6 +4441,8 @@ export interface operations {
       /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4384,6 +4452,8 @@ export interface operations {
       /** @description `not_found`: no such user */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4393,6 +4463,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4402,6 +4474,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -4426,6 +4500,8 @@ export interface operations {
       /** @description How many sessions ended */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4437,6 +4513,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4446,6 +4524,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4455,6 +4535,8 @@ export interface operations {
       /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4464,6 +4546,8 @@ export interface operations {
       /** @description `not_found`: no such user */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4473,6 +4557,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4482,6 +4568,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4491,6 +4579,8 @@ export interface operations {
       /** @description Too many requests: wait `Retry-After` seconds */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -4501,6 +4591,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4510,6 +4602,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -4534,6 +4628,8 @@ export interface operations {
       /** @description Done; `changed` is false if it was disabled already */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4546,6 +4642,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4555,6 +4653,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4564,6 +4664,8 @@ export interface operations {
       /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4573,6 +4675,8 @@ export interface operations {
       /** @description `not_found`: no such user */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4582,6 +4686,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4591,6 +4697,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4600,6 +4708,8 @@ export interface operations {
       /** @description Too many requests: wait `Retry-After` seconds */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -4610,6 +4720,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4619,6 +4731,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -4643,6 +4757,8 @@ export interface operations {
       /** @description Done; `changed` is false if it was not disabled */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4654,6 +4770,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4663,6 +4781,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4672,6 +4792,8 @@ export interface operations {
       /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4681,6 +4803,8 @@ export interface operations {
       /** @description `not_found`: no such user */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4690,6 +4814,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4699,6 +4825,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4708,6 +4836,8 @@ export interface operations {
       /** @description Too many requests: wait `Retry-After` seconds */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -4718,6 +4848,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4727,6 +4859,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -4752,6 +4886,8 @@ export interface operations {
       /** @description A page */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4775,6 +4911,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4784,6 +4922,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4793,6 +4933,8 @@ export interface operations {
       /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4802,6 +4944,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4811,6 +4955,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
