@@ -17,6 +17,7 @@ import { createID } from "../id";
 import { Limit } from "../limit";
 import * as Mail from "../mail/mail";
 import * as Note from "../note/note";
+import { recordLoginFailure } from "../observability/metrics";
 import { enqueue, forgetPayloads } from "../task/task";
 import { loginThrottleTable, sessionTable, userRoles, userTable } from "./account.sql";
 import { LOGIN_LIMITS } from "./login-limits";
@@ -383,6 +384,7 @@ async function checkPassword(
   // work: neither whether the password is right nor whether the account is disabled leaks
   // (ADR 028). It counts as a failed attempt, so guessing against it stays throttled.
   if (!user || !valid || user.disabledAt !== null) {
+    recordLoginFailure();
     throw new AppError("unauthorized", "Wrong email or password");
   }
 

@@ -2,11 +2,12 @@ import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { type RequestIdVariables, requestId } from "hono/request-id";
-import { routePath } from "hono/route";
+import { matchedRoutes } from "hono/route";
 import { secureHeaders } from "hono/secure-headers";
 import { config } from "../config";
 import { AppError } from "../error";
 import { log, withLogContext } from "../log";
+import { recordRequest } from "../observability/metrics";
 import { finishTrace, parseTraceparent, startTrace, type Trace } from "../observability/trace";
 import { originGuard } from "./client-address";
 import { handleError, notFoundHandler } from "./errors";
@@ -33,9 +34,11 @@ const sameOrigin = createMiddleware<AppEnv>(async (c, next) => {
 const jsonType = /^application\/([\w.-]+\+)?json$/i;
 
 /**
- * Runs the rest of the request with its id and trace in every log line, and logs one line per
- * request. The one place a request's trace starts (ADR 029): a valid incoming `traceparent` is
- * continued, anything else starts a new trace; its id is on the response as `x-trace-id`.
+ * Runs the rest of the request with its id and trace in every log line, logs one line per
+ * request, and adds it to the in-process metrics (observability/metrics.ts: aggregated, written
+ * once a minute). The one place a request's trace starts (ADR 029): a valid incoming
+ * `traceparent` is continued, anything else starts a new trace; its id is on the response as
+ * `x-trace-id`.
  */
 const requestLog = createMiddleware<AppEnv>(async (c, next) => {
   const started = performance.now();
@@ -45,12 +48,14 @@ const requestLog = createMiddleware<AppEnv>(async (c, next) => {
     { requestId: c.var.requestId },
     async () => {
       await next();
+      const elapsed = performance.now() - started;
       log.info("request", {
         method: c.req.method,
         path: c.req.path,
         status: c.res.status,
-        durationMs: Math.round(performance.now() - started),
+        durationMs: Math.round(elapsed),
       });
+      recordRequest(handlerPattern(c), c.res.status, elapsed);
       if (trace.spans) finishRequest(c, trace);
     },
     trace,
@@ -60,13 +65,27 @@ const requestLog = createMiddleware<AppEnv>(async (c, next) => {
 /** The request's root span, for a recorded trace: named by its route, not its path (no ids). */
 function finishRequest(c: Context<AppEnv>, trace: Trace) {
   const status = c.res.status;
-  const route = status === 404 ? "(no route)" : routePath(c, -1) || "(no route)";
+  const route = handlerPattern(c) ?? "(no route)";
   finishTrace(trace, {
     op: "http.server",
     name: `${c.req.method} ${route}`,
     ok: status < 500,
     data: { "http.response.status_code": status, requestId: c.var.requestId },
   });
+}
+
+/**
+ * The pattern of the route that serves the request (`/api/notes/:id`), never the raw path; none
+ * when only middleware matched (a 404 or 405). Read from the matched routes rather than the one
+ * that answered, so a 429 from the write-rate middleware still counts under its route's group.
+ */
+function handlerPattern(c: Context<AppEnv>): string | undefined {
+  const routes = matchedRoutes(c);
+  for (let i = routes.length - 1; i >= 0; i--) {
+    const route = routes[i];
+    if (route && route.method !== "ALL") return route.path;
+  }
+  return undefined;
 }
 
 /**

@@ -5,6 +5,7 @@ import { isConnectionError } from "../db/availability";
 import { createTransaction, inTransaction, useTransaction } from "../db/transaction";
 import { log, withLogContext } from "../log";
 import { reportError } from "../observability/error-reporting";
+import { recordTask } from "../observability/metrics";
 import { finishTrace, parseTraceparent, startTrace, type Trace } from "../observability/trace";
 import { Envelope, type Json, type TaskContext, type TaskHandler } from "./task";
 import { taskReceiptTable, taskStepTable } from "./task.sql";
@@ -193,9 +194,18 @@ export function createWorker(tasks: readonly TaskHandler[], options: WorkerOptio
     for (const record of event.Records) {
       await withLogContext({ messageId: record.messageId }, async () => {
         const seen: Seen = {};
+        const started = performance.now();
+        // How long it waited in the queue (SQS's SentTimestamp; the local queue sets it too).
+        const sent = Number(record.attributes.SentTimestamp);
+        const queueAgeMs = sent > 0 ? Math.max(0, clock().getTime() - sent) : undefined;
+        const measure = (failed: boolean) =>
+          recordTask(seen.task ?? "other", performance.now() - started, failed, queueAgeMs);
         try {
           await run(record, seen, deadline);
+          measure(false);
         } catch (error) {
+          // A duplicate delivery of a task another one is running is no failure of the task.
+          measure(!(error instanceof TaskInProgress));
           batchItemFailures.push({ itemIdentifier: record.messageId });
           const receives = record.attributes.ApproximateReceiveCount;
           // The outage is logged once by db/availability.ts; the task comes back after its
