@@ -36,6 +36,11 @@ const DROPPED_INTEGRATIONS = new Set([
   "Console",
   "RequestData",
   "Modules",
+  // Per-request isolation scopes and spans for incoming and outgoing HTTP: a second async context
+  // per request, which more than doubled a note read's CPU with a DSN (ADR 029). Reports get
+  // their tags from withScope here, and traces are recorded by trace.ts.
+  "Http",
+  "NodeFetch",
 ]);
 
 export interface ErrorContext {
@@ -81,7 +86,8 @@ async function started(load: () => Promise<Sdk>): Promise<Sdk> {
     release,
     environment: config().stage,
     sendDefaultPii: false,
-    tracesSampleRate: 0,
+    // No tracesSampleRate: the SDK's own tracing stays off (no OpenTelemetry spans per request);
+    // trace.ts records the spans and sends them as transactions (ADR 029).
     // Its ESM loader hooks only feed auto-instrumented spans, which no trace here records, and
     // registering them starts a loader thread: most of a cold start with a DSN (ADR 022).
     registerEsmLoaderHooks: false,

@@ -125,7 +125,7 @@ describe("traces in Sentry (a loopback ingest)", () => {
         expect(raw).not.toContain(secret);
       }
     }
-  });
+  }, 60_000); // a boot, a signup's password hash and the task run: over 20 s on a loaded machine
 
   it("TRACES_SAMPLE_RATE=0 sends no transaction, and records no spans", async () => {
     const sentry = await sentryServer();
