@@ -49,7 +49,7 @@ const openAPI = createOpenAPIDocument(routes, {
     title: "Slipway API",
     version: "1.0.0",
     description:
-      "Team notes on the Slipway stack. Errors are one JSON envelope, `{error: {code, message, details?}}` (the `Error` schema); every response carries `x-request-id`.",
+      "Team notes on the Slipway stack. Errors are one JSON envelope, `{error: {code, message, details?}}` (the `Error` schema); every response carries `x-request-id` and `x-trace-id` (the W3C trace id of the request: a valid incoming `traceparent` is continued, otherwise a new trace starts; quote it in error reports).",
     // The repository states no license yet: all rights reserved until it does (ADR 024).
     license: { name: "Proprietary: all rights reserved", identifier: "LicenseRef-Proprietary" },
   },

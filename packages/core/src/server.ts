@@ -51,6 +51,8 @@ bufferLogOutput();
 const reporting = await errors.initErrorReporting();
 
 const settings = config();
+// Offline, `npm run dev`: recent traces kept for GET /api/dev/traces/:traceId (ADR 029).
+if (settings.devTraces) (await import("./dev/trace-buffer")).startTraceBuffer();
 
 // Offline, on a PGlite directory: this process becomes its one owner and serves it over the
 // Postgres protocol; the API connects there like any other client (db/embedded.ts). A second

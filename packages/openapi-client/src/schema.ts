@@ -738,6 +738,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/dev/traces/{traceId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One trace's spans and log lines (the API's and its tasks'), from the offline trace buffer */
+    get: operations["getDevTrace"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/dev/tasks": {
     parameters: {
       query?: never;
@@ -919,6 +936,10 @@ export interface components {
   parameters: never;
   requestBodies: never;
   headers: {
+    /** @description The request's id, in every log line it wrote (a well-formed incoming `x-request-id` is kept) */
+    RequestId: string;
+    /** @description The request's W3C trace id (32 lower-case hex digits), in every log line of the request and of the tasks it queued: a valid incoming `traceparent` is continued, anything else starts a new trace. Quote it in error reports; offline, `GET /api/dev/traces/{traceId}` shows the trace */
+    TraceId: string;
     /** @description Seconds to wait before trying again (whole seconds, at least 1) */
     RetryAfter: number;
   };
@@ -938,6 +959,8 @@ export interface operations {
       /** @description Serving */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -950,6 +973,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -959,6 +984,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -968,6 +995,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -977,6 +1006,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -999,6 +1030,8 @@ export interface operations {
       /** @description Ready */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1014,6 +1047,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1023,6 +1058,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1032,6 +1069,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1041,6 +1080,8 @@ export interface operations {
       /** @description `not_ready`: the database does not answer, or migrations are pending (`details.pending`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -1071,6 +1112,8 @@ export interface operations {
       /** @description The new user; the session cookie is set */
       201: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1090,6 +1133,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1099,6 +1144,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1108,6 +1155,8 @@ export interface operations {
       /** @description `conflict`: an account with this email exists (`details.field`) */
       409: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1117,6 +1166,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1126,6 +1177,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1135,6 +1188,8 @@ export interface operations {
       /** @description `rate_limited`: too many signups from this address */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -1145,6 +1200,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1154,6 +1211,8 @@ export interface operations {
       /** @description `server_busy`: too many passwords waiting to be hashed (`Retry-After: 1`), or `database_unavailable` */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -1183,6 +1242,8 @@ export interface operations {
       /** @description The user; the session cookie is set */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1202,6 +1263,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1211,6 +1274,8 @@ export interface operations {
       /** @description `unauthorized`: wrong email or password */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1220,6 +1285,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1229,6 +1296,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1238,6 +1307,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1247,6 +1318,8 @@ export interface operations {
       /** @description `rate_limited`: too many attempts for this email or address */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -1257,6 +1330,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1266,6 +1341,8 @@ export interface operations {
       /** @description `server_busy`: too many passwords waiting to be hashed (`Retry-After: 1`), or `database_unavailable` */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -1288,6 +1365,8 @@ export interface operations {
       /** @description Signed out; the session cookie is cleared */
       204: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content?: never;
@@ -1295,6 +1374,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1304,6 +1385,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1313,6 +1396,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1322,6 +1407,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1331,6 +1418,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1340,6 +1429,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -1362,6 +1453,8 @@ export interface operations {
       /** @description Signed out everywhere */
       204: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content?: never;
@@ -1369,6 +1462,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1378,6 +1473,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1387,6 +1484,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1396,6 +1495,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1405,6 +1506,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1414,6 +1517,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1423,6 +1528,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -1445,6 +1552,8 @@ export interface operations {
       /** @description The user */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1464,6 +1573,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1473,6 +1584,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1482,6 +1595,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1491,6 +1606,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1500,6 +1617,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -1528,6 +1647,8 @@ export interface operations {
       /** @description Deleted; the session cookie is cleared */
       204: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content?: never;
@@ -1535,6 +1656,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1544,6 +1667,8 @@ export interface operations {
       /** @description `unauthorized`: not signed in, or the password is wrong (counted as a failed sign-in) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1553,6 +1678,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1562,6 +1689,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1571,6 +1700,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1580,6 +1711,8 @@ export interface operations {
       /** @description `rate_limited`: too many wrong passwords for this account or from this address */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -1590,6 +1723,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1599,6 +1734,8 @@ export interface operations {
       /** @description `server_busy`: too many passwords waiting to be hashed (`Retry-After: 1`), or `database_unavailable` */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -1627,6 +1764,8 @@ export interface operations {
       /** @description The user, now verified */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1646,6 +1785,8 @@ export interface operations {
       /** @description `invalid_token`: the link's token is unknown, used or expired (nothing changed); or `validation_failed` */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1655,6 +1796,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1664,6 +1807,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1673,6 +1818,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1682,6 +1829,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1691,6 +1840,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -1713,6 +1864,8 @@ export interface operations {
       /** @description Accepted: a new link is mailed unless the address is verified */
       202: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1724,6 +1877,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1733,6 +1888,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1742,6 +1899,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1751,6 +1910,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1760,6 +1921,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1769,6 +1932,8 @@ export interface operations {
       /** @description `rate_limited`: too many verification mails asked for */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -1779,6 +1944,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1788,6 +1955,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -1816,6 +1985,8 @@ export interface operations {
       /** @description Accepted: a link is mailed if an account has the address */
       202: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1827,6 +1998,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1836,6 +2009,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1845,6 +2020,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1854,6 +2031,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1863,6 +2042,8 @@ export interface operations {
       /** @description `rate_limited`: too many resets asked for this email or from this address */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -1873,6 +2054,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1882,6 +2065,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -1911,6 +2096,8 @@ export interface operations {
       /** @description The user; the session cookie is set */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1930,6 +2117,8 @@ export interface operations {
       /** @description `invalid_token`: the link's token is unknown, used or expired (nothing changed); or `validation_failed` */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1939,6 +2128,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1948,6 +2139,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1957,6 +2150,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1966,6 +2161,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1975,6 +2172,8 @@ export interface operations {
       /** @description `server_busy`: too many passwords waiting to be hashed (`Retry-After: 1`), or `database_unavailable` */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -2004,6 +2203,8 @@ export interface operations {
       /** @description Changed; this session stays signed in */
       204: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content?: never;
@@ -2011,6 +2212,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2020,6 +2223,8 @@ export interface operations {
       /** @description `unauthorized`: not signed in, or the password is wrong (counted as a failed sign-in) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2029,6 +2234,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2038,6 +2245,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2047,6 +2256,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2056,6 +2267,8 @@ export interface operations {
       /** @description `rate_limited`: too many wrong passwords for this account or from this address */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -2066,6 +2279,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2075,6 +2290,8 @@ export interface operations {
       /** @description `server_busy`: too many passwords waiting to be hashed (`Retry-After: 1`), or `database_unavailable` */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -2097,6 +2314,8 @@ export interface operations {
       /** @description The sessions */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2115,6 +2334,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2124,6 +2345,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2133,6 +2356,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2142,6 +2367,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2151,6 +2378,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -2173,6 +2402,8 @@ export interface operations {
       /** @description Ended */
       204: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content?: never;
@@ -2180,6 +2411,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2189,6 +2422,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2198,6 +2433,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2207,6 +2444,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2216,6 +2455,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2225,6 +2466,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2234,6 +2477,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -2258,6 +2503,8 @@ export interface operations {
       /** @description Ended */
       204: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content?: never;
@@ -2265,6 +2512,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2274,6 +2523,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2283,6 +2534,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2292,6 +2545,8 @@ export interface operations {
       /** @description Not found, or not yours */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2301,6 +2556,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2310,6 +2567,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2319,6 +2578,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2328,6 +2589,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -2357,6 +2620,8 @@ export interface operations {
       /** @description Accepted: a confirmation link is on its way to the new address */
       202: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2368,6 +2633,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2377,6 +2644,8 @@ export interface operations {
       /** @description `unauthorized`: not signed in, or the password is wrong (counted as a failed sign-in) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2386,6 +2655,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2395,6 +2666,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2404,6 +2677,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2413,6 +2688,8 @@ export interface operations {
       /** @description `rate_limited`: too many email changes, or wrong passwords */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -2423,6 +2700,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2432,6 +2711,8 @@ export interface operations {
       /** @description `server_busy`: too many passwords waiting to be hashed (`Retry-After: 1`), or `database_unavailable` */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -2460,6 +2741,8 @@ export interface operations {
       /** @description The user, with the new address */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2479,6 +2762,8 @@ export interface operations {
       /** @description `invalid_token`: the link's token is unknown, used or expired (nothing changed); or `validation_failed` */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2488,6 +2773,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2497,6 +2784,8 @@ export interface operations {
       /** @description `conflict`: another account took this address meanwhile */
       409: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2506,6 +2795,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2515,6 +2806,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2524,6 +2817,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2533,6 +2828,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -2558,6 +2855,8 @@ export interface operations {
       /** @description A page */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2576,6 +2875,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2585,6 +2886,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2594,6 +2897,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2603,6 +2908,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2612,6 +2919,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -2642,6 +2951,8 @@ export interface operations {
       /** @description The note */
       201: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2659,6 +2970,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2668,6 +2981,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2677,6 +2992,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2686,6 +3003,8 @@ export interface operations {
       /** @description `quota_exceeded`: the account holds its most notes (`details.limit`, `details.used`) */
       409: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2695,6 +3014,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2704,6 +3025,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2713,6 +3036,8 @@ export interface operations {
       /** @description Too many requests: wait `Retry-After` seconds */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -2723,6 +3048,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2732,6 +3059,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -2756,6 +3085,8 @@ export interface operations {
       /** @description The note */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2773,6 +3104,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2782,6 +3115,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2791,6 +3126,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2800,6 +3137,8 @@ export interface operations {
       /** @description `not_found`: no such note, or not yours */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2809,6 +3148,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2818,6 +3159,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -2842,6 +3185,8 @@ export interface operations {
       /** @description Deleted */
       204: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content?: never;
@@ -2849,6 +3194,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2858,6 +3205,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2867,6 +3216,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2876,6 +3227,8 @@ export interface operations {
       /** @description `not_found`: no such note, or not yours */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2885,6 +3238,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2894,6 +3249,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2903,6 +3260,8 @@ export interface operations {
       /** @description Too many requests: wait `Retry-After` seconds */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -2913,6 +3272,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2922,6 +3283,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -2953,6 +3316,8 @@ export interface operations {
       /** @description The note */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2970,6 +3335,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2979,6 +3346,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2988,6 +3357,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2997,6 +3368,8 @@ export interface operations {
       /** @description `not_found`: no such note, or not yours */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3006,6 +3379,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3015,6 +3390,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3024,6 +3401,8 @@ export interface operations {
       /** @description Too many requests: wait `Retry-After` seconds */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -3034,6 +3413,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3043,6 +3424,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -3067,6 +3450,8 @@ export interface operations {
       /** @description The attachments */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3090,6 +3475,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3099,6 +3486,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3108,6 +3497,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3117,6 +3508,8 @@ export interface operations {
       /** @description `not_found`: no such note, or not yours */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3126,6 +3519,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3135,6 +3530,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -3167,6 +3564,8 @@ export interface operations {
       /** @description The pending attachment and its upload form */
       201: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3196,6 +3595,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3205,6 +3606,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3214,6 +3617,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3223,6 +3628,8 @@ export interface operations {
       /** @description `not_found`: no such note, or not yours */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3232,6 +3639,8 @@ export interface operations {
       /** @description `conflict`: the note holds its most attachments (`details.limit`) */
       409: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3241,6 +3650,8 @@ export interface operations {
       /** @description `payload_too_large`: the file is over the size limit (`details.issues[].limitBytes`), or `storage_quota_exceeded`: it does not fit the account's quota (`details.limitBytes`, `details.usedBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3250,6 +3661,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3259,6 +3672,8 @@ export interface operations {
       /** @description Too many requests: wait `Retry-After` seconds */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -3269,6 +3684,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3278,6 +3695,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -3302,6 +3721,8 @@ export interface operations {
       /** @description Accepted for processing */
       202: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3325,6 +3746,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3334,6 +3757,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3343,6 +3768,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3352,6 +3779,8 @@ export interface operations {
       /** @description `not_found`: no such attachment, or not yours */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3361,6 +3790,8 @@ export interface operations {
       /** @description `conflict`: the file has not been uploaded yet */
       409: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3370,6 +3801,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3379,6 +3812,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3388,6 +3823,8 @@ export interface operations {
       /** @description Too many requests: wait `Retry-After` seconds */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -3398,6 +3835,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3407,6 +3846,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -3431,6 +3872,8 @@ export interface operations {
       /** @description The attachment */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3458,6 +3901,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3467,6 +3912,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3476,6 +3923,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3485,6 +3934,8 @@ export interface operations {
       /** @description `not_found`: no such attachment, or not yours */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3494,6 +3945,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3503,6 +3956,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -3527,6 +3982,8 @@ export interface operations {
       /** @description Deleted */
       204: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content?: never;
@@ -3534,6 +3991,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3543,6 +4002,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3552,6 +4013,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3561,6 +4024,8 @@ export interface operations {
       /** @description `not_found`: no such attachment, or not yours */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3570,6 +4035,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3579,6 +4046,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3588,6 +4057,8 @@ export interface operations {
       /** @description Too many requests: wait `Retry-After` seconds */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -3598,6 +4069,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3607,6 +4080,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -3629,6 +4104,8 @@ export interface operations {
       /** @description The tables, by name */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3654,6 +4131,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3663,6 +4142,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3672,6 +4153,8 @@ export interface operations {
       /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3681,6 +4164,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3690,6 +4175,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -3727,6 +4214,8 @@ export interface operations {
       /** @description A page */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3742,6 +4231,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3751,6 +4242,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3760,6 +4253,8 @@ export interface operations {
       /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3769,6 +4264,8 @@ export interface operations {
       /** @description `not_found`: no table of this name */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3778,6 +4275,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3787,6 +4286,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -3822,6 +4323,8 @@ export interface operations {
       /** @description The row as it is now (hidden columns left out) */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3835,6 +4338,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3844,6 +4349,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3853,6 +4360,8 @@ export interface operations {
       /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3862,6 +4371,8 @@ export interface operations {
       /** @description `not_found`: no such table, or no row with this key */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3871,6 +4382,8 @@ export interface operations {
       /** @description `conflict`: another row has the value of a unique column */
       409: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3880,6 +4393,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3889,6 +4404,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3898,6 +4415,8 @@ export interface operations {
       /** @description Too many requests: wait `Retry-After` seconds */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -3908,6 +4427,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3917,6 +4438,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -3943,6 +4466,8 @@ export interface operations {
       /** @description A page */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3965,6 +4490,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3974,6 +4501,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3983,6 +4512,8 @@ export interface operations {
       /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3992,6 +4523,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4001,6 +4534,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -4025,6 +4560,8 @@ export interface operations {
       /** @description The user */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4046,6 +4583,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4055,6 +4594,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4064,6 +4605,8 @@ export interface operations {
       /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4073,6 +4616,8 @@ export interface operations {
       /** @description `not_found`: no such user */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4082,6 +4627,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4091,6 +4638,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -4115,6 +4664,8 @@ export interface operations {
       /** @description How many sessions ended */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4126,6 +4677,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4135,6 +4688,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4144,6 +4699,8 @@ export interface operations {
       /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4153,6 +4710,8 @@ export interface operations {
       /** @description `not_found`: no such user */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4162,6 +4721,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4171,6 +4732,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4180,6 +4743,8 @@ export interface operations {
       /** @description Too many requests: wait `Retry-After` seconds */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -4190,6 +4755,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4199,6 +4766,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -4223,6 +4792,8 @@ export interface operations {
       /** @description Done; `changed` is false if it was disabled already */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4235,6 +4806,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4244,6 +4817,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4253,6 +4828,8 @@ export interface operations {
       /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4262,6 +4839,8 @@ export interface operations {
       /** @description `not_found`: no such user */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4271,6 +4850,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4280,6 +4861,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4289,6 +4872,8 @@ export interface operations {
       /** @description Too many requests: wait `Retry-After` seconds */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -4299,6 +4884,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4308,6 +4895,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -4332,6 +4921,8 @@ export interface operations {
       /** @description Done; `changed` is false if it was not disabled */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4343,6 +4934,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4352,6 +4945,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4361,6 +4956,8 @@ export interface operations {
       /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4370,6 +4967,8 @@ export interface operations {
       /** @description `not_found`: no such user */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4379,6 +4978,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4388,6 +4989,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4397,6 +5000,8 @@ export interface operations {
       /** @description Too many requests: wait `Retry-After` seconds */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -4407,6 +5012,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -4416,6 +5023,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -5285,6 +5894,8 @@ export interface operations {
       /** @description A page */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5308,6 +5919,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5317,6 +5930,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5326,6 +5941,8 @@ export interface operations {
       /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5335,6 +5952,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5344,6 +5963,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -5366,6 +5987,8 @@ export interface operations {
       /** @description The last 50 messages */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5385,6 +6008,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5394,6 +6019,8 @@ export interface operations {
       /** @description `forbidden`: not from this machine, or not addressed to localhost */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5403,6 +6030,8 @@ export interface operations {
       /** @description `not_found`: a deployed stage (the dev tools exist only offline); to runTask, no such task (`details.tasks`) */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5412,6 +6041,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5421,6 +6052,110 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          /** @description Seconds to wait, when the outage is expected to pass */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  getDevTrace: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        traceId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The trace (the buffer keeps the last 100: dev/trace-buffer.ts) */
+      200: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            traceId: string;
+            spans: {
+              spanId: string;
+              parentSpanId: string | null;
+              op: string;
+              description: string;
+              start: string;
+              durationMs: number;
+              ok: boolean;
+              data?: {
+                [key: string]: string | number | boolean;
+              };
+            }[];
+            logs: {
+              [key: string]: unknown;
+            }[];
+            dropped: {
+              spans: number;
+              logs: number;
+            };
+          };
+        };
+      };
+      /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
+      400: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `forbidden`: not from this machine, or not addressed to localhost */
+      403: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `not_found`: a deployed stage (the dev tools exist only offline); to runTask, no such task (`details.tasks`) */
+      404: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unexpected error (logged with the request id); the message is generic */
+      500: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
+      503: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -5443,6 +6178,8 @@ export interface operations {
       /** @description The overview */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5468,6 +6205,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5477,6 +6216,8 @@ export interface operations {
       /** @description `forbidden`: not from this machine, or not addressed to localhost */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5486,6 +6227,8 @@ export interface operations {
       /** @description `not_found`: a deployed stage (the dev tools exist only offline); to runTask, no such task (`details.tasks`) */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5495,6 +6238,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5504,6 +6249,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -5526,6 +6273,8 @@ export interface operations {
       /** @description The first 50 */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5542,6 +6291,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5551,6 +6302,8 @@ export interface operations {
       /** @description `forbidden`: not from this machine, or not addressed to localhost */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5560,6 +6313,8 @@ export interface operations {
       /** @description `not_found`: a deployed stage (the dev tools exist only offline); to runTask, no such task (`details.tasks`) */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5569,6 +6324,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5578,6 +6335,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -5600,6 +6359,8 @@ export interface operations {
       /** @description How many moved (null on SQS, where the move runs on its own) */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5611,6 +6372,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5620,6 +6383,8 @@ export interface operations {
       /** @description `forbidden`: not from this machine, or not addressed to localhost */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5629,6 +6394,8 @@ export interface operations {
       /** @description `not_found`: a deployed stage (the dev tools exist only offline); to runTask, no such task (`details.tasks`) */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5638,6 +6405,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5647,6 +6416,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5656,6 +6427,8 @@ export interface operations {
       /** @description Too many requests: wait `Retry-After` seconds */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -5666,6 +6439,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5675,6 +6450,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -5705,6 +6482,8 @@ export interface operations {
       /** @description Queued */
       202: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5716,6 +6495,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5725,6 +6506,8 @@ export interface operations {
       /** @description `forbidden`: not from this machine, or not addressed to localhost */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5734,6 +6517,8 @@ export interface operations {
       /** @description `not_found`: a deployed stage (the dev tools exist only offline); to runTask, no such task (`details.tasks`) */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5743,6 +6528,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5752,6 +6539,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5761,6 +6550,8 @@ export interface operations {
       /** @description Too many requests: wait `Retry-After` seconds */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -5771,6 +6562,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5780,6 +6573,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -5802,6 +6597,8 @@ export interface operations {
       /** @description The reference page, which loads its script and this document from here */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5811,6 +6608,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5820,6 +6619,8 @@ export interface operations {
       /** @description `forbidden`: not from this machine, or not addressed to localhost */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5829,6 +6630,8 @@ export interface operations {
       /** @description `not_found`: a deployed stage (the reference exists only offline) */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5838,6 +6641,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5847,6 +6652,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -5869,6 +6676,8 @@ export interface operations {
       /** @description JavaScript */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5878,6 +6687,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5887,6 +6698,8 @@ export interface operations {
       /** @description `forbidden`: not from this machine, or not addressed to localhost */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5896,6 +6709,8 @@ export interface operations {
       /** @description `not_found`: a deployed stage (the reference exists only offline) */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5905,6 +6720,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5914,6 +6731,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -5936,6 +6755,8 @@ export interface operations {
       /** @description The OpenAPI 3.1 document of this API */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5956,6 +6777,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5965,6 +6788,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5974,6 +6799,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5983,6 +6810,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;

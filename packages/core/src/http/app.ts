@@ -8,6 +8,7 @@ import { config } from "../config";
 import { AppError } from "../error";
 import { log, withLogContext } from "../log";
 import { recordRequest } from "../observability/metrics";
+import { finishTrace, parseTraceparent, startTrace, type Trace } from "../observability/trace";
 import { originGuard } from "./client-address";
 import { handleError, notFoundHandler } from "./errors";
 
@@ -31,23 +32,45 @@ function checkSameOrigin(c: Context<AppEnv>) {
 const jsonType = /^application\/([\w.-]+\+)?json$/i;
 
 /**
- * Runs the rest of the request with its id in every log line, logs one line per request, and adds
- * it to the in-process metrics (observability/metrics.ts: aggregated, written once a minute).
+ * Runs the rest of the request with its id and trace in every log line, logs one line per
+ * request, and adds it to the in-process metrics (observability/metrics.ts: aggregated, written
+ * once a minute). The one place a request's trace starts (ADR 029): a valid incoming
+ * `traceparent` is continued, anything else starts a new trace; its id is on the response as
+ * `x-trace-id`.
  */
 const requestLog = createMiddleware<AppEnv>(async (c, next) => {
   const started = performance.now();
-  await withLogContext({ requestId: c.get("requestId") }, async () => {
-    await next();
-    const elapsed = performance.now() - started;
-    log.info("request", {
-      method: c.req.method,
-      path: c.req.path,
-      status: c.res.status,
-      durationMs: Math.round(elapsed),
-    });
-    recordRequest(handlerPattern(c), c.res.status, elapsed);
-  });
+  const trace = startTrace(parseTraceparent(c.req.header("traceparent")));
+  c.header("x-trace-id", trace.traceId);
+  await withLogContext(
+    { requestId: c.get("requestId") },
+    async () => {
+      await next();
+      const elapsed = performance.now() - started;
+      log.info("request", {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        durationMs: Math.round(elapsed),
+      });
+      recordRequest(handlerPattern(c), c.res.status, elapsed);
+      if (trace.spans) finishRequest(c, trace);
+    },
+    trace,
+  );
 });
+
+/** The request's root span, for a recorded trace: named by its route, not its path (no ids). */
+function finishRequest(c: Context<AppEnv>, trace: Trace) {
+  const status = c.res.status;
+  const route = handlerPattern(c) ?? "(no route)";
+  finishTrace(trace, {
+    op: "http.server",
+    name: `${c.req.method} ${route}`,
+    ok: status < 500,
+    data: { "http.response.status_code": status, requestId: c.get("requestId") },
+  });
+}
 
 /**
  * The pattern of the route that serves the request (`/api/notes/:id`), never the raw path; none

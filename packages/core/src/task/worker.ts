@@ -6,6 +6,7 @@ import { createTransaction, inTransaction, useTransaction } from "../db/transact
 import { log, withLogContext } from "../log";
 import { reportError } from "../observability/error-reporting";
 import { recordTask } from "../observability/metrics";
+import { finishTrace, parseTraceparent, startTrace, type Trace } from "../observability/trace";
 import { Envelope, type Json, type TaskContext, type TaskHandler } from "./task";
 import { taskReceiptTable, taskStepTable } from "./task.sql";
 import { recordFailure, recordStart, recordSuccess } from "./task-run";
@@ -41,6 +42,9 @@ export interface WorkerOptions {
   claimSeconds?: number;
 }
 
+/** What a failed record's report can say: the envelope as far as it was read, and its trace. */
+type Seen = Partial<Envelope> & { trace?: Trace };
+
 /** Another delivery of the same task is running it: this one comes back after its visibility timeout. */
 export class TaskInProgress extends Error {
   override name = "TaskInProgress";
@@ -65,7 +69,7 @@ export function createWorker(tasks: readonly TaskHandler[], options: WorkerOptio
       : DEFAULT_CLAIM_SECONDS;
   }
 
-  async function run(record: SQSRecord, seen: Partial<Envelope>, deadline: Date): Promise<void> {
+  async function run(record: SQSRecord, seen: Seen, deadline: Date): Promise<void> {
     const envelope = Envelope.parse(readBody(record.body));
     Object.assign(seen, envelope);
     const task = byName.get(envelope.task);
@@ -73,6 +77,11 @@ export function createWorker(tasks: readonly TaskHandler[], options: WorkerOptio
     const payload = task.payload.parse(envelope.payload);
     const id = envelope.id ?? record.messageId;
     const attempt = Number(record.attributes.ApproximateReceiveCount) || 1;
+    // The request's trace, continued (its sampling decision too: the outbox is ours); a task
+    // with none (a schedule's) starts its own.
+    const trace = startTrace(parseTraceparent(envelope.traceparent), true);
+    seen.trace = trace;
+    let ok = false;
 
     await withLogContext(
       { task: task.name, taskId: id, requestId: envelope.requestId },
@@ -80,6 +89,7 @@ export function createWorker(tasks: readonly TaskHandler[], options: WorkerOptio
         const started = performance.now();
         const claim = await claimTask(id, task.name, deadline);
         if (claim === "completed") {
+          ok = true;
           log.info("task already done, skipped", { attempt });
           return;
         }
@@ -112,9 +122,25 @@ export function createWorker(tasks: readonly TaskHandler[], options: WorkerOptio
           await releaseClaim(id);
           throw error;
         }
+        ok = true;
         log.info("task done", { attempt, durationMs: Math.round(performance.now() - started) });
       },
-    );
+      trace,
+    ).finally(() => {
+      if (trace.spans) {
+        finishTrace(trace, {
+          op: "queue.task",
+          name: task.name,
+          ok,
+          data: {
+            task: task.name,
+            taskId: id,
+            attempt,
+            ...(envelope.requestId ? { requestId: envelope.requestId } : {}),
+          },
+        });
+      }
+    });
   }
 
   /**
@@ -192,7 +218,7 @@ export function createWorker(tasks: readonly TaskHandler[], options: WorkerOptio
     const batchItemFailures: SQSBatchResponse["batchItemFailures"] = [];
     for (const record of event.Records) {
       await withLogContext({ messageId: record.messageId }, async () => {
-        const seen: Partial<Envelope> = {};
+        const seen: Seen = {};
         const started = performance.now();
         // How long it waited in the queue (SQS's SentTimestamp; the local queue sets it too).
         const sent = Number(record.attributes.SentTimestamp);
@@ -229,6 +255,8 @@ export function createWorker(tasks: readonly TaskHandler[], options: WorkerOptio
             taskId: seen.id ?? (seen.task ? record.messageId : undefined),
             messageId: record.messageId,
             requestId: seen.requestId,
+            traceId: seen.trace?.traceId,
+            spanId: seen.trace?.spanId,
           });
         }
       });
