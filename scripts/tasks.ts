@@ -27,7 +27,7 @@ const [
   import("@slipway/core/db/migrator"),
   import("@slipway/core/db/embedded"),
   import("@slipway/core/task/operator"),
-  import("@slipway/core/task/runtime"),
+  import("@slipway/core/task/admin-runtime"),
   import("@slipway/core/tasks"),
   import("@slipway/core/schedules"),
 ]);
