@@ -1,10 +1,17 @@
 import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 import { liftoffOnly } from "./scripts/dev/node-flags.mjs";
 
 // Test files that start PGlite spend a third less CPU with its WebAssembly on V8's baseline
 // compiler only (scripts/dev/node-flags.mjs, ADR 023).
 const execArgv = liftoffOnly();
+
+// `TEST_CPU_REPORT=<file> npm test`: one JSON line per test file with the CPU it spent
+// (scripts/test-cpu/probe.ts; `npx tsx scripts/test-cpu/report.ts <file>` sums them up).
+const cpuProbe = process.env.TEST_CPU_REPORT
+  ? [fileURLToPath(new URL("./scripts/test-cpu/probe.ts", import.meta.url))]
+  : [];
 
 // `npm test`: everything that needs no browser. Core runs on PGlite, or on the Postgres in
 // TEST_DATABASE_URL when set (CI runs both); each test file gets its own database connection.
@@ -21,7 +28,7 @@ export default defineConfig({
           root: "packages/core",
           environment: "node",
           include: ["src/**/*.test.ts", "test/**/*.test.ts"],
-          setupFiles: ["test/setup.ts"],
+          setupFiles: [...cpuProbe, "test/setup.ts"],
           globalSetup: ["test/global-setup.ts"],
           execArgv,
           testTimeout: 20_000,
@@ -36,7 +43,7 @@ export default defineConfig({
           environment: "happy-dom",
           environmentOptions: { happyDOM: { url: "http://localhost:3000/" } },
           include: ["src/**/*.test.tsx", "src/**/*.test.ts"],
-          setupFiles: ["../core/test/setup.ts"],
+          setupFiles: [...cpuProbe, "../core/test/setup.ts"],
           globalSetup: ["../core/test/global-setup.ts"],
           execArgv,
           testTimeout: 20_000,
@@ -50,6 +57,7 @@ export default defineConfig({
           root: ".",
           environment: "node",
           include: ["infra/**/*.test.ts"],
+          setupFiles: cpuProbe,
           globalSetup: ["infra/tests/setup.ts"],
           testTimeout: 30_000,
           hookTimeout: 600_000,

@@ -207,7 +207,11 @@ export const alarms = !instance
 const region = aws.getRegionOutput().region;
 /** One line of a widget: [namespace, metric, ...dimension name/value pairs, options]. */
 type Line = ($util.Input<string> | Record<string, unknown>)[];
-const emf = (metric: string, dimensions: Record<string, string>, options: object) => [
+const emf = (
+  metric: string,
+  dimensions: Record<string, string>,
+  options: Record<string, unknown>,
+): Line => [
   METRICS_NAMESPACE,
   metric,
   "Stage",
@@ -221,8 +225,12 @@ const graph = (title: string, metrics: Line[], extra: Record<string, unknown> = 
   height: 6,
   properties: { title, region, view: "timeSeries", stacked: false, period: 300, metrics, ...extra },
 });
-const api = { ApiId: gateway.nodes.api.id };
-const ecs = { ClusterName: cluster.nodes.cluster.name, ServiceName: service.nodes.service.name };
+// Functions: under `sst dev` a Service's nodes cannot be read at all, and no dashboard is made.
+const api = () => ({ ApiId: gateway.nodes.api.id });
+const ecs = () => ({
+  ClusterName: cluster.nodes.cluster.name,
+  ServiceName: service.nodes.service.name,
+});
 const dims = (d: Record<string, $util.Input<string>>) => Object.entries(d).flat();
 
 /**
@@ -238,13 +246,13 @@ export const dashboard = !instance
       dashboardBody: $jsonStringify({
         widgets: [
           graph("API requests and 5xx (API Gateway)", [
-            ["AWS/ApiGateway", "Count", ...dims(api), { stat: "Sum", label: "requests" }],
-            ["AWS/ApiGateway", "5xx", ...dims(api), { stat: "Sum", label: "5xx" }],
-            ["AWS/ApiGateway", "4xx", ...dims(api), { stat: "Sum", label: "4xx" }],
+            ["AWS/ApiGateway", "Count", ...dims(api()), { stat: "Sum", label: "requests" }],
+            ["AWS/ApiGateway", "5xx", ...dims(api()), { stat: "Sum", label: "5xx" }],
+            ["AWS/ApiGateway", "4xx", ...dims(api()), { stat: "Sum", label: "4xx" }],
           ]),
           graph("API latency p50 / p99 (API Gateway), ms", [
-            ["AWS/ApiGateway", "Latency", ...dims(api), { stat: "p50", label: "p50" }],
-            ["AWS/ApiGateway", "Latency", ...dims(api), { stat: "p99", label: "p99" }],
+            ["AWS/ApiGateway", "Latency", ...dims(api()), { stat: "p50", label: "p50" }],
+            ["AWS/ApiGateway", "Latency", ...dims(api()), { stat: "p99", label: "p99" }],
           ]),
           {
             type: "alarm",
@@ -267,8 +275,8 @@ export const dashboard = !instance
             ROUTE_GROUPS.map((g) => emf("Errors5xx", { RouteGroup: g }, { stat: "Sum", label: g })),
           ),
           graph("API tasks: CPU and memory %", [
-            ["AWS/ECS", "CPUUtilization", ...dims(ecs), { stat: "Average", label: "CPU" }],
-            ["AWS/ECS", "MemoryUtilization", ...dims(ecs), { stat: "Average", label: "memory" }],
+            ["AWS/ECS", "CPUUtilization", ...dims(ecs()), { stat: "Average", label: "CPU" }],
+            ["AWS/ECS", "MemoryUtilization", ...dims(ecs()), { stat: "Average", label: "memory" }],
           ]),
           graph(
             "API tasks running (samples per minute ÷ 3)",
@@ -277,7 +285,7 @@ export const dashboard = !instance
               [
                 "AWS/ECS",
                 "CPUUtilization",
-                ...dims(ecs),
+                ...dims(ecs()),
                 { stat: "SampleCount", id: "samples", visible: false },
               ],
             ],

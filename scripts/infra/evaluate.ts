@@ -1,15 +1,19 @@
 import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import {
   cpSync,
   existsSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import * as esbuild from "esbuild";
 import type { WorkerInput } from "./worker/input";
 import type { EvaluatedResource } from "./worker/resources";
 
@@ -55,6 +59,79 @@ function evaluationEnv(variables?: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
+const cacheDir = path.join(repoRoot, "node_modules", ".cache", "slipway");
+
+let workerScript: string | undefined;
+
+/**
+ * The evaluation worker as one plain JavaScript file, run by plain node: under tsx's loader
+ * every one of the thousands of modules Pulumi and SST load went through its hooks, and its
+ * source maps made each of the stack traces Pulumi captures cost more (~1.5 of ~9 CPU-s an
+ * evaluation). Bundled once per process (~50 ms), named by its content, so a changed worker is
+ * another file and processes running the same one share it. Beside node_modules/, where its
+ * one package import (esbuild) resolves.
+ */
+function workerBundle(): string {
+  if (workerScript && existsSync(workerScript)) return workerScript;
+  const built = esbuild.buildSync({
+    entryPoints: [fileURLToPath(new URL("./evaluate-worker.ts", import.meta.url))],
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: `node${process.versions.node.split(".")[0]}`,
+    packages: "external",
+    write: false,
+    logLevel: "silent",
+  });
+  const code = built.outputFiles[0]?.contents;
+  if (!code) throw new Error("bundling scripts/infra/evaluate-worker.ts wrote nothing");
+  const hash = createHash("sha256").update(code).digest("hex").slice(0, 16);
+  const file = path.join(cacheDir, `evaluate-worker-${hash}.mjs`);
+  if (!existsSync(file)) {
+    mkdirSync(cacheDir, { recursive: true });
+    // Whole or absent: another process may be writing the same file at the same moment.
+    const temp = `${file}.${process.pid}`;
+    writeFileSync(temp, code);
+    renameSync(temp, file);
+  }
+  workerScript = file;
+  return file;
+}
+
+const builds = new Map<string, string>();
+
+/**
+ * Where the evaluations this process starts share their Lambda bundles (worker/build-function.ts):
+ * the same handler with the same options is built once, not once per stage (~2 CPU-s each; the
+ * graph test's eight evaluations built the same two Lambdas eight times). One directory per
+ * process, removed when it exits: a bundle is reused only by evaluations started together, so
+ * none outlives the sources it was built from by more than one run.
+ */
+function functionBuilds(root: string): string {
+  let dir = builds.get(root);
+  if (dir) return dir;
+  const parent = path.join(root, ".sst", "eval");
+  // Those of processes that ended without their exit handler (killed).
+  for (const name of existsSync(parent) ? readdirSync(parent) : []) {
+    const pid = /^builds-(\d+)$/.exec(name)?.[1];
+    if (pid && !alive(Number(pid)))
+      rmSync(path.join(parent, name), { recursive: true, force: true });
+  }
+  dir = path.join(parent, `builds-${process.pid}`);
+  builds.set(root, dir);
+  const remove = dir;
+  process.once("exit", () => rmSync(remove, { recursive: true, force: true }));
+  return dir;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
 
 /**
  * SST's StaticSite reads the site's build output while it is evaluated (to upload and hash the
@@ -82,15 +159,16 @@ export function evaluate(options: EvaluateOptions): Promise<Evaluation> {
     stage: options.stage,
     dev: options.dev ?? false,
     secrets: options.secrets ?? {},
+    functionBuilds: functionBuilds(options.root ?? repoRoot),
   };
-  const worker = fileURLToPath(new URL("./evaluate-worker.ts", import.meta.url));
+  const worker = workerBundle();
   const env = evaluationEnv(options.variables);
   const variables = Object.fromEntries(
     Object.entries(env).filter(
       (entry): entry is [string, string] => entry[0].startsWith("SLIPWAY_") && !!entry[1],
     ),
   );
-  const child = spawn(process.execPath, ["--import", "tsx", worker, JSON.stringify(input)], {
+  const child = spawn(process.execPath, [worker, JSON.stringify(input)], {
     cwd: input.root,
     stdio: ["ignore", "pipe", "pipe", "pipe"],
     env,

@@ -1,5 +1,15 @@
-import { cpSync, existsSync } from "node:fs";
+import { createHash } from "node:crypto";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import * as esbuild from "esbuild";
 import { type NodejsProperties, sstEsbuildOptions } from "./function-bundle";
 import type { WorkerContext } from "./input";
@@ -31,22 +41,32 @@ export async function buildFunction(context: WorkerContext, input: FunctionBuild
   );
   const found = candidates.find((candidate) => existsSync(candidate));
   // SST's own build (function-bundle.ts): the same externals, minification and chunks as a deploy.
-  const result = found
-    ? await Promise.resolve()
-        .then(() =>
-          esbuild.build(
-            sstEsbuildOptions({
-              entry: found,
-              outDir: out,
-              runtime: input.runtime ?? "nodejs24.x",
-              properties: input.properties,
-            }),
-          ),
+  const runtime = input.runtime ?? "nodejs24.x";
+  const build = (outDir: string) =>
+    Promise.resolve()
+      .then(() =>
+        esbuild.build(
+          sstEsbuildOptions({
+            entry: found as string,
+            outDir,
+            runtime,
+            properties: input.properties,
+          }),
+        ),
+      )
+      .catch((error: { errors?: { text: string }[] }) => ({
+        errors: error.errors ?? [{ text: String(error) }],
+      }));
+  const result = !found
+    ? { errors: [] }
+    : context.functionBuilds
+      ? await shared(
+          context.functionBuilds,
+          { entry: found, runtime, properties: input.properties },
+          build,
+          out,
         )
-        .catch((error: { errors?: { text: string }[] }) => ({
-          errors: error.errors ?? [{ text: String(error) }],
-        }))
-    : { errors: [] };
+      : await build(out);
   const errors = result.errors.map((error) => error.text);
   if (!found) errors.push(`handler file not found: ${file}.{ts,js}`);
   for (const copy of input.copyFiles ?? []) {
@@ -60,4 +80,66 @@ export async function buildFunction(context: WorkerContext, input: FunctionBuild
   }
   // SST names the bundle `bundle.mjs` whatever the handler file is called.
   return { handler: `bundle.${exported}`, out, errors, sourcemaps: [] };
+}
+
+/**
+ * `build` into `out`, or a copy of the same build another evaluation of this run made: keyed by
+ * everything the esbuild options are made of but the output directory. The first evaluation to
+ * ask builds it (holding `<key>.lock`, its pid inside) while the others wait; a failed build is
+ * not kept, so each evaluation then builds it itself and reports its own errors. The shared
+ * copy sits as deep below the repository as `out` does, so the source maps' relative paths are
+ * the same.
+ */
+async function shared(
+  dir: string,
+  key: Record<string, unknown>,
+  build: (outDir: string) => Promise<{ errors: { text: string }[] }>,
+  out: string,
+): Promise<{ errors: { text: string }[] }> {
+  const name = createHash("sha256").update(JSON.stringify(key)).digest("hex").slice(0, 32);
+  const done = path.join(dir, "artifacts", name);
+  const lock = `${done}.lock`;
+  mkdirSync(path.dirname(done), { recursive: true });
+  for (;;) {
+    if (existsSync(done)) {
+      cpSync(done, out, { recursive: true });
+      return { errors: [] };
+    }
+    try {
+      writeFileSync(lock, String(process.pid), { flag: "wx" });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      // Another evaluation is building it, unless its process died holding the lock.
+      if (!holderAlive(lock)) rmSync(lock, { force: true });
+      else await sleep(50);
+      continue;
+    }
+    try {
+      const temp = `${done}.${process.pid}`;
+      const result = await build(temp);
+      if (result.errors.length > 0) {
+        rmSync(temp, { recursive: true, force: true });
+        return result;
+      }
+      renameSync(temp, done);
+    } finally {
+      rmSync(lock, { force: true });
+    }
+  }
+}
+
+function holderAlive(lock: string): boolean {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(lock, "utf8"));
+  } catch {
+    return true; // just removed, or not yet written: look again
+  }
+  if (!pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
 }

@@ -9,6 +9,11 @@ export interface WorkerInput {
   dev: boolean;
   /** `sst secret set` values, by secret name. */
   secrets: Record<string, string>;
+  /**
+   * A directory the evaluations started by one process share their function bundles in
+   * (build-function.ts); unset, each evaluation builds its own.
+   */
+  functionBuilds?: string;
 }
 
 /** One evaluation's input and the directories it reads and writes. */
