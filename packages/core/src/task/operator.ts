@@ -1,5 +1,6 @@
 import { NotFoundError, ValidationError } from "../error";
 import { createID } from "../id";
+import { currentTrace, formatTraceparent } from "../observability/trace";
 import type { QueueAdmin } from "./queue-admin";
 import type { Schedule } from "./schedule";
 import { nextFireTimes } from "./schedule-expression";
@@ -54,9 +55,11 @@ export function createOperator({ tasks, schedules, queue }: OperatorOptions) {
         throw ValidationError.fromIssues(parsed.error.issues, `Invalid payload for ${taskName}`);
       }
       const id = createID("task");
-      await queue().send(
-        JSON.stringify({ task: task.name, payload: parsed.data, id } satisfies Envelope),
-      );
+      // Run from a request (the dev route): the task continues its trace, as the outbox's do.
+      const trace = currentTrace();
+      const envelope: Envelope = { task: task.name, payload: parsed.data, id };
+      if (trace) envelope.traceparent = formatTraceparent(trace);
+      await queue().send(JSON.stringify(envelope));
       return { id };
     },
   };
