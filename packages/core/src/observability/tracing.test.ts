@@ -70,6 +70,25 @@ describe("one trace from the request to its task", () => {
   });
 });
 
+describe("a task run from the dev route", () => {
+  it("continues the request's trace too (it goes to the queue without the outbox)", async () => {
+    const { booted, drain } = await bootLogging();
+    const logs = captureLogs();
+    const run = await booted.app.request(
+      "/api/dev/tasks/run",
+      jsonRequest(
+        { task: "digest.daily", payload: {} },
+        { headers: { traceparent: `00-${TRACE}-${PARENT}-01` } },
+      ),
+    );
+    expect(run.status).toBe(202);
+    await drain();
+    const done = lineOf(logs, "task done").filter((line) => line.task === "digest.daily");
+    expect(done).toHaveLength(1);
+    expect(done[0]?.traceId).toBe(TRACE);
+  });
+});
+
 describe("traces in Sentry (a loopback ingest)", () => {
   it("the request and its task arrive as transactions of one trace, with SQL statements and none of their values", async () => {
     const sentry = await sentryServer();
