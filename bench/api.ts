@@ -257,7 +257,7 @@ async function main() {
   temporary.push(storage);
   const ingest =
     tracing !== "off" || (against && againstTracing !== "off") ? await fakeIngest() : undefined;
-  const tracingEnv = (rate: string) =>
+  const tracingEnv = (rate: string): Record<string, string> =>
     rate === "off" || !ingest
       ? { SENTRY_DSN: "" }
       : { SENTRY_DSN: ingest.dsn, TRACES_SAMPLE_RATE: rate };

@@ -85,6 +85,21 @@ describe("config", () => {
     expect(message).toContain("BODY_LIMIT_BYTES: expected an integer between 1 and");
   });
 
+  it("traces: TRACES_SAMPLE_RATE 1 offline, 0.05 deployed unless set, 0 to 1 only; DEV_TRACES offline only", () => {
+    const deployed = { App: { name: "slipway", stage: "production" } };
+    expect(loadConfig({}, noLinks).sentry.tracesSampleRate).toBe(1);
+    expect(loadConfig({}, deployed).sentry.tracesSampleRate).toBe(0.05);
+    expect(loadConfig({ TRACES_SAMPLE_RATE: "0.2" }, deployed).sentry.tracesSampleRate).toBe(0.2);
+    for (const bad of ["2", "-0.1", "often"]) {
+      expect(problems({ TRACES_SAMPLE_RATE: bad })).toContain(
+        "TRACES_SAMPLE_RATE: expected a number from 0 to 1",
+      );
+    }
+    expect(loadConfig({}, noLinks).devTraces).toBe(false);
+    expect(loadConfig({ DEV_TRACES: "true" }, noLinks).devTraces).toBe(true);
+    expect(problems({ DEV_TRACES: "true" }, deployed)).toContain("DEV_TRACES:");
+  });
+
   it("quotas: 1000 notes, 1 GiB of attachments and 60 writes a minute per user unless set; a bad value is an error naming it", () => {
     expect(loadConfig({}, noLinks).quotas).toEqual({
       notesPerUser: 1000,

@@ -28,7 +28,7 @@ export async function drain(tasks: readonly TaskHandler[]) {
  * per copy of a task on the queue, `receiveCount` counts deliveries of one copy.
  */
 export function delivery(
-  envelope: { task: string; payload: unknown; id?: string },
+  envelope: { task: string; payload: unknown; id?: string; traceparent?: string },
   { messageId = "m-1", receiveCount = 1 }: { messageId?: string; receiveCount?: number } = {},
 ): SQSEvent {
   const body = JSON.stringify(envelope);

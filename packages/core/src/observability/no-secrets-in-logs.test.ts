@@ -52,14 +52,14 @@ describe("logs", () => {
       expect(output).not.toContain(secret);
     }
     expect(output).not.toContain("slipway_session=");
-    // Requests are logged with their id, method, path and status only.
+    // Requests are logged with their ids (request, trace), method, path and status only.
     expect(
       logs
         .filter((l) => l.message === "request")
         .every(
           (l) =>
             Object.keys(l).sort().join() ===
-            "durationMs,level,message,method,path,requestId,status,time",
+            "durationMs,level,message,method,path,requestId,status,time,traceId",
         ),
     ).toBe(true);
   });

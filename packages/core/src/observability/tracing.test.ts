@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import * as z from "zod";
 import { bootApp, freshDatabase } from "../../test/database";
 import { jsonRequest } from "../../test/http";
 import { captureLogs } from "../../test/logs";
@@ -66,6 +67,25 @@ describe("one trace from the request to its task", () => {
     const done = lineOf(logs, "task done");
     expect(done.length).toBeGreaterThan(0);
     for (const line of done) expect(line.traceId).toBe(traceId);
+  });
+});
+
+describe("a task run from the dev route", () => {
+  it("continues the request's trace too (it goes to the queue without the outbox)", async () => {
+    const { booted, drain } = await bootLogging();
+    const logs = captureLogs();
+    const run = await booted.app.request(
+      "/api/dev/tasks/run",
+      jsonRequest(
+        { task: "digest.daily", payload: {} },
+        { headers: { traceparent: `00-${TRACE}-${PARENT}-01` } },
+      ),
+    );
+    expect(run.status).toBe(202);
+    await drain();
+    const done = lineOf(logs, "task done").filter((line) => line.task === "digest.daily");
+    expect(done).toHaveLength(1);
+    expect(done[0]?.traceId).toBe(TRACE);
   });
 });
 
@@ -142,6 +162,68 @@ describe("traces in Sentry (a loopback ingest)", () => {
     await reporting.flushErrors();
     expect(sentry.transactions).toEqual([]);
   });
+});
+
+describe("a task's trace from the SQS Lambda (Sentry loaded on first use, as the Lambdas do)", () => {
+  it("continues the request's trace with its sampling decision, and the transaction is sent by the flush", async () => {
+    const sentry = await sentryServer();
+    const fresh = await freshDatabase({ migrated: true });
+    await bootApp(
+      { ...fresh.env, SENTRY_DSN: sentry.dsn, TRACES_SAMPLE_RATE: "0.5" },
+      fresh.handle,
+    );
+    const reporting = await import("./error-reporting");
+    // Deferred as packages/functions/src/sentry.ts does it: nothing loads until the first send.
+    expect(await reporting.initErrorReporting(() => import("./sentry-node"), { defer: true })).toBe(
+      true,
+    );
+    const [{ createWorker }, { defineTask, handleTask }, { delivery }] = await Promise.all([
+      import("../task/worker"),
+      import("../task/task"),
+      import("../../test/tasks"),
+    ]);
+    const probe = handleTask(defineTask("probe.traced", z.object({})), async () => {});
+    const worker = createWorker([probe]);
+    const sampled = await worker(
+      delivery(
+        {
+          task: "probe.traced",
+          payload: {},
+          id: "tsk_traced",
+          traceparent: `00-${TRACE}-${PARENT}-01`,
+        },
+        { messageId: "m-traced" },
+      ),
+    );
+    const unsampled = await worker(
+      delivery(
+        {
+          task: "probe.traced",
+          payload: {},
+          id: "tsk_untraced",
+          traceparent: `00-${"2".repeat(32)}-${PARENT}-00`,
+        },
+        { messageId: "m-untraced" },
+      ),
+    );
+    expect([sampled, unsampled]).toEqual([{ batchItemFailures: [] }, { batchItemFailures: [] }]);
+    await reporting.flushErrors();
+
+    // The request said "sampled": the task follows it whatever the rate; "not sampled" sends nothing.
+    expect(sentry.transactions).toHaveLength(1);
+    const [task] = sentry.transactions;
+    expect(task?.event.transaction).toBe("probe.traced");
+    expect(task?.event.contexts.trace).toMatchObject({
+      trace_id: TRACE,
+      parent_span_id: PARENT,
+      op: "queue.task",
+      status: "ok",
+    });
+    // The task's claim and completion are its statements.
+    expect(task?.event.spans.map((s) => s.description)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^insert into "task_receipt"/)]),
+    );
+  }, 60_000);
 });
 
 describe("the offline trace buffer (GET /api/dev/traces/:traceId)", () => {

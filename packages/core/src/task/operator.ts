@@ -1,6 +1,7 @@
 import { NotFoundError, ValidationError } from "../error";
 import { createID } from "../id";
 import { scrubPayload } from "../observability/redact";
+import { currentTrace, formatTraceparent } from "../observability/trace";
 import type { DeadLetter, QueueAdmin } from "./queue-admin";
 import { scheduleMessage } from "./queue-policy";
 import type { Schedule } from "./schedule";
@@ -175,9 +176,11 @@ export function createOperator({ tasks, schedules, queue }: OperatorOptions) {
         throw ValidationError.fromIssues(parsed.error.issues, `Invalid payload for ${taskName}`);
       }
       const id = createID("task");
-      await queue().send(
-        JSON.stringify({ task: task.name, payload: parsed.data, id } satisfies Envelope),
-      );
+      // Run from a request (the dev route): the task continues its trace, as the outbox's do.
+      const trace = currentTrace();
+      const envelope: Envelope = { task: task.name, payload: parsed.data, id };
+      if (trace) envelope.traceparent = formatTraceparent(trace);
+      await queue().send(JSON.stringify(envelope));
       return { id };
     },
   };
