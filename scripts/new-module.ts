@@ -7,7 +7,7 @@ import { NameError } from "./new-module/names";
  * `npm run new:module -- <name> [--with-page]`: writes a complete module into
  * packages/core/src/<name>/ (its table, schemas and functions, routes with their OpenAPI
  * descriptions, an example task and schedule, happy/error/security tests), wires it into api.ts,
- * tasks.ts, schedules.ts and id.ts, and generates its migration. `--with-page` adds its list and
+ * tasks.ts, schedules.ts, tables.ts and id.ts, and generates its migration. `--with-page` adds its list and
  * detail pages to the web app (packages/web/src/pages/<name>.tsx, routed and in the nav, loaded
  * lazily) with their test. See scripts/new-module/generate.ts and ADR 027.
  */

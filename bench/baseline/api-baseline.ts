@@ -38,7 +38,7 @@ const prepared = { prepare: true } as const;
 const ulid = monotonicFactory();
 
 // The statements, as drizzle writes them for account.ts, note.ts and limit/limit.ts.
-const SESSION = `select "user"."id", "user"."email", "user"."name", "user"."password_hash", "user"."created_at", "user"."updated_at", "session"."created_at", "session"."expires_at" from "session" inner join "user" on "user"."id" = "session"."user_id" where ("session"."token_hash" = $1 and "session"."expires_at" > $2 and "session"."created_at" > $3)`;
+const SESSION = `select "user"."id", "user"."email", "user"."name", "user"."email_verified_at", "user"."role", "user"."created_at", "session"."created_at", "session"."expires_at", "session"."last_used_at" from "session" inner join "user" on "user"."id" = "session"."user_id" where ("session"."token_hash" = $1 and "session"."expires_at" > $2 and "session"."created_at" > $3 and "user"."disabled_at" is null)`;
 const EXTEND = `update "session" set "expires_at" = $1 where "session"."token_hash" = $2`;
 const NOTE = `select "id", "user_id", "title", "body", "created_at", "updated_at" from "note" where ("note"."id" = $1 and "note"."user_id" = $2)`;
 const LIST = `select "id", "user_id", "title", "body", "created_at", "updated_at" from "note" where "note"."user_id" = $1 order by "note"."id" desc limit $2`;
@@ -61,6 +61,8 @@ interface User {
   id: string;
   email: string;
   name: string;
+  emailVerified: boolean;
+  role: string;
   createdAt: string;
 }
 
@@ -104,7 +106,14 @@ async function authenticate(
     )
     .values();
   if (!row) return undefined;
-  const user = { id: row[0], email: row[1], name: row[2], createdAt: iso(row[4]) } as User;
+  const user = {
+    id: row[0],
+    email: row[1],
+    name: row[2],
+    emailVerified: row[3] !== null,
+    role: row[4],
+    createdAt: iso(row[5]),
+  } as User;
   const createdAt = new Date(row[6] as string).getTime();
   const expiresAt = new Date(row[7] as string).getTime();
   const extended = Math.min(now + ttlMs, createdAt + absoluteMs);

@@ -1,7 +1,16 @@
 // @ts-check
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, statSync, watch, writeFileSync } from "node:fs";
+import {
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  watch,
+  writeFileSync,
+} from "node:fs";
 import path from "node:path";
 import { liftoffOnly } from "./node-flags.mjs";
 
@@ -49,6 +58,14 @@ import { liftoffOnly } from "./node-flags.mjs";
 
 const ENTRY = "packages/core/src/server.ts";
 const OUT_DIR = ".data/cache/api";
+/** The bundle's chunks, beside it (config.ts finds the repo from its own depth, in any chunk). */
+const CHUNK_PREFIX = "chunk-";
+/**
+ * A chunk no build references any more is deleted once it is this old: another dev server on the
+ * same checkout may have just written it for its own bundle, or be running an older bundle that
+ * reads its chunks on first use until its own rebuild.
+ */
+const STALE_CHUNK_MS = 60 * 60_000;
 /** Left out of the bundle as the production build leaves them (packages/core package.json). */
 const EXTERNAL = ["@electric-sql/pglite", "drizzle-orm/pglite", "@node-rs/argon2"];
 
@@ -57,6 +74,8 @@ const EXTERNAL = ["@electric-sql/pglite", "drizzle-orm/pglite", "@node-rs/argon2
  * @property {string} key
  * @property {Record<string, [number, number]>} inputs Source files (repo-relative) with
  *   [size, mtimeMs], as they were when built.
+ * @property {string[]} outputs The files the build wrote (relative to OUT_DIR): a kept bundle
+ *   runs only if all are there.
  * @property {boolean} liftoffOnly Whether this node takes --liftoff-only (node-flags.mjs), found
  *   once per build.
  */
@@ -108,7 +127,14 @@ function buildOptions(root) {
     // Locations only: the sources are on disk, and node parses the whole map at start (an 11 MB
     // map with them took ~0.1 s).
     sourcesContent: false,
-    outfile: path.join(root, OUT_DIR, "server.mjs"),
+    // Split as the production build is (ADR 022): what a boot does not run (the AWS SDK, Sentry,
+    // the CA bundle, file-type...) sits in chunks read on first use. One 5.7 MB file made every
+    // start parse it all and line-index its source map (~0.3 s of CPU of a second start).
+    splitting: true,
+    outdir: path.join(root, OUT_DIR),
+    entryNames: "server",
+    chunkNames: `${CHUNK_PREFIX}[name]-[hash]`,
+    outExtension: { ".js": ".mjs" },
     // CommonJS dependencies call require(); ESM has none.
     banner: {
       js: "import { createRequire as __devRequire } from 'node:module'; const require = __devRequire(import.meta.url);",
@@ -162,6 +188,7 @@ function readManifest(root) {
 function upToDate(root, manifest) {
   if (!manifest || manifest.key !== cacheKey(root, esbuildVersion(root))) return false;
   if (!stamp(path.join(root, OUT_DIR, "server.mjs"))) return false;
+  if (!manifest.outputs?.every((file) => stamp(path.join(root, OUT_DIR, file)))) return false;
   return Object.entries(manifest.inputs).every(([file, [size, mtime]]) => {
     const now = stamp(path.join(root, file));
     return now?.[0] === size && now[1] === mtime;
@@ -177,6 +204,23 @@ function writeAtomic(file, contents) {
   const temp = `${file}.tmp-${process.pid}`;
   writeFileSync(temp, contents);
   renameSync(temp, file);
+}
+
+/**
+ * Deletes the chunks (and their maps) of earlier builds, once they are STALE_CHUNK_MS old.
+ * @param {string} root
+ * @param {Set<string>} current the paths this build wrote
+ */
+function pruneChunks(root, current) {
+  const dir = path.join(root, OUT_DIR);
+  const now = Date.now();
+  for (const name of readdirSync(dir)) {
+    if (!name.startsWith(CHUNK_PREFIX)) continue;
+    const file = path.join(dir, name);
+    if (current.has(file)) continue;
+    const stats = statSync(file, { throwIfNoEntry: false });
+    if (stats && now - stats.mtimeMs > STALE_CHUNK_MS) rmSync(file, { force: true });
+  }
 }
 
 /**
@@ -229,13 +273,16 @@ export function startApi(options) {
     try {
       const result = await context.rebuild();
       mkdirSync(path.join(root, OUT_DIR), { recursive: true });
-      // The map first: the bundle names it, and a new bundle must not point at an old map.
+      // Maps and chunks first, the entry last: a bundle must never point at a chunk or a map
+      // not yet written (chunks are named by their content: rewriting one writes the same bytes).
       const files = result.outputFiles ?? [];
+      const entry = path.join(root, OUT_DIR, "server.mjs");
       /** @param {{ path: string }} file */
-      const isMap = (file) => file.path.endsWith(".map");
-      for (const file of [...files.filter(isMap), ...files.filter((f) => !isMap(f))]) {
+      const rank = (file) => (file.path.endsWith(".map") ? 0 : file.path === entry ? 2 : 1);
+      for (const file of [...files].sort((a, b) => rank(a) - rank(b))) {
         writeAtomic(file.path, file.contents);
       }
+      pruneChunks(root, new Set(files.map((file) => file.path)));
       /** @type {Manifest["inputs"]} */
       const inputs = {};
       for (const input of Object.keys(result.metafile?.inputs ?? {})) {
@@ -247,6 +294,7 @@ export function startApi(options) {
       const next = {
         key: cacheKey(root, esbuild.version),
         inputs,
+        outputs: files.map((file) => path.relative(path.join(root, OUT_DIR), file.path)),
         liftoffOnly: manifest?.liftoffOnly ?? liftoffOnly().length > 0,
       };
       writeAtomic(path.join(root, OUT_DIR, "manifest.json"), JSON.stringify(next));

@@ -83,6 +83,15 @@ function write(level: Exclude<LogLevel, "silent">, message: string, fields?: Fie
   output.write(format(level, message, fields));
 }
 
+/**
+ * Writes a line already formatted (an EMF metrics document, observability/metrics.ts) to the same
+ * output, at every level but `silent`: metrics are not chatter a level should hide.
+ */
+export function writeLogLine(line: string) {
+  if (config().logLevel === "silent") return;
+  output.write(line);
+}
+
 export const log = {
   debug: (message: string, fields?: Fields) => write("debug", message, fields),
   info: (message: string, fields?: Fields) => write("info", message, fields),

@@ -6,7 +6,7 @@ import * as z from "zod";
 import { bootApp } from "../../test/database";
 import { jsonRequest, ORIGIN } from "../../test/http";
 import { captureLogs } from "../../test/logs";
-import { app as api } from "../api";
+import { app as api, site } from "../api";
 import { createApp } from "./app";
 import { validate } from "./validate";
 
@@ -229,11 +229,36 @@ describe("HTTP error contract", () => {
     expect((await api.request("/api/health")).status).toBe(200);
   });
 
-  it("sets security headers on every response", async () => {
-    const response = await api.request("/api/health");
-    expect(response.headers.get("x-content-type-options")).toBe("nosniff");
-    expect(response.headers.get("x-frame-options")).toBe("SAMEORIGIN");
-    expect(response.headers.get("strict-transport-security")).toMatch(/max-age=/);
+  it("sets security headers, no-store and a request id on every API response, errors included, on the served site as on the app", async () => {
+    const post = (init: RequestInit) => ({
+      method: "POST",
+      ...init,
+      headers: { origin: ORIGIN, "content-type": "application/json", ...init.headers },
+    });
+    const cases: [string, RequestInit, number][] = [
+      ["/api/health", {}, 200],
+      ["/api/no-such-thing", {}, 404],
+      ["/api/health", { method: "DELETE", headers: { origin: ORIGIN } }, 405],
+      ["/api/notes", post({ headers: { origin: "https://evil.example" }, body: "{}" }), 403],
+      ["/api/notes", post({ body: "{" }), 400],
+      ["/api/notes", post({ headers: { "content-type": "text/plain" }, body: "x" }), 415],
+      ["/api/notes", post({ body: JSON.stringify({ title: "x".repeat(2_000_000) }) }), 413],
+      ["/api/notes", post({ body: JSON.stringify({ title: "x", body: "" }) }), 401],
+    ];
+    // The checks run in one middleware that turns a refusal into its response itself (http/app.ts
+    // `contained`): the headers set around them must still reach the refusal.
+    for (const target of [api, site]) {
+      for (const [path, init, status] of cases) {
+        const response = await target.request(path, init);
+        const label = `${init.method ?? "GET"} ${path} -> ${status}`;
+        expect(response.status, label).toBe(status);
+        expect(response.headers.get("x-content-type-options"), label).toBe("nosniff");
+        expect(response.headers.get("x-frame-options"), label).toBe("SAMEORIGIN");
+        expect(response.headers.get("strict-transport-security"), label).toMatch(/max-age=/);
+        expect(response.headers.get("cache-control"), label).toBe("no-store");
+        expect(response.headers.get("x-request-id"), label).toMatch(/^[0-9a-f-]{36}$/);
+      }
+    }
   });
 
   it("404 as JSON for an unknown /api route", async () => {

@@ -1,11 +1,13 @@
-import { type Context, Hono, type MiddlewareHandler } from "hono";
+import { type Context, type ErrorHandler, Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { type RequestIdVariables, requestId } from "hono/request-id";
+import { matchedRoutes } from "hono/route";
 import { secureHeaders } from "hono/secure-headers";
 import { config } from "../config";
 import { AppError } from "../error";
 import { log, withLogContext } from "../log";
+import { recordRequest } from "../observability/metrics";
 import { originGuard } from "./client-address";
 import { handleError, notFoundHandler } from "./errors";
 
@@ -17,8 +19,7 @@ const bodyMethods = new Set(["POST", "PUT", "PATCH", "DELETE"]);
  * CSRF: a state-changing request must come from one of the site's origins. Browsers always send
  * `Origin` on cross-origin and on unsafe same-origin requests, so a missing one is refused too.
  */
-const sameOrigin = createMiddleware<AppEnv>(async (c, next) => {
-  if (!bodyMethods.has(c.req.method)) return next();
+function checkSameOrigin(c: Context<AppEnv>) {
   const origin = c.req.header("origin");
   if (!origin || !config().allowedOrigins.includes(origin)) {
     throw new AppError(
@@ -26,23 +27,41 @@ const sameOrigin = createMiddleware<AppEnv>(async (c, next) => {
       origin ? `Requests from ${origin} are not allowed` : "The Origin header is required",
     );
   }
-  return next();
-});
+}
 const jsonType = /^application\/([\w.-]+\+)?json$/i;
 
-/** Runs the rest of the request with its id in every log line, and logs one line per request. */
+/**
+ * Runs the rest of the request with its id in every log line, logs one line per request, and adds
+ * it to the in-process metrics (observability/metrics.ts: aggregated, written once a minute).
+ */
 const requestLog = createMiddleware<AppEnv>(async (c, next) => {
   const started = performance.now();
-  await withLogContext({ requestId: c.var.requestId }, async () => {
+  await withLogContext({ requestId: c.get("requestId") }, async () => {
     await next();
+    const elapsed = performance.now() - started;
     log.info("request", {
       method: c.req.method,
       path: c.req.path,
       status: c.res.status,
-      durationMs: Math.round(performance.now() - started),
+      durationMs: Math.round(elapsed),
     });
+    recordRequest(handlerPattern(c), c.res.status, elapsed);
   });
 });
+
+/**
+ * The pattern of the route that serves the request (`/api/notes/:id`), never the raw path; none
+ * when only middleware matched (a 404 or 405). Read from the matched routes rather than the one
+ * that answered, so a 429 from the write-rate middleware still counts under its route's group.
+ */
+function handlerPattern(c: Context<AppEnv>): string | undefined {
+  const routes = matchedRoutes(c);
+  for (let i = routes.length - 1; i >= 0; i--) {
+    const route = routes[i];
+    if (route && route.method !== "ALL") return route.path;
+  }
+  return undefined;
+}
 
 /**
  * The API speaks JSON only: a body of another type gets 415, and malformed JSON gets 400 here,
@@ -78,21 +97,37 @@ const jsonBodies = createMiddleware<AppEnv>(async (c, next) => {
 });
 
 /**
- * The request's id (`x-request-id` on its response, a well-formed incoming one kept) and its one
- * log line, once per request: an app made here and mounted in another (the API in the site)
- * finds them already set and passes through.
+ * The request's id (`x-request-id` on its response, a well-formed incoming one kept), its one
+ * log line, and the origin guard, once per request: the outermost app (the site, or an app made
+ * by `createApp()` served alone) runs them, and an app mounted in it finds the id set and skips
+ * them. One middleware rather than three: each middleware is an async hop per request.
  */
 const assignRequestId = requestId();
 const requestContext = createMiddleware<AppEnv>(async (c, next) => {
-  if (c.var.requestId) return next();
+  if (c.get("requestId")) return next();
   await assignRequestId(c, async () => {
-    await requestLog(c, next);
+    await requestLog(c, () => contained(c, () => originGuard(c, next)));
   });
   // Every answer, errors and 404s included, is one user's: CloudFront (whose cache policy applies
   // to /api too) and browsers must never keep it. The offline store's downloads are presigned
   // links to one user's files: the same holds there.
   noStore(c);
 });
+
+/**
+ * Runs `step` as Hono's compose runs a middleware of its own: an error it throws becomes the
+ * error response here, so what wraps it (the log line, the security headers) still finishes on
+ * a response. What `step` calls `next()` on is compose's, which does the same.
+ */
+async function contained(c: Context<AppEnv>, step: () => Promise<unknown>) {
+  try {
+    await step();
+  } catch (error) {
+    if (!(error instanceof Error)) throw error;
+    c.error = error;
+    c.res = await handleError(error, c);
+  }
+}
 
 /**
  * `Cache-Control: no-store` on the finished response, in place. `c.header()` after the handler
@@ -128,8 +163,38 @@ function withErrorContract<App extends Hono<AppEnv>>(app: App): App {
  * every path, what did not come through CloudFront (http/client-address.ts).
  */
 export function createSite() {
-  return withErrorContract(new Hono<AppEnv>().use(requestContext).use(originGuard));
+  return withErrorContract(new Hono<AppEnv>().use(requestContext));
 }
+
+/**
+ * Mounts `app` (made by `createApp()`) in `site` at `path`. Hono's `.route()` wraps every handler
+ * of a sub-app that has its own error handler in one more async layer running that handler,
+ * per request and per middleware (~10 on a note read). Both apps have the same one
+ * (`withErrorContract`), and the site's catches an error where it is thrown, as the wrapper
+ * would, so the API is mounted without the wrappers.
+ */
+export function mountApp<Site extends Hono<AppEnv>, App extends Hono<AppEnv>>(
+  site: Site,
+  path: string,
+  app: App,
+) {
+  const mounted = errorHandling(app);
+  // `errorHandler` is Hono's (private in its types): if a release renames it, this throws at
+  // boot, in every test, rather than mounting with a different error handler.
+  if (mounted.errorHandler !== handleError || errorHandling(site).errorHandler !== handleError) {
+    throw new Error("mountApp mounts an app made by createApp() in one made by createSite()");
+  }
+  mounted.errorHandler = defaultErrorHandler;
+  try {
+    return site.route(path, app);
+  } finally {
+    mounted.errorHandler = handleError;
+  }
+}
+type ErrorHandling = { errorHandler: ErrorHandler };
+const errorHandling = (app: Hono<AppEnv>) => app as unknown as ErrorHandling;
+/** Hono's own error handler: `.route()` adds no wrapper for a sub-app that has it. */
+const defaultErrorHandler = errorHandling(new Hono()).errorHandler;
 
 /**
  * A Hono app with the platform's middleware and error contract; modules' routes are added to it
@@ -138,13 +203,23 @@ export function createSite() {
  */
 export function createApp() {
   const limit = config().bodyLimitBytes;
-  const app = new Hono<AppEnv>()
-    .use(requestContext)
-    .use(originGuard)
-    .use(secureHeaders())
-    .use(sameOrigin)
-    .use(bodiesWithin(limit))
-    .use(jsonBodies);
+  const headers = secureHeaders();
+  const withinLimit = bodiesWithin(limit);
+  // The API's checks in one middleware (one async hop per request instead of five): security
+  // headers on every response; for a body method, the CSRF origin check, the size limit, and the
+  // JSON-only body.
+  const checks = createMiddleware<AppEnv>(async (c, next) => {
+    await headers(c, async () => {
+      if (!bodyMethods.has(c.req.method)) return next();
+      await contained(c, () => {
+        checkSameOrigin(c);
+        return withinLimit(c, async () => {
+          await jsonBodies(c, next);
+        });
+      });
+    });
+  });
+  const app = new Hono<AppEnv>().use(requestContext).use(checks);
   return withErrorContract(app);
 }
 

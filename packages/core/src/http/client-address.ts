@@ -140,11 +140,11 @@ function resolveClientAddress(c: Context): string {
  * refuses what did not come through CloudFront and records the client's address.
  */
 export const originGuard = createMiddleware(async (c, next) => {
-  if (c.var.clientAddress === undefined) c.set("clientAddress", resolveClientAddress(c));
+  if (c.get("clientAddress") === undefined) c.set("clientAddress", resolveClientAddress(c));
   await next();
 });
 
 /** The client's address: the one `originGuard` recorded, else resolved now. */
 export function clientAddress(c: Context): string {
-  return c.var.clientAddress ?? resolveClientAddress(c);
+  return c.get("clientAddress") ?? resolveClientAddress(c);
 }
