@@ -185,6 +185,23 @@ function wiring(core: string, n: ModuleNames, prefix: string): Map<string, strin
   );
   edits.set("tasks.ts", tasks);
 
+  // The metric catalog: the module's task names, before `other` (registries.test.ts checks the
+  // list against tasks.ts; the dashboard draws a line per name).
+  const catalog = "observability/metric-catalog.ts";
+  edits.set(
+    catalog,
+    insertBefore(
+      read(catalog),
+      catalog,
+      {
+        describe: 'the `TASK_NAMES` list with its `"other",` entry',
+        after: /^export const TASK_NAMES = \[$/,
+        before: /^\s*"other",$/,
+      },
+      `  "${n.kebab}.created",\n  "${n.kebab}.report",`,
+    ),
+  );
+
   // schedules.ts: the import and the entry, last in the list (one line or several).
   let schedules = read("schedules.ts");
   schedules = addImport(

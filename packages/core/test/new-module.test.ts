@@ -298,7 +298,14 @@ describe.runIf(process.env.NEW_MODULE_TEST === "1")("npm run new:module", () => 
     expect(again.code).toBe(1);
     expect(readFileSync(appFile, "utf8")).toBe(app);
 
-    const registries = ["api.ts", "tasks.ts", "schedules.ts", "tables.ts", "id.ts"];
+    const registries = [
+      "api.ts",
+      "tasks.ts",
+      "schedules.ts",
+      "tables.ts",
+      "id.ts",
+      "observability/metric-catalog.ts",
+    ];
     const bin = (name: string) => path.join(copy, "node_modules/.bin", name);
     const [tsc, tscWeb, biome, tests] = await Promise.all([
       exec(bin("tsc"), ["-p", "packages/core"], copy, env),
