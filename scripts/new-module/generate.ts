@@ -14,6 +14,8 @@ import { idPrefix, type ModuleNames, moduleNames, NameError } from "./names";
  * 3. Biome formats the files written and edited (and sorts their imports);
  * 4. `npm run db:generate` writes the migration, and the OpenAPI client's types are regenerated
  *    (openapi-client.test.ts compares them with the live document).
+ * With `withPage`, step 1 also checks and edits the web app's app.tsx (the lazily loaded pages,
+ * their routes, the nav link) and step 2 writes the pages and their test into packages/web.
  */
 
 export class AnchorError extends Error {}
@@ -29,6 +31,11 @@ export interface Generated {
 
 const templates = path.join(path.dirname(fileURLToPath(import.meta.url)), "templates");
 
+export interface Options {
+  /** Also the web app's list and detail pages (packages/web), routed, in the nav, tested. */
+  withPage?: boolean;
+}
+
 /** The module's files: template name → file name in its folder. */
 const FILES: [string, (n: ModuleNames) => string][] = [
   ["sql.ts.tpl", (n) => `${n.kebab}.sql.ts`],
@@ -42,6 +49,16 @@ const FILES: [string, (n: ModuleNames) => string][] = [
   ["security.test.ts.tpl", (n) => `${n.kebab}.security.test.ts`],
 ];
 
+/** The web app's files (`--with-page`): template name → path in packages/web/src. */
+const WEB_FILES: [string, (n: ModuleNames) => string][] = [
+  ["page.tsx.tpl", (n) => `pages/${n.kebab}.tsx`],
+  ["page.test.tsx.tpl", (n) => `${n.kebab}.test.tsx`],
+];
+
+/** `Order items`: the nav link and the page's test name the list by it. */
+const pluralTitle = (n: ModuleNames) =>
+  n.plural.charAt(0).toUpperCase() + n.plural.slice(1).replaceAll("-", " ");
+
 function fill(template: string, n: ModuleNames, prefix: string): string {
   const words = n.words.charAt(0).toUpperCase() + n.words.slice(1);
   const tokens: Record<string, string> = {
@@ -54,12 +71,13 @@ function fill(template: string, n: ModuleNames, prefix: string): string {
     __words__: n.words,
     __Words__: words,
     __pluralWords__: n.plural.replaceAll("-", " "),
+    __PluralWords__: pluralTitle(n),
     __prefix__: prefix,
     // The typed client's property for the path: `.widgets`, or `["order-items"]`.
     __pluralAccess__: /^[a-z][a-z0-9]*$/.test(n.plural) ? `.${n.plural}` : `["${n.plural}"]`,
   };
   return template.replace(
-    /__(kebab|camel|Pascal|snake|plural|PluralPascal|words|Words|pluralWords|prefix|pluralAccess)__/g,
+    /__(kebab|camel|Pascal|snake|plural|PluralPascal|words|Words|pluralWords|PluralWords|prefix|pluralAccess)__/g,
     (token) => tokens[token] ?? token,
   );
 }
@@ -167,6 +185,23 @@ function wiring(core: string, n: ModuleNames, prefix: string): Map<string, strin
   );
   edits.set("tasks.ts", tasks);
 
+  // The metric catalog: the module's task names, before `other` (registries.test.ts checks the
+  // list against tasks.ts; the dashboard draws a line per name).
+  const catalog = "observability/metric-catalog.ts";
+  edits.set(
+    catalog,
+    insertBefore(
+      read(catalog),
+      catalog,
+      {
+        describe: 'the `TASK_NAMES` list with its `"other",` entry',
+        after: /^export const TASK_NAMES = \[$/,
+        before: /^\s*"other",$/,
+      },
+      `  "${n.kebab}.created",\n  "${n.kebab}.report",`,
+    ),
+  );
+
   // schedules.ts: the import and the entry, last in the list (one line or several).
   let schedules = read("schedules.ts");
   schedules = addImport(
@@ -218,6 +253,72 @@ function wiring(core: string, n: ModuleNames, prefix: string): Map<string, strin
   return edits;
 }
 
+/**
+ * `--with-page`: the web app's files must be free, and app.tsx is edited in memory (an anchor
+ * missing throws): `lazy` imported from react, the two pages loaded lazily (their code stays
+ * out of the initial JavaScript, inside the `<Suspense>` around the routes), their routes before
+ * the not-found one, and a nav link before the account's.
+ */
+function webWiring(web: string, n: ModuleNames): string {
+  const rel = (file: string) => `packages/web/src/${file}`;
+  for (const [, file] of WEB_FILES) {
+    if (existsSync(path.join(web, "src", file(n)))) {
+      throw new NameError(
+        `"${n.kebab}" clashes with ${rel(file(n))}, which exists; pick another name`,
+      );
+    }
+  }
+  let app = readFileSync(path.join(web, "src/app.tsx"), "utf8");
+  if (app.includes(`path="/${n.plural}"`) || app.includes(`path="/${n.plural}/`)) {
+    throw new NameError(
+      `"${n.kebab}" would have its page at /${n.plural}, which ${rel("app.tsx")} routes already`,
+    );
+  }
+  if (!/<Suspense[\s>]/.test(app)) {
+    throw new AnchorError(
+      `${rel("app.tsx")}: cannot find the \`<Suspense>\` around the routes; the generated pages load lazily inside it (scripts/new-module/generate.ts). Put it back or wire the pages by hand.`,
+    );
+  }
+  const react = /^import \{([^}]*)\} from "react";$/m;
+  const imported = react.exec(app)?.[1];
+  if (imported === undefined) {
+    app = addImport(app, rel("app.tsx"), `import { lazy } from "react";`);
+  } else if (!/(^|[\s,])lazy([\s,]|$)/.test(imported)) {
+    app = app.replace(
+      react,
+      (_, names: string) => `import {${names.replace(/\s*$/, "")}, lazy } from "react";`,
+    );
+  }
+  const list = `${n.pluralPascal}Page`;
+  const one = `${n.pascal}Page`;
+  const load = (page: string) =>
+    `const ${page} = lazy(() => import("./pages/${n.kebab}").then((m) => ({ default: m.${page} })));`;
+  app = addImport(
+    app,
+    rel("app.tsx"),
+    `\n// The ${n.kebab} module's pages, loaded on first visit (not in the initial JavaScript).\n${load(list)}\n${load(one)}`,
+  );
+  app = insertBefore(
+    app,
+    rel("app.tsx"),
+    {
+      describe: "the not-found route `<Route component={NotFound} />`",
+      before: /^\s*<Route component=\{NotFound\} \/>$/,
+    },
+    `<Route path="/${n.plural}">{() => <${list} />}</Route>\n<Route path="/${n.plural}/:id">{(params) => <${one} id={params.id} />}</Route>`,
+  );
+  app = insertBefore(
+    app,
+    rel("app.tsx"),
+    {
+      describe: 'the nav link `<Link href="/account">Account</Link>`',
+      before: /^\s*<Link href="\/account">Account<\/Link>$/,
+    },
+    `<Link href="/${n.plural}">${pluralTitle(n)}</Link>`,
+  );
+  return app;
+}
+
 function run(command: string, args: string[], cwd: string, what: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
@@ -241,8 +342,13 @@ function run(command: string, args: string[], cwd: string, what: string): Promis
 }
 
 /** Writes the module `rawName` into the repository at `root`. */
-export async function generateModule(root: string, rawName: string): Promise<Generated> {
+export async function generateModule(
+  root: string,
+  rawName: string,
+  options: Options = {},
+): Promise<Generated> {
   const core = path.join(root, "packages/core");
+  const web = path.join(root, "packages/web");
   const src = path.join(core, "src");
   const idSource = readFileSync(path.join(src, "id.ts"), "utf8");
   const prefixes = /const prefixes = \{([^}]*)\}/.exec(idSource)?.[1] ?? "";
@@ -255,11 +361,14 @@ export async function generateModule(root: string, rawName: string): Promise<Gen
   }
   const prefix = idPrefix(names.camel, taken);
   const edits = wiring(core, names, prefix);
+  const app = options.withPage ? webWiring(web, names) : undefined;
+  const appFile = path.join(web, "src/app.tsx");
 
   // What the steps below change, as it was: a step that fails puts it all back.
   const kept = new Map<string, string>();
   for (const file of [
     ...[...edits.keys()].map((f) => path.join(src, f)),
+    ...(app === undefined ? [] : [appFile]),
     path.join(root, "migrations/meta/_journal.json"),
     path.join(root, "packages/openapi-client/src/schema.ts"),
   ]) {
@@ -274,6 +383,10 @@ export async function generateModule(root: string, rawName: string): Promise<Gen
   const folder = path.join(src, names.kebab);
   const created: string[] = [];
   const edited = [...edits.keys()].map((f) => path.relative(root, path.join(src, f)));
+  if (app !== undefined) edited.push(path.relative(root, appFile));
+  const webFiles = options.withPage
+    ? WEB_FILES.map(([template, file]) => [template, path.join(web, "src", file(names))] as const)
+    : [];
   try {
     mkdirSync(folder);
     for (const [template, file] of FILES) {
@@ -284,7 +397,15 @@ export async function generateModule(root: string, rawName: string): Promise<Gen
       );
       created.push(path.relative(root, target));
     }
+    for (const [template, target] of webFiles) {
+      writeFileSync(
+        target,
+        fill(readFileSync(path.join(templates, template), "utf8"), names, prefix),
+      );
+      created.push(path.relative(root, target));
+    }
     for (const [file, text] of edits) writeFileSync(path.join(src, file), text);
+    if (app !== undefined) writeFileSync(appFile, app);
 
     const biome = path.join(root, "node_modules/.bin/biome");
     await run(
@@ -313,10 +434,11 @@ export async function generateModule(root: string, rawName: string): Promise<Gen
     if (failed) throw failed.reason;
   } catch (error) {
     rmSync(folder, { recursive: true, force: true });
+    for (const [, target] of webFiles) rmSync(target, { force: true });
     for (const file of listed()) if (!before.has(file)) rmSync(file, { force: true });
     for (const [file, text] of kept) writeFileSync(file, text);
     throw new Error(
-      `${error instanceof Error ? error.message : String(error)}\nNothing was kept: the module's folder, the registries, the migrations and the client's types are as they were.`,
+      `${error instanceof Error ? error.message : String(error)}\nNothing was kept: the module's folder${webFiles.length > 0 ? ", its web pages and app.tsx" : ""}, the registries, the migrations and the client's types are as they were.`,
     );
   }
   const added = listed().filter(

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ApiError, call } from "./api";
 import { App } from "./app";
 import { realApi } from "./test/real-api";
+import { statusShows } from "./test/status";
 
 /** The account pages (issue 17) against the real API in-process: the mailed links, the forms. */
 
@@ -15,26 +16,6 @@ const open = (path: string, api: Parameters<typeof App>[0]["api"]) => {
   window.history.replaceState(null, "", path);
   render(<App api={api} />);
 };
-
-/**
- * Waits until one of `scope`'s status messages reads `text` (or contains it): a page shows
- * "Confirming…" in its status region first, and a slower database (Postgres in CI) keeps it there
- * past a first look.
- */
-async function statusShows(
-  scope: Pick<typeof screen, "getAllByRole">,
-  text: string,
-  match: "is" | "contains" = "is",
-) {
-  await waitFor(
-    () => {
-      const shown = scope.getAllByRole("status").map((element) => element.textContent ?? "");
-      const found = shown.some((t) => (match === "is" ? t === text : t.includes(text)));
-      expect(found, `status messages: ${shown.join(" | ")}`).toBe(true);
-    },
-    { timeout: 5_000 },
-  );
-}
 
 /** The message next to a field, once the field is marked invalid: the one its aria-describedby names. */
 async function errorOf(field: () => HTMLElement) {

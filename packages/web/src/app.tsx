@@ -1,5 +1,5 @@
 import { MutationCache, QueryCache, QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { type ReactNode, useState } from "react";
+import { type ReactNode, Suspense, useState } from "react";
 import { Link, Route, Switch, useLocation } from "wouter";
 import { type Api, ApiError, api as defaultApi } from "./api";
 import { ApiContext } from "./hooks";
@@ -43,20 +43,23 @@ export function App({ api = defaultApi }: { api?: Api }) {
     <ApiContext.Provider value={api}>
       <QueryClientProvider client={client}>
         <Shell>
-          <Switch>
-            <Route path="/signup" component={SignUp} />
-            <Route path="/login" component={LogIn} />
-            <Route path="/forgot-password" component={ForgotPassword} />
-            <Route path="/reset-password" component={ResetPassword} />
-            <Route path="/verify-email" component={VerifyEmail} />
-            <Route path="/confirm-email" component={ConfirmEmail} />
-            <Route path="/account" component={Account} />
-            <Route path="/" component={Notes} />
-            <Route path="/notes/new">{() => <NoteEditor />}</Route>
-            <Route path="/notes/:id">{(params) => <NoteEditor id={params.id} />}</Route>
-            <Route path="/dev/mail" component={DevMail} />
-            <Route component={NotFound} />
-          </Switch>
+          {/* While a lazily loaded page (a generated module's, ADR 027) loads. */}
+          <Suspense fallback={<p role="status">Loading…</p>}>
+            <Switch>
+              <Route path="/signup" component={SignUp} />
+              <Route path="/login" component={LogIn} />
+              <Route path="/forgot-password" component={ForgotPassword} />
+              <Route path="/reset-password" component={ResetPassword} />
+              <Route path="/verify-email" component={VerifyEmail} />
+              <Route path="/confirm-email" component={ConfirmEmail} />
+              <Route path="/account" component={Account} />
+              <Route path="/" component={Notes} />
+              <Route path="/notes/new">{() => <NoteEditor />}</Route>
+              <Route path="/notes/:id">{(params) => <NoteEditor id={params.id} />}</Route>
+              <Route path="/dev/mail" component={DevMail} />
+              <Route component={NotFound} />
+            </Switch>
+          </Suspense>
         </Shell>
       </QueryClientProvider>
     </ApiContext.Provider>
