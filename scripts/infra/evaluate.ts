@@ -98,30 +98,37 @@ function workerBundle(): string {
   return file;
 }
 
-const builds = new Map<string, string>();
+const builds = new Map<string, { dir: string; running: number }>();
 
 /**
- * Where the evaluations this process starts share their Lambda bundles (worker/build-function.ts):
- * the same handler with the same options is built once, not once per stage (~2 CPU-s each; the
- * graph test's eight evaluations built the same two Lambdas eight times). One directory per
- * process, removed when it exits: a bundle is reused only by evaluations started together, so
- * none outlives the sources it was built from by more than one run.
+ * Where the evaluations this process runs at the same time share their Lambda bundles
+ * (worker/build-function.ts): the same handler with the same options is built once, not once
+ * per stage (~4 CPU-s of esbuild each; the graph test's eight evaluations built the same two
+ * Lambdas eight times). Removed when the last of them ends (those of killed processes are swept
+ * here next time), so a bundle is reused only by evaluations that ran together.
  */
-function functionBuilds(root: string): string {
-  let dir = builds.get(root);
-  if (dir) return dir;
-  const parent = path.join(root, ".sst", "eval");
-  // Those of processes that ended without their exit handler (killed).
-  for (const name of existsSync(parent) ? readdirSync(parent) : []) {
-    const pid = /^builds-(\d+)$/.exec(name)?.[1];
-    if (pid && !alive(Number(pid)))
-      rmSync(path.join(parent, name), { recursive: true, force: true });
+function functionBuilds(root: string): { dir: string; done(): void } {
+  let shared = builds.get(root);
+  if (!shared) {
+    const parent = path.join(root, ".sst", "eval");
+    for (const name of existsSync(parent) ? readdirSync(parent) : []) {
+      const pid = /^builds-(\d+)$/.exec(name)?.[1];
+      if (pid && !alive(Number(pid)))
+        rmSync(path.join(parent, name), { recursive: true, force: true });
+    }
+    shared = { dir: path.join(parent, `builds-${process.pid}`), running: 0 };
+    builds.set(root, shared);
   }
-  dir = path.join(parent, `builds-${process.pid}`);
-  builds.set(root, dir);
-  const remove = dir;
-  process.once("exit", () => rmSync(remove, { recursive: true, force: true }));
-  return dir;
+  const entry = shared;
+  entry.running++;
+  return {
+    dir: entry.dir,
+    done: () => {
+      if (--entry.running > 0) return;
+      builds.delete(root);
+      rmSync(entry.dir, { recursive: true, force: true });
+    },
+  };
 }
 
 function alive(pid: number): boolean {
@@ -159,8 +166,9 @@ export function evaluate(options: EvaluateOptions): Promise<Evaluation> {
     stage: options.stage,
     dev: options.dev ?? false,
     secrets: options.secrets ?? {},
-    functionBuilds: functionBuilds(options.root ?? repoRoot),
   };
+  const shared = functionBuilds(input.root);
+  input.functionBuilds = shared.dir;
   const worker = workerBundle();
   const env = evaluationEnv(options.variables);
   const variables = Object.fromEntries(
@@ -187,6 +195,7 @@ export function evaluate(options: EvaluateOptions): Promise<Evaluation> {
   return new Promise((resolve, reject) => {
     child.on("error", reject);
     child.on("close", (code) => {
+      shared.done();
       if (code === 0 && result) resolve({ ...(JSON.parse(result) as Evaluation), variables });
       else
         reject(
