@@ -18,7 +18,7 @@ const OPERATIONS: [string, string, unknown?][] = [
   ["POST", `/api/admin/users/${user}/enable`],
   ["GET", "/api/admin/tasks"],
   ["GET", "/api/admin/tasks/dead-letters"],
-  ["POST", "/api/admin/tasks/dead-letters/redrive"],
+  ["POST", "/api/admin/tasks/redrive"],
   ["POST", "/api/admin/tasks/dead-letters/m-1/redrive"],
   ["DELETE", "/api/admin/tasks/dead-letters/m-1"],
   ["GET", "/api/admin/schedules"],

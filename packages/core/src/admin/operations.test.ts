@@ -125,7 +125,7 @@ describe("admin: tasks", () => {
       // Back on the task queue, with a fresh receive count: a's message is visible again.
       expect((await (await admin.tasks.$get()).json()).messages.visible).toBe(1);
 
-      const all = await admin.tasks["dead-letters"].redrive.$post();
+      const all = await admin.tasks.redrive.$post();
       expect(all.status).toBe(200);
       expect(await all.json()).toEqual({ moved: 1 });
       expect(await dead()).toEqual([]);
