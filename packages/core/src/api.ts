@@ -4,6 +4,7 @@ import { AccountRoutes, sessionCookieName, sessionMiddleware } from "./account";
 import { AttachmentRoutes } from "./attachment";
 import { createDevRoutes } from "./dev/dev.routes";
 import { DocsRoutes } from "./dev/docs.routes";
+import { createDevFaultRoutes } from "./dev/faults.routes";
 import { HealthRoutes } from "./health";
 import { createApp, createSite } from "./http/app";
 import { createOpenAPIDocument, jsonResponse, publicAccess } from "./http/openapi";
@@ -30,6 +31,7 @@ const routes = createApp()
   .route("/notes", NoteRoutes)
   .route("/", AttachmentRoutes)
   // Offline only (404 on deployed stages): the dev tools, and the API reference for people.
+  .route("/dev/faults", createDevFaultRoutes(tasks))
   .route("/dev", createDevRoutes(operator))
   .route("/docs", DocsRoutes);
 

@@ -30,6 +30,8 @@ const [
   { bufferLogOutput, flushLogs, log },
   { startTasks },
   errors,
+  { devToolsEnabled },
+  { withDevFaults },
 ] = await Promise.all([
   import("./api"),
   import("./db/embedded"),
@@ -41,6 +43,8 @@ const [
   import("./log"),
   import("./task/start"),
   import("./observability/error-reporting"),
+  import("./dev/dev.routes"),
+  import("./dev/faults"),
 ]);
 // Log lines batched per event-loop turn and bounded (log.ts, ADR 020): a slow log reader neither
 // blocks the event loop nor grows memory. Flushed before exit, on a crash too.
@@ -100,8 +104,12 @@ if (embedded?.created && settings.migrateOnBoot && settings.seedFreshDatabase) {
 }
 
 // Offline this process is also the task worker and the scheduler (on AWS: SQS + Lambda +
-// EventBridge Scheduler). Everywhere it sweeps the outbox.
-const stopTasks = await startTasks({ tasks, schedules });
+// EventBridge Scheduler). Everywhere it sweeps the outbox. Offline its tasks can be made to fail
+// on purpose (dev/faults.ts, switched by the dev routes).
+const stopTasks = await startTasks({
+  tasks: devToolsEnabled(settings) ? withDevFaults(tasks) : tasks,
+  schedules,
+});
 
 // Loopback unless configured (HOST) or guarded by the origin secret (config.ts): offline, nothing
 // on the network reaches the dev server and its dev routes.
