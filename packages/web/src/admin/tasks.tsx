@@ -120,7 +120,7 @@ export function Tasks() {
       <h1 id="admin-tasks-title">Tasks</h1>
       <FormError message={stats.error ? errorMessage(stats.error) : undefined} />
       {s ? (
-        <dl className="stats" aria-label="Queue">
+        <dl className="stats">
           <div>
             <dt>Queue</dt>
             <dd>{s.queue === "sqs" ? "SQS" : "Local"}</dd>

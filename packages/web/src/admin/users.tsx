@@ -32,7 +32,9 @@ export function Users() {
     mutationFn: (user: User) =>
       call(api.api.admin.users[":id"]["revoke-sessions"].$post({ param: { id: user.id } })),
     onSuccess: ({ revoked }, user) =>
-      done(`${user.email} is signed out everywhere (${revoked} sessions ended).`),
+      done(
+        `${user.email} is signed out everywhere (${revoked} ${revoked === 1 ? "session" : "sessions"} ended).`,
+      ),
   });
   const disable = useMutation({
     mutationFn: (user: User) =>
