@@ -1,0 +1,147 @@
+import { cleanup, render, screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { afterEach, describe, expect, it } from "vitest";
+import { App } from "./app";
+import { realApi } from "./test/real-api";
+
+afterEach(cleanup);
+
+const open = (path: string) => window.history.replaceState(null, "", path);
+
+/** The table row that holds `text`. */
+async function rowWith(text: string) {
+  const cell = await screen.findByText(text);
+  const row = cell.closest("tr");
+  if (!row) throw new Error(`no table row holds ${text}`);
+  return within(row as HTMLElement);
+}
+
+describe("the operator console (/admin)", () => {
+  it("is the not-found page for a member and for a visitor signed out, and the menu has no Console link", async () => {
+    const backend = await realApi();
+    open("/admin");
+    render(<App api={backend.api} />);
+    expect(await screen.findByRole("heading", { name: "Not found" })).toBeTruthy();
+    cleanup();
+
+    await backend.signedIn("Mo");
+    open("/admin/users");
+    render(<App api={backend.api} />);
+    expect(await screen.findByRole("heading", { name: "Not found" })).toBeTruthy();
+    expect(screen.getByText("Mo")).toBeTruthy(); // signed in, as a member
+    expect(screen.queryByRole("link", { name: "Console" })).toBeNull();
+    expect(screen.queryByRole("navigation", { name: "Console" })).toBeNull();
+  });
+
+  it("an admin finds a user by email, signs them out everywhere (their next request is 401), disables and enables them; a search with no match says so", async () => {
+    const user = userEvent.setup();
+    const backend = await realApi();
+    const grace = await backend.signedIn("Grace");
+    const root = await backend.signedIn("Root");
+    await backend.grantAdmin(root.email);
+    open("/admin");
+    render(<App api={backend.api} />);
+
+    // /admin opens on the users, the console's first section.
+    expect(await screen.findByRole("heading", { name: "Users" })).toBeTruthy();
+    await waitFor(() => expect(window.location.pathname).toBe("/admin/users"));
+    expect(screen.getByRole("link", { name: "Users" }).getAttribute("aria-current")).toBe("page");
+    await user.type(screen.getByLabelText("Email starts with"), grace.email);
+    await user.click(screen.getByRole("button", { name: "Apply filters" }));
+    await screen.findByRole("table", { name: `Users whose email starts with “${grace.email}”` });
+    expect(screen.queryByText(root.email)).toBeNull();
+    let row = await rowWith(grace.email);
+    expect(row.getByText("Not verified")).toBeTruthy();
+    expect(row.getByText("member")).toBeTruthy();
+    expect(row.getByText("1")).toBeTruthy(); // one live session
+
+    await user.click(row.getByRole("button", { name: `Revoke sessions… ${grace.email}` }));
+    // Asked first: the confirming button has the focus.
+    const confirm = row.getByRole("button", { name: `Sign out everywhere ${grace.email}` });
+    expect(document.activeElement).toBe(confirm);
+    await user.click(confirm);
+    expect(
+      await screen.findByText(`${grace.email} is signed out everywhere (1 session ended).`),
+    ).toBeTruthy();
+    expect((await backend.as(grace.cookie).api.auth.me.$get()).status).toBe(401);
+    row = await rowWith(grace.email);
+    await waitFor(() => expect(row.getByText("0")).toBeTruthy());
+
+    await user.click(row.getByRole("button", { name: `Disable… ${grace.email}` }));
+    await user.click(row.getByRole("button", { name: `Disable the account ${grace.email}` }));
+    expect(
+      await screen.findByText(`${grace.email} is disabled: they cannot sign in.`),
+    ).toBeTruthy();
+    row = await rowWith(grace.email);
+    await waitFor(() => expect(row.getByText(/^Disabled /)).toBeTruthy());
+    await user.click(row.getByRole("button", { name: `Enable ${grace.email}` }));
+    expect(await screen.findByText(`${grace.email} can sign in again.`)).toBeTruthy();
+    await waitFor(() => expect(row.getByText("Active")).toBeTruthy());
+
+    const search = screen.getByLabelText("Email starts with");
+    await user.clear(search);
+    await user.type(search, "nobody-here{Enter}");
+    expect(await screen.findByText("No user's email starts with “nobody-here”.")).toBeTruthy();
+    expect(screen.queryByRole("table")).toBeNull();
+    await user.click(screen.getByRole("button", { name: "Clear filters" }));
+    expect(await screen.findByText(root.email)).toBeTruthy();
+  });
+
+  it("tables: the app's tables from its modules; a table's rows with its secrets shown as hidden, filtered on an indexed column, and none matching says so", async () => {
+    const user = userEvent.setup();
+    const backend = await realApi();
+    const root = await backend.signedIn("Root");
+    await backend.grantAdmin(root.email);
+    open("/admin/tables");
+    render(<App api={backend.api} />);
+
+    const tables = await screen.findByRole("table", { name: "The app's tables" });
+    expect(within(tables).getByRole("link", { name: "note" })).toBeTruthy();
+    expect(within(tables).getByRole("link", { name: "admin_audit" })).toBeTruthy();
+    await user.click(within(tables).getByRole("link", { name: "user" }));
+    expect(await screen.findByRole("heading", { name: "Table user" })).toBeTruthy();
+    const row = await rowWith(root.email);
+    // The password hash is a column whose cell says hidden, and its value is nowhere on the page.
+    expect(row.getByText("hidden")).toBeTruthy();
+    expect(document.body.textContent).not.toMatch(/scrypt|argon|\$2[aby]\$/);
+
+    const email = screen.getByLabelText(/^email starts with/);
+    await user.type(email, "no-such-address");
+    await user.click(screen.getByRole("button", { name: "Apply filters" }));
+    expect(await screen.findByText("No row matches these filters.")).toBeTruthy();
+    await user.clear(email);
+    await user.type(email, root.email.slice(0, 8));
+    await user.click(screen.getByRole("button", { name: "Apply filters" }));
+    expect(await screen.findByText(root.email)).toBeTruthy();
+  });
+
+  it("the audit log pages by its cursor: Next shows the older entries, Previous the newer again", async () => {
+    const user = userEvent.setup();
+    const backend = await realApi();
+    const root = await backend.signedIn("Root");
+    await backend.grantAdmin(root.email);
+    const Audit = await import("../../core/src/admin/audit");
+    // 55 entries with the grant: one page of 50, then 5.
+    await Audit.as({ userID: null, label: "cli:web-test" }, async () => {
+      for (let i = 0; i < 54; i++) await Audit.record({ action: "probe.action", target: `t-${i}` });
+    });
+    open("/admin/audit");
+    render(<App api={backend.api} />);
+
+    const table = await screen.findByRole("table", { name: "Operator actions, newest first" });
+    // Header row + 50.
+    expect(within(table).getAllByRole("row")).toHaveLength(51);
+    expect(within(table).getByText("t-53")).toBeTruthy();
+    expect(screen.getByRole("button", { name: "Previous page" }).hasAttribute("disabled")).toBe(
+      true,
+    );
+    await user.click(screen.getByRole("button", { name: "Next page" }));
+    expect(await screen.findByText("Page 2")).toBeTruthy();
+    await waitFor(() => expect(screen.getAllByRole("row")).toHaveLength(6));
+    expect(screen.getByText("user.grant-admin")).toBeTruthy();
+    expect(screen.getByRole("button", { name: "Next page" }).hasAttribute("disabled")).toBe(true);
+    await user.click(screen.getByRole("button", { name: "Previous page" }));
+    expect(await screen.findByText("Page 1")).toBeTruthy();
+    expect(await screen.findByText("t-53")).toBeTruthy();
+  });
+});
