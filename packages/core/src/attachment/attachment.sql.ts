@@ -41,6 +41,8 @@ export const attachmentTable = pgTable(
     index("attachment_note").on(table.noteId, table.id),
     // maintenance.cleanup finds abandoned uploads by status and age.
     index("attachment_status_created").on(table.status, table.createdAt),
+    // The operator console pages every attachment, newest first.
+    index("attachment_created").on(table.createdAt, table.id),
     check(
       "attachment_status_known",
       sql`${table.status} in ('pending', 'uploaded', 'ready', 'rejected')`,

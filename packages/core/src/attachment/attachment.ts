@@ -1,7 +1,8 @@
-import { and, asc, count, eq, inArray, lt, ne, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, inArray, lt, ne, or, sql } from "drizzle-orm";
 import * as z from "zod";
 import { useUserID } from "../actor";
 import { config } from "../config";
+import { decodeCursor, pageOf } from "../db/cursor";
 import { createTransaction, useTransaction } from "../db/transaction";
 import { AppError, ConflictError, NotFoundError, ValidationError } from "../error";
 import { createID, idSchema } from "../id";
@@ -271,6 +272,51 @@ export async function list(noteID: string): Promise<Info[]> {
       .orderBy(asc(attachmentTable.id)),
   );
   return rows.map(toInfo);
+}
+
+export const Status = z.enum(attachmentStatuses);
+export type Status = z.infer<typeof Status>;
+
+/**
+ * Every user's attachments, newest first, optionally of one status (a rejected upload and its
+ * reason): for the operator console, which checks the caller is an admin. Keyset pages.
+ */
+export async function recent(options: { status?: Status; limit: number; cursor?: string }) {
+  const after = options.cursor ? decodeCursor(options.cursor) : undefined;
+  const rows = await useTransaction((tx) =>
+    tx
+      .select()
+      .from(attachmentTable)
+      .where(
+        and(
+          options.status ? eq(attachmentTable.status, options.status) : undefined,
+          after
+            ? or(
+                lt(attachmentTable.createdAt, after.at),
+                and(eq(attachmentTable.createdAt, after.at), lt(attachmentTable.id, after.id)),
+              )
+            : undefined,
+        ),
+      )
+      .orderBy(desc(attachmentTable.createdAt), desc(attachmentTable.id))
+      .limit(options.limit + 1),
+  );
+  const page = pageOf(rows, options.limit, (row) => ({ at: row.createdAt, id: row.id }));
+  return {
+    attachments: page.rows.map((row) => ({
+      id: row.id,
+      noteId: row.noteId,
+      userId: row.userId,
+      filename: row.filename,
+      contentType: row.contentType,
+      size: row.size,
+      status: row.status,
+      rejectReason: row.rejectReason,
+      createdAt: row.createdAt.toISOString(),
+      processedAt: row.processedAt?.toISOString() ?? null,
+    })),
+    nextCursor: page.nextCursor,
+  };
 }
 
 /** Queues the deletion of attachments' objects in the caller's transaction: with the rows, or not at all. */

@@ -1,4 +1,4 @@
-import { pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { index, integer, pgTable, text, timestamp } from "drizzle-orm/pg-core";
 
 /**
  * The offline mailbox: mail "sent" without SES lands here, readable at GET /api/dev/mail. The id is
@@ -13,3 +13,30 @@ export const devMailTable = pgTable("dev_mail", {
   html: text(),
   sentAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
 });
+
+export const mailStatuses = ["queued", "sent", "failed"] as const;
+
+/**
+ * Every message the app hands to a provider, with its status, for the operator console: queued
+ * (Mail.send, in the sender's transaction), then sent or failed (each attempt, by sendNow). No
+ * body: a mail can carry a sign-in link. Deleted with the account's addresses, and after
+ * MAIL_LOG_RETENTION_DAYS.
+ */
+export const mailMessageTable = pgTable(
+  "mail_message",
+  {
+    /** The `mail.deliver` task's id, or the id the sender gave `sendNow`. */
+    id: text().primaryKey(),
+    to: text().notNull(),
+    subject: text().notNull(),
+    status: text({ enum: mailStatuses }).notNull(),
+    provider: text({ enum: ["ses", "dev"] }),
+    providerMessageId: text(),
+    /** The last attempt's error, redacted and cut short. */
+    error: text(),
+    attempts: integer().notNull().default(0),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [index("mail_message_created").on(table.createdAt, table.id)],
+);

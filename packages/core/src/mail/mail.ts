@@ -1,10 +1,15 @@
-import { desc, inArray } from "drizzle-orm";
+import { and, desc, eq, inArray, lt, or, sql } from "drizzle-orm";
 import * as z from "zod";
 import { config } from "../config";
+import { decodeCursor, pageOf } from "../db/cursor";
 import { useTransaction } from "../db/transaction";
 import { log } from "../log";
+import { errorSummary } from "../observability/redact";
 import { defineTask, enqueue, type TaskContext } from "../task/task";
-import { devMailTable } from "./mail.sql";
+import { devMailTable, mailMessageTable } from "./mail.sql";
+
+/** How long the mail log (mail_message) keeps a message's status. */
+export const MAIL_LOG_RETENTION_DAYS = 30;
 
 export const Message = z.strictObject({
   to: z.email(),
@@ -16,14 +21,24 @@ export const Message = z.strictObject({
 export type Message = z.infer<typeof Message>;
 
 /** Hands one message to the provider; the handler is in mail.tasks.ts. */
-export const deliverTask = defineTask("mail.deliver", Message);
+// A body may quote anything the sender put in it: the console shows the address and subject.
+export const deliverTask = defineTask("mail.deliver", Message, { sensitive: ["text", "html"] });
 
 /**
  * Queues an email (a `mail.deliver` task in the caller's transaction): nothing goes out for a
  * rolled-back write, and a failing provider is retried by the task queue. `dedupKey` sends once.
  */
 export async function send(message: Message, options: { dedupKey?: string } = {}) {
-  return enqueue(deliverTask, message, options);
+  const queued = await enqueue(deliverTask, message, options);
+  if (queued.enqueued) {
+    // In the sender's transaction, like the task: a rolled-back write logs no mail either.
+    await useTransaction((tx) =>
+      tx
+        .insert(mailMessageTable)
+        .values({ id: queued.id, to: message.to, subject: message.subject, status: "queued" }),
+    );
+  }
+  return queued;
 }
 
 /**
@@ -51,6 +66,46 @@ export async function deliver(
  */
 export async function sendNow(message: Message, id: string): Promise<string | null> {
   const parsed = Message.parse(message);
+  try {
+    const providerMessageId = await handOver(parsed, id);
+    await logAttempt(parsed, id, { status: "sent", providerMessageId, error: null });
+    return providerMessageId;
+  } catch (error) {
+    // Recorded, then thrown on: the task that sends it retries, and the console shows why.
+    await logAttempt(parsed, id, { status: "failed", error: errorSummary(error) }).catch(
+      (failure: unknown) => log.warn("mail failure not logged", { error: failure }),
+    );
+    throw error;
+  }
+}
+
+/** One row per message id: each attempt updates it (status, provider id, error, count). */
+async function logAttempt(
+  message: Message,
+  id: string,
+  outcome: { status: "sent" | "failed"; providerMessageId?: string | null; error: string | null },
+) {
+  const provider = config().mail.kind === "ses" ? "ses" : "dev";
+  const now = new Date();
+  const fields = {
+    status: outcome.status,
+    provider,
+    providerMessageId: outcome.providerMessageId ?? null,
+    error: outcome.error,
+    updatedAt: now,
+  } as const;
+  await useTransaction((tx) =>
+    tx
+      .insert(mailMessageTable)
+      .values({ id, to: message.to, subject: message.subject, attempts: 1, ...fields })
+      .onConflictDoUpdate({
+        target: mailMessageTable.id,
+        set: { ...fields, attempts: sql`${mailMessageTable.attempts} + 1` },
+      }),
+  );
+}
+
+async function handOver(parsed: Message, id: string): Promise<string | null> {
   const mail = config().mail;
   if (mail.kind === "ses") {
     // Loaded only where SES is linked: offline never loads the SES SDK.
@@ -89,6 +144,54 @@ export async function forgetAddresses(addresses: readonly string[]): Promise<num
       .delete(devMailTable)
       .where(inArray(devMailTable.to, [...addresses]))
       .returning({ id: devMailTable.id }),
+  );
+  const logged = await useTransaction((tx) =>
+    tx
+      .delete(mailMessageTable)
+      .where(inArray(mailMessageTable.to, [...addresses]))
+      .returning({ id: mailMessageTable.id }),
+  );
+  return deleted.length + logged.length;
+}
+
+export type LoggedMessage = ReturnType<typeof toLogged>;
+
+const toLogged = (row: typeof mailMessageTable.$inferSelect) => ({
+  ...row,
+  createdAt: row.createdAt.toISOString(),
+  updatedAt: row.updatedAt.toISOString(),
+});
+
+/** The mail log, newest first, a page at a time (`cursor`: a nextCursor from before). */
+export async function recent(limit: number, cursor?: string) {
+  const after = cursor ? decodeCursor(cursor) : undefined;
+  const rows = await useTransaction((tx) =>
+    tx
+      .select()
+      .from(mailMessageTable)
+      .where(
+        after
+          ? or(
+              lt(mailMessageTable.createdAt, after.at),
+              and(eq(mailMessageTable.createdAt, after.at), lt(mailMessageTable.id, after.id)),
+            )
+          : undefined,
+      )
+      .orderBy(desc(mailMessageTable.createdAt), desc(mailMessageTable.id))
+      .limit(limit + 1),
+  );
+  const page = pageOf(rows, limit, (row) => ({ at: row.createdAt, id: row.id }));
+  return { messages: page.rows.map(toLogged), nextCursor: page.nextCursor };
+}
+
+/** Deletes log rows past MAIL_LOG_RETENTION_DAYS; maintenance's cleanup calls it. */
+export async function prune(now = new Date()): Promise<number> {
+  const cutoff = new Date(now.getTime() - MAIL_LOG_RETENTION_DAYS * 86_400_000);
+  const deleted = await useTransaction((tx) =>
+    tx
+      .delete(mailMessageTable)
+      .where(lt(mailMessageTable.createdAt, cutoff))
+      .returning({ id: mailMessageTable.id }),
   );
   return deleted.length;
 }

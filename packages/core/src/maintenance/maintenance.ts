@@ -3,6 +3,7 @@ import { deleteExpired } from "../account/expiry";
 import { deleteAbandoned } from "../attachment/attachment";
 import { useTransaction } from "../db/transaction";
 import { Limit } from "../limit";
+import { Mail } from "../mail";
 import { defineTask, prune } from "../task/task";
 
 /** Runs `cleanup`; fired by the maintenance-cleanup-hourly schedule (maintenance.tasks.ts). */
@@ -14,11 +15,13 @@ export const cleanupTask = defineTask("maintenance.cleanup", z.strictObject({}))
  */
 export async function cleanup(now = new Date()) {
   return useTransaction(async () => {
-    const { outboxRows, receipts, steps } = await prune(now);
+    const { outboxRows, receipts, steps, runs } = await prune(now);
     return {
       outboxRows,
       receipts,
       taskSteps: steps,
+      taskRuns: runs,
+      mailLog: await Mail.prune(now),
       ...(await deleteExpired(now)),
       abandonedUploads: await deleteAbandoned(now),
       rateLimitWindows: await Limit.prune(now),

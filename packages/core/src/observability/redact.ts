@@ -62,3 +62,33 @@ function fieldsOf(error: Error): Record<string, unknown> {
   if (error.cause instanceof Error) fields.cause = fieldsOf(error.cause);
   return fields;
 }
+
+/** Keys whose values no operator view shows, in any payload: credentials and what opens a door. */
+const SECRET_KEY = /pass(word|phrase)?|secret|token|api[-_]?key|authori[sz]ation|cookie|session|hash|signature|credential|otp/i;
+
+export const HIDDEN = "[hidden]";
+
+/**
+ * A task payload as the operator console shows it: the value of every key that looks secret, or
+ * that the task marks sensitive, is HIDDEN, at any depth. Whatever else is JSON is kept.
+ */
+export function scrubPayload(value: unknown, sensitive: readonly string[] = []): unknown {
+  if (Array.isArray(value)) return value.map((item) => scrubPayload(item, sensitive));
+  if (typeof value !== "object" || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) => [
+      key,
+      SECRET_KEY.test(key) || sensitive.includes(key) ? HIDDEN : scrubPayload(item, sensitive),
+    ]),
+  );
+}
+
+/** Enough of an error for an operator to search by, redacted; its stack stays in the logs. */
+const MAX_SUMMARY_LENGTH = 1000;
+
+export function errorSummary(error: unknown): string {
+  const redacted = redactError(error);
+  const text =
+    redacted instanceof Error ? `${redacted.name}: ${redacted.message}` : String(redacted);
+  return text.length > MAX_SUMMARY_LENGTH ? `${text.slice(0, MAX_SUMMARY_LENGTH - 1)}…` : text;
+}

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import type { SQSEvent, SQSRecord } from "aws-lambda";
-import { and, asc, count, eq, inArray, lte, sql } from "drizzle-orm";
+import { and, asc, count, eq, gt, inArray, lte, min, or, sql } from "drizzle-orm";
 import { createTransaction, useTransaction } from "../db/transaction";
 import type { QueueMessage, TaskQueue } from "./queue";
 import { localQueueMessageTable as message } from "./task.sql";
@@ -62,7 +62,8 @@ export function createLocalQueue(options: LocalQueueOptions) {
     options,
 
     /** SendMessage to the main queue directly (the scheduler does, as EventBridge does to SQS). */
-    sendRaw: (body: string, delaySeconds = 0) => sendTo(options.queue, [{ body, delaySeconds }]),
+    sendRaw: async (body: string, delaySeconds = 0) =>
+      (await sendTo(options.queue, [{ body, delaySeconds }]))[0] as string,
 
     /** ReceiveMessage: up to `max` visible messages, hidden for the visibility timeout. */
     async receive(max = 10): Promise<ReceivedMessage[]> {
@@ -156,6 +157,105 @@ export function createLocalQueue(options: LocalQueueOptions) {
           .orderBy(asc(message.sentAt))
           .limit(limit),
       );
+    },
+
+    /**
+     * What GetQueueAttributes and CloudWatch say of a queue: visible, in flight (received, not
+     * deleted, its visibility timeout running), delayed (sent with a delay, not yet visible), and
+     * the age of the oldest message (by when it was first sent, as SQS counts a dead letter's).
+     */
+    async stats() {
+      const at = now();
+      const atISO = at.toISOString();
+      const rows = await useTransaction((tx) =>
+        tx
+          .select({
+            queue: message.queue,
+            visible:
+              sql<number>`count(*) filter (where ${message.visibleAt} <= ${atISO}::timestamptz)`.mapWith(
+                Number,
+              ),
+            inFlight:
+              sql<number>`count(*) filter (where ${message.visibleAt} > ${atISO}::timestamptz and ${message.receiptHandle} is not null)`.mapWith(
+                Number,
+              ),
+            delayed:
+              sql<number>`count(*) filter (where ${message.visibleAt} > ${atISO}::timestamptz and ${message.receiptHandle} is null)`.mapWith(
+                Number,
+              ),
+            total: count(),
+            oldest: min(message.sentAt),
+          })
+          .from(message)
+          .where(inArray(message.queue, [options.queue, options.deadLetterQueue]))
+          .groupBy(message.queue),
+      );
+      const ageOf = (row: (typeof rows)[number] | undefined) =>
+        row?.oldest
+          ? Math.max(0, Math.floor((at.getTime() - new Date(row.oldest).getTime()) / 1000))
+          : null;
+      const main = rows.find((row) => row.queue === options.queue);
+      const dead = rows.find((row) => row.queue === options.deadLetterQueue);
+      return {
+        messages: {
+          visible: main?.visible ?? 0,
+          inFlight: main?.inFlight ?? 0,
+          delayed: main?.delayed ?? 0,
+        },
+        oldestAgeSeconds: ageOf(main),
+        deadLetters: { count: dead?.total ?? 0, oldestAgeSeconds: ageOf(dead) },
+      };
+    },
+
+    /** A page of dead letters, oldest first, after `after` (the last one of the page before). */
+    async deadLetterPage(limit: number, after?: { sentAt: Date; id: string }) {
+      return useTransaction((tx) =>
+        tx
+          .select()
+          .from(message)
+          .where(
+            and(
+              eq(message.queue, options.deadLetterQueue),
+              after
+                ? or(
+                    gt(message.sentAt, after.sentAt),
+                    and(eq(message.sentAt, after.sentAt), gt(message.id, after.id)),
+                  )
+                : undefined,
+            ),
+          )
+          .orderBy(asc(message.sentAt), asc(message.id))
+          .limit(limit),
+      );
+    },
+
+    /** Moves one dead letter back to the queue, fresh; false when it is no dead letter (now). */
+    async redriveOne(id: string): Promise<boolean> {
+      const moved = await useTransaction((tx) =>
+        tx
+          .update(message)
+          .set({
+            queue: options.queue,
+            receiveCount: 0,
+            receiptHandle: null,
+            visibleAt: now(),
+            firstReceivedAt: null,
+          })
+          .where(and(eq(message.id, id), eq(message.queue, options.deadLetterQueue)))
+          .returning({ id: message.id }),
+      );
+      return moved.length > 0;
+    },
+
+    /** Deletes one dead letter; false when it is no dead letter (now). */
+    async discard(id: string): Promise<boolean> {
+      const deleted = await useTransaction((tx) =>
+        tx
+          .delete(message)
+          .where(and(eq(message.id, id), eq(message.queue, options.deadLetterQueue)))
+          .returning({ id: message.id }),
+      );
+      return deleted.length > 0;
     },
 
     /** Moves every dead letter back to the queue, with a fresh receive count. */

@@ -54,8 +54,12 @@ export function queueAdmin(): QueueAdmin {
     admin = {
       kind: settings.kind,
       depth: async () => (await adapter()).depth(),
+      stats: async () => (await adapter()).stats(),
       deadLetters: async (limit) => (await adapter()).deadLetters(limit),
+      deadLetterPage: async (limit, cursor) => (await adapter()).deadLetterPage(limit, cursor),
       redrive: async () => (await adapter()).redrive(),
+      redriveOne: async (id) => (await adapter()).redriveOne(id),
+      discard: async (id) => (await adapter()).discard(id),
       send: async (body) => (await adapter()).send(body),
     };
   }

@@ -83,3 +83,28 @@ export const localQueueMessageTable = pgTable(
   },
   (table) => [index("local_queue_message_visible").on(table.queue, table.visibleAt)],
 );
+
+/**
+ * What an operator asks of a task that failed or that a schedule sent: its last outcome and last
+ * error. Written by the worker only for those (a task that just succeeds costs no extra write),
+ * one row per task id, and pruned with the receipts. The error is the redacted message, cut short.
+ */
+export const taskRunOutcomes = ["running", "succeeded", "failed"] as const;
+
+export const taskRunTable = pgTable(
+  "task_run",
+  {
+    id: text().primaryKey(),
+    task: text().notNull(),
+    /** The schedule that sent it, when one did. */
+    schedule: text(),
+    /** Deliveries so far (SQS's ApproximateReceiveCount of the last one). */
+    attempts: integer().notNull().default(1),
+    outcome: text({ enum: taskRunOutcomes }).notNull(),
+    startedAt: timestamp({ withTimezone: true }).notNull(),
+    finishedAt: timestamp({ withTimezone: true }),
+    lastError: text(),
+    failedAt: timestamp({ withTimezone: true }),
+  },
+  (table) => [index("task_run_schedule").on(table.schedule, table.startedAt)],
+);

@@ -12,6 +12,7 @@ import {
   taskReceiptTable,
   taskStepTable,
 } from "./task.sql";
+import { forgetErrors, pruneRuns } from "./task-run";
 
 /**
  * Background tasks. A task has a *contract* (its name and payload schema, declared with
@@ -47,6 +48,11 @@ export interface TaskContext {
 export interface TaskContract<Payload extends z.ZodType = z.ZodType> {
   name: string;
   payload: Payload;
+  /**
+   * Payload fields the operator console shows only as hidden (a mail's body), besides the keys
+   * every payload hides (observability/redact.ts `scrubPayload`).
+   */
+  sensitive?: readonly string[];
 }
 
 /** A contract with the function that runs it: what the worker is given. */
@@ -68,9 +74,11 @@ const handlers = new WeakSet<object>();
 export function defineTask<Payload extends z.ZodType>(
   name: string,
   payload: Payload,
+  options: { sensitive?: readonly string[] } = {},
 ): TaskContract<Payload> {
   if (!TASK_NAME.test(name)) throw new Error(`task name "${name}" is not <module>.<verb>`);
-  const contract = { name, payload };
+  const contract: TaskContract<Payload> = { name, payload };
+  if (options.sensitive) contract.sensitive = options.sensitive;
   contracts.add(contract);
   return contract;
 }
@@ -217,7 +225,7 @@ const daysAgo = (now: Date, days: number) => new Date(now.getTime() - days * 86_
  */
 export async function prune(
   now = new Date(),
-): Promise<{ outboxRows: number; receipts: number; steps: number }> {
+): Promise<{ outboxRows: number; receipts: number; steps: number; runs: number }> {
   return useTransaction(async (tx) => {
     const outbox = await tx
       .delete(taskOutboxTable)
@@ -242,7 +250,8 @@ export async function prune(
       .delete(taskStepTable)
       .where(lt(taskStepTable.completedAt, cutoff))
       .returning({ taskId: taskStepTable.taskId });
-    return { outboxRows: outbox.length, receipts: receipts.length, steps: steps.length };
+    const runs = await pruneRuns(cutoff);
+    return { outboxRows: outbox.length, receipts: receipts.length, steps: steps.length, runs };
   });
 }
 
@@ -267,6 +276,7 @@ export async function forgetPayloads(values: readonly string[]): Promise<number>
       .delete(localQueueMessageTable)
       .where(holds(localQueueMessageTable.body))
       .returning({ id: localQueueMessageTable.id });
-    return outbox.length + queued.length;
+    // A recorded error can quote them too (an address in a failed mail task's message).
+    return outbox.length + queued.length + (await forgetErrors(values));
   });
 }

@@ -7,6 +7,7 @@ import { log, withLogContext } from "../log";
 import { reportError } from "../observability/error-reporting";
 import { Envelope, type Json, type TaskContext, type TaskHandler } from "./task";
 import { taskReceiptTable, taskStepTable } from "./task.sql";
+import { recordFailure, recordStart, recordSuccess } from "./task-run";
 
 /**
  * The SQS handler: the worker Lambda on AWS and the local poller offline call this same function.
@@ -64,7 +65,7 @@ export function createWorker(tasks: readonly TaskHandler[], options: WorkerOptio
   }
 
   async function run(record: SQSRecord, seen: Partial<Envelope>, deadline: Date): Promise<void> {
-    const envelope = Envelope.parse(JSON.parse(record.body));
+    const envelope = Envelope.parse(readBody(record.body));
     Object.assign(seen, envelope);
     const task = byName.get(envelope.task);
     if (!task) throw new Error(`unknown task "${envelope.task}"`);
@@ -84,6 +85,10 @@ export function createWorker(tasks: readonly TaskHandler[], options: WorkerOptio
         if (claim === "held") {
           throw new TaskInProgress(`task ${id} is being run by another delivery`);
         }
+        // A scheduled run is recorded as it starts, so the console shows it running and its outcome.
+        if (envelope.schedule) {
+          await recordStart({ id, task: task.name, schedule: envelope.schedule, attempt }, clock());
+        }
         try {
           // Tests run the worker inside their own transaction; deployed and offline, none is open.
           const ambient = inTransaction();
@@ -100,6 +105,8 @@ export function createWorker(tasks: readonly TaskHandler[], options: WorkerOptio
               .set({ completedAt: new Date(), claimedUntil: null })
               .where(eq(taskReceiptTable.id, id)),
           );
+          // Only a scheduled task or a retry can have a run recorded: no extra write otherwise.
+          if (envelope.schedule || attempt > 1) await recordSuccess(id, clock());
         } catch (error) {
           await releaseClaim(id);
           throw error;
@@ -141,6 +148,24 @@ export function createWorker(tasks: readonly TaskHandler[], options: WorkerOptio
         .where(eq(taskReceiptTable.id, id)),
     );
     return row?.completedAt ? "completed" : "held";
+  }
+
+  /** A failed delivery's error, for the operator; losing it loses no task, so it is only logged. */
+  async function recordFailureQuietly(record: SQSRecord, seen: Partial<Envelope>, error: unknown) {
+    try {
+      await recordFailure(
+        {
+          id: seen.id ?? record.messageId,
+          task: seen.task ?? "(unreadable message)",
+          schedule: seen.schedule,
+          attempt: Number(record.attributes.ApproximateReceiveCount) || 1,
+        },
+        error,
+        clock(),
+      );
+    } catch (failure) {
+      log.warn("task failure not recorded", { error: failure });
+    }
   }
 
   /** A failed run lets the next delivery in at once; if this fails too, the claim just ends later. */
@@ -188,6 +213,7 @@ export function createWorker(tasks: readonly TaskHandler[], options: WorkerOptio
             return;
           }
           log.error("task failed", { error, attempt: receives });
+          await recordFailureQuietly(record, seen, error);
           reportError(error, {
             task: seen.task,
             taskId: seen.id ?? (seen.task ? record.messageId : undefined),
@@ -243,3 +269,12 @@ async function runStep<T extends Json>(
 }
 
 export type Worker = ReturnType<typeof createWorker>;
+
+/** JSON.parse's error quotes the text it could not read: a body may hold anything, so not here. */
+function readBody(body: string): unknown {
+  try {
+    return JSON.parse(body);
+  } catch {
+    throw new Error(`the message body is not JSON (${body.length} characters)`);
+  }
+}
