@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { client } from "../../test/app";
+import { captureLogs } from "../../test/logs";
 import { delivery } from "../../test/tasks";
 import { rollback } from "../db/transaction";
+import { runsOf } from "../task/task-run";
 import { createWorker } from "../task/worker";
 import { tasks } from "../tasks";
 import { DevFaults, withDevFaults } from "./faults";
@@ -15,6 +17,7 @@ afterEach(() => {
 describe("tasks made to fail on purpose (offline dev switch)", () => {
   it("a faulted task fails every delivery with the message set; cleared, the same task runs", async () =>
     rollback(async () => {
+      const logs = captureLogs();
       const worker = createWorker(withDevFaults(tasks));
       const cleanup = { task: "maintenance.cleanup", payload: {}, id: "tsk_fault_1" };
 
@@ -29,6 +32,16 @@ describe("tasks made to fail on purpose (offline dev switch)", () => {
       expect((await worker(delivery(cleanup))).batchItemFailures).toEqual([
         { itemIdentifier: "m-1" },
       ]);
+      // The failure the console shows as the task's last error, and the log's.
+      expect((await runsOf(["tsk_fault_1"])).get("tsk_fault_1")?.lastError).toBe(
+        "DevFault: the disk is on fire (dev fault)",
+      );
+      expect(logs).toContainEqual(
+        expect.objectContaining({
+          message: "task failed",
+          error: expect.objectContaining({ name: "DevFault" }),
+        }),
+      );
       // Another task is not touched.
       const digest = { task: "digest.daily", payload: {}, id: "tsk_fault_2" };
       expect((await worker(delivery(digest, { messageId: "m-2" }))).batchItemFailures).toEqual([]);
