@@ -6,8 +6,8 @@ import { NameError } from "./new-module/names";
 /**
  * `npm run new:module -- <name>`: writes a complete module into packages/core/src/<name>/ (its
  * table, schemas and functions, routes with their OpenAPI descriptions, an example task and
- * schedule, happy/error/security tests), wires it into api.ts, tasks.ts, schedules.ts and
- * id.ts, and generates its migration. See scripts/new-module/generate.ts and ADR 027.
+ * schedule, happy/error/security tests), wires it into api.ts, tasks.ts, schedules.ts,
+ * tables.ts and id.ts, and generates its migration. See scripts/new-module/generate.ts and ADR 027.
  */
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");

@@ -193,6 +193,28 @@ function wiring(core: string, n: ModuleNames, prefix: string): Map<string, strin
     );
   }
   edits.set("schedules.ts", schedules);
+
+  // tables.ts: the module's `*.sql.ts` as a namespace (every table in it), last in the object the
+  // operator console browses (one line or several).
+  let tables = read("tables.ts");
+  tables = addImport(
+    tables,
+    "tables.ts",
+    `import * as ${n.camel} from "./${n.kebab}/${n.kebab}.sql";`,
+  );
+  const modules = /^(export const tables = collectTables\(\{)([^}]*)(\}\);)$/m;
+  if (!modules.test(tables)) {
+    throw new AnchorError(
+      "tables.ts: cannot find `export const tables = collectTables({ … });`; the generator adds the module's tables there (scripts/new-module/generate.ts). Add it by hand or update the anchor.",
+    );
+  }
+  tables = tables.replace(modules, (_, open: string, items: string, close: string) => {
+    const kept = items.trim().replace(/,$/, "");
+    // Keyed by the folder's name (the console shows it as the table's module).
+    const entry = n.kebab === n.camel ? n.camel : `"${n.kebab}": ${n.camel}`;
+    return `${open}\n  ${kept ? `${kept},\n  ` : ""}${entry},\n${close}`;
+  });
+  edits.set("tables.ts", tables);
   return edits;
 }
 

@@ -1,10 +1,11 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { getTableColumns } from "drizzle-orm";
+import { getTableColumns, getTableName } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { appTables, importSource, sourceFiles } from "../test/tables";
 import { repoRoot } from "./config";
 import { schedules } from "./schedules";
+import { tables } from "./tables";
 import { scheduleMessage } from "./task/queue-policy";
 import type { Schedule } from "./task/schedule";
 import { Envelope, isTaskContract, isTaskHandler, type TaskHandler } from "./task/task";
@@ -43,6 +44,13 @@ async function unhandledContracts(registry: readonly TaskHandler[]) {
   return (await moduleExports())
     .filter((e) => isTaskContract(e.value) && !isTaskHandler(e.value) && !handled.has(e.value.name))
     .map((e) => e.where);
+}
+
+/** Tables of a `*.sql.ts` that the console's registry (src/tables.ts) lacks. */
+async function unlistedTables(registry: readonly { table: unknown }[]) {
+  return (await appTables())
+    .filter(({ table }) => !registry.some((entry) => entry.table === table))
+    .map(({ name, file }) => `${name} (${file})`);
 }
 
 /** Schedules in a `*.schedules.ts` that the registry lacks. */
@@ -104,6 +112,18 @@ describe("registries", () => {
         tasks.map((t) => t.name),
         schedule.name,
       ).toContain(envelope.task);
+    }
+  });
+
+  it("every table of a *.sql.ts is in src/tables.ts (the operator console browses it)", async () => {
+    expect(await unlistedTables(tables)).toEqual([]);
+    expect(await unlistedTables(tables.filter((t) => t.module !== "note"))).toEqual([
+      expect.stringMatching(/^note \(note[/\\]note\.sql\.ts\)$/),
+    ]);
+    // Each under the folder that defines it.
+    for (const { file, name } of await appTables()) {
+      const entry = tables.find((t) => getTableName(t.table) === name);
+      expect(file.split(/[/\\]/)[0], name).toBe(entry?.module);
     }
   });
 

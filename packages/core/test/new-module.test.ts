@@ -238,7 +238,7 @@ describe.runIf(process.env.NEW_MODULE_TEST === "1")("npm run new:module", () => 
       'CREATE TABLE "stock_item"',
     );
 
-    const registries = ["api.ts", "tasks.ts", "schedules.ts", "id.ts"];
+    const registries = ["api.ts", "tasks.ts", "schedules.ts", "tables.ts", "id.ts"];
     const bin = (name: string) => path.join(copy, "node_modules/.bin", name);
     const [tsc, biome, tests] = await Promise.all([
       exec(bin("tsc"), ["-p", "packages/core"], copy, env),

@@ -3576,8 +3576,10 @@ export interface operations {
   adminListRows: {
     parameters: {
       query?: {
-        cursor?: string;
-        limit?: number;
+        /** @description `nextCursor` of the previous page */
+        cursor?: string | string[];
+        /** @description 1 to 100 rows (default 50) */
+        limit?: string | string[];
         /** @description Equality on indexed columns: `filter[email]=ann@example.com` */
         filter?: {
           [key: string]: string;

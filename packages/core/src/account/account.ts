@@ -680,7 +680,14 @@ export async function resetPassword(
         updatedAt: now,
         emailVerifiedAt: sql`coalesce(${userTable.emailVerifiedAt}, ${timestamp(now)})`,
       })
-      .where(and(eq(userTable.id, found.userId), eq(userTable.email, found.email)))
+      .where(
+        and(
+          eq(userTable.id, found.userId),
+          eq(userTable.email, found.email),
+          // A disabled account gets no new session (nor password) from a link mailed before.
+          isNull(userTable.disabledAt),
+        ),
+      )
       .returning();
     if (!updated) throw invalidToken();
     await dropTokens(updated.id);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { as, client, rowCounts, signupUser } from "../../test/app";
+import { request, signupAdmin } from "../../test/admin";
+import { client, rowCounts, signupUser } from "../../test/app";
 import { errorOf } from "../../test/http";
 import * as Account from "../account/account";
 import { rollback } from "../db/transaction";
@@ -20,18 +21,6 @@ const OPERATIONS: [string, string, unknown?][] = [
   ["GET", "/api/admin/no-such-thing"],
   ["GET", "/api/admin"],
 ];
-
-/** The request as the site sends it, signed in with `cookie` (none: signed out). */
-export function request(cookie: string, method: string, path: string, body?: unknown) {
-  return method === "GET" ? as(cookie).get(path) : as(cookie).send(method, path, body);
-}
-
-/** A signed-up user made admin (as the CLI does, without the audit: no actor here). */
-export async function signupAdmin() {
-  const signed = await signupUser();
-  await Account.setRole(signed.user.id, "admin");
-  return signed;
-}
 
 describe("admin: security", () => {
   it("signed out: every admin path is a 401 in the error envelope, nothing written", async () =>
@@ -60,12 +49,12 @@ describe("admin: security", () => {
   it("an admin whose role is revoked is a 403 on the next request; a disabled admin is a 401", async () =>
     rollback(async () => {
       const { cookie, user } = await signupAdmin();
-      expect((await as(cookie).get("/api/admin/tables")).status).toBe(200);
+      expect((await request(cookie, "GET", "/api/admin/tables")).status).toBe(200);
       await Account.setRole(user.id, "member");
-      expect((await as(cookie).get("/api/admin/tables")).status).toBe(403);
+      expect((await request(cookie, "GET", "/api/admin/tables")).status).toBe(403);
       await Account.setRole(user.id, "admin");
       await Account.disable(user.id);
-      expect((await as(cookie).get("/api/admin/tables")).status).toBe(401);
+      expect((await request(cookie, "GET", "/api/admin/tables")).status).toBe(401);
     }));
 
   it("GET /api/auth/me says the role", async () =>

@@ -8,6 +8,15 @@ import { parseRowsQuery } from "./query";
 import { Row, RowsPage, type TableBrowser, TableInfo, UpdateInput } from "./tables";
 
 const NameParam = z.strictObject({ name: z.string().min(1).max(63) });
+// For the document and the typed client only: the query is read, repeats and all, by
+// parseRowsQuery (a repeat is a 400 there, naming it).
+const many = z.union([z.string(), z.array(z.string())]);
+const RowsQueryShape = z
+  .object({
+    cursor: many.optional().describe("`nextCursor` of the previous page"),
+    limit: many.optional().describe("1 to 100 rows (default 50)"),
+  })
+  .catchall(many);
 const noTable = errorResponse(404, "`not_found`: no table of this name");
 
 /** The generic table browser over the composition root's tables (tables.ts). */
@@ -70,6 +79,7 @@ export function createTableRoutes(browser: TableBrowser) {
         },
       }),
       validate("param", NameParam),
+      validate("query", RowsQueryShape),
       async (c) => {
         const query = parseRowsQuery([...new URL(c.req.url).searchParams]);
         return c.json(await browser.rows(c.req.valid("param").name, query), 200);

@@ -94,6 +94,12 @@ function sqlName(column: Column): string {
     : column.name;
 }
 
+/** The SQL name of the table's column that a stand-in (extra config) column names. */
+function snakeCaseIfKey(columns: readonly PgColumn[], name: string): string {
+  const column = columns.find((c) => c.name === name);
+  return column ? sqlName(column) : name;
+}
+
 const TEXT_TYPES = /^(text|varchar|character varying|char|character|citext)(\(|$)/;
 const isText = (type: string) => TEXT_TYPES.test(type);
 const isJSON = (type: string) => type === "json" || type === "jsonb";
@@ -117,10 +123,11 @@ function describe({ module, table }: RegisteredTable): Entry {
   }
   for (const unique of config.uniqueConstraints) {
     const first = unique.columns[0];
-    if (first) leading.add(sqlName(first));
+    if (first) leading.add(snakeCaseIfKey(columns, first.name));
   }
-  const composite = config.primaryKeys[0]?.columns ?? [];
-  for (const column of composite.slice(0, 1)) leading.add(sqlName(column));
+  // The extra config's columns are stand-ins of the table's (drizzle's ExtraConfigColumn): by name.
+  const composite = (config.primaryKeys[0]?.columns ?? []).map((c) => c.name);
+  if (composite[0] !== undefined) leading.add(snakeCaseIfKey(columns, composite[0]));
 
   const entries: ColumnEntry[] = columns.map((column) => {
     const key = keyOf.get(column) ?? column.name;
@@ -133,7 +140,7 @@ function describe({ module, table }: RegisteredTable): Entry {
         `${getTableName(table)}.${name}: declared editable but its name marks it a secret (SECRET_NAME in db/table-access.ts); rename it`,
       );
     }
-    const primaryKey = column.primary || composite.includes(column);
+    const primaryKey = column.primary || composite.includes(column.name);
     return {
       key,
       column,
@@ -154,9 +161,7 @@ function describe({ module, table }: RegisteredTable): Entry {
   const primaryKey = entries.filter((entry) => entry.primaryKey);
   // Ordered as the key declares them (a composite key's order is its index's).
   if (composite.length > 0) {
-    primaryKey.sort(
-      (a, b) => composite.indexOf(a.column as never) - composite.indexOf(b.column as never),
-    );
+    primaryKey.sort((a, b) => composite.indexOf(a.column.name) - composite.indexOf(b.column.name));
   }
   // A hidden key column would show in the cursor: page by a visible unique column instead, or
   // else by a digest of the key (never reversible to the secret, still one order).

@@ -1,4 +1,5 @@
 import { index, integer, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { tableAccess } from "../db/table-access";
 
 /**
  * The offline mailbox: mail "sent" without SES lands here, readable at GET /api/dev/mail. The id is
@@ -13,6 +14,9 @@ export const devMailTable = pgTable("dev_mail", {
   html: text(),
   sentAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
 });
+// The bodies carry live links (a password reset, an email change): the console shows who, when
+// and what about, never the link itself (ADR 028).
+tableAccess(devMailTable, { sensitive: ["text", "html"] });
 
 export const mailStatuses = ["queued", "sent", "failed"] as const;
 

@@ -1,5 +1,6 @@
 import { index, pgTable, text, timestamp } from "drizzle-orm/pg-core";
 import { userTable } from "../account/account.sql";
+import { tableAccess } from "../db/table-access";
 
 export const noteTable = pgTable(
   "note",
@@ -19,3 +20,5 @@ export const noteTable = pgTable(
     index("note_updated").on(table.updatedAt),
   ],
 );
+// The console may correct a title (moderation), audited; nothing else of a note (ADR 028).
+tableAccess(noteTable, { editable: ["title"] });
