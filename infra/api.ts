@@ -4,7 +4,7 @@ import { API_PATH, originSecret } from "./origin";
 import { secrets } from "./secrets";
 import { isProduction, sizing, variables } from "./stage";
 import { apiAttachmentPermissions, attachmentStore } from "./storage";
-import { enqueuePermissions, taskQueue } from "./tasks";
+import { consolePermissions, deadLetters, enqueuePermissions, taskQueue } from "./tasks";
 import { router, siteOrigin } from "./web";
 
 /**
@@ -75,10 +75,11 @@ export const service = new sst.aws.Service("Api", {
   cpu: sizing.api.cpu,
   memory: sizing.api.memory,
   image: { context: ".", dockerfile: "packages/core/Dockerfile" },
-  // Links carry no secret and grant nothing (the queue's URL, the bucket's name): what the API
-  // may do is exactly `permissions` (signing uploads, relaying the outbox to the task queue).
-  link: [taskQueue, attachmentStore, ...($dev ? [secrets.SentryDsn] : [])],
-  permissions: [...apiAttachmentPermissions, ...enqueuePermissions],
+  // Links carry no secret and grant nothing (the queues' URLs, the bucket's name): what the API
+  // may do is exactly `permissions` (signing uploads, relaying the outbox to the task queue, the
+  // operator console's queue views and redrives).
+  link: [taskQueue, deadLetters, attachmentStore, ...($dev ? [secrets.SentryDsn] : [])],
+  permissions: [...apiAttachmentPermissions, ...enqueuePermissions, ...consolePermissions],
   ssm,
   environment: {
     PORT: String(API_PORT),

@@ -46,9 +46,32 @@ export const enqueuePermissions: sst.aws.FunctionPermissionArgs[] = [
 ];
 
 /**
+ * The operator console, in the API (ADR 028): both queues' counts; one dead letter found
+ * (receive), moved back (send, then delete) or deleted, and the others it looked at released
+ * (ChangeMessageVisibilityBatch authorizes as sqs:ChangeMessageVisibility); every dead letter
+ * moved back by StartMessageMoveTask, which also needs receive, delete and attributes on its
+ * source and send on the destination (its own queue, in enqueuePermissions). The queues' oldest
+ * ages are CloudWatch metrics: GetMetricData takes no resource-level permission, so `*`.
+ */
+export const consolePermissions: sst.aws.FunctionPermissionArgs[] = [
+  { actions: ["sqs:GetQueueAttributes"], resources: [taskQueue.arn, deadLetters.arn] },
+  {
+    actions: [
+      "sqs:ReceiveMessage",
+      "sqs:DeleteMessage",
+      "sqs:ChangeMessageVisibility",
+      "sqs:StartMessageMoveTask",
+    ],
+    resources: [deadLetters.arn],
+  },
+  { actions: ["cloudwatch:GetMetricData"], resources: ["*"] },
+];
+
+/**
  * What Lambda's SQS event source mapping needs of the execution role (AWS's
- * AWSLambdaSQSQueueExecutionRole). The redrive (StartMessageMoveTask) is an operator's command
- * run with the operator's own credentials (`sst shell`), never the worker's.
+ * AWSLambdaSQSQueueExecutionRole). The redrive (StartMessageMoveTask) is an operator's: the
+ * console's, in the API (consolePermissions), or `npm run tasks` under `sst shell` with the
+ * operator's own credentials; never the worker's.
  */
 const consumePermissions: sst.aws.FunctionPermissionArgs[] = [
   {

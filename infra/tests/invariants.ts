@@ -1207,7 +1207,7 @@ export const checks: Record<string, Check> = {
       );
   },
 
-  "iam: SQS and SES exactly as the code calls them: the API sends to the task queue, the worker consumes and sends to it and sends mail from the SES identity only, links grant nothing":
+  "iam: SQS and SES exactly as the code calls them: the API sends to the task queue and works the dead letters (the console), the worker consumes and sends to it and sends mail from the SES identity only, links grant nothing":
     (graph) => {
       const problems: string[] = [];
       const queue = graph.one("aws:sqs/queue:Queue", "TaskQueueQueue");
@@ -1217,7 +1217,15 @@ export const checks: Record<string, Check> = {
       const identity = graph.one("aws:sesv2/emailIdentity:EmailIdentity");
       const configSet = graph.one("aws:sesv2/configurationSet:ConfigurationSet");
       const expected: Record<string, string[]> = {
-        ApiTaskRole: [`sqs:SendMessage on ${q}`],
+        ApiTaskRole: [
+          `sqs:SendMessage on ${q}`,
+          `sqs:GetQueueAttributes on ${q}`,
+          `sqs:GetQueueAttributes on ${graph.arn(dlq)}`,
+          `sqs:ReceiveMessage on ${graph.arn(dlq)}`,
+          `sqs:DeleteMessage on ${graph.arn(dlq)}`,
+          `sqs:ChangeMessageVisibility on ${graph.arn(dlq)}`,
+          `sqs:StartMessageMoveTask on ${graph.arn(dlq)}`,
+        ],
         WorkerRole: [
           `sqs:ReceiveMessage on ${q}`,
           `sqs:DeleteMessage on ${q}`,

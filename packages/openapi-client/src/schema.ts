@@ -542,6 +542,168 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/admin/tasks": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Queue depth (visible, in flight, delayed), oldest message age, dead letters
+     * @description On SQS the counts are GetQueueAttributes' approximate ones and the ages CloudWatch's ApproximateAgeOfOldestMessage (a minute or more behind; null when CloudWatch has none). `deadLetters.count` is null where the dead-letter queue is not linked.
+     */
+    get: operations["adminTaskStats"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/admin/tasks/dead-letters": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Dead letters with their payload (secrets hidden) and last error, oldest first
+     * @description Payload values under secret-looking keys, and a task's sensitive fields (a mail's body), are `[hidden]`; a body that is not a task envelope shows no payload. On SQS it is a sample of up to `limit` (SQS cannot page) and `nextCursor` is null.
+     */
+    get: operations["adminListDeadLetters"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/admin/tasks/dead-letters/redrive": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Every dead letter back to the task queue (audited) */
+    post: operations["adminRedriveDeadLetters"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/admin/tasks/dead-letters/{id}/redrive": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** One dead letter back to the task queue, with a fresh receive count (audited) */
+    post: operations["adminRedriveDeadLetter"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/admin/tasks/dead-letters/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Delete one dead letter: its task will not run (audited) */
+    delete: operations["adminDiscardDeadLetter"];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/admin/schedules": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Every schedule: expression, time zone, next three runs, last run and outcome
+     * @description A rate schedule's next runs are counted from now (EventBridge counts from its creation). `lastRun` is the latest delivery the worker started, with its outcome.
+     */
+    get: operations["adminListSchedules"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/admin/schedules/{name}/run": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Send the schedule's message now, as EventBridge would (audited) */
+    post: operations["adminRunSchedule"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/admin/mail": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Mail the app handed to its provider, newest first, with status (no bodies) */
+    get: operations["adminListMail"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/admin/attachments": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Every user's attachments, newest first; `status=rejected` with the reason */
+    get: operations["adminListAttachments"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/admin/audit": {
     parameters: {
       query?: never;
@@ -4271,6 +4433,850 @@ export interface operations {
       429: {
         headers: {
           "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unexpected error (logged with the request id); the message is generic */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
+      503: {
+        headers: {
+          /** @description Seconds to wait, when the outage is expected to pass */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  adminTaskStats: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The queue now */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            /** @enum {string} */
+            queue: "local" | "sqs";
+            tasks: string[];
+            messages: {
+              visible: number;
+              inFlight: number;
+              delayed: number;
+            };
+            oldestAgeSeconds: number | null;
+            deadLetters: {
+              count: number | null;
+              oldestAgeSeconds: number | null;
+            };
+          };
+        };
+      };
+      /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not signed in (no session, or it expired or was revoked) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unexpected error (logged with the request id); the message is generic */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
+      503: {
+        headers: {
+          /** @description Seconds to wait, when the outage is expected to pass */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  adminListDeadLetters: {
+    parameters: {
+      query?: {
+        cursor?: string;
+        limit?: number;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            deadLetters: {
+              id: string;
+              taskId: string | null;
+              task: string | null;
+              schedule: string | null;
+              payload: unknown;
+              receiveCount: number;
+              sentAt: string;
+              lastError: {
+                message: string;
+                at: string;
+                attempts: number;
+              } | null;
+            }[];
+            nextCursor: string | null;
+          };
+        };
+      };
+      /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not signed in (no session, or it expired or was revoked) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unexpected error (logged with the request id); the message is generic */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
+      503: {
+        headers: {
+          /** @description Seconds to wait, when the outage is expected to pass */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  adminRedriveDeadLetters: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description How many moved; null on SQS, where StartMessageMoveTask moves them asynchronously */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            moved: number | null;
+          };
+        };
+      };
+      /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not signed in (no session, or it expired or was revoked) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body over the size limit (`details.limitBytes`) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The body is not `application/json` */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too many requests: wait `Retry-After` seconds */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unexpected error (logged with the request id); the message is generic */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
+      503: {
+        headers: {
+          /** @description Seconds to wait, when the outage is expected to pass */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  adminRedriveDeadLetter: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Moved */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            id: string;
+          };
+        };
+      };
+      /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not signed in (no session, or it expired or was revoked) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `not_found`: no dead letter with this id (redriven, discarded, or never one) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body over the size limit (`details.limitBytes`) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The body is not `application/json` */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too many requests: wait `Retry-After` seconds */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unexpected error (logged with the request id); the message is generic */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
+      503: {
+        headers: {
+          /** @description Seconds to wait, when the outage is expected to pass */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  adminDiscardDeadLetter: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            id: string;
+          };
+        };
+      };
+      /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not signed in (no session, or it expired or was revoked) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `not_found`: no dead letter with this id (redriven, discarded, or never one) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body over the size limit (`details.limitBytes`) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The body is not `application/json` */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too many requests: wait `Retry-After` seconds */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unexpected error (logged with the request id); the message is generic */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
+      503: {
+        headers: {
+          /** @description Seconds to wait, when the outage is expected to pass */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  adminListSchedules: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The schedules */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            schedules: {
+              name: string;
+              description: string | null;
+              expression: string;
+              timezone: string;
+              task: string;
+              next: string[];
+              lastRun: {
+                taskId: string;
+                startedAt: string;
+                finishedAt: string | null;
+                /** @enum {string} */
+                outcome: "running" | "succeeded" | "failed";
+                error: string | null;
+                attempts: number;
+              } | null;
+            }[];
+          };
+        };
+      };
+      /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not signed in (no session, or it expired or was revoked) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unexpected error (logged with the request id); the message is generic */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
+      503: {
+        headers: {
+          /** @description Seconds to wait, when the outage is expected to pass */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  adminRunSchedule: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Queued: the message (and task) id */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            id: string;
+          };
+        };
+      };
+      /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not signed in (no session, or it expired or was revoked) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `not_found`: no such schedule (`details.schedules`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body over the size limit (`details.limitBytes`) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The body is not `application/json` */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too many requests: wait `Retry-After` seconds */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unexpected error (logged with the request id); the message is generic */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
+      503: {
+        headers: {
+          /** @description Seconds to wait, when the outage is expected to pass */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  adminListMail: {
+    parameters: {
+      query?: {
+        cursor?: string;
+        limit?: number;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            messages: {
+              id: string;
+              to: string;
+              subject: string;
+              /** @enum {string} */
+              status: "queued" | "sent" | "failed";
+              provider: ("ses" | "dev") | null;
+              providerMessageId: string | null;
+              error: string | null;
+              attempts: number;
+              createdAt: string;
+              updatedAt: string;
+            }[];
+            nextCursor: string | null;
+          };
+        };
+      };
+      /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not signed in (no session, or it expired or was revoked) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unexpected error (logged with the request id); the message is generic */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
+      503: {
+        headers: {
+          /** @description Seconds to wait, when the outage is expected to pass */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  adminListAttachments: {
+    parameters: {
+      query?: {
+        status?: "pending" | "uploaded" | "ready" | "rejected";
+        cursor?: string;
+        limit?: number;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            attachments: {
+              id: string;
+              noteId: string;
+              userId: string;
+              filename: string;
+              contentType: string;
+              size: number;
+              /** @enum {string} */
+              status: "pending" | "uploaded" | "ready" | "rejected";
+              rejectReason: string | null;
+              createdAt: string;
+              processedAt: string | null;
+            }[];
+            nextCursor: string | null;
+          };
+        };
+      };
+      /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not signed in (no session, or it expired or was revoked) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
+      403: {
+        headers: {
           [name: string]: unknown;
         };
         content: {

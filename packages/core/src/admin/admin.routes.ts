@@ -2,6 +2,13 @@ import { Hono } from "hono";
 import type { RegisteredTable } from "../db/table-access";
 import type { Operator } from "../task/operator";
 import { AuditRoutes } from "./audit.routes";
+import { createOperations } from "./operations";
+import {
+  AttachmentAdminRoutes,
+  createScheduleRoutes,
+  createTaskRoutes,
+  MailRoutes,
+} from "./operations.routes";
 import { createTableBrowser } from "./tables";
 import { createTableRoutes } from "./tables.routes";
 import { UserRoutes } from "./users.routes";
@@ -16,9 +23,14 @@ export interface AdminOptions {
  * The operator console's API, mounted at /api/admin behind `requireAdmin` (api.ts): no route here
  * checks the role again. A purpose-built view is one more `.route()` below (packages/core/README.md).
  */
-export function createAdminRoutes({ tables }: AdminOptions) {
+export function createAdminRoutes({ tables, operator }: AdminOptions) {
+  const operations = createOperations(operator);
   return new Hono()
     .route("/tables", createTableRoutes(createTableBrowser(tables)))
     .route("/users", UserRoutes)
+    .route("/tasks", createTaskRoutes(operations))
+    .route("/schedules", createScheduleRoutes(operations))
+    .route("/mail", MailRoutes)
+    .route("/attachments", AttachmentAdminRoutes)
     .route("/audit", AuditRoutes);
 }

@@ -147,9 +147,33 @@ describe("mail.deliver through SES", () => {
       .resolves({ MessageId: "ses-message-3" });
     const { worker, db } = await bootWithSes();
     captureLogs();
+    const logged = () =>
+      queryRows<Record<string, unknown>>(
+        db,
+        sql`select status, provider, provider_message_id, error, attempts from mail_message where id = 'tsk_retry'`,
+      );
     expect((await worker(deliverMail("tsk_retry"))).batchItemFailures).toHaveLength(1);
+    // The mail log (the console's mail view) says why, and that it is not sent yet.
+    expect(await logged()).toEqual([
+      {
+        status: "failed",
+        provider: "ses",
+        provider_message_id: null,
+        error: "Error: Throttling: maximum sending rate exceeded",
+        attempts: 1,
+      },
+    ]);
     expect((await worker(deliverMail("tsk_retry", 2))).batchItemFailures).toEqual([]);
     expect(ses.commandCalls(SendEmailCommand)).toHaveLength(2);
+    expect(await logged()).toEqual([
+      {
+        status: "sent",
+        provider: "ses",
+        provider_message_id: "ses-message-3",
+        error: null,
+        attempts: 2,
+      },
+    ]);
     const [row] = await queryRows<{ result: unknown }>(
       db,
       sql`select result from task_step where task_id = 'tsk_retry' and name = 'send'`,

@@ -64,7 +64,8 @@ function fieldsOf(error: Error): Record<string, unknown> {
 }
 
 /** Keys whose values no operator view shows, in any payload: credentials and what opens a door. */
-const SECRET_KEY = /pass(word|phrase)?|secret|token|api[-_]?key|authori[sz]ation|cookie|session|hash|signature|credential|otp/i;
+const SECRET_KEY =
+  /pass(word|phrase)?|secret|token|api[-_]?key|authori[sz]ation|cookie|session|hash|signature|credential|otp/i;
 
 export const HIDDEN = "[hidden]";
 

@@ -162,7 +162,8 @@ export function createLocalQueue(options: LocalQueueOptions) {
     /**
      * What GetQueueAttributes and CloudWatch say of a queue: visible, in flight (received, not
      * deleted, its visibility timeout running), delayed (sent with a delay, not yet visible), and
-     * the age of the oldest message (by when it was first sent, as SQS counts a dead letter's).
+     * the age of the oldest message: since it was sent, and for a dead letter since it moved to
+     * the dead-letter queue, as SQS's ApproximateAgeOfOldestMessage counts them.
      */
     async stats() {
       const at = now();
@@ -184,16 +185,16 @@ export function createLocalQueue(options: LocalQueueOptions) {
                 Number,
               ),
             total: count(),
-            oldest: min(message.sentAt),
+            oldestSent: min(message.sentAt),
+            // A dead letter's visible_at is when it moved there, and it stays so.
+            oldestMoved: min(message.visibleAt),
           })
           .from(message)
           .where(inArray(message.queue, [options.queue, options.deadLetterQueue]))
           .groupBy(message.queue),
       );
-      const ageOf = (row: (typeof rows)[number] | undefined) =>
-        row?.oldest
-          ? Math.max(0, Math.floor((at.getTime() - new Date(row.oldest).getTime()) / 1000))
-          : null;
+      const ageSince = (since: Date | string | null | undefined) =>
+        since ? Math.max(0, Math.floor((at.getTime() - new Date(since).getTime()) / 1000)) : null;
       const main = rows.find((row) => row.queue === options.queue);
       const dead = rows.find((row) => row.queue === options.deadLetterQueue);
       return {
@@ -202,8 +203,9 @@ export function createLocalQueue(options: LocalQueueOptions) {
           inFlight: main?.inFlight ?? 0,
           delayed: main?.delayed ?? 0,
         },
-        oldestAgeSeconds: ageOf(main),
-        deadLetters: { count: dead?.total ?? 0, oldestAgeSeconds: ageOf(dead) },
+        oldestAgeSeconds: ageSince(main?.oldestSent),
+        // As SQS's metric: for a dead letter, the time since it moved to the dead-letter queue.
+        deadLetters: { count: dead?.total ?? 0, oldestAgeSeconds: ageSince(dead?.oldestMoved) },
       };
     },
 

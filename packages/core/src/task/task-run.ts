@@ -106,7 +106,10 @@ export async function pruneRuns(cutoff: Date): Promise<number> {
     tx
       .delete(taskRunTable)
       .where(
-        lt(sql`coalesce(${taskRunTable.finishedAt}, ${taskRunTable.startedAt})`, cutoff.toISOString()),
+        lt(
+          sql`coalesce(${taskRunTable.finishedAt}, ${taskRunTable.startedAt})`,
+          cutoff.toISOString(),
+        ),
       )
       .returning({ id: taskRunTable.id }),
   );
