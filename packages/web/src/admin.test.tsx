@@ -152,4 +152,99 @@ describe("the operator console (/admin)", () => {
     expect(await screen.findByText("Page 1")).toBeTruthy();
     expect(await screen.findByText("t-53")).toBeTruthy();
   });
+
+  it("tasks: a dead letter with its payload and last error is redriven and runs; another is discarded after a confirmation; then none is left, and both actions are audited", {
+    timeout: 60_000,
+  }, async () => {
+    const user = userEvent.setup();
+    const backend = await realApi();
+    const root = await backend.signedIn("Root");
+    await backend.grantAdmin(root.email);
+    await backend.runTasks(); // the sign-up's mail: nothing else on the queue
+    // Two dead letters as the worker leaves them: on the dead-letter queue, their failure recorded.
+    const [{ createLocalQueue }, { LOCAL_DEAD_LETTER_QUEUE }, { recordFailure }] =
+      await Promise.all([
+        import("../../core/src/task/local-queue"),
+        import("../../core/src/task/runtime"),
+        import("../../core/src/task/task-run"),
+      ]);
+    const deadLetters = createLocalQueue({
+      queue: LOCAL_DEAD_LETTER_QUEUE,
+      deadLetterQueue: `${LOCAL_DEAD_LETTER_QUEUE}-unused`,
+      maxReceiveCount: 5,
+      visibilityTimeoutSeconds: 30,
+    });
+    for (const id of ["tsk_redriven", "tsk_discarded"]) {
+      await deadLetters.sendRaw(JSON.stringify({ task: "maintenance.cleanup", payload: {}, id }));
+      const failure = new Error(`the disk is full (${id})`);
+      await recordFailure({ id, task: "maintenance.cleanup", attempt: 5 }, failure, new Date());
+    }
+    await renderApp(backend, "/admin/tasks");
+
+    expect(await screen.findByRole("heading", { name: "Tasks" })).toBeTruthy();
+    expect(await screen.findByText("Oldest dead letter", {}, { timeout: 5_000 })).toBeTruthy();
+    const redriven = await rowWith("tsk_redriven");
+    expect(redriven.getByText("Error: the disk is full (tsk_redriven)")).toBeTruthy();
+    expect(redriven.getByText("{}")).toBeTruthy(); // the payload
+    await user.click(redriven.getByRole("button", { name: /^Redrive maintenance\.cleanup/ }));
+    expect(await screen.findByText("maintenance.cleanup is back on the queue.")).toBeTruthy();
+    await waitFor(() =>
+      expect(screen.getAllByRole("row").some((r) => r.textContent?.includes("tsk_redriven"))).toBe(
+        false,
+      ),
+    );
+    await backend.runTasks(); // every task on the queue must succeed: the redriven one ran
+
+    const discarded = await rowWith("tsk_discarded");
+    await user.click(discarded.getByRole("button", { name: /^Discard… maintenance\.cleanup/ }));
+    await user.click(
+      discarded.getByRole("button", { name: /^Discard for good maintenance\.cleanup/ }),
+    );
+    expect(await screen.findByText("maintenance.cleanup was discarded.")).toBeTruthy();
+    expect(
+      await screen.findByText(
+        "No dead letters: every task that failed has run since, or none failed.",
+      ),
+    ).toBeTruthy();
+
+    await user.click(screen.getByRole("link", { name: "Audit log" }));
+    const audit = await screen.findByRole("table", { name: "Operator actions, newest first" });
+    expect(within(audit).getByText("task.redrive")).toBeTruthy();
+    expect(within(audit).getByText("task.discard")).toBeTruthy();
+  });
+
+  it("schedules: each with its expression, time zone and next three runs; Run now queues it and its last run shows; mail shows each message's status, and an attachments filter with no match says so", {
+    timeout: 60_000,
+  }, async () => {
+    const user = userEvent.setup();
+    const backend = await realApi();
+    const root = await backend.signedIn("Root");
+    await backend.grantAdmin(root.email);
+    await renderApp(backend, "/admin/schedules");
+
+    const schedule = await rowWith("maintenance-cleanup-hourly");
+    expect(schedule.getAllByRole("listitem")).toHaveLength(3);
+    expect(schedule.getByText("Never")).toBeTruthy();
+    await user.click(schedule.getByRole("button", { name: "Run now maintenance-cleanup-hourly" }));
+    expect(
+      await screen.findByText(/^maintenance-cleanup-hourly is queued to run now \(task /),
+    ).toBeTruthy();
+    await backend.runTasks();
+    // The view polls: the run's outcome comes without a reload.
+    await waitFor(
+      async () =>
+        expect((await rowWith("maintenance-cleanup-hourly")).getByText("succeeded")).toBeTruthy(),
+      { timeout: 10_000 },
+    );
+
+    await user.click(screen.getByRole("link", { name: "Mail" }));
+    const mail = await rowWith(root.email); // the sign-up's verification mail, sent by runTasks
+    expect(mail.getByText("sent")).toBeTruthy();
+
+    await user.click(screen.getByRole("link", { name: "Attachments" }));
+    expect(await screen.findByText("No files have been attached yet.")).toBeTruthy();
+    await user.selectOptions(screen.getByLabelText("Status"), "rejected");
+    await user.click(screen.getByRole("button", { name: "Apply filters" }));
+    expect(await screen.findByText("No attachments with this status.")).toBeTruthy();
+  });
 });
