@@ -194,6 +194,16 @@ describe.each([
     await letter.waitFor({ state: "detached" });
     // It runs and succeeds this time: the verification mail reaches Grace's address.
     await expect.poll(() => mailTo(admin, graceEmail), { timeout: 20_000 }).toBe(1);
+    // And the console's mail log says so.
+    await admin
+      .getByRole("navigation", { name: "Console" })
+      .getByRole("link", { name: "Mail" })
+      .click();
+    await admin
+      .getByRole("row")
+      .filter({ hasText: graceEmail })
+      .filter({ hasText: "sent" })
+      .waitFor();
 
     // Both actions are in the audit log, by the admin, with their targets.
     await admin.goto("/admin/audit");
