@@ -145,11 +145,15 @@ async function adminOperations(page: Page) {
     );
 }
 
+// The tests below spend much of their time in child processes (the CLIs) and page loads: on a
+// busy two-core machine a minute is not always enough.
 describe.each([
   ["npm run dev", apps.dev],
   ["npm run preview", apps.preview],
 ])("the operator console on %s", (_name, app) => {
-  it("admin by the CLI: finds a user and signs them out (their next request is 401), redrives a task made to fail and sees it succeed, and finds both in the audit log", async () => {
+  it("admin by the CLI: finds a user and signs them out (their next request is 401), redrives a task made to fail and sees it succeed, and finds both in the audit log", {
+    timeout: 150_000,
+  }, async () => {
     const adminEmail = unique("root");
     const admin = await browse(app);
     await signUp(app, admin, "Root", adminEmail);
@@ -229,7 +233,9 @@ describe.each([
     await admin.getByRole("row").filter({ hasText: "user.grant-admin" }).first().waitFor();
   });
 
-  it("a member opening /admin sees the not-found page, and every /api/admin/* route answers 403 (401 signed out)", async () => {
+  it("a member opening /admin sees the not-found page, and every /api/admin/* route answers 403 (401 signed out)", {
+    timeout: 150_000,
+  }, async () => {
     const member = await browse(app);
     await signUp(app, member, "Mo", unique("mo"));
     await member.goto("/admin");
@@ -257,7 +263,9 @@ describe.each([
 });
 
 describe("the operator console's accessibility (npm run dev)", () => {
-  it("every view passes axe's WCAG 2 A/AA rules at 1280 and 375 px, without sideways scrolling, and works from the keyboard", async () => {
+  it("every view passes axe's WCAG 2 A/AA rules at 1280 and 375 px, without sideways scrolling, and works from the keyboard", {
+    timeout: 150_000,
+  }, async () => {
     const app = apps.dev;
     const email = unique("ally");
     const page = await browse(app);
