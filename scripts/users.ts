@@ -6,9 +6,9 @@ import { config, DEFAULT_TIMEOUTS, loadDotEnv } from "@slipway/core/config";
  *
  * Offline: on the embedded database through its owner (a running `npm run dev`), or as its owner
  * while it runs, as `npm run tasks` and `npm run db:seed` do; a fresh database is migrated first,
- * so the first admin can be made before the app ever ran. Against a deployed stage:
- * `npx sst shell --stage <stage> -- npm run users -- grant-admin ann@example.com` (SST's links
- * give the database; its migrator has run).
+ * so the first admin can be made before the app ever ran. Against a deployed stage, as `npm run
+ * tasks` is (SST's links, the tunnel of the README's "Reaching a deployed database" running; the
+ * stage's migrator has run): `npx sst shell --stage <stage> -- npm run users -- grant-admin <email>`.
  */
 
 loadDotEnv();

@@ -93,4 +93,13 @@ describe("lint rules of the architecture", () => {
       ]);
     }
   });
+
+  it("a table reached through the registry is written only by the console's generic edit", () => {
+    const source = "await tx.update(entry.table).set(values).where(match);";
+    expect(foreignWrites("admin/tables.ts", "admin", source)).toEqual([]);
+    expect(foreignWrites("order/order.ts", "order", source)).toEqual([
+      expect.objectContaining({ file: "order/order.ts", write: ".update(entry.table" }),
+    ]);
+    expect(foreignWrites("order/order.ts", "order", "tx.select().from(entry.table);")).toEqual([]);
+  });
 });

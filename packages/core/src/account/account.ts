@@ -997,12 +997,12 @@ export type OperatorListInput = z.input<typeof OperatorListInput>;
 
 function liveSessionCount(now: Date) {
   const bornAfter = new Date(now.getTime() - hours(config().session.absoluteTtlHours));
-  // Qualified by hand: in a one-table select drizzle writes columns unqualified, and a bare "id"
-  // inside this subquery would be the session's own id (a count of 0 for everyone).
-  return sql<number>`(select count(*)::int from ${sessionTable}
-    where ${sessionTable.userId} = ${sql.identifier("user")}.${sql.identifier("id")}
-      and ${sessionTable.expiresAt} > ${timestamp(now)}
-      and ${sessionTable.createdAt} > ${timestamp(bornAfter)})`;
+  // Spelled out: in a select list drizzle writes columns unqualified, and a bare "id" in the
+  // subquery would be the session's.
+  return sql<number>`(select count(*)::int from "session" as s
+    where s.user_id = "user"."id"
+      and s.expires_at > ${timestamp(now)}
+      and s.created_at > ${timestamp(bornAfter)})`;
 }
 
 function toOperatorInfo(row: typeof userTable.$inferSelect & { sessions: number }): OperatorInfo {

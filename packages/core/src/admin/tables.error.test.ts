@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { request, signupAdmin } from "../../test/admin";
 import { client, rowCounts, signupUser } from "../../test/app";
@@ -134,4 +135,47 @@ describe("admin tables: errors", () => {
       const read = await client(owner.cookie).api.notes[":id"].$get({ param: { id: note.id } });
       expect((await read.json()).note).toMatchObject({ title: "t", body: "b" });
     }));
+
+  it(
+    "any cursor and filter values on any table: a page or a 400, never a 500, nothing written",
+    async () =>
+      rollback(async () => {
+        const { cookie } = await signupAdmin();
+        const before = await rowCounts();
+        const text = fc.oneof(
+          fc.string({ unit: "binary" }),
+          fc.string({
+            unit: fc.integer({ min: 0, max: 0xffff }).map((u) => String.fromCharCode(u)),
+          }),
+          fc
+            .string({ unit: "binary" })
+            .map((v) => Buffer.from(JSON.stringify([v])).toString("base64url")),
+        );
+        const cases = fc.record({
+          table: fc.constantFrom(
+            "user",
+            "session",
+            "account_token",
+            "login_throttle",
+            "note",
+            "task_outbox",
+          ),
+          column: fc.constantFrom("id", "email", "user_id", "expires_at", "block", "created_at"),
+          op: fc.constantFrom("filter", "prefix"),
+          value: text,
+          cursor: fc.option(text),
+        });
+        await fc.assert(
+          fc.asyncProperty(cases, async ({ table, column, op, value, cursor }) => {
+            const query = new URLSearchParams({ [`${op}[${column}]`]: value });
+            if (cursor !== null) query.set("cursor", cursor);
+            const response = await request(cookie, "GET", rows(table, `?${query}`));
+            expect([200, 400]).toContain(response.status);
+          }),
+          { numRuns: 40 },
+        );
+        expect(await rowCounts()).toEqual(before);
+      }),
+    60_000,
+  );
 });
