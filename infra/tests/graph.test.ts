@@ -212,8 +212,8 @@ const breakages = [
   {
     copy: "A",
     file: "infra/api.ts",
-    from: "link: [taskQueue, attachmentStore, ...($dev ? [secrets.SentryDsn] : [])],",
-    to: 'link: [require("./database").database, taskQueue, attachmentStore, secrets.SentryDsn],',
+    from: "link: [taskQueue, deadLetters, attachmentStore, ...($dev ? [secrets.SentryDsn] : [])],",
+    to: 'link: [require("./database").database, taskQueue, deadLetters, attachmentStore, secrets.SentryDsn],',
     caught: "environment SST_RESOURCE_Database holds DatabasePassword",
   },
   // SST's execution role: every parameter and secret of the account.
@@ -314,16 +314,16 @@ const breakages = [
   {
     copy: "A",
     file: "infra/api.ts",
-    from: "permissions: [...apiAttachmentPermissions, ...enqueuePermissions],",
-    to: 'permissions: [...apiAttachmentPermissions, ...enqueuePermissions, { actions: ["S3:GetObject"], resources: ["*"] }],',
+    from: "permissions: [...apiAttachmentPermissions, ...enqueuePermissions, ...consolePermissions],",
+    to: 'permissions: [...apiAttachmentPermissions, ...enqueuePermissions, ...consolePermissions, { actions: ["S3:GetObject"], resources: ["*"] }],',
     caught: 'ApiTaskRole allows s3:GetObject on "*"',
   },
   // Every bucket's every object, spelled as an ARN.
   {
     copy: "B",
     file: "infra/api.ts",
-    from: "permissions: [...apiAttachmentPermissions, ...enqueuePermissions],",
-    to: 'permissions: [...apiAttachmentPermissions, ...enqueuePermissions, { actions: ["s3:GetObject"], resources: ["arn:aws:s3:::*"] }],',
+    from: "permissions: [...apiAttachmentPermissions, ...enqueuePermissions, ...consolePermissions],",
+    to: 'permissions: [...apiAttachmentPermissions, ...enqueuePermissions, ...consolePermissions, { actions: ["s3:GetObject"], resources: ["arn:aws:s3:::*"] }],',
     caught: 'ApiTaskRole allows s3:GetObject on "arn:aws:s3:::*"',
   },
   // Every secret of the account: a `*` in the region runs to the end.

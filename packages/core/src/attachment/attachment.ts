@@ -1,8 +1,8 @@
-import { and, asc, count, desc, eq, inArray, lt, ne, or, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, getTableColumns, inArray, lt, ne, sql } from "drizzle-orm";
 import * as z from "zod";
 import { useUserID } from "../actor";
 import { config } from "../config";
-import { decodeCursor, pageOf } from "../db/cursor";
+import { beyond, cursorTime, decodeCursor, pageOf } from "../db/cursor";
 import { createTransaction, useTransaction } from "../db/transaction";
 import { AppError, ConflictError, NotFoundError, ValidationError } from "../error";
 import { createID, idSchema } from "../id";
@@ -283,25 +283,21 @@ export type Status = z.infer<typeof Status>;
  */
 export async function recent(options: { status?: Status; limit: number; cursor?: string }) {
   const after = options.cursor ? decodeCursor(options.cursor) : undefined;
+  const t = attachmentTable;
   const rows = await useTransaction((tx) =>
     tx
-      .select()
-      .from(attachmentTable)
+      .select({ ...getTableColumns(t), cursorAt: cursorTime(t.createdAt) })
+      .from(t)
       .where(
         and(
-          options.status ? eq(attachmentTable.status, options.status) : undefined,
-          after
-            ? or(
-                lt(attachmentTable.createdAt, after.at),
-                and(eq(attachmentTable.createdAt, after.at), lt(attachmentTable.id, after.id)),
-              )
-            : undefined,
+          options.status ? eq(t.status, options.status) : undefined,
+          after ? beyond(t.createdAt, t.id, after, "desc") : undefined,
         ),
       )
-      .orderBy(desc(attachmentTable.createdAt), desc(attachmentTable.id))
+      .orderBy(desc(t.createdAt), desc(t.id))
       .limit(options.limit + 1),
   );
-  const page = pageOf(rows, options.limit, (row) => ({ at: row.createdAt, id: row.id }));
+  const page = pageOf(rows, options.limit, (row) => ({ at: row.cursorAt, id: row.id }));
   return {
     attachments: page.rows.map((row) => ({
       id: row.id,

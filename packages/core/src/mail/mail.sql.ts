@@ -14,6 +14,7 @@ export const devMailTable = pgTable("dev_mail", {
   html: text(),
   sentAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
 });
+
 // The bodies carry live links (a password reset, an email change): the console shows who, when
 // and what about, never the link itself (ADR 028).
 tableAccess(devMailTable, { sensitive: ["text", "html"] });

@@ -1,7 +1,7 @@
-import { and, desc, eq, inArray, lt, or, sql } from "drizzle-orm";
+import { desc, getTableColumns, inArray, lt, sql } from "drizzle-orm";
 import * as z from "zod";
 import { config } from "../config";
-import { decodeCursor, pageOf } from "../db/cursor";
+import { beyond, cursorTime, decodeCursor, pageOf } from "../db/cursor";
 import { useTransaction } from "../db/transaction";
 import { log } from "../log";
 import { errorSummary } from "../observability/redact";
@@ -165,23 +165,20 @@ const toLogged = (row: typeof mailMessageTable.$inferSelect) => ({
 /** The mail log, newest first, a page at a time (`cursor`: a nextCursor from before). */
 export async function recent(limit: number, cursor?: string) {
   const after = cursor ? decodeCursor(cursor) : undefined;
+  const t = mailMessageTable;
   const rows = await useTransaction((tx) =>
     tx
-      .select()
-      .from(mailMessageTable)
-      .where(
-        after
-          ? or(
-              lt(mailMessageTable.createdAt, after.at),
-              and(eq(mailMessageTable.createdAt, after.at), lt(mailMessageTable.id, after.id)),
-            )
-          : undefined,
-      )
-      .orderBy(desc(mailMessageTable.createdAt), desc(mailMessageTable.id))
+      .select({ ...getTableColumns(t), cursorAt: cursorTime(t.createdAt) })
+      .from(t)
+      .where(after ? beyond(t.createdAt, t.id, after, "desc") : undefined)
+      .orderBy(desc(t.createdAt), desc(t.id))
       .limit(limit + 1),
   );
-  const page = pageOf(rows, limit, (row) => ({ at: row.createdAt, id: row.id }));
-  return { messages: page.rows.map(toLogged), nextCursor: page.nextCursor };
+  const page = pageOf(rows, limit, (row) => ({ at: row.cursorAt, id: row.id }));
+  return {
+    messages: page.rows.map(({ cursorAt: _, ...row }) => toLogged(row)),
+    nextCursor: page.nextCursor,
+  };
 }
 
 /** Deletes log rows past MAIL_LOG_RETENTION_DAYS; maintenance's cleanup calls it. */

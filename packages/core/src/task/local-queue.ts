@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import type { SQSEvent, SQSRecord } from "aws-lambda";
-import { and, asc, count, eq, gt, inArray, lte, min, or, sql } from "drizzle-orm";
+import { and, asc, count, eq, getTableColumns, inArray, lte, min, sql } from "drizzle-orm";
+import { beyond, cursorTime, type Position } from "../db/cursor";
 import { createTransaction, useTransaction } from "../db/transaction";
 import type { QueueMessage, TaskQueue } from "./queue";
 import { localQueueMessageTable as message } from "./task.sql";
@@ -210,20 +211,15 @@ export function createLocalQueue(options: LocalQueueOptions) {
     },
 
     /** A page of dead letters, oldest first, after `after` (the last one of the page before). */
-    async deadLetterPage(limit: number, after?: { sentAt: Date; id: string }) {
+    async deadLetterPage(limit: number, after?: Position) {
       return useTransaction((tx) =>
         tx
-          .select()
+          .select({ ...getTableColumns(message), cursorAt: cursorTime(message.sentAt) })
           .from(message)
           .where(
             and(
               eq(message.queue, options.deadLetterQueue),
-              after
-                ? or(
-                    gt(message.sentAt, after.sentAt),
-                    and(eq(message.sentAt, after.sentAt), gt(message.id, after.id)),
-                  )
-                : undefined,
+              after ? beyond(message.sentAt, message.id, after, "asc") : undefined,
             ),
           )
           .orderBy(asc(message.sentAt), asc(message.id))

@@ -77,11 +77,10 @@ export function localQueueAdmin(queue: LocalQueue): QueueAdmin {
       return (await queue.deadLetters(limit)).map(toDeadLetter);
     },
     async deadLetterPage(limit, cursor) {
-      const after = cursor ? decodeCursor(cursor) : undefined;
       const { rows, nextCursor } = pageOf(
-        await queue.deadLetterPage(limit + 1, after && { sentAt: after.at, id: after.id }),
+        await queue.deadLetterPage(limit + 1, cursor ? decodeCursor(cursor) : undefined),
         limit,
-        (row) => ({ at: row.sentAt, id: row.id }),
+        (row) => ({ at: row.cursorAt, id: row.id }),
       );
       return { deadLetters: rows.map(toDeadLetter), nextCursor };
     },

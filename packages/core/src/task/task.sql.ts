@@ -9,6 +9,7 @@ import {
   timestamp,
   uniqueIndex,
 } from "drizzle-orm/pg-core";
+import { tableAccess } from "../db/table-access";
 
 /**
  * Outbox: a task is recorded in the same transaction as the business write that asks for it,
@@ -83,6 +84,11 @@ export const localQueueMessageTable = pgTable(
   },
   (table) => [index("local_queue_message_visible").on(table.queue, table.visibleAt)],
 );
+
+// A task's payload can quote a mail's body: the table browser hides it whole, and the console's
+// dead-letter view shows it scrubbed, key by key (observability/redact.ts scrubPayload).
+tableAccess(taskOutboxTable, { sensitive: ["payload"] });
+tableAccess(localQueueMessageTable, { sensitive: ["body"] });
 
 /**
  * What an operator asks of a task that failed or that a schedule sent: its last outcome and last
