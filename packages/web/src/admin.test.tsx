@@ -1,9 +1,13 @@
-import { cleanup, render, screen, waitFor, within } from "@testing-library/react";
+import { cleanup, configure, render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { realApi } from "./test/real-api";
 
 afterEach(cleanup);
+// Each view waits on the real API in-process (and the first on the console's chunk): on a busy
+// machine that can take longer than testing-library's 1 s.
+beforeAll(() => configure({ asyncUtilTimeout: 10_000 }));
+afterAll(() => configure({ asyncUtilTimeout: 1_000 }));
 
 /**
  * The app on `backend`, at `path`. Imported after realApi(), which boots the API in a fresh module
@@ -27,7 +31,7 @@ async function rowWith(text: string) {
   return within(row);
 }
 
-describe("the operator console (/admin)", () => {
+describe("the operator console (/admin)", { timeout: 90_000 }, () => {
   it("is the not-found page for a member and for a visitor signed out, and the menu has no Console link", async () => {
     const backend = await realApi();
     await renderApp(backend, "/admin");
@@ -42,9 +46,7 @@ describe("the operator console (/admin)", () => {
     expect(screen.queryByRole("navigation", { name: "Console" })).toBeNull();
   });
 
-  it("an admin finds a user by email, signs them out everywhere (their next request is 401), disables and enables them; a search with no match says so", {
-    timeout: 60_000,
-  }, async () => {
+  it("an admin finds a user by email, signs them out everywhere (their next request is 401), disables and enables them; a search with no match says so", async () => {
     const user = userEvent.setup();
     const backend = await realApi();
     const grace = await backend.signedIn("Grace");
@@ -153,9 +155,7 @@ describe("the operator console (/admin)", () => {
     expect(await screen.findByText("t-53")).toBeTruthy();
   });
 
-  it("tasks: a dead letter with its payload and last error is redriven and runs; another is discarded after a confirmation; then none is left, and both actions are audited", {
-    timeout: 60_000,
-  }, async () => {
+  it("tasks: a dead letter with its payload and last error is redriven and runs; another is discarded after a confirmation; then none is left, and both actions are audited", async () => {
     const user = userEvent.setup();
     const backend = await realApi();
     const root = await backend.signedIn("Root");
@@ -213,9 +213,7 @@ describe("the operator console (/admin)", () => {
     expect(within(audit).getByText("task.discard")).toBeTruthy();
   });
 
-  it("schedules: each with its expression, time zone and next three runs; Run now queues it and its last run shows; mail shows each message's status, and an attachments filter with no match says so", {
-    timeout: 60_000,
-  }, async () => {
+  it("schedules: each with its expression, time zone and next three runs; Run now queues it and its last run shows; mail shows each message's status, and an attachments filter with no match says so", async () => {
     const user = userEvent.setup();
     const backend = await realApi();
     const root = await backend.signedIn("Root");
