@@ -101,6 +101,22 @@ async function usersCli(app: App, ...args: string[]) {
   return stdout;
 }
 
+/**
+ * `npm run users -- grant-admin`, then until `/api/auth/me` says so: a signed-in browser's user is
+ * cached by the API for SESSION_CACHE_SECONDS (5 s), so the role shows within that bound.
+ */
+async function grantAdmin(app: App, page: Page, email: string) {
+  expect(await usersCli(app, "grant-admin", email)).toContain(email);
+  await expect
+    .poll(
+      async () =>
+        ((await (await page.request.get("/api/auth/me")).json()) as { user: { role: string } }).user
+          .role,
+      { timeout: 20_000 },
+    )
+    .toBe("admin");
+}
+
 /** The offline dev switch that makes a task fail on purpose (packages/core/src/dev/faults.ts). */
 async function fault(app: App, task: string, message?: string) {
   const response = await fetch(`${app.url}/api/dev/faults/${task}`, {
@@ -160,7 +176,7 @@ describe.each([
     // A member until the CLI says otherwise.
     await admin.goto("/admin");
     await admin.getByRole("heading", { name: "Not found" }).waitFor();
-    expect(await usersCli(app, "grant-admin", adminEmail)).toContain(adminEmail);
+    await grantAdmin(app, admin, adminEmail);
 
     // The admin's own verification mail is out: only the next sign-up's can fail.
     await expect.poll(() => mailTo(admin, adminEmail), { timeout: 20_000 }).toBe(1);
@@ -270,7 +286,7 @@ describe("the operator console's accessibility (npm run dev)", () => {
     const email = unique("ally");
     const page = await browse(app);
     await signUp(app, page, "Ally", email);
-    await usersCli(app, "grant-admin", email);
+    await grantAdmin(app, page, email);
 
     // Path, heading, and text that says the view has loaded what it asks the API for.
     const views: [string, string, string | RegExp][] = [
