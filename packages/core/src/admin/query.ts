@@ -35,7 +35,8 @@ export function parseRowsQuery(pairs: readonly (readonly [string, string])[]): R
   for (const [name, value] of pairs) {
     const problem = textProblem(name) ?? textProblem(value);
     if (problem) {
-      issues.push({ path: textProblem(name) ? "" : name, message: problem });
+      // A key's issue at the key's own path, as http/text.ts reports one.
+      issues.push({ path: name, message: problem });
       continue;
     }
     if (seen.has(name)) {
