@@ -1,14 +1,15 @@
 import { config, DEFAULT_TIMEOUTS, loadDotEnv } from "@slipway/core/config";
 
 /**
- * `npm run tasks -- list | dlq | redrive | run <task> '<json>'`
+ * `npm run tasks -- list | dlq | redrive [<message id>] | discard <message id> | run <task> '<json>'`
  *
  * Offline: works on the embedded database through its owner (the running `npm run dev` serves it
  * over the Postgres protocol), or becomes its owner while it runs when no one else is. Against a
  * deployed stage: `npx sst shell --stage <stage> -- npm run tasks -- list` (SST's links).
  */
 
-const usage = "usage: npm run tasks -- list | dlq | redrive | run <task> '<json payload>'";
+const usage =
+  "usage: npm run tasks -- list | dlq | redrive [<message id>] | discard <message id> | run <task> '<json payload>'";
 const [command, taskName, payloadText] = process.argv.slice(2);
 
 loadDotEnv();
@@ -27,7 +28,7 @@ const [
   import("@slipway/core/db/migrator"),
   import("@slipway/core/db/embedded"),
   import("@slipway/core/task/operator"),
-  import("@slipway/core/task/runtime"),
+  import("@slipway/core/task/admin-runtime"),
   import("@slipway/core/tasks"),
   import("@slipway/core/schedules"),
 ]);
@@ -64,7 +65,12 @@ async function main() {
     case "dlq":
       return print({ deadLetters: await operator.deadLetters() });
     case "redrive":
+      // With a dead letter's id, only that one (as the console's redrive does).
+      if (taskName) return print({ redriven: await operator.redriveOne(taskName) });
       return print({ moved: await operator.redrive() });
+    case "discard":
+      if (!taskName) throw new Error(usage);
+      return print({ discarded: await operator.discard(taskName) });
     case "run": {
       if (!taskName) throw new Error(usage);
       return print({ queued: await operator.run(taskName, parsePayload()) });

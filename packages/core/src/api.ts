@@ -14,8 +14,8 @@ import { NoteRoutes } from "./note";
 import { schedules } from "./schedules";
 import { LocalStorageRoutes } from "./storage/local.routes";
 import { tables } from "./tables";
+import { queueAdmin } from "./task/admin-runtime";
 import { createOperator } from "./task/operator";
-import { queueAdmin } from "./task/runtime";
 import { tasks } from "./tasks";
 
 /** The task operator behind the dev routes and the console: the app's tasks on this stage's queue. */

@@ -1,6 +1,13 @@
 import { DrizzleQueryError } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { errorFields, redactError, redactQueryText } from "./redact";
+import {
+  errorFields,
+  errorSummary,
+  HIDDEN,
+  redactError,
+  redactQueryText,
+  scrubPayload,
+} from "./redact";
 
 const failed = (params: unknown[], cause?: unknown) =>
   new DrizzleQueryError('select "id" from "note" where "id" = $1', params, cause as Error);
@@ -42,5 +49,46 @@ describe("redaction of failed queries", () => {
       'Failed query: select "id" from "note" where "id" = $1',
     );
     expect(redactQueryText("something\nparams: stays")).toBe("something\nparams: stays");
+  });
+});
+
+describe("scrubPayload", () => {
+  it("hides secret-looking keys and a task's sensitive fields at any depth, keeps the rest", () => {
+    const payload = {
+      to: "ada@example.com",
+      text: "your link",
+      nested: [
+        { resetToken: "t0k3n", count: 2 },
+        { Authorization: "Bearer x", ok: true },
+      ],
+      apiKey: "k",
+      password: "p",
+      keep: null,
+    };
+    expect(scrubPayload(payload, ["text"])).toEqual({
+      to: "ada@example.com",
+      text: HIDDEN,
+      nested: [
+        { resetToken: HIDDEN, count: 2 },
+        { Authorization: HIDDEN, ok: true },
+      ],
+      apiKey: HIDDEN,
+      password: HIDDEN,
+      keep: null,
+    });
+    expect(scrubPayload("a string")).toBe("a string");
+    expect(scrubPayload(null)).toBeNull();
+  });
+});
+
+describe("errorSummary", () => {
+  it("is the redacted name and message, cut at 1000 characters", () => {
+    expect(errorSummary(failed(["ada@example.com"]))).toBe(
+      'Error: Failed query: select "id" from "note" where "id" = $1',
+    );
+    const long = errorSummary(new Error("x".repeat(5000)));
+    expect(long).toHaveLength(1000);
+    expect(long.endsWith("…")).toBe(true);
+    expect(errorSummary("a string")).toBe("a string");
   });
 });

@@ -1,7 +1,6 @@
 import { config } from "../config";
 import { createLocalQueue, type LocalQueue } from "./local-queue";
 import type { TaskQueue } from "./queue";
-import type { QueueAdmin } from "./queue-admin";
 
 /** Names of the offline queues (the AWS ones are in infra/tasks.ts). */
 export const LOCAL_QUEUE = "tasks";
@@ -39,34 +38,7 @@ export function taskQueue(): TaskQueue {
   return queue;
 }
 
-let admin: QueueAdmin | undefined;
-
-/** The queue an operator works on: the linked SQS queues, else the local queue. */
-export function queueAdmin(): QueueAdmin {
-  if (!admin) {
-    const settings = config().tasks;
-    // Loaded on the first operator call, like the relay's adapter (the SQS one imports the SDK).
-    const adapter = once(() =>
-      import("./queue-admin").then((m) =>
-        settings.kind === "sqs" ? m.sqsQueueAdmin(settings) : m.localQueueAdmin(localQueue()),
-      ),
-    );
-    admin = {
-      kind: settings.kind,
-      depth: async () => (await adapter()).depth(),
-      stats: async () => (await adapter()).stats(),
-      deadLetters: async (limit) => (await adapter()).deadLetters(limit),
-      deadLetterPage: async (limit, cursor) => (await adapter()).deadLetterPage(limit, cursor),
-      redrive: async () => (await adapter()).redrive(),
-      redriveOne: async (id) => (await adapter()).redriveOne(id),
-      discard: async (id) => (await adapter()).discard(id),
-      send: async (body) => (await adapter()).send(body),
-    };
-  }
-  return admin;
-}
-
-function once<T>(load: () => Promise<T>): () => Promise<T> {
+export function once<T>(load: () => Promise<T>): () => Promise<T> {
   let loaded: Promise<T> | undefined;
   return () => {
     if (!loaded) {
