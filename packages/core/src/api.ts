@@ -5,6 +5,7 @@ import { createAdminRoutes, requireAdmin } from "./admin";
 import { AttachmentRoutes } from "./attachment";
 import { createDevRoutes } from "./dev/dev.routes";
 import { DocsRoutes } from "./dev/docs.routes";
+import { createDevFaultRoutes } from "./dev/faults.routes";
 import { HealthRoutes } from "./health";
 import { createApp, createSite, mountApp } from "./http/app";
 import { createOpenAPIDocument, jsonResponse, publicAccess } from "./http/openapi";
@@ -35,6 +36,7 @@ const routes = createApp()
   .use("/admin/*", requireAdmin)
   .route("/admin", createAdminRoutes({ tables, operator }))
   // Offline only (404 on deployed stages): the dev tools, and the API reference for people.
+  .route("/dev/faults", createDevFaultRoutes(tasks))
   .route("/dev", createDevRoutes(operator))
   .route("/docs", DocsRoutes);
 

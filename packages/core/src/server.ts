@@ -31,6 +31,8 @@ const [
   { startTasks },
   errors,
   { startMetricsFlush },
+  { devToolsEnabled },
+  { withDevFaults },
 ] = await Promise.all([
   import("./api"),
   import("./db/embedded"),
@@ -43,6 +45,8 @@ const [
   import("./task/start"),
   import("./observability/error-reporting"),
   import("./observability/metrics"),
+  import("./dev/dev.routes"),
+  import("./dev/faults"),
 ]);
 // Log lines batched per event-loop turn and bounded (log.ts, ADR 020): a slow log reader neither
 // blocks the event loop nor grows memory. Flushed before exit, on a crash too.
@@ -104,8 +108,12 @@ if (embedded?.created && settings.migrateOnBoot && settings.seedFreshDatabase) {
 }
 
 // Offline this process is also the task worker and the scheduler (on AWS: SQS + Lambda +
-// EventBridge Scheduler). Everywhere it sweeps the outbox.
-const stopTasks = await startTasks({ tasks, schedules });
+// EventBridge Scheduler). Everywhere it sweeps the outbox. Offline its tasks can be made to fail
+// on purpose (dev/faults.ts, switched by the dev routes).
+const stopTasks = await startTasks({
+  tasks: devToolsEnabled(settings) ? withDevFaults(tasks) : tasks,
+  schedules,
+});
 // Requests' and tasks' metrics, gathered in memory and written as EMF lines once a minute
 // (observability/metrics.ts, ADR 030); the stop writes the rest.
 const stopMetrics = startMetricsFlush();

@@ -582,7 +582,7 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
-  "/api/admin/tasks/dead-letters/redrive": {
+  "/api/admin/tasks/redrive": {
     parameters: {
       query?: never;
       header?: never;
@@ -716,6 +716,41 @@ export interface paths {
     put?: never;
     post?: never;
     delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/dev/faults": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Tasks made to fail on purpose */
+    get: operations["listDevFaults"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/dev/faults/{task}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /** Make every delivery of a task fail with this message, until cleared */
+    put: operations["setDevFault"];
+    post?: never;
+    /** Let a task run again */
+    delete: operations["clearDevFault"];
     options?: never;
     head?: never;
     patch?: never;
@@ -5047,6 +5082,8 @@ export interface operations {
       /** @description The queue now */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5070,6 +5107,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5079,6 +5118,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5088,6 +5129,8 @@ export interface operations {
       /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5097,6 +5140,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5106,6 +5151,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -5131,6 +5178,8 @@ export interface operations {
       /** @description A page */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5156,6 +5205,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5165,6 +5216,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5174,6 +5227,8 @@ export interface operations {
       /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5183,6 +5238,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5192,6 +5249,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -5214,6 +5273,8 @@ export interface operations {
       /** @description How many moved; null on SQS, where StartMessageMoveTask moves them asynchronously */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5225,6 +5286,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5234,6 +5297,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5243,6 +5308,8 @@ export interface operations {
       /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5252,6 +5319,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5261,6 +5330,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5270,6 +5341,8 @@ export interface operations {
       /** @description Too many requests: wait `Retry-After` seconds */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -5280,6 +5353,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5289,6 +5364,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -5313,6 +5390,8 @@ export interface operations {
       /** @description Moved */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5324,6 +5403,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5333,6 +5414,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5342,6 +5425,8 @@ export interface operations {
       /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5351,6 +5436,8 @@ export interface operations {
       /** @description `not_found`: no dead letter with this id (redriven, discarded, or never one) */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5360,6 +5447,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5369,6 +5458,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5378,6 +5469,8 @@ export interface operations {
       /** @description Too many requests: wait `Retry-After` seconds */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -5388,6 +5481,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5397,6 +5492,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -5421,6 +5518,8 @@ export interface operations {
       /** @description Deleted */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5432,6 +5531,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5441,6 +5542,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5450,6 +5553,8 @@ export interface operations {
       /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5459,6 +5564,8 @@ export interface operations {
       /** @description `not_found`: no dead letter with this id (redriven, discarded, or never one) */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5468,6 +5575,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5477,6 +5586,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5486,6 +5597,8 @@ export interface operations {
       /** @description Too many requests: wait `Retry-After` seconds */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -5496,6 +5609,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5505,6 +5620,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -5527,6 +5644,8 @@ export interface operations {
       /** @description The schedules */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5554,6 +5673,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5563,6 +5684,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5572,6 +5695,8 @@ export interface operations {
       /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5581,6 +5706,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5590,6 +5717,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -5614,6 +5743,8 @@ export interface operations {
       /** @description Queued: the message (and task) id */
       202: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5625,6 +5756,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5634,6 +5767,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5643,6 +5778,8 @@ export interface operations {
       /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5652,6 +5789,8 @@ export interface operations {
       /** @description `not_found`: no such schedule (`details.schedules`) */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5661,6 +5800,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5670,6 +5811,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5679,6 +5822,8 @@ export interface operations {
       /** @description Too many requests: wait `Retry-After` seconds */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -5689,6 +5834,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5698,6 +5845,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -5723,6 +5872,8 @@ export interface operations {
       /** @description A page */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5747,6 +5898,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5756,6 +5909,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5765,6 +5920,8 @@ export interface operations {
       /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5774,6 +5931,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5783,6 +5942,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -5809,6 +5970,8 @@ export interface operations {
       /** @description A page */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5833,6 +5996,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5842,6 +6007,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5851,6 +6018,8 @@ export interface operations {
       /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5860,6 +6029,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -5869,6 +6040,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -5943,6 +6116,331 @@ export interface operations {
         headers: {
           "x-request-id": components["headers"]["RequestId"];
           "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unexpected error (logged with the request id); the message is generic */
+      500: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
+      503: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          /** @description Seconds to wait, when the outage is expected to pass */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  listDevFaults: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The faults */
+      200: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            faults: {
+              task: string;
+              message: string;
+            }[];
+          };
+        };
+      };
+      /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
+      400: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `forbidden`: not from this machine, or not addressed to localhost */
+      403: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `not_found`: a deployed stage (the dev tools exist only offline), or no such task or fault */
+      404: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unexpected error (logged with the request id); the message is generic */
+      500: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
+      503: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          /** @description Seconds to wait, when the outage is expected to pass */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  setDevFault: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        task: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          message: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Set */
+      200: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            task: string;
+            message: string;
+          };
+        };
+      };
+      /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
+      400: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `forbidden`: not from this machine, or not addressed to localhost */
+      403: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `not_found`: a deployed stage (the dev tools exist only offline), or no such task or fault */
+      404: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body over the size limit (`details.limitBytes`) */
+      413: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The body is not `application/json` */
+      415: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too many requests: wait `Retry-After` seconds */
+      429: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unexpected error (logged with the request id); the message is generic */
+      500: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
+      503: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          /** @description Seconds to wait, when the outage is expected to pass */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  clearDevFault: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        task: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Cleared */
+      200: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            task: string;
+          };
+        };
+      };
+      /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
+      400: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `forbidden`: not from this machine, or not addressed to localhost */
+      403: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `not_found`: a deployed stage (the dev tools exist only offline), or no such task or fault */
+      404: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body over the size limit (`details.limitBytes`) */
+      413: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The body is not `application/json` */
+      415: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too many requests: wait `Retry-After` seconds */
+      429: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
         content: {

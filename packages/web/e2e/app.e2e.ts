@@ -1,10 +1,10 @@
 import { mkdirSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { PNG } from "../../core/test/fixtures/png";
 import { contentSecurityPolicy } from "../security-headers";
+import { audit as auditPage } from "./axe";
 import { launchChromium } from "./browser";
 
 /**
@@ -315,27 +315,8 @@ describe("in Chromium", () => {
   });
 });
 
-const axeSource = readFileSync(
-  createRequire(import.meta.url).resolve("axe-core/axe.min.js"),
-  "utf8",
-);
-
-/** axe-core's WCAG 2.0/2.1 A and AA violations on the current page, and any sideways overflow. */
-async function audit() {
-  await page.addScriptTag({ content: axeSource });
-  return page.evaluate(async () => {
-    type Axe = {
-      run(options: object): Promise<{ violations: { id: string; nodes: unknown[] }[] }>;
-    };
-    const { violations } = await (window as unknown as { axe: Axe }).axe.run({
-      runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
-    });
-    return {
-      violations: violations.map((v) => `${v.id} (${v.nodes.length})`),
-      overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
-    };
-  });
-}
+/** The shared audit on this file's current page. */
+const audit = () => auditPage(page);
 
 describe("the production build, under the headers CloudFront sends", () => {
   it("works end to end with no CSP violation, and the CSP does block an injected inline script", async () => {

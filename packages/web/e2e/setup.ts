@@ -19,8 +19,12 @@ declare module "vitest" {
   export interface ProvidedContext {
     baseURL: string;
     previewURL: string;
+    /** Each app's embedded database directory: the CLIs (`npm run users`) reach it through its owner. */
+    dataDirs: { dev: string; preview: string };
   }
 }
+
+const dataDir = (data: string, script: "dev" | "preview") => path.join(data, script, "pglite");
 
 /**
  * One instance of the app: `npm run dev` (Vite's dev server) or `npm run preview` (the production
@@ -36,9 +40,12 @@ async function startApp(script: "dev" | "preview", data: string) {
       ...process.env,
       PORT: String(apiPort),
       WEB_PORT: String(webPort),
-      PGLITE_DIR: path.join(data, script, "pglite"),
+      PGLITE_DIR: dataDir(data, script),
       STORAGE_DIR: path.join(data, script, "storage"),
       LOG_LEVEL: "warn",
+      // A failing task becomes a dead letter after its 5 deliveries in ~10 s, not 2.5 minutes
+      // (the console's e2e makes one fail on purpose).
+      TASK_VISIBILITY_TIMEOUT_SECONDS: "2",
     },
   });
   await waitUntilOk(`http://127.0.0.1:${apiPort}/api/health/ready`, child, { intervalMs: 100 });
@@ -74,5 +81,6 @@ export async function setup(project: TestProject) {
   }
   project.provide("baseURL", dev.value.url);
   project.provide("previewURL", preview.value.url);
+  project.provide("dataDirs", { dev: dataDir(data, "dev"), preview: dataDir(data, "preview") });
   return teardown;
 }

@@ -4,6 +4,7 @@ import { Link, Route, Switch, useLocation } from "wouter";
 import { type Api, ApiError, api as defaultApi } from "./api";
 import { ApiContext } from "./hooks";
 import { Account } from "./pages/account";
+import { Admin } from "./pages/admin";
 import { ForgotPassword, LogIn, ResetPassword, SignUp } from "./pages/auth";
 import { DevMail } from "./pages/dev-mail";
 import { ConfirmEmail, VerifyEmail } from "./pages/email";
@@ -57,6 +58,7 @@ export function App({ api = defaultApi }: { api?: Api }) {
               <Route path="/notes/new">{() => <NoteEditor />}</Route>
               <Route path="/notes/:id">{(params) => <NoteEditor id={params.id} />}</Route>
               <Route path="/dev/mail" component={DevMail} />
+              <Route path="/admin" nest component={Admin} />
               <Route component={NotFound} />
             </Switch>
           </Suspense>
@@ -83,6 +85,7 @@ function Shell({ children }: { children: ReactNode }) {
           {me.data ? (
             <>
               <span className="who">{me.data.name}</span>
+              {me.data.role === "admin" ? <Link href="/admin">Console</Link> : null}
               <Link href="/account">Account</Link>
               <button
                 type="button"

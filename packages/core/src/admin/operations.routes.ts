@@ -26,7 +26,12 @@ const noDeadLetter = errorResponse(
 const page = <T extends z.ZodType>(key: string, row: T) =>
   z.object({ [key]: z.array(row), nextCursor: z.string().nullable() });
 
-/** Tasks and dead letters: on the local queue offline, on the stage's SQS queues deployed. */
+/**
+ * Tasks and dead letters: on the local queue offline, on the stage's SQS queues deployed.
+ * Redrive-all is `/redrive`, not `/dead-letters/redrive`: beside `/dead-letters/:id/redrive` that
+ * path is one Hono's RegExpRouter cannot take, and the whole app would fall back to the
+ * TrieRouter, ~3% of every request's CPU (site.test.ts checks that every route fits).
+ */
 export function createTaskRoutes(operations: Operations) {
   return new Hono()
     .get(
@@ -60,9 +65,6 @@ export function createTaskRoutes(operations: Operations) {
       validate("query", PageInput),
       async (c) => c.json(await operations.deadLetters(c.req.valid("query")), 200),
     )
-    // `/redrive`, not `/dead-letters/redrive`: beside `/dead-letters/:id/redrive` that path is one
-    // Hono's RegExpRouter cannot take, and the whole app would fall back to the TrieRouter, ~3%
-    // of every request's CPU (site.test.ts checks every route fits).
     .post(
       "/redrive",
       describeRoute({

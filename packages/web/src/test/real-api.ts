@@ -112,6 +112,14 @@ export async function realApi() {
       cookie = `slipway_session=${session.token}`;
       return { email, password, cookie };
     },
+    /** Makes the account an admin, as `npm run users -- grant-admin` does (audited). */
+    async grantAdmin(email: string) {
+      const [Users, Audit] = await Promise.all([
+        import("../../../core/src/admin/users"),
+        import("../../../core/src/admin/audit"),
+      ]);
+      await Audit.as({ userID: null, label: "cli:web-test" }, () => Users.setRole(email, "admin"));
+    },
     /** Another sign-in of the account, as from another device: its cookie. */
     async otherDevice(email: string, password: string) {
       const Account = await import("../../../core/src/account/account");
