@@ -1,6 +1,8 @@
 import {
+  type Capture,
   type Failure,
   networkFailure,
+  type ReportingOptions,
   rejectionFailure,
   responseFailure,
   uncaughtFailure,
@@ -14,14 +16,6 @@ import {
  * chunk out altogether, and every function here does nothing.
  */
 
-export interface ReportingOptions {
-  dsn: string;
-  release: string;
-  environment: string;
-}
-
-/** What the SDK chunk gives back: a function that sends one failure. */
-export type Capture = (failure: Failure) => void;
 export type LoadSdk = () => Promise<{ start(options: ReportingOptions): Capture }>;
 
 /** Failures kept while the SDK loads; a page failing in a loop does not grow without bound. */

@@ -20,6 +20,16 @@ export interface Failure {
   fingerprint?: string[];
 }
 
+/** What the SDK chunk (sentry.ts) is started with. */
+export interface ReportingOptions {
+  dsn: string;
+  release: string;
+  environment: string;
+}
+
+/** What the SDK chunk gives back: a function that sends one failure. */
+export type Capture = (failure: Failure) => void;
+
 /** A W3C trace id: 32 lower-case hex digits, not all zero. */
 const TRACE_ID = /^(?!0{32})[0-9a-f]{32}$/;
 

@@ -6,7 +6,7 @@ import {
   makeFetchTransport,
   Scope,
 } from "@sentry/browser";
-import type { Capture, ReportingOptions } from "./error-reporting";
+import type { Capture, ReportingOptions } from "./failures";
 import { dropBreadcrumb, scrubEvent } from "./scrub";
 
 /**
