@@ -997,7 +997,7 @@ export const checks: Record<string, Check> = {
     return problems;
   },
 
-  "web: every response carries the security headers; the CSP allows scripts from the site only and uploads to the bucket only":
+  "web: every response carries the security headers; the CSP allows scripts from the site only, uploads to the bucket only and error reports to the site DSN's ingest only":
     (graph, kind) => {
       if (kind === "dev") return [];
       const problems: string[] = [];
@@ -1033,12 +1033,15 @@ export const checks: Record<string, Check> = {
           .map(([name = "", ...sources]) => [name, sources.join(" ")] as const),
       );
       const bucket = graph.one("aws:s3/bucket:Bucket", "UploadsBucket");
+      // With a site DSN, exactly its ingest origin beside the bucket (ADR 031); else nothing more.
+      const dsn = graph.evaluation.variables.SLIPWAY_WEB_SENTRY_DSN;
+      const ingest = dsn ? ` ${new URL(dsn).origin}` : "";
       const expected: [string, string][] = [
         ["default-src", "'self'"],
         ["script-src", "'self'"],
         ["object-src", "'none'"],
         ["frame-ancestors", "'none'"],
-        ["connect-src", `'self' https://${bucket?.name}-id.s3.us-east-1.amazonaws.com`],
+        ["connect-src", `'self' https://${bucket?.name}-id.s3.us-east-1.amazonaws.com${ingest}`],
       ];
       for (const [name, sources] of expected)
         if (csp.get(name) !== sources)

@@ -1,9 +1,10 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
 
 /**
@@ -18,7 +19,44 @@ const vite = path.join(
   "bin/vite.js",
 );
 const out = mkdtempSync(path.join(tmpdir(), "slipway-site-"));
-afterAll(() => rmSync(out, { recursive: true, force: true }));
+const withDsn = mkdtempSync(path.join(tmpdir(), "slipway-site-dsn-"));
+afterAll(() => {
+  rmSync(out, { recursive: true, force: true });
+  rmSync(withDsn, { recursive: true, force: true });
+});
+
+function build(outDir: string, env: Record<string, string> = {}) {
+  const result = spawnSync(
+    process.execPath,
+    [vite, "build", "--outDir", outDir, "--emptyOutDir", "--logLevel", "warn"],
+    {
+      cwd: web,
+      encoding: "utf8",
+      env: { ...process.env, SLIPWAY_WEB_SENTRY_DSN: "", NODE_ENV: "production", ...env },
+    },
+  );
+  expect(result.status, result.stderr).toBe(0);
+}
+
+/** The JavaScript a first visit loads before anything runs: index.html's module and preloads. */
+function initialScripts(dir: string): string[] {
+  const html = readFileSync(path.join(dir, "index.html"), "utf8");
+  return [
+    ...html.matchAll(
+      /<(?:script type="module"[^>]*src|link rel="modulepreload"[^>]*href)="\/([^"]+)"/g,
+    ),
+  ].map((match) => match[1] ?? "");
+}
+
+const gzipped = (dir: string, file: string) => gzipSync(readFileSync(path.join(dir, file))).length;
+const total = (dir: string, files: string[]) => files.reduce((sum, f) => sum + gzipped(dir, f), 0);
+
+/**
+ * The initial JavaScript's budget, gzipped: 88.6 KB when error reporting came (ADR 031), with
+ * room for the pages to come. The reporting code a DSN adds to it is held apart, to 2 KB.
+ */
+const INITIAL_JS_BUDGET = 100_000;
+const REPORTING_BUDGET = 2_048;
 
 describe("the production build of the site", () => {
   // Fails with `sourcemap: true` (as before): dist/assets/index-*.js.map, 1.4 MB of the original
@@ -26,12 +64,7 @@ describe("the production build of the site", () => {
   it("publishes no source maps: no .map file, no sourceMappingURL pointing at one", {
     timeout: 60_000,
   }, () => {
-    const build = spawnSync(
-      process.execPath,
-      [vite, "build", "--outDir", out, "--emptyOutDir", "--logLevel", "warn"],
-      { cwd: web, encoding: "utf8", env: { ...process.env, NODE_ENV: "production" } },
-    );
-    expect(build.status, build.stderr).toBe(0);
+    build(out);
     const files = readdirSync(out, { recursive: true, encoding: "utf8" });
     expect(files).toContain("index.html");
     expect(files.filter((file) => file.endsWith(".js")).length).toBeGreaterThan(0);
@@ -39,5 +72,34 @@ describe("the production build of the site", () => {
     for (const file of files.filter((name) => /\.(js|css|html)$/.test(name))) {
       expect(readFileSync(path.join(out, file), "utf8"), file).not.toMatch(/sourceMappingURL/);
     }
+  });
+
+  it("stays within its initial JavaScript budget; without a DSN it has no Sentry code, with one the SDK is a chunk loaded later", {
+    timeout: 60_000,
+  }, () => {
+    if (!existsSync(path.join(out, "index.html"))) build(out); // run alone
+    build(withDsn, { SLIPWAY_WEB_SENTRY_DSN: "https://key@o1.ingest.sentry.io/2" });
+    const plain = initialScripts(out);
+    const reporting = initialScripts(withDsn);
+    const plainSize = total(out, plain);
+    const reportingSize = total(withDsn, reporting);
+    const sdk = readdirSync(path.join(withDsn, "assets")).filter((f) => /^sentry-.*\.js$/.test(f));
+    const sdkSize = sdk.length === 1 ? gzipped(withDsn, `assets/${sdk[0]}`) : 0;
+    console.info(
+      `initial JS gzip: ${plainSize} B without a DSN, ${reportingSize} B with one (+ ${sdkSize} B SDK chunk, after the first render)`,
+    );
+    expect(plain.length).toBeGreaterThan(0);
+    expect(plainSize).toBeLessThanOrEqual(INITIAL_JS_BUDGET);
+    expect(reportingSize).toBeLessThanOrEqual(INITIAL_JS_BUDGET);
+    expect(reportingSize - plainSize).toBeLessThanOrEqual(REPORTING_BUDGET);
+
+    // Without a DSN: no SDK chunk, and nothing of Sentry's in any file.
+    for (const file of readdirSync(out, { recursive: true, encoding: "utf8" }))
+      if (file.endsWith(".js"))
+        expect(readFileSync(path.join(out, file), "utf8"), file).not.toMatch(/sentry/i);
+    // With one: the SDK is one chunk, not among the initial scripts, named only by the reporter.
+    expect(sdk).toHaveLength(1);
+    expect(reporting.some((file) => file.includes("sentry"))).toBe(false);
+    expect(sdkSize).toBeGreaterThan(5_000);
   });
 });
