@@ -42,10 +42,13 @@ describe("the preview server's headers (vite.config.ts), as `npm run preview` se
     vi.stubEnv("SLIPWAY_RELEASE", "r42");
     return (await import("../../vite.config")).default as UserConfig;
   }
+  const cspOf = (given: UserConfig) =>
+    (given.preview?.headers as Record<string, string> | undefined)?.["Content-Security-Policy"] ??
+    "";
 
   it("with a DSN: connect-src is the site and exactly the ingest origin; the build gets DSN and release", async () => {
     const given = await config("https://k@o1.ingest.sentry.io/2");
-    const csp = (given.preview?.headers as Record<string, string>)["Content-Security-Policy"] ?? "";
+    const csp = cspOf(given);
     expect(connectSrc(csp)).toBe("connect-src 'self' https://o1.ingest.sentry.io");
     expect(given.define).toMatchObject({
       "import.meta.env.SLIPWAY_WEB_SENTRY_DSN": JSON.stringify("https://k@o1.ingest.sentry.io/2"),
@@ -55,8 +58,8 @@ describe("the preview server's headers (vite.config.ts), as `npm run preview` se
 
   it("without one: the CSP names no ingest (the same policy as before reporting existed)", async () => {
     const given = await config(undefined);
-    const csp = (given.preview?.headers as Record<string, string>)["Content-Security-Policy"];
+    const csp = cspOf(given);
     expect(csp).toBe(contentSecurityPolicy());
-    expect(connectSrc(csp ?? "")).toBe("connect-src 'self'");
+    expect(connectSrc(csp)).toBe("connect-src 'self'");
   });
 });
