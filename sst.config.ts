@@ -24,7 +24,7 @@ export default $config({
     await import("./infra/email");
     const { taskQueue } = await import("./infra/tasks");
     const { gateway } = await import("./infra/api");
-    await import("./infra/monitoring");
+    const { dashboardUrl } = await import("./infra/monitoring");
 
     return {
       url: router.url,
@@ -32,6 +32,8 @@ export default $config({
       vpc: vpc.id,
       database: databaseConnection.host,
       taskQueue: taskQueue.url,
+      // The stage's CloudWatch dashboard (infra/monitoring.ts); none under sst dev or on a preview.
+      ...(dashboardUrl ? { dashboard: dashboardUrl } : {}),
       production: isProduction,
     };
   },

@@ -9,10 +9,13 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { gunzipSync } from "node:zlib";
 import autocannon from "autocannon";
 import postgres from "postgres";
 import { type Postgres, startPostgres } from "../scripts/drill/lib";
@@ -46,6 +49,10 @@ import { benchNode, containerRuntime } from "./lib/bench-node";
  *   --against FILE    a second bundle measured in the same rounds (before/after in one run: the
  *                     ratio app/against); its LOG_LEVEL is --against-log-level (--log-level's),
  *                     so `--bundle X --against X --against-log-level silent` prices the log
+ *   --tracing R       the bundle with a Sentry DSN (a loopback fake ingest this process runs,
+ *                     counting what arrives) and TRACES_SAMPLE_RATE=R (0 to 1); `off` (the
+ *                     default): no DSN, as tracing costs nothing then. `--against X` with
+ *                     `--against-tracing off|R` prices it in the same rounds (ADR 029)
  *   --node N          the Node the servers run on: `production` (packages/core/Dockerfile's major,
  *                     fetched from the npm registry once if this machine has another; the default,
  *                     as only those numbers are production's), `current`, or a path
@@ -65,6 +72,8 @@ const { values: options } = parseArgs({
     "app-log": { type: "string" },
     against: { type: "string" },
     "against-log-level": { type: "string" },
+    tracing: { type: "string" },
+    "against-tracing": { type: "string" },
     node: { type: "string" },
   },
 });
@@ -86,6 +95,17 @@ const bundleOption = options.bundle ?? process.env.BENCH_BUNDLE;
 const againstOption = options.against ?? process.env.BENCH_AGAINST;
 const against = againstOption ? path.resolve(againstOption) : undefined;
 const againstLogLevel = option("against-log-level", logLevel);
+/** A sample rate (0 to 1) or `off`: no DSN at all. */
+const tracingOption = (name: "tracing" | "against-tracing", fallback: string): string => {
+  const value = option(name, fallback);
+  const rate = Number(value);
+  if (value !== "off" && !(value.trim() !== "" && rate >= 0 && rate <= 1)) {
+    throw new Error(`--${name}: expected off or a sample rate from 0 to 1, got ${value}`);
+  }
+  return value;
+};
+const tracing = tracingOption("tracing", "off");
+const againstTracing = tracingOption("against-tracing", "off");
 const bundle = bundleOption
   ? path.resolve(bundleOption)
   : path.join(root, "packages/core/dist/server.mjs");
@@ -235,8 +255,20 @@ async function main() {
   };
   const storage = mkdtempSync(path.join(tmpdir(), "slipway-bench-storage-"));
   temporary.push(storage);
+  const ingest =
+    tracing !== "off" || (against && againstTracing !== "off") ? await fakeIngest() : undefined;
+  const tracingEnv = (rate: string) =>
+    rate === "off" || !ingest
+      ? { SENTRY_DSN: "" }
+      : { SENTRY_DSN: ingest.dsn, TRACES_SAMPLE_RATE: rate };
   /** A bundle as deployed, listening on a free port once it has migrated. */
-  const startBundle = async (label: string, file: string, level: string, copyTo?: string) => {
+  const startBundle = async (
+    label: string,
+    file: string,
+    level: string,
+    rate: string,
+    copyTo?: string,
+  ) => {
     const port = await freePort();
     const server = start(
       label,
@@ -250,7 +282,7 @@ async function main() {
         ORIGIN_SECRET: SECRET,
         ALLOWED_ORIGINS: SITE,
         STORAGE_DIR: storage,
-        SENTRY_DSN: "",
+        ...tracingEnv(rate),
       },
       copyTo,
     );
@@ -262,10 +294,11 @@ async function main() {
     "the bundle",
     bundle,
     logLevel,
+    tracing,
     options["app-log"],
   );
   const other = against
-    ? await startBundle("the other bundle", against, againstLogLevel)
+    ? await startBundle("the other bundle", against, againstLogLevel, againstTracing)
     : undefined;
   // Started once the bundle has migrated: the tables exist.
   const basePort = await freePort();
@@ -538,11 +571,16 @@ async function main() {
     ...(other
       ? [
           "",
-          `app: ${bundle} (LOG_LEVEL=${logLevel}); against: ${against} (LOG_LEVEL=${againstLogLevel})`,
+          `app: ${bundle} (LOG_LEVEL=${logLevel}, tracing ${tracing}); against: ${against} (LOG_LEVEL=${againstLogLevel}, tracing ${againstTracing})`,
         ]
       : []),
     "",
     `the bundle logged ${linesLogged} lines for ${appRequests} measured requests (${(linesLogged / Math.max(1, appRequests)).toFixed(2)} a request) to its stdout pipe, ${(app.stdout.bytes / 1e6).toFixed(1)} MB in all`,
+    ...(ingest
+      ? [
+          `tracing: the fake Sentry ingest received ${ingest.received.envelopes} envelopes, ${ingest.received.transactions} transactions with ${ingest.received.spans} spans`,
+        ]
+      : []),
     `load average (1/5/15 min) before ${loadBefore}, after ${loadAfter}; ${Math.round(measuredSeconds)} s measured`,
   ];
   for (const s of summary) {
@@ -575,11 +613,14 @@ async function main() {
           connections,
           logLevel,
           againstLogLevel: against ? againstLogLevel : undefined,
+          tracing,
+          againstTracing: against ? againstTracing : undefined,
           routes,
           seedNotes: SEED_NOTES,
         },
         load: { before: loadBefore, after: loadAfter },
         log: { lines: linesLogged, requests: appRequests, bytes: app.stdout.bytes },
+        ingest: ingest?.received,
         routes: summary,
       },
       null,
@@ -587,6 +628,38 @@ async function main() {
     )}\n`,
   );
   process.stdout.write(`written to ${path.relative(root, file)}\n`);
+}
+
+/**
+ * A loopback stand-in for Sentry's ingest, for `--tracing`: answers every envelope at once and
+ * counts the transactions and their spans (gzip or plain). What it costs is this process's, not
+ * the measured server's.
+ */
+async function fakeIngest() {
+  const received = { envelopes: 0, transactions: 0, spans: 0 };
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on("data", (chunk: Buffer) => chunks.push(chunk));
+    request.on("end", () => {
+      received.envelopes++;
+      const body = Buffer.concat(chunks);
+      const text = (
+        request.headers["content-encoding"] === "gzip" ? gunzipSync(body) : body
+      ).toString("utf8");
+      const lines = text.split("\n");
+      for (let i = 1; i + 1 < lines.length; i += 2) {
+        if (!(lines[i] ?? "").includes('"type":"transaction"')) continue;
+        received.transactions++;
+        received.spans += (lines[i + 1]?.match(/"span_id"/g)?.length ?? 1) - 1;
+      }
+      response.writeHead(200, { "content-type": "application/json" }).end("{}");
+    });
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  server.unref();
+  const { port } = server.address() as AddressInfo;
+  return { dsn: `http://publickey@127.0.0.1:${port}/1`, received };
 }
 
 try {

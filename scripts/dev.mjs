@@ -6,6 +6,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { startApi } from "./dev/api.mjs";
+import { shortRequestLine } from "./dev/request-line.mjs";
 
 /**
  * `npm run dev`: the whole app offline, no AWS, no Docker. (`npm run preview`: the same with the
@@ -61,11 +62,23 @@ const children = new Map();
 let stopping = false;
 /** @type {Api | undefined} */
 let api;
-const env = { ...process.env, HOST: host, PORT: apiPort, WEB_PORT: webPort, FORCE_COLOR: "1" };
+// DEV_TRACES: the API keeps recent traces for GET /api/dev/traces/:traceId (ADR 029).
+const env = {
+  DEV_TRACES: "true",
+  ...process.env,
+  HOST: host,
+  PORT: apiPort,
+  WEB_PORT: webPort,
+  FORCE_COLOR: "1",
+};
 
-/** Prefixes each line of a child's output with its name. */
-/** @param {string} name */
-function prefixed(name) {
+/**
+ * Prefixes each line of a child's output with its name; `shorten` may rewrite a line first (the
+ * API's request lines).
+ * @param {string} name
+ * @param {(line: string) => string} [shorten]
+ */
+function prefixed(name, shorten = (line) => line) {
   const prefix = `${name.padEnd(3)} │ `;
   const partial = { stdout: "", stderr: "" };
   /**
@@ -75,7 +88,7 @@ function prefixed(name) {
   return (stream, chunk) => {
     const lines = (partial[stream] + chunk.toString()).split("\n");
     partial[stream] = lines.pop() ?? "";
-    for (const line of lines) process.stdout.write(`${prefix}${line}\n`);
+    for (const line of lines) process.stdout.write(`${prefix}${shorten(line)}\n`);
   };
 }
 
@@ -158,7 +171,7 @@ api = startApi({
   root,
   watch: !preview,
   env,
-  output: prefixed("api"),
+  output: prefixed("api", shortRequestLine),
   onExit: (code, signal) => exited("api", code, signal),
   note: (line) => process.stdout.write(`api │ ${line}\n`),
 });

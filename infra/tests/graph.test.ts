@@ -395,6 +395,57 @@ const breakages = [
     caught:
       "VpcNatInstanceRole has arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore, not a reviewed managed policy",
   },
+  // --- issue 20: the dashboard and the alarms read metrics that exist ---
+  // A widget on a database identifier the graph does not have.
+  {
+    copy: "A",
+    file: "infra/monitoring.ts",
+    from: '"FreeStorageSpace",\n              "DBInstanceIdentifier",\n              instance.identifier,',
+    to: '"FreeStorageSpace",\n              "DBInstanceIdentifier",\n              "slipway-db",',
+    caught:
+      'widget "Database free storage, bytes": AWS/RDS FreeStorageSpace DBInstanceIdentifier slipway-db names no resource in the graph',
+  },
+  // A widget on an app metric the code does not emit.
+  {
+    copy: "B",
+    file: "infra/monitoring.ts",
+    from: 'emf("TaskFailures", { Task: t }',
+    to: 'emf("TaskFailure", { Task: t }',
+    caught:
+      'widget "Task failures by task (app)": Slipway TaskFailure is not a metric the app emits',
+  },
+  // A route group the code never emits.
+  {
+    copy: "B",
+    file: "infra/monitoring.ts",
+    from: 'ROUTE_GROUPS.map((g) => emf("Errors5xx"',
+    to: '["everything"].map((g) => emf("Errors5xx"',
+    caught: "Slipway Errors5xx RouteGroup everything is never emitted",
+  },
+  // The oldest-task alarm on the dead letters.
+  {
+    copy: "A",
+    file: "infra/monitoring.ts",
+    from: "dimensions: { QueueName: taskQueue.nodes.queue.name },",
+    to: "dimensions: { QueueName: deadLetters.nodes.queue.name },",
+    caught: "the oldest-task alarm does not watch the task queue",
+  },
+  // The sign-in alarm on another stage's metric.
+  {
+    copy: "B",
+    file: "infra/monitoring.ts",
+    from: "dimensions: { Stage: $app.stage },",
+    to: 'dimensions: { Stage: "prod" },',
+    caught: "AlarmLoginFailures: Slipway LoginFailures reads Stage prod, not this stage",
+  },
+  // An alarm that says nothing of what to do.
+  {
+    copy: "A",
+    file: "infra/monitoring.ts",
+    from: "minutes. Check first: the worker's errors",
+    to: "minutes. See the worker's errors",
+    caught: "AlarmOldestTask says nothing of what to check first",
+  },
 ];
 
 beforeAll(async () => {

@@ -1,3 +1,9 @@
+import {
+  METRICS,
+  METRICS_NAMESPACE,
+  ROUTE_GROUPS,
+  TASK_NAMES,
+} from "../../packages/core/src/observability/metric-catalog";
 import { schedules } from "../../packages/core/src/schedules";
 import {
   type EvaluatedResource,
@@ -316,6 +322,123 @@ function coversBucket(pattern: string, bucketArn: string): boolean {
   return [bucketArn, `${bucketArn}/attachments/att_x`, `${bucketArn}/x`].some((arn) =>
     regex.test(arn),
   );
+}
+
+/** A metric a widget or an alarm reads: namespace, name, dimensions (values as the graph has them). */
+interface MetricRef {
+  namespace: string;
+  name: string;
+  dimensions: Record<string, unknown>;
+  where: string;
+}
+
+/** Every metric line of a dashboard body (expressions skipped: they read the lines' ids). */
+function dashboardMetrics(body: { widgets?: { properties?: { metrics?: unknown[][] } }[] }) {
+  const refs: (MetricRef & { options: Record<string, unknown> })[] = [];
+  for (const widget of body.widgets ?? []) {
+    const title = String((widget.properties as { title?: string } | undefined)?.title ?? "?");
+    for (const line of widget.properties?.metrics ?? []) {
+      const options = (typeof line.at(-1) === "object" ? line.at(-1) : {}) as Record<
+        string,
+        unknown
+      >;
+      const parts = line.filter((part) => typeof part !== "object");
+      if (parts.length === 0) continue;
+      const [namespace, name, ...pairs] = parts as string[];
+      const dimensions: Record<string, unknown> = {};
+      for (let i = 0; i + 1 < pairs.length; i += 2) dimensions[pairs[i] as string] = pairs[i + 1];
+      refs.push({
+        namespace: namespace ?? "",
+        name: name ?? "",
+        dimensions,
+        options,
+        where: `widget "${title}"`,
+      });
+    }
+  }
+  return refs;
+}
+
+/** The metrics an alarm reads: its own, or each of its metric queries'. */
+function alarmMetrics(alarm: EvaluatedResource): MetricRef[] {
+  const queries =
+    input<
+      { metric?: { namespace: string; metricName: string; dimensions?: Record<string, unknown> } }[]
+    >(alarm, "metricQueries") ?? [];
+  if (queries.length > 0)
+    return queries.flatMap((q) =>
+      q.metric
+        ? [
+            {
+              namespace: q.metric.namespace,
+              name: q.metric.metricName,
+              dimensions: q.metric.dimensions ?? {},
+              where: alarm.name,
+            },
+          ]
+        : [],
+    );
+  return [
+    {
+      namespace: input<string>(alarm, "namespace"),
+      name: input<string>(alarm, "metricName"),
+      dimensions: input<Record<string, unknown>>(alarm, "dimensions") ?? {},
+      where: alarm.name,
+    },
+  ];
+}
+
+/**
+ * What is wrong with a metric reference: a namespace nothing in the graph publishes to, a
+ * dimension naming no resource of the graph (the right queue, DB identifier, function, cluster
+ * and service, API), or an app metric the code does not emit (metric-catalog.ts: its names, its
+ * dimensions, their closed lists of values, this stage).
+ */
+function metricRefProblems(graph: Graph, ref: MetricRef): string[] {
+  const names = (type: string, key = "name") => graph.all(type).map((r) => input<string>(r, key));
+  const known: Record<string, Record<string, unknown[]>> = {
+    "AWS/ApiGateway": { ApiId: graph.all("aws:apigatewayv2/api:Api").map((r) => `${r.name}-id`) },
+    "AWS/ECS": {
+      ClusterName: names("aws:ecs/cluster:Cluster"),
+      ServiceName: names("aws:ecs/service:Service"),
+    },
+    "AWS/RDS": { DBInstanceIdentifier: names("aws:rds/instance:Instance", "identifier") },
+    "AWS/SQS": { QueueName: names("aws:sqs/queue:Queue") },
+    "AWS/Lambda": { FunctionName: names("aws:lambda/function:Function") },
+  };
+  const label = `${ref.where}: ${ref.namespace} ${ref.name}`;
+  if (ref.namespace === METRICS_NAMESPACE) {
+    const family = Object.values(METRICS).find((f) => ref.name in f.metrics);
+    if (!family) return [`${label} is not a metric the app emits`];
+    const problems: string[] = [];
+    const keys = Object.keys(ref.dimensions).sort().join(",");
+    if (keys !== [...family.dimensions].sort().join(","))
+      problems.push(
+        `${label} has dimensions ${keys}, the app emits ${family.dimensions.join(",")}`,
+      );
+    if (ref.dimensions.Stage !== graph.evaluation.app.stage)
+      problems.push(`${label} reads Stage ${ref.dimensions.Stage}, not this stage`);
+    const closed: Record<string, readonly string[]> = {
+      RouteGroup: ROUTE_GROUPS,
+      Task: TASK_NAMES,
+    };
+    for (const [dimension, values] of Object.entries(closed))
+      if (dimension in ref.dimensions && !values.includes(String(ref.dimensions[dimension])))
+        problems.push(`${label} ${dimension} ${ref.dimensions[dimension]} is never emitted`);
+    return problems;
+  }
+  const expected = known[ref.namespace];
+  if (!expected) return [`${label}: nothing in the graph publishes to ${ref.namespace}`];
+  const problems: string[] = [];
+  for (const [dimension, value] of Object.entries(ref.dimensions)) {
+    const candidates = expected[dimension];
+    if (!candidates)
+      problems.push(`${label} has a dimension ${dimension} this check does not know`);
+    else if (!candidates.includes(value))
+      problems.push(`${label} ${dimension} ${value} names no resource in the graph`);
+  }
+  if (Object.keys(ref.dimensions).length === 0) problems.push(`${label} has no dimensions`);
+  return problems;
 }
 
 export const checks: Record<string, Check> = {
@@ -1055,7 +1178,7 @@ export const checks: Record<string, Check> = {
       return problems;
     },
 
-  "alarms: DLQ depth, API 5xx rate, worker errors, database CPU and storage, all to the alarm topic":
+  "alarms: DLQ depth, API 5xx rate and p99 latency, oldest task, API tasks below minimum, worker errors, database CPU and storage, sign-in failures; each to the alarm topic, on a metric of the graph, with a runbook line":
     (graph, kind) => {
       const alarms = graph.all("aws:cloudwatch/metricAlarm:MetricAlarm");
       if (kind === "dev") return alarms.length === 0 ? [] : ["sst dev should not create alarms"];
@@ -1087,7 +1210,58 @@ export const checks: Record<string, Check> = {
             input(a, "metricName") === "FreeStorageSpace" &&
             input(a, "threshold") === 2 * 1024 ** 3,
         ],
+        [
+          "API p99 latency for 10 minutes",
+          (a) =>
+            input(a, "metricName") === "Latency" &&
+            input(a, "extendedStatistic") === "p99" &&
+            input<number>(a, "period") * input<number>(a, "evaluationPeriods") === 600,
+        ],
+        [
+          "the oldest task's age",
+          (a) => input(a, "metricName") === "ApproximateAgeOfOldestMessage",
+        ],
+        [
+          "API tasks below the minimum",
+          (a) =>
+            input(a, "namespace") === "AWS/ECS" &&
+            input(a, "statistic") === "SampleCount" &&
+            input(a, "comparisonOperator") === "LessThanThreshold" &&
+            input(a, "treatMissingData") === "breaching" &&
+            input(a, "threshold") ===
+              input(
+                graph.one("aws:appautoscaling/target:Target") as EvaluatedResource,
+                "minCapacity",
+              ),
+        ],
+        [
+          "sign-in failures",
+          (a) =>
+            input(a, "namespace") === METRICS_NAMESPACE &&
+            input(a, "metricName") === "LoginFailures",
+        ],
       ];
+      for (const alarm of alarms) {
+        for (const ref of alarmMetrics(alarm)) problems.push(...metricRefProblems(graph, ref));
+        if (!String(input(alarm, "alarmDescription") ?? "").includes("Check first:"))
+          problems.push(`${alarm.name} says nothing of what to check first`);
+        if (!(input<string[]>(alarm, "alarmActions") ?? []).includes(graph.arn(topic)))
+          problems.push(`${alarm.name} does not notify the alarm topic`);
+      }
+      // The queue alarms watch the right queues: depth on the dead letters, age on the tasks.
+      const queueOf = (metric: string) =>
+        alarms.find((a) => input(a, "metricName") === metric)?.inputs.dimensions as
+          | { QueueName?: string }
+          | undefined;
+      const queueName = (name: string) =>
+        input<string>(graph.one("aws:sqs/queue:Queue", name) as EvaluatedResource, "name");
+      if (
+        queueOf("ApproximateNumberOfMessagesVisible")?.QueueName !==
+        queueName("TaskDeadLettersQueue")
+      )
+        problems.push("the dead-letter alarm does not watch the dead-letter queue");
+      if (queueOf("ApproximateAgeOfOldestMessage")?.QueueName !== queueName("TaskQueueQueue"))
+        problems.push("the oldest-task alarm does not watch the task queue");
       for (const [name, matches] of want) {
         const alarm = alarms.find(matches);
         if (!alarm) problems.push(`no alarm on ${name}`);
@@ -1099,6 +1273,84 @@ export const checks: Record<string, Check> = {
           problems.push(`the ${name} alarm does not notify the alarm topic`);
         }
       }
+      return problems;
+    },
+
+  "dashboard: one per stage with its own database, every widget on a metric of the graph or one the app emits; the required views and every alarm's state":
+    (graph, kind) => {
+      const dashboards = graph.all("aws:cloudwatch/dashboard:Dashboard");
+      if (kind === "dev" || kind === "preview")
+        return dashboards.length === 0
+          ? []
+          : [`a ${kind} stage should have no dashboard ($3 a month)`];
+      if (dashboards.length !== 1) return [`expected 1 dashboard, found ${dashboards.length}`];
+      const dashboard = dashboards[0] as EvaluatedResource;
+      const problems: string[] = [];
+      const stage = graph.evaluation.app.stage;
+      if (input(dashboard, "dashboardName") !== `slipway-${stage}`)
+        problems.push(`the dashboard is named ${input(dashboard, "dashboardName")}`);
+      const body = JSON.parse(String(input(dashboard, "dashboardBody")));
+      const refs = dashboardMetrics(body);
+      for (const ref of refs) problems.push(...metricRefProblems(graph, ref));
+      const has = (namespace: string, name: string, stat?: string) =>
+        refs.some(
+          (r) => r.namespace === namespace && r.name === name && (!stat || r.options.stat === stat),
+        );
+      const required: [string, string, string?][] = [
+        ["AWS/ApiGateway", "Count"],
+        ["AWS/ApiGateway", "5xx"],
+        ["AWS/ApiGateway", "Latency", "p50"],
+        ["AWS/ApiGateway", "Latency", "p99"],
+        [METRICS_NAMESPACE, "Latency", "SampleCount"],
+        [METRICS_NAMESPACE, "Latency", "p99"],
+        [METRICS_NAMESPACE, "Errors5xx"],
+        ["AWS/ECS", "CPUUtilization", "Average"],
+        ["AWS/ECS", "MemoryUtilization"],
+        ["AWS/ECS", "CPUUtilization", "SampleCount"],
+        ["AWS/RDS", "CPUUtilization"],
+        ["AWS/RDS", "DatabaseConnections"],
+        ["AWS/RDS", "FreeStorageSpace"],
+        ["AWS/RDS", "ReadLatency"],
+        ["AWS/RDS", "WriteLatency"],
+        ["AWS/SQS", "ApproximateNumberOfMessagesVisible"],
+        ["AWS/SQS", "ApproximateAgeOfOldestMessage"],
+        ["AWS/Lambda", "Errors"],
+        ["AWS/Lambda", "Duration"],
+        [METRICS_NAMESPACE, "TaskDuration"],
+        [METRICS_NAMESPACE, "TaskFailures"],
+        [METRICS_NAMESPACE, "TaskQueueAge"],
+        [METRICS_NAMESPACE, "LoginFailures"],
+        [METRICS_NAMESPACE, "RateLimited"],
+      ];
+      for (const [namespace, name, stat] of required)
+        if (!has(namespace, name, stat))
+          problems.push(`the dashboard shows no ${namespace} ${name}${stat ? ` (${stat})` : ""}`);
+      // Both queues: the tasks' depth and the dead letters'.
+      const queues = new Set(
+        refs
+          .filter((r) => r.name === "ApproximateNumberOfMessagesVisible")
+          .map((r) => r.dimensions.QueueName),
+      );
+      if (queues.size !== graph.all("aws:sqs/queue:Queue").length)
+        problems.push(`the dashboard shows the depth of ${queues.size} of the stage's queues`);
+      // The worker, not the migrator.
+      const worker = graph.one("aws:lambda/function:Function", "WorkerFunction");
+      for (const r of refs.filter((r) => r.namespace === "AWS/Lambda"))
+        if (worker && r.dimensions.FunctionName !== input(worker, "name"))
+          problems.push(
+            `the dashboard's ${r.where} reads ${r.dimensions.FunctionName}, not the worker`,
+          );
+      const shown = new Set(
+        (body.widgets as { type: string; properties: { alarms?: string[] } }[])
+          .filter((w) => w.type === "alarm")
+          .flatMap((w) => w.properties.alarms ?? []),
+      );
+      for (const alarm of graph.all("aws:cloudwatch/metricAlarm:MetricAlarm"))
+        if (!shown.has(`arn:aws:cloudwatch:us-east-1:123456789012:${alarm.name}`))
+          problems.push(`the dashboard does not show ${alarm.name}'s state`);
+      const url = String(graph.evaluation.outputs?.dashboard ?? "");
+      if (!url.endsWith(`#dashboards/dashboard/slipway-${stage}`))
+        problems.push(`the stage outputs no dashboard URL (${url || "none"})`);
       return problems;
     },
 

@@ -4,6 +4,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Metafile } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { emfProblems } from "../../packages/core/test/emf";
 import { sentryServer } from "../../packages/core/test/sentry-server";
 import {
   buildFunctionBundle,
@@ -204,6 +205,46 @@ describe("error reporting in the Lambdas", () => {
     expect(sentry.events[0]?.event.tags).toMatchObject({ requestId: "req-1" });
     // What was sent is the redacted error: no connection string.
     expect(sentry.events[0]?.raw).not.toContain("postgres://nobody");
+  }, 30_000);
+});
+
+describe("metrics in the worker Lambda", () => {
+  it("writes the batch's task metrics as EMF lines before the invocation returns (a frozen process flushes nothing)", async () => {
+    // An unknown task fails before anything touches the database: one failed delivery.
+    const event = {
+      Records: [
+        {
+          messageId: "m-1",
+          body: JSON.stringify({ task: "made.up", payload: {} }),
+          attributes: { ApproximateReceiveCount: "1", SentTimestamp: String(Date.now() - 2000) },
+        },
+      ],
+    };
+    const out = await runBundle(
+      bundle("worker").entry,
+      {
+        DATABASE_URL: "postgres://nobody@127.0.0.1:1/none",
+        DATABASE_CONNECT_TIMEOUT_SECONDS: "1",
+        LOG_LEVEL: "error",
+      },
+      `const ctx = { awsRequestId: "req-1", getRemainingTimeInMillis: () => 60000 };
+       const result = await m.handler(${JSON.stringify(event)}, ctx);
+       console.log(JSON.stringify({ result }));
+       process.exit(0);`,
+    );
+    const lines = out.split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+    const metrics = lines.filter((line) => "_aws" in line);
+    expect(metrics).toHaveLength(1);
+    const [document = {}] = metrics;
+    expect(emfProblems(document)).toEqual([]);
+    expect(document).toMatchObject({
+      Task: "other",
+      TaskFailures: 1,
+      TaskDuration: { Count: 1 },
+    });
+    expect((document.TaskQueueAge as { Min: number }).Min).toBeGreaterThanOrEqual(2000);
+    // Written before the handler returned: the result line comes after it.
+    expect(lines.findIndex((line) => "result" in line)).toBeGreaterThan(lines.indexOf(document));
   }, 30_000);
 });
 

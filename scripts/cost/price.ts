@@ -1,4 +1,9 @@
 import { readFileSync } from "node:fs";
+import {
+  customMetricCount,
+  ROUTE_GROUPS,
+  TASK_NAMES,
+} from "../../packages/core/src/observability/metric-catalog";
 import { nextFireTimes } from "../../packages/core/src/task/schedule-expression";
 import { type EvaluatedResource, type Evaluation, usesFargateSpot } from "../infra/evaluate";
 
@@ -225,7 +230,12 @@ function priceService(service: EvaluatedResource, ctx: PricingContext): CostLine
 /** Resource type -> the function that prices its resources. Report order follows this table. */
 export const pricers: Record<string, Pricer> = {
   // --- compute ---
-  "aws:ecs/service:Service": each(priceService),
+  // The API's and the worker's EMF metrics are priced with the API service: a stage with no
+  // deployed API (sst dev) emits none.
+  "aws:ecs/service:Service": (services, ctx) => [
+    ...services.flatMap((s) => priceService(s, ctx)),
+    priceCustomMetrics(ctx),
+  ],
 
   // --- database ---
   "aws:rds/instance:Instance": each((db, { p, hoursPerMonth }) => {
@@ -443,10 +453,46 @@ export const pricers: Record<string, Pricer> = {
     if (tier === "Standard") return line(parameter, "SSM", "standard parameter (free)", 0);
     return line(parameter, "SSM", `${tier} parameter`, p("ssm.advancedParameterMonth"));
   }),
-  "aws:cloudwatch/metricAlarm:MetricAlarm": each((alarm, { p }) =>
-    line(alarm, "Alarm", "standard alarm", p("cloudwatch.alarmMonth")),
+  // Billed per metric an alarm reads: a metric-math alarm on two metrics is two (CloudWatch pricing).
+  "aws:cloudwatch/metricAlarm:MetricAlarm": each((alarm, { p }) => {
+    const queries = input<{ metric?: unknown }[] | undefined>(alarm, "metricQueries") ?? [];
+    const metrics = Math.max(1, queries.filter((q) => q.metric).length);
+    const detail = metrics > 1 ? `standard alarm on ${metrics} metrics` : "standard alarm";
+    return line(alarm, "Alarm", detail, metrics * p("cloudwatch.alarmMetricMonth"));
+  }),
+  "aws:cloudwatch/dashboard:Dashboard": each((dashboard, { p }) =>
+    line(dashboard, "Dashboard", "CloudWatch dashboard", p("cloudwatch.dashboardMonth")),
   ),
 };
+
+/** The EMF lines one API task writes a minute at most: one per route group, task and the stage's. */
+const EMF_LINES_PER_MINUTE = 1 + ROUTE_GROUPS.length + TASK_NAMES.length;
+/** Bytes of one EMF line (a histogram of a few dozen buckets and its metadata). */
+const EMF_LINE_BYTES = 600;
+
+/**
+ * The app's custom metrics (EMF, packages/core/src/observability/metric-catalog.ts): billed per
+ * metric-month, prorated by the hours a metric receives data. Idle, the schedules' tasks still
+ * run (their duration and queue age have data in every hour one fires); at traffic, every metric
+ * the catalog allows is counted as active every hour, the most it can cost.
+ */
+function priceCustomMetrics(ctx: PricingContext): CostLine {
+  const { p, hoursPerMonth, requestsPerMonth } = ctx;
+  const perTask = 2; // TaskDuration and TaskQueueAge; TaskFailures only when one fails
+  const idleMetricMonths =
+    (perTask * scheduledHours(ctx.evaluation, hoursPerMonth)) / hoursPerMonth;
+  const most = customMetricCount();
+  const active = requestsPerMonth > 0 ? most : idleMetricMonths;
+  const logGb =
+    requestsPerMonth > 0 ? (EMF_LINES_PER_MINUTE * EMF_LINE_BYTES * hoursPerMonth * 60) / GB : 0;
+  return line(
+    "CloudWatch custom metrics",
+    "Metrics",
+    `EMF, at most ${most} metrics; idle ${idleMetricMonths.toFixed(2)} metric-months (the schedules' tasks)${logGb > 0 ? `, ${logGb.toFixed(2)} GB of EMF lines` : ""}`,
+    idleMetricMonths * p("cloudwatch.customMetricMonth"),
+    active * p("cloudwatch.customMetricMonth") + logGb * p("cloudwatch.logs.gbIngested"),
+  );
+}
 
 const bucketSetting = "bucket configuration, no charge of its own";
 const deployTime = "runs at deploy on the deploying machine, nothing to pay per month";
@@ -642,6 +688,29 @@ export function price(
       ...leftOut,
     ],
   };
+}
+
+/** Hours of the month in which some schedule fires (each schedule's, summed: their metrics differ). */
+function scheduledHours(evaluation: Evaluation, hoursPerMonth: number): number {
+  const start = SCHEDULE_COUNT_START;
+  const end = start.getTime() + hoursPerMonth * 3_600_000;
+  let hours = 0;
+  for (const schedule of evaluation.resources.filter(
+    (r) => r.type === "aws:scheduler/schedule:Schedule",
+  )) {
+    const expression = String(schedule.inputs.scheduleExpression);
+    const timezone = String(schedule.inputs.scheduleExpressionTimezone ?? "UTC");
+    const seen = new Set<number>();
+    let cursor = start;
+    for (;;) {
+      const [next] = nextFireTimes(expression, timezone, cursor, 1, start);
+      if (!next || next.getTime() > end) break;
+      seen.add(Math.floor(next.getTime() / 3_600_000));
+      cursor = next;
+    }
+    hours += seen.size;
+  }
+  return hours;
 }
 
 /** Invocations per month of every schedule in the graph, from their real expressions. */

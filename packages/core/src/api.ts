@@ -1,6 +1,7 @@
 import { describeRoute } from "hono-openapi";
 import * as z from "zod";
 import { AccountRoutes, sessionCookieName, sessionMiddleware } from "./account";
+import { createAdminRoutes, requireAdmin } from "./admin";
 import { AttachmentRoutes } from "./attachment";
 import { createDevRoutes } from "./dev/dev.routes";
 import { DocsRoutes } from "./dev/docs.routes";
@@ -11,11 +12,12 @@ import { writeRateMiddleware } from "./limit";
 import { NoteRoutes } from "./note";
 import { schedules } from "./schedules";
 import { LocalStorageRoutes } from "./storage/local.routes";
+import { tables } from "./tables";
 import { createOperator } from "./task/operator";
 import { queueAdmin } from "./task/runtime";
 import { tasks } from "./tasks";
 
-/** The task operator behind the offline dev routes: the app's tasks on the offline queue. */
+/** The task operator behind the dev routes and the console: the app's tasks on this stage's queue. */
 const operator = createOperator({ tasks, schedules, queue: queueAdmin });
 
 /** The composed API: one `.route()` per module, chained so `AppType` carries every route. */
@@ -29,6 +31,9 @@ const routes = createApp()
   .route("/auth", AccountRoutes)
   .route("/notes", NoteRoutes)
   .route("/", AttachmentRoutes)
+  // The operator console: the one admin check for everything under it (ADR 028).
+  .use("/admin/*", requireAdmin)
+  .route("/admin", createAdminRoutes({ tables, operator }))
   // Offline only (404 on deployed stages): the dev tools, and the API reference for people.
   .route("/dev", createDevRoutes(operator))
   .route("/docs", DocsRoutes);
@@ -44,7 +49,7 @@ const openAPI = createOpenAPIDocument(routes, {
     title: "Slipway API",
     version: "1.0.0",
     description:
-      "Team notes on the Slipway stack. Errors are one JSON envelope, `{error: {code, message, details?}}` (the `Error` schema); every response carries `x-request-id`.",
+      "Team notes on the Slipway stack. Errors are one JSON envelope, `{error: {code, message, details?}}` (the `Error` schema); every response carries `x-request-id` and `x-trace-id` (the W3C trace id of the request: a valid incoming `traceparent` is continued, otherwise a new trace starts; quote it in error reports).",
     // The repository states no license yet: all rights reserved until it does (ADR 024).
     license: { name: "Proprietary: all rights reserved", identifier: "LicenseRef-Proprietary" },
   },
@@ -65,6 +70,11 @@ const openAPI = createOpenAPIDocument(routes, {
     {
       name: "attachments",
       description: "Files on notes, uploaded straight to storage (attachment module)",
+    },
+    {
+      name: "admin",
+      description:
+        "The operator console: admins only (401 signed out, 403 for anyone else); every action is audited (admin module)",
     },
     {
       name: "dev",

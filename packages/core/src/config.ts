@@ -141,6 +141,20 @@ const EnvSchema = z.object({
   WEB_PORT: integer(1, 65535).default(5173),
   /** Sentry DSN (deployed: the SentryDsn secret). Unset: no error reporting, nothing loaded. */
   SENTRY_DSN: z.url({ error: "expected a Sentry DSN URL" }).optional(),
+  /**
+   * The share of requests (and the tasks they queue) whose trace goes to Sentry, 0 to 1; only
+   * with a DSN. Defaults to 0.05 deployed (Sentry bills spans), 1 offline (ADR 029).
+   */
+  TRACES_SAMPLE_RATE: z.coerce
+    .number({ error: "expected a number from 0 to 1" })
+    .min(0, { error: "expected a number from 0 to 1" })
+    .max(1, { error: "expected a number from 0 to 1" })
+    .optional(),
+  /**
+   * Offline: keep the spans and log lines of recent traces for `GET /api/dev/traces/:traceId`
+   * (`npm run dev` turns it on). Refused deployed.
+   */
+  DEV_TRACES: z.stringbool({ error: "expected true or false" }).default(false),
   /** The deployed version, tagged on error reports (infra sets the git commit). */
   SLIPWAY_RELEASE: z.string().min(1).default("local"),
   /**
@@ -309,6 +323,11 @@ export function loadConfig(
       "DATABASE_SSL: require does not verify the server's certificate and is for local tests only; deployed, use rds or verify",
     ]);
   }
+  if (deployed && values.DEV_TRACES) {
+    throw new ConfigError([
+      "DEV_TRACES: the offline trace buffer is for `npm run dev` only; deployed, traces go to Sentry",
+    ]);
+  }
   const originSecret = linked.originSecret ?? values.ORIGIN_SECRET;
   return {
     stage: linked.stage ?? values.STAGE,
@@ -362,7 +381,13 @@ export function loadConfig(
     },
     /** The site's origin, no trailing slash: the base of every link in mail. */
     siteURL: values.SITE_URL ?? `http://localhost:${values.WEB_PORT}`,
-    sentry: { dsn: linked.sentryDsn ?? values.SENTRY_DSN, release: values.SLIPWAY_RELEASE },
+    sentry: {
+      dsn: linked.sentryDsn ?? values.SENTRY_DSN,
+      release: values.SLIPWAY_RELEASE,
+      tracesSampleRate: values.TRACES_SAMPLE_RATE ?? (deployed ? 0.05 : 1),
+    },
+    /** Offline trace buffer for the dev route (dev/trace-buffer.ts). */
+    devTraces: values.DEV_TRACES,
     mail: linked.email
       ? { kind: "ses" as const, sender: linked.email.sender, configSet: linked.email.configSet }
       : { kind: "dev" as const, sender: values.MAIL_FROM },

@@ -9,6 +9,7 @@ const prefixes = {
   note: "not",
   attachment: "att",
   session: "ses",
+  audit: "aud",
 } as const;
 
 type Kind = keyof typeof prefixes;

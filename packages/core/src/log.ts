@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { writeSync } from "node:fs";
 import { config, type LogLevel } from "./config";
 import { errorFields } from "./observability/redact";
+import type { Trace } from "./observability/trace-types";
 
 /**
  * JSON-lines logger. Context fields (request id, later task id) come from AsyncLocalStorage,
@@ -26,6 +27,11 @@ interface Context {
   json: string;
   /** A context field named level, time or message: such lines take the general path. */
   reserved: boolean;
+  /**
+   * The trace of the request or task (observability/trace.ts): kept in this one store rather than
+   * an AsyncLocalStorage of its own, which would cost a second context per request.
+   */
+  trace?: Trace;
 }
 
 const storage = new AsyncLocalStorage<Context>();
@@ -34,15 +40,35 @@ const RESERVED = new Set(["level", "time", "message"]);
 /** `{"a":1}` → `,"a":1`; `{}` → "". */
 const members = (json: string) => (json.length > 2 ? `,${json.slice(1, -1)}` : "");
 
-/** Runs `fn` with `fields` added to every log line written inside it. */
-export function withLogContext<T>(fields: Fields, fn: () => T): T {
-  const merged = { ...storage.getStore()?.fields, ...fields };
+/**
+ * Runs `fn` with `fields` added to every log line written inside it. With `trace`, that trace
+ * is current inside (its id joins the fields as `traceId`); without, the caller's stays.
+ */
+export function withLogContext<T>(fields: Fields, fn: () => T, trace?: Trace): T {
+  const parent = storage.getStore();
+  const merged = trace
+    ? { ...parent?.fields, ...fields, traceId: trace.traceId }
+    : { ...parent?.fields, ...fields };
   const context: Context = {
     fields: merged,
     json: members(JSON.stringify(merged, replaceErrors)),
     reserved: Object.keys(merged).some((key) => RESERVED.has(key)),
+    trace: trace ?? parent?.trace,
   };
   return storage.run(context, fn);
+}
+
+/** The trace of the current request or task (observability/trace.ts reads it here). */
+export function logTrace(): Trace | undefined {
+  return storage.getStore()?.trace;
+}
+
+/** Receives each line written inside a trace, with its trace id: the offline trace buffer. */
+let traceLines: ((traceId: string, line: string) => void) | undefined;
+
+/** Offline (`npm run dev`): every line of a trace also goes to `sink` (dev/trace-buffer.ts). */
+export function copyTraceLines(sink: ((traceId: string, line: string) => void) | undefined) {
+  traceLines = sink;
 }
 
 /** The fields of the current log context (the request id inside a request, the task id in a task). */
@@ -80,7 +106,21 @@ function format(level: Exclude<LogLevel, "silent">, message: string, fields?: Fi
 
 function write(level: Exclude<LogLevel, "silent">, message: string, fields?: Fields) {
   if (order[level] < order[config().logLevel]) return;
-  output.write(format(level, message, fields));
+  const line = format(level, message, fields);
+  output.write(line);
+  if (traceLines) {
+    const trace = storage.getStore()?.trace;
+    if (trace) traceLines(trace.traceId, line);
+  }
+}
+
+/**
+ * Writes a line already formatted (an EMF metrics document, observability/metrics.ts) to the same
+ * output, at every level but `silent`: metrics are not chatter a level should hide.
+ */
+export function writeLogLine(line: string) {
+  if (config().logLevel === "silent") return;
+  output.write(line);
 }
 
 export const log = {

@@ -4,6 +4,7 @@ import { getTableColumns } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { appTables, importSource, sourceFiles } from "../test/tables";
 import { repoRoot } from "./config";
+import { TASK_NAMES } from "./observability/metric-catalog";
 import { schedules } from "./schedules";
 import { scheduleMessage } from "./task/queue-policy";
 import type { Schedule } from "./task/schedule";
@@ -91,6 +92,11 @@ describe("registries", () => {
     expect(await unhandledContracts(without)).toEqual([
       expect.stringMatching(/^deliverTask \(mail[/\\]mail\.ts\)$/),
     ]);
+  });
+
+  it("the metric catalog's task names are exactly the worker's tasks, and other (the dashboard shows each)", () => {
+    // A task missing here is counted as `other`: still measured, but no widget names it.
+    expect([...TASK_NAMES].sort()).toEqual([...tasks.map((t) => t.name), "other"].sort());
   });
 
   it("every schedule of a *.schedules.ts is in src/schedules.ts and sends an envelope of a known task", async () => {

@@ -5,6 +5,7 @@ import { networkInterfaces, tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { freePort, waitUntilOk } from "../../../scripts/net";
+import { emfProblems } from "../test/emf";
 import { serverBuild } from "../test/server-build";
 import { repoRoot } from "./config";
 
@@ -201,6 +202,12 @@ describe("container entry", () => {
       .filter((line) => line.message === "request" && line.path !== "/api/health/ready")
       .map((line) => line.requestId);
     expect(logged).toEqual([...ids, "edge-abc123"]);
+    // Metrics are written once a minute and at shutdown: these lines are the shutdown's flush,
+    // valid EMF, one per route group that saw requests (ADR 030).
+    const metrics = lines.filter((line) => "_aws" in line) as Record<string, unknown>[];
+    for (const document of metrics) expect(emfProblems(document)).toEqual([]);
+    expect(metrics.map((d) => d.RouteGroup)).toEqual(expect.arrayContaining(["auth", "unmatched"]));
+    expect(messages.lastIndexOf("metrics")).toBeGreaterThan(messages.indexOf("api stopping"));
   });
 });
 

@@ -30,6 +30,7 @@ const [
   { bufferLogOutput, flushLogs, log },
   { startTasks },
   errors,
+  { startMetricsFlush },
 ] = await Promise.all([
   import("./api"),
   import("./db/embedded"),
@@ -41,6 +42,7 @@ const [
   import("./log"),
   import("./task/start"),
   import("./observability/error-reporting"),
+  import("./observability/metrics"),
 ]);
 // Log lines batched per event-loop turn and bounded (log.ts, ADR 020): a slow log reader neither
 // blocks the event loop nor grows memory. Flushed before exit, on a crash too.
@@ -49,6 +51,8 @@ bufferLogOutput();
 const reporting = await errors.initErrorReporting();
 
 const settings = config();
+// Offline, `npm run dev`: recent traces kept for GET /api/dev/traces/:traceId (ADR 029).
+if (settings.devTraces) (await import("./dev/trace-buffer")).startTraceBuffer();
 
 // Offline, on a PGlite directory: this process becomes its one owner and serves it over the
 // Postgres protocol; the API connects there like any other client (db/embedded.ts). A second
@@ -102,6 +106,9 @@ if (embedded?.created && settings.migrateOnBoot && settings.seedFreshDatabase) {
 // Offline this process is also the task worker and the scheduler (on AWS: SQS + Lambda +
 // EventBridge Scheduler). Everywhere it sweeps the outbox.
 const stopTasks = await startTasks({ tasks, schedules });
+// Requests' and tasks' metrics, gathered in memory and written as EMF lines once a minute
+// (observability/metrics.ts, ADR 030); the stop writes the rest.
+const stopMetrics = startMetricsFlush();
 
 // Loopback unless configured (HOST) or guarded by the origin secret (config.ts): offline, nothing
 // on the network reaches the dev server and its dev routes.
@@ -148,6 +155,7 @@ async function shutdown(signal: string) {
     await closeDatabase();
     await embedded?.stop();
     log.info("api stopped");
+    stopMetrics();
     await flushLogs();
     process.exit(0);
   });

@@ -9,6 +9,12 @@ import { ORIGIN } from "./http";
 /** A scratch app that answers documented paths the way no route may. */
 function misbehaving() {
   return new Hono()
+    .use(async (c, next) => {
+      // The ids every response carries (http/app.ts), so what is wrong below is the rest.
+      c.header("x-request-id", "r-1");
+      c.header("x-trace-id", "4bf92f3577b34da6a3ce929d0e0e4736");
+      await next();
+    })
     .get("/api/health", (c) => c.json({ status: "ok" }, 200))
     .get("/api/notes/:id", (c) => c.json({ note: { id: 1, title: "t" } }, 200))
     .get("/api/notes", (c) => c.json({ notes: [], nextCursor: null, total: 0 }, 200))

@@ -4,4 +4,4 @@
  * importing the package itself dynamically would keep all of it, as a module namespace cannot be
  * tree-shaken (ADR 022).
  */
-export { captureException, flush, init, withScope } from "@sentry/node-core/light";
+export { captureEvent, captureException, flush, init, withScope } from "@sentry/node-core/light";

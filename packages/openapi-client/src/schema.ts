@@ -416,6 +416,149 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/admin/tables": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Every table of the app, with its columns (from the modules' drizzle tables)
+     * @description Hidden columns (secrets a module marks sensitive, or named like one) are listed but never returned; `indexed` columns take filters; `editable` ones may be set with PATCH.
+     */
+    get: operations["adminListTables"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/admin/tables/{name}/rows": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A page of a table's rows, in primary-key order (keyset)
+     * @description `filter[col]=v` keeps rows whose column equals v; `prefix[col]=t` those whose text column starts with t; both only on indexed, visible columns (else 400 naming it). Hidden columns are left out of every row. Pass `nextCursor` back as `cursor`.
+     */
+    get: operations["adminListRows"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /** Set editable columns of one row, found by its whole primary key (audited) */
+    patch: operations["adminUpdateRow"];
+    trace?: never;
+  };
+  "/api/admin/users": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Users by email, optionally those whose email starts with `email` (keyset) */
+    get: operations["adminListUsers"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/admin/users/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One user */
+    get: operations["adminGetUser"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/admin/users/{id}/revoke-sessions": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** End every session of the user: their next request is a 401 (audited) */
+    post: operations["adminRevokeUserSessions"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/admin/users/{id}/disable": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Disable the account: sign-in fails as with a wrong password, sessions end (audited) */
+    post: operations["adminDisableUser"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/admin/users/{id}/enable": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Let a disabled account sign in again (audited) */
+    post: operations["adminEnableUser"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/admin/audit": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Operator actions, newest first (keyset) */
+    get: operations["adminListAudit"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/dev/mail": {
     parameters: {
       query?: never;
@@ -425,6 +568,23 @@ export interface paths {
     };
     /** The dev mailbox: mail sent while offline, newest first */
     get: operations["listDevMail"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/dev/traces/{traceId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One trace's spans and log lines (the API's and its tasks'), from the offline trace buffer */
+    get: operations["getDevTrace"];
     put?: never;
     post?: never;
     delete?: never;
@@ -614,6 +774,10 @@ export interface components {
   parameters: never;
   requestBodies: never;
   headers: {
+    /** @description The request's id, in every log line it wrote (a well-formed incoming `x-request-id` is kept) */
+    RequestId: string;
+    /** @description The request's W3C trace id (32 lower-case hex digits), in every log line of the request and of the tasks it queued: a valid incoming `traceparent` is continued, anything else starts a new trace. Quote it in error reports; offline, `GET /api/dev/traces/{traceId}` shows the trace */
+    TraceId: string;
     /** @description Seconds to wait before trying again (whole seconds, at least 1) */
     RetryAfter: number;
   };
@@ -633,6 +797,8 @@ export interface operations {
       /** @description Serving */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -645,6 +811,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -654,6 +822,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -663,6 +833,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -672,6 +844,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -694,6 +868,8 @@ export interface operations {
       /** @description Ready */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -709,6 +885,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -718,6 +896,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -727,6 +907,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -736,6 +918,8 @@ export interface operations {
       /** @description `not_ready`: the database does not answer, or migrations are pending (`details.pending`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -766,6 +950,8 @@ export interface operations {
       /** @description The new user; the session cookie is set */
       201: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -775,6 +961,8 @@ export interface operations {
               email: string;
               name: string;
               emailVerified: boolean;
+              /** @enum {string} */
+              role: "member" | "admin";
               createdAt: string;
             };
           };
@@ -783,6 +971,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -792,6 +982,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -801,6 +993,8 @@ export interface operations {
       /** @description `conflict`: an account with this email exists (`details.field`) */
       409: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -810,6 +1004,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -819,6 +1015,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -828,6 +1026,8 @@ export interface operations {
       /** @description `rate_limited`: too many signups from this address */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -838,6 +1038,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -847,6 +1049,8 @@ export interface operations {
       /** @description `server_busy`: too many passwords waiting to be hashed (`Retry-After: 1`), or `database_unavailable` */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -876,6 +1080,8 @@ export interface operations {
       /** @description The user; the session cookie is set */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -885,6 +1091,8 @@ export interface operations {
               email: string;
               name: string;
               emailVerified: boolean;
+              /** @enum {string} */
+              role: "member" | "admin";
               createdAt: string;
             };
           };
@@ -893,6 +1101,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -902,6 +1112,8 @@ export interface operations {
       /** @description `unauthorized`: wrong email or password */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -911,6 +1123,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -920,6 +1134,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -929,6 +1145,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -938,6 +1156,8 @@ export interface operations {
       /** @description `rate_limited`: too many attempts for this email or address */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -948,6 +1168,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -957,6 +1179,8 @@ export interface operations {
       /** @description `server_busy`: too many passwords waiting to be hashed (`Retry-After: 1`), or `database_unavailable` */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -979,6 +1203,8 @@ export interface operations {
       /** @description Signed out; the session cookie is cleared */
       204: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content?: never;
@@ -986,6 +1212,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -995,6 +1223,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1004,6 +1234,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1013,6 +1245,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1022,6 +1256,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1031,6 +1267,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -1053,6 +1291,8 @@ export interface operations {
       /** @description Signed out everywhere */
       204: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content?: never;
@@ -1060,6 +1300,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1069,6 +1311,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1078,6 +1322,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1087,6 +1333,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1096,6 +1344,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1105,6 +1355,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1114,6 +1366,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -1136,6 +1390,8 @@ export interface operations {
       /** @description The user */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1145,6 +1401,8 @@ export interface operations {
               email: string;
               name: string;
               emailVerified: boolean;
+              /** @enum {string} */
+              role: "member" | "admin";
               createdAt: string;
             };
           };
@@ -1153,6 +1411,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1162,6 +1422,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1171,6 +1433,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1180,6 +1444,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1189,6 +1455,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -1217,6 +1485,8 @@ export interface operations {
       /** @description Deleted; the session cookie is cleared */
       204: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content?: never;
@@ -1224,6 +1494,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1233,6 +1505,8 @@ export interface operations {
       /** @description `unauthorized`: not signed in, or the password is wrong (counted as a failed sign-in) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1242,6 +1516,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1251,6 +1527,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1260,6 +1538,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1269,6 +1549,8 @@ export interface operations {
       /** @description `rate_limited`: too many wrong passwords for this account or from this address */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -1279,6 +1561,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1288,6 +1572,8 @@ export interface operations {
       /** @description `server_busy`: too many passwords waiting to be hashed (`Retry-After: 1`), or `database_unavailable` */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -1316,6 +1602,8 @@ export interface operations {
       /** @description The user, now verified */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1325,6 +1613,8 @@ export interface operations {
               email: string;
               name: string;
               emailVerified: boolean;
+              /** @enum {string} */
+              role: "member" | "admin";
               createdAt: string;
             };
           };
@@ -1333,6 +1623,8 @@ export interface operations {
       /** @description `invalid_token`: the link's token is unknown, used or expired (nothing changed); or `validation_failed` */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1342,6 +1634,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1351,6 +1645,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1360,6 +1656,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1369,6 +1667,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1378,6 +1678,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -1400,6 +1702,8 @@ export interface operations {
       /** @description Accepted: a new link is mailed unless the address is verified */
       202: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1411,6 +1715,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1420,6 +1726,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1429,6 +1737,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1438,6 +1748,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1447,6 +1759,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1456,6 +1770,8 @@ export interface operations {
       /** @description `rate_limited`: too many verification mails asked for */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -1466,6 +1782,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1475,6 +1793,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -1503,6 +1823,8 @@ export interface operations {
       /** @description Accepted: a link is mailed if an account has the address */
       202: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1514,6 +1836,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1523,6 +1847,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1532,6 +1858,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1541,6 +1869,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1550,6 +1880,8 @@ export interface operations {
       /** @description `rate_limited`: too many resets asked for this email or from this address */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -1560,6 +1892,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1569,6 +1903,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -1598,6 +1934,8 @@ export interface operations {
       /** @description The user; the session cookie is set */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1607,6 +1945,8 @@ export interface operations {
               email: string;
               name: string;
               emailVerified: boolean;
+              /** @enum {string} */
+              role: "member" | "admin";
               createdAt: string;
             };
           };
@@ -1615,6 +1955,8 @@ export interface operations {
       /** @description `invalid_token`: the link's token is unknown, used or expired (nothing changed); or `validation_failed` */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1624,6 +1966,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1633,6 +1977,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1642,6 +1988,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1651,6 +1999,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1660,6 +2010,8 @@ export interface operations {
       /** @description `server_busy`: too many passwords waiting to be hashed (`Retry-After: 1`), or `database_unavailable` */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -1689,6 +2041,8 @@ export interface operations {
       /** @description Changed; this session stays signed in */
       204: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content?: never;
@@ -1696,6 +2050,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1705,6 +2061,8 @@ export interface operations {
       /** @description `unauthorized`: not signed in, or the password is wrong (counted as a failed sign-in) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1714,6 +2072,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1723,6 +2083,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1732,6 +2094,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1741,6 +2105,8 @@ export interface operations {
       /** @description `rate_limited`: too many wrong passwords for this account or from this address */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -1751,6 +2117,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1760,6 +2128,8 @@ export interface operations {
       /** @description `server_busy`: too many passwords waiting to be hashed (`Retry-After: 1`), or `database_unavailable` */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -1782,6 +2152,8 @@ export interface operations {
       /** @description The sessions */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1800,6 +2172,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1809,6 +2183,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1818,6 +2194,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1827,6 +2205,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1836,6 +2216,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -1858,6 +2240,8 @@ export interface operations {
       /** @description Ended */
       204: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content?: never;
@@ -1865,6 +2249,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1874,6 +2260,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1883,6 +2271,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1892,6 +2282,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1901,6 +2293,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1910,6 +2304,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1919,6 +2315,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -1943,6 +2341,8 @@ export interface operations {
       /** @description Ended */
       204: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content?: never;
@@ -1950,6 +2350,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1959,6 +2361,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1968,6 +2372,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1977,6 +2383,8 @@ export interface operations {
       /** @description Not found, or not yours */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1986,6 +2394,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -1995,6 +2405,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2004,6 +2416,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2013,6 +2427,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -2042,6 +2458,8 @@ export interface operations {
       /** @description Accepted: a confirmation link is on its way to the new address */
       202: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2053,6 +2471,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2062,6 +2482,8 @@ export interface operations {
       /** @description `unauthorized`: not signed in, or the password is wrong (counted as a failed sign-in) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2071,6 +2493,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2080,6 +2504,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2089,6 +2515,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2098,6 +2526,8 @@ export interface operations {
       /** @description `rate_limited`: too many email changes, or wrong passwords */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -2108,6 +2538,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2117,6 +2549,8 @@ export interface operations {
       /** @description `server_busy`: too many passwords waiting to be hashed (`Retry-After: 1`), or `database_unavailable` */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -2145,6 +2579,8 @@ export interface operations {
       /** @description The user, with the new address */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2154,6 +2590,8 @@ export interface operations {
               email: string;
               name: string;
               emailVerified: boolean;
+              /** @enum {string} */
+              role: "member" | "admin";
               createdAt: string;
             };
           };
@@ -2162,6 +2600,8 @@ export interface operations {
       /** @description `invalid_token`: the link's token is unknown, used or expired (nothing changed); or `validation_failed` */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2171,6 +2611,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2180,6 +2622,8 @@ export interface operations {
       /** @description `conflict`: another account took this address meanwhile */
       409: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2189,6 +2633,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2198,6 +2644,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2207,6 +2655,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2216,6 +2666,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -2241,6 +2693,8 @@ export interface operations {
       /** @description A page */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2259,6 +2713,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2268,6 +2724,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2277,6 +2735,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2286,6 +2746,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2295,6 +2757,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -2325,6 +2789,8 @@ export interface operations {
       /** @description The note */
       201: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2342,6 +2808,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2351,6 +2819,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2360,6 +2830,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2369,6 +2841,8 @@ export interface operations {
       /** @description `quota_exceeded`: the account holds its most notes (`details.limit`, `details.used`) */
       409: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2378,6 +2852,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2387,6 +2863,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2396,6 +2874,8 @@ export interface operations {
       /** @description Too many requests: wait `Retry-After` seconds */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -2406,6 +2886,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2415,6 +2897,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -2439,6 +2923,8 @@ export interface operations {
       /** @description The note */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2456,6 +2942,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2465,6 +2953,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2474,6 +2964,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2483,6 +2975,8 @@ export interface operations {
       /** @description `not_found`: no such note, or not yours */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2492,6 +2986,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2501,6 +2997,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -2525,6 +3023,8 @@ export interface operations {
       /** @description Deleted */
       204: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content?: never;
@@ -2532,6 +3032,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2541,6 +3043,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2550,6 +3054,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2559,6 +3065,8 @@ export interface operations {
       /** @description `not_found`: no such note, or not yours */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2568,6 +3076,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2577,6 +3087,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2586,6 +3098,8 @@ export interface operations {
       /** @description Too many requests: wait `Retry-After` seconds */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -2596,6 +3110,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2605,6 +3121,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -2636,6 +3154,8 @@ export interface operations {
       /** @description The note */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2653,6 +3173,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2662,6 +3184,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2671,6 +3195,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2680,6 +3206,8 @@ export interface operations {
       /** @description `not_found`: no such note, or not yours */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2689,6 +3217,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2698,6 +3228,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2707,6 +3239,8 @@ export interface operations {
       /** @description Too many requests: wait `Retry-After` seconds */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -2717,6 +3251,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2726,6 +3262,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -2750,6 +3288,8 @@ export interface operations {
       /** @description The attachments */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2773,6 +3313,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2782,6 +3324,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2791,6 +3335,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2800,6 +3346,8 @@ export interface operations {
       /** @description `not_found`: no such note, or not yours */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2809,6 +3357,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2818,6 +3368,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -2850,6 +3402,8 @@ export interface operations {
       /** @description The pending attachment and its upload form */
       201: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2879,6 +3433,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2888,6 +3444,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2897,6 +3455,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2906,6 +3466,8 @@ export interface operations {
       /** @description `not_found`: no such note, or not yours */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2915,6 +3477,8 @@ export interface operations {
       /** @description `conflict`: the note holds its most attachments (`details.limit`) */
       409: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2924,6 +3488,8 @@ export interface operations {
       /** @description `payload_too_large`: the file is over the size limit (`details.issues[].limitBytes`), or `storage_quota_exceeded`: it does not fit the account's quota (`details.limitBytes`, `details.usedBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2933,6 +3499,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2942,6 +3510,8 @@ export interface operations {
       /** @description Too many requests: wait `Retry-After` seconds */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -2952,6 +3522,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -2961,6 +3533,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -2985,6 +3559,8 @@ export interface operations {
       /** @description Accepted for processing */
       202: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3008,6 +3584,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3017,6 +3595,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3026,6 +3606,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3035,6 +3617,8 @@ export interface operations {
       /** @description `not_found`: no such attachment, or not yours */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3044,6 +3628,8 @@ export interface operations {
       /** @description `conflict`: the file has not been uploaded yet */
       409: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3053,6 +3639,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3062,6 +3650,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3071,6 +3661,8 @@ export interface operations {
       /** @description Too many requests: wait `Retry-After` seconds */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -3081,6 +3673,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3090,6 +3684,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -3114,6 +3710,8 @@ export interface operations {
       /** @description The attachment */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3141,6 +3739,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3150,6 +3750,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3159,6 +3761,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3168,6 +3772,8 @@ export interface operations {
       /** @description `not_found`: no such attachment, or not yours */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3177,6 +3783,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3186,6 +3794,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -3210,6 +3820,8 @@ export interface operations {
       /** @description Deleted */
       204: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content?: never;
@@ -3217,6 +3829,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3226,6 +3840,8 @@ export interface operations {
       /** @description Not signed in (no session, or it expired or was revoked) */
       401: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3235,6 +3851,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3244,6 +3862,8 @@ export interface operations {
       /** @description `not_found`: no such attachment, or not yours */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3253,6 +3873,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3262,6 +3884,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3271,6 +3895,8 @@ export interface operations {
       /** @description Too many requests: wait `Retry-After` seconds */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -3281,6 +3907,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3290,6 +3918,1045 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          /** @description Seconds to wait, when the outage is expected to pass */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  adminListTables: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The tables, by name */
+      200: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            tables: {
+              name: string;
+              module: string;
+              columns: {
+                name: string;
+                type: string;
+                nullable: boolean;
+                primaryKey: boolean;
+                indexed: boolean;
+                hidden: boolean;
+                editable: boolean;
+              }[];
+              pageKey: string[];
+              editable: boolean;
+            }[];
+          };
+        };
+      };
+      /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
+      400: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not signed in (no session, or it expired or was revoked) */
+      401: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
+      403: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unexpected error (logged with the request id); the message is generic */
+      500: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
+      503: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          /** @description Seconds to wait, when the outage is expected to pass */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  adminListRows: {
+    parameters: {
+      query?: {
+        cursor?: string;
+        limit?: number;
+        /** @description Equality on indexed columns: `filter[email]=ann@example.com` */
+        filter?: {
+          [key: string]: string;
+        };
+        /** @description Starts-with on indexed text columns: `prefix[email]=ann` */
+        prefix?: {
+          [key: string]: string;
+        };
+      };
+      header?: never;
+      path: {
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page */
+      200: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            table: string;
+            rows: {
+              [key: string]: unknown;
+            }[];
+            nextCursor: string | null;
+          };
+        };
+      };
+      /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
+      400: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not signed in (no session, or it expired or was revoked) */
+      401: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
+      403: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `not_found`: no table of this name */
+      404: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unexpected error (logged with the request id); the message is generic */
+      500: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
+      503: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          /** @description Seconds to wait, when the outage is expected to pass */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  adminUpdateRow: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          key: {
+            [key: string]: string | number | boolean | null;
+          };
+          set: {
+            [key: string]: unknown;
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description The row as it is now (hidden columns left out) */
+      200: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            row: {
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+      /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
+      400: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not signed in (no session, or it expired or was revoked) */
+      401: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
+      403: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `not_found`: no such table, or no row with this key */
+      404: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `conflict`: another row has the value of a unique column */
+      409: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body over the size limit (`details.limitBytes`) */
+      413: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The body is not `application/json` */
+      415: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too many requests: wait `Retry-After` seconds */
+      429: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unexpected error (logged with the request id); the message is generic */
+      500: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
+      503: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          /** @description Seconds to wait, when the outage is expected to pass */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  adminListUsers: {
+    parameters: {
+      query?: {
+        email?: string;
+        cursor?: string;
+        limit?: number;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page */
+      200: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            users: {
+              id: string;
+              email: string;
+              name: string;
+              emailVerified: boolean;
+              /** @enum {string} */
+              role: "member" | "admin";
+              createdAt: string;
+              disabledAt: string | null;
+              sessions: number;
+            }[];
+            nextCursor: string | null;
+          };
+        };
+      };
+      /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
+      400: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not signed in (no session, or it expired or was revoked) */
+      401: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
+      403: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unexpected error (logged with the request id); the message is generic */
+      500: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
+      503: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          /** @description Seconds to wait, when the outage is expected to pass */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  adminGetUser: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The user */
+      200: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            user: {
+              id: string;
+              email: string;
+              name: string;
+              emailVerified: boolean;
+              /** @enum {string} */
+              role: "member" | "admin";
+              createdAt: string;
+              disabledAt: string | null;
+              sessions: number;
+            };
+          };
+        };
+      };
+      /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
+      400: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not signed in (no session, or it expired or was revoked) */
+      401: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
+      403: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `not_found`: no such user */
+      404: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unexpected error (logged with the request id); the message is generic */
+      500: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
+      503: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          /** @description Seconds to wait, when the outage is expected to pass */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  adminRevokeUserSessions: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description How many sessions ended */
+      200: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            revoked: number;
+          };
+        };
+      };
+      /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
+      400: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not signed in (no session, or it expired or was revoked) */
+      401: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
+      403: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `not_found`: no such user */
+      404: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body over the size limit (`details.limitBytes`) */
+      413: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The body is not `application/json` */
+      415: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too many requests: wait `Retry-After` seconds */
+      429: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unexpected error (logged with the request id); the message is generic */
+      500: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
+      503: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          /** @description Seconds to wait, when the outage is expected to pass */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  adminDisableUser: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Done; `changed` is false if it was disabled already */
+      200: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            changed: boolean;
+            sessionsRevoked: number;
+          };
+        };
+      };
+      /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
+      400: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not signed in (no session, or it expired or was revoked) */
+      401: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
+      403: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `not_found`: no such user */
+      404: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body over the size limit (`details.limitBytes`) */
+      413: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The body is not `application/json` */
+      415: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too many requests: wait `Retry-After` seconds */
+      429: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unexpected error (logged with the request id); the message is generic */
+      500: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
+      503: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          /** @description Seconds to wait, when the outage is expected to pass */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  adminEnableUser: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Done; `changed` is false if it was not disabled */
+      200: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            changed: boolean;
+          };
+        };
+      };
+      /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
+      400: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not signed in (no session, or it expired or was revoked) */
+      401: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
+      403: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `not_found`: no such user */
+      404: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Body over the size limit (`details.limitBytes`) */
+      413: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The body is not `application/json` */
+      415: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Too many requests: wait `Retry-After` seconds */
+      429: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unexpected error (logged with the request id); the message is generic */
+      500: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
+      503: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          /** @description Seconds to wait, when the outage is expected to pass */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  adminListAudit: {
+    parameters: {
+      query?: {
+        cursor?: string;
+        limit?: number;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page */
+      200: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            entries: {
+              id: string;
+              at: string;
+              actorUserId: string | null;
+              actor: string;
+              action: string;
+              target: string | null;
+              requestId: string | null;
+              details: {
+                [key: string]: unknown;
+              };
+            }[];
+            nextCursor: string | null;
+          };
+        };
+      };
+      /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
+      400: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not signed in (no session, or it expired or was revoked) */
+      401: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `forbidden`: signed in but not an admin (or the account is disabled); also the platform's CSRF and origin refusals */
+      403: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unexpected error (logged with the request id); the message is generic */
+      500: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
+      503: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -3312,6 +4979,8 @@ export interface operations {
       /** @description The last 50 messages */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3331,6 +5000,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3340,6 +5011,8 @@ export interface operations {
       /** @description `forbidden`: not from this machine, or not addressed to localhost */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3349,6 +5022,8 @@ export interface operations {
       /** @description `not_found`: a deployed stage (the dev tools exist only offline); to runTask, no such task (`details.tasks`) */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3358,6 +5033,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3367,6 +5044,110 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          /** @description Seconds to wait, when the outage is expected to pass */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  getDevTrace: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        traceId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The trace (the buffer keeps the last 100: dev/trace-buffer.ts) */
+      200: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            traceId: string;
+            spans: {
+              spanId: string;
+              parentSpanId: string | null;
+              op: string;
+              description: string;
+              start: string;
+              durationMs: number;
+              ok: boolean;
+              data?: {
+                [key: string]: string | number | boolean;
+              };
+            }[];
+            logs: {
+              [key: string]: unknown;
+            }[];
+            dropped: {
+              spans: number;
+              logs: number;
+            };
+          };
+        };
+      };
+      /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
+      400: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `forbidden`: not from this machine, or not addressed to localhost */
+      403: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description `not_found`: a deployed stage (the dev tools exist only offline); to runTask, no such task (`details.tasks`) */
+      404: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unexpected error (logged with the request id); the message is generic */
+      500: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
+      503: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -3389,6 +5170,8 @@ export interface operations {
       /** @description The overview */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3414,6 +5197,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3423,6 +5208,8 @@ export interface operations {
       /** @description `forbidden`: not from this machine, or not addressed to localhost */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3432,6 +5219,8 @@ export interface operations {
       /** @description `not_found`: a deployed stage (the dev tools exist only offline); to runTask, no such task (`details.tasks`) */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3441,6 +5230,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3450,6 +5241,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -3472,6 +5265,8 @@ export interface operations {
       /** @description The first 50 */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3488,6 +5283,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3497,6 +5294,8 @@ export interface operations {
       /** @description `forbidden`: not from this machine, or not addressed to localhost */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3506,6 +5305,8 @@ export interface operations {
       /** @description `not_found`: a deployed stage (the dev tools exist only offline); to runTask, no such task (`details.tasks`) */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3515,6 +5316,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3524,6 +5327,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -3546,6 +5351,8 @@ export interface operations {
       /** @description How many moved (null on SQS, where the move runs on its own) */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3557,6 +5364,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3566,6 +5375,8 @@ export interface operations {
       /** @description `forbidden`: not from this machine, or not addressed to localhost */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3575,6 +5386,8 @@ export interface operations {
       /** @description `not_found`: a deployed stage (the dev tools exist only offline); to runTask, no such task (`details.tasks`) */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3584,6 +5397,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3593,6 +5408,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3602,6 +5419,8 @@ export interface operations {
       /** @description Too many requests: wait `Retry-After` seconds */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -3612,6 +5431,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3621,6 +5442,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -3651,6 +5474,8 @@ export interface operations {
       /** @description Queued */
       202: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3662,6 +5487,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3671,6 +5498,8 @@ export interface operations {
       /** @description `forbidden`: not from this machine, or not addressed to localhost */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3680,6 +5509,8 @@ export interface operations {
       /** @description `not_found`: a deployed stage (the dev tools exist only offline); to runTask, no such task (`details.tasks`) */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3689,6 +5520,8 @@ export interface operations {
       /** @description Body over the size limit (`details.limitBytes`) */
       413: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3698,6 +5531,8 @@ export interface operations {
       /** @description The body is not `application/json` */
       415: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3707,6 +5542,8 @@ export interface operations {
       /** @description Too many requests: wait `Retry-After` seconds */
       429: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           "Retry-After": components["headers"]["RetryAfter"];
           [name: string]: unknown;
         };
@@ -3717,6 +5554,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3726,6 +5565,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -3748,6 +5589,8 @@ export interface operations {
       /** @description The reference page, which loads its script and this document from here */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3757,6 +5600,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3766,6 +5611,8 @@ export interface operations {
       /** @description `forbidden`: not from this machine, or not addressed to localhost */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3775,6 +5622,8 @@ export interface operations {
       /** @description `not_found`: a deployed stage (the reference exists only offline) */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3784,6 +5633,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3793,6 +5644,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -3815,6 +5668,8 @@ export interface operations {
       /** @description JavaScript */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3824,6 +5679,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3833,6 +5690,8 @@ export interface operations {
       /** @description `forbidden`: not from this machine, or not addressed to localhost */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3842,6 +5701,8 @@ export interface operations {
       /** @description `not_found`: a deployed stage (the reference exists only offline) */
       404: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3851,6 +5712,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3860,6 +5723,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;
@@ -3882,6 +5747,8 @@ export interface operations {
       /** @description The OpenAPI 3.1 document of this API */
       200: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3902,6 +5769,8 @@ export interface operations {
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3911,6 +5780,8 @@ export interface operations {
       /** @description Refused: an unsafe request without an allowed `Origin` (CSRF), or, deployed, a request that did not come through the site */
       403: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3920,6 +5791,8 @@ export interface operations {
       /** @description Unexpected error (logged with the request id); the message is generic */
       500: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           [name: string]: unknown;
         };
         content: {
@@ -3929,6 +5802,8 @@ export interface operations {
       /** @description Unavailable for now: the database is unreachable (`database_unavailable`, with `Retry-After`) */
       503: {
         headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
           /** @description Seconds to wait, when the outage is expected to pass */
           "Retry-After"?: number;
           [name: string]: unknown;

@@ -1,22 +1,35 @@
 import { sql } from "drizzle-orm";
 import { check, index, integer, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
+import { tableAccess } from "../db/table-access";
 
-export const userTable = pgTable("user", {
-  id: text().primaryKey(),
-  /** Trimmed and lower-cased before it is stored, so the unique index is case-insensitive. */
-  email: text().notNull().unique(),
-  name: text().notNull(),
-  passwordHash: text().notNull(),
-  /** When the owner proved the address is theirs (a verification link); null until then. */
-  emailVerifiedAt: timestamp({ withTimezone: true }),
-  /**
-   * The addresses the account had before an email change, kept only so that deleting the account
-   * also deletes what names them (mail, sign-in throttles, limit counters; ADR 025).
-   */
-  previousEmails: text().array().notNull().default(sql`'{}'::text[]`),
-  createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
-  updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
-});
+export const userRoles = ["member", "admin"] as const;
+export type UserRole = (typeof userRoles)[number];
+
+export const userTable = pgTable(
+  "user",
+  {
+    id: text().primaryKey(),
+    /** Trimmed and lower-cased before it is stored, so the unique index is case-insensitive. */
+    email: text().notNull().unique(),
+    name: text().notNull(),
+    passwordHash: text().notNull(),
+    /** When the owner proved the address is theirs (a verification link); null until then. */
+    emailVerifiedAt: timestamp({ withTimezone: true }),
+    /**
+     * The addresses the account had before an email change, kept only so that deleting the account
+     * also deletes what names them (mail, sign-in throttles, limit counters; ADR 025).
+     */
+    previousEmails: text().array().notNull().default(sql`'{}'::text[]`),
+    /** `admin` reaches the operator console (/api/admin/*); granted by `npm run users` (ADR 028). */
+    role: text({ enum: userRoles }).notNull().default("member"),
+    /** Set by an operator: the account cannot sign in and has no sessions until enabled again. */
+    disabledAt: timestamp({ withTimezone: true }),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [check("user_role_known", sql`${table.role} in ('member', 'admin')`)],
+);
+tableAccess(userTable, { sensitive: ["passwordHash"] });
 
 /** Only a SHA-256 of the session token is stored: a leaked table does not let anyone sign in. */
 export const sessionTable = pgTable(
@@ -41,6 +54,7 @@ export const sessionTable = pgTable(
   },
   (table) => [index("session_user").on(table.userId), index("session_expires").on(table.expiresAt)],
 );
+tableAccess(sessionTable, { sensitive: ["tokenHash"] });
 
 export const accountTokenPurposes = ["verify_email", "reset_password", "change_email"] as const;
 export type AccountTokenPurpose = (typeof accountTokenPurposes)[number];
@@ -72,6 +86,7 @@ export const accountTokenTable = pgTable(
     ),
   ],
 );
+tableAccess(accountTokenTable, { sensitive: ["tokenHash"] });
 
 /**
  * Login attempts per email and address block (an IPv4 address, an IPv6 /64: `addressBlock`)

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { and, desc, eq, gt, inArray, lt, ne, or, sql } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, isNull, lt, ne, or, sql } from "drizzle-orm";
 import * as z from "zod";
 import { config } from "../config";
 import {
@@ -17,8 +17,9 @@ import { createID } from "../id";
 import { Limit } from "../limit";
 import * as Mail from "../mail/mail";
 import * as Note from "../note/note";
+import { recordLoginFailure } from "../observability/metrics";
 import { enqueue, forgetPayloads } from "../task/task";
-import { loginThrottleTable, sessionTable, userTable } from "./account.sql";
+import { loginThrottleTable, sessionTable, userRoles, userTable } from "./account.sql";
 import { LOGIN_LIMITS } from "./login-limits";
 import * as Hashing from "./password";
 import { SessionCache } from "./session-cache";
@@ -98,6 +99,8 @@ export const Info = z.object({
   name: z.string(),
   /** Whether the owner confirmed the address (a verification link): only then does product mail go there. */
   emailVerified: z.boolean(),
+  /** `admin` reaches the operator console; `member` otherwise (ADR 028). */
+  role: z.enum(userRoles),
   createdAt: z.string(),
 });
 export type Info = z.infer<typeof Info>;
@@ -107,6 +110,7 @@ const toInfo = (user: typeof userTable.$inferSelect): Info => ({
   email: user.email,
   name: user.name,
   emailVerified: user.emailVerifiedAt !== null,
+  role: user.role,
   createdAt: user.createdAt.toISOString(),
 });
 
@@ -376,7 +380,13 @@ async function checkPassword(
     await release(hits, now);
     throw error;
   }
-  if (!user || !valid) throw new AppError("unauthorized", "Wrong email or password");
+  // A disabled account fails as a wrong password does, even with the right one, after the same
+  // work: neither whether the password is right nor whether the account is disabled leaks
+  // (ADR 028). It counts as a failed attempt, so guessing against it stays throttled.
+  if (!user || !valid || user.disabledAt !== null) {
+    recordLoginFailure();
+    throw new AppError("unauthorized", "Wrong email or password");
+  }
 
   // Only sign-in keeps the rehash; the others would throw an Argon2 hash away (or replace it).
   const rehashed =
@@ -461,6 +471,7 @@ const liveSession = prepared((db) =>
       email: userTable.email,
       name: userTable.name,
       emailVerifiedAt: userTable.emailVerifiedAt,
+      role: userTable.role,
       userCreatedAt: userTable.createdAt,
       createdAt: sessionTable.createdAt,
       expiresAt: sessionTable.expiresAt,
@@ -473,6 +484,8 @@ const liveSession = prepared((db) =>
         eq(sessionTable.tokenHash, sql.placeholder("tokenHash")),
         gt(sessionTable.expiresAt, placeholder("now", sessionTable.expiresAt)),
         gt(sessionTable.createdAt, placeholder("bornAfter", sessionTable.createdAt)),
+        // Disabling revokes the sessions too; this keeps one opened meanwhile from working.
+        isNull(userTable.disabledAt),
       ),
     )
     .prepare("account_live_session"),
@@ -542,6 +555,7 @@ export async function authenticate(
         email: row.email,
         name: row.name,
         emailVerified: row.emailVerifiedAt !== null,
+        role: row.role,
         createdAt: row.userCreatedAt.toISOString(),
       }),
       userID: row.id,
@@ -954,4 +968,181 @@ async function moveTo(token: string, now: Date) {
   if (!updated) throw invalidToken();
   await spendToken(found.tokenHash);
   return { updated, previous: before.email };
+}
+
+// ---------------------------------------------------------------- operator actions (admin/)
+
+/** A user as the operator console shows them: never the password hash. */
+export const OperatorInfo = Info.extend({
+  /** When an operator disabled the account; null while it may sign in. */
+  disabledAt: z.string().nullable(),
+  /** Live sessions (not expired, within the absolute lifetime). */
+  sessions: z.number().int(),
+});
+export type OperatorInfo = z.infer<typeof OperatorInfo>;
+
+export const OperatorListInput = z.strictObject({
+  /** Emails starting with this (lower-cased, as they are stored). */
+  email: z.string().trim().toLowerCase().max(254).optional(),
+  /** The last email of the previous page. */
+  cursor: z.string().max(254).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+});
+export type OperatorListInput = z.input<typeof OperatorListInput>;
+
+function liveSessionCount(now: Date) {
+  const bornAfter = new Date(now.getTime() - hours(config().session.absoluteTtlHours));
+  return sql<number>`(select count(*)::int from ${sessionTable}
+    where ${sessionTable.userId} = ${userTable.id}
+      and ${sessionTable.expiresAt} > ${timestamp(now)}
+      and ${sessionTable.createdAt} > ${timestamp(bornAfter)})`;
+}
+
+function toOperatorInfo(row: typeof userTable.$inferSelect & { sessions: number }): OperatorInfo {
+  return {
+    ...toInfo(row),
+    disabledAt: row.disabledAt?.toISOString() ?? null,
+    sessions: row.sessions,
+  };
+}
+
+/** Users by email (ascending, keyset on the unique email), optionally those starting with `email`. */
+export async function listForOperator(
+  input: OperatorListInput,
+  now = new Date(),
+): Promise<{ users: OperatorInfo[]; nextCursor: string | null }> {
+  const { email, cursor, limit } = OperatorListInput.parse(input);
+  const rows = await useTransaction((tx) =>
+    tx
+      .select({ user: userTable, sessions: liveSessionCount(now) })
+      .from(userTable)
+      .where(
+        and(
+          email ? sql`starts_with(${userTable.email}, ${email})` : undefined,
+          cursor !== undefined ? gt(userTable.email, cursor) : undefined,
+        ),
+      )
+      .orderBy(userTable.email)
+      .limit(limit + 1),
+  );
+  const page = rows
+    .slice(0, limit)
+    .map((row) => toOperatorInfo({ ...row.user, sessions: row.sessions }));
+  return { users: page, nextCursor: rows.length > limit ? (page.at(-1)?.email ?? null) : null };
+}
+
+/** One user for the console; unknown is a 404. */
+export async function forOperator(userID: string, now = new Date()): Promise<OperatorInfo> {
+  const [row] = await useTransaction((tx) =>
+    tx
+      .select({ user: userTable, sessions: liveSessionCount(now) })
+      .from(userTable)
+      .where(eq(userTable.id, userID)),
+  );
+  if (!row) throw new NotFoundError("User not found");
+  return toOperatorInfo({ ...row.user, sessions: row.sessions });
+}
+
+/** The user with this address (normalized as sign-in does); unknown is a 404 naming it. */
+export async function byEmail(email: string): Promise<Info> {
+  const address = Email.parse(email);
+  const [row] = await useTransaction((tx) =>
+    tx.select().from(userTable).where(eq(userTable.email, address)),
+  );
+  if (!row) throw new NotFoundError(`No account has the email ${address}`);
+  return toInfo(row);
+}
+
+/**
+ * What the admin check needs, read fresh (not from the session cache), so a revoked role or a
+ * disabled account stops reaching the console on its next request in every process.
+ */
+export async function access(
+  userID: string,
+): Promise<{ role: Info["role"]; email: string; disabled: boolean } | undefined> {
+  const [row] = await useTransaction((tx) =>
+    tx
+      .select({ role: userTable.role, email: userTable.email, disabledAt: userTable.disabledAt })
+      .from(userTable)
+      .where(eq(userTable.id, userID)),
+  );
+  return row && { role: row.role, email: row.email, disabled: row.disabledAt !== null };
+}
+
+/** Sets the user's role; returns the one it had. Cached sessions here learn it at once. */
+export async function setRole(userID: string, role: Info["role"]): Promise<Info["role"]> {
+  const [before] = await useTransaction((tx) =>
+    tx
+      .select({ role: userTable.role })
+      .from(userTable)
+      .where(eq(userTable.id, userID))
+      .for("update"),
+  );
+  if (!before) throw new NotFoundError("User not found");
+  if (before.role !== role) {
+    await useTransaction((tx) =>
+      tx.update(userTable).set({ role, updatedAt: new Date() }).where(eq(userTable.id, userID)),
+    );
+  }
+  await refreshUser(userID);
+  return before.role;
+}
+
+/**
+ * Disables the account: it cannot sign in (a wrong-password 401, ADR 028) and every session and
+ * mailed link is revoked: at once here, within SESSION_CACHE_SECONDS in other processes (their
+ * caches; `authenticate` refuses a disabled user's session on its next read). Returns whether it
+ * changed and how many sessions ended. Unknown is a 404.
+ */
+export async function disable(
+  userID: string,
+  now = new Date(),
+): Promise<{ changed: boolean; sessionsRevoked: number }> {
+  return createTransaction(async (tx) => {
+    const [row] = await tx
+      .select({ disabledAt: userTable.disabledAt })
+      .from(userTable)
+      .where(eq(userTable.id, userID))
+      .for("update");
+    if (!row) throw new NotFoundError("User not found");
+    if (row.disabledAt === null) {
+      await tx
+        .update(userTable)
+        .set({ disabledAt: now, updatedAt: now })
+        .where(eq(userTable.id, userID));
+    }
+    const sessionsRevoked = await logoutEverywhere(userID);
+    return { changed: row.disabledAt === null, sessionsRevoked };
+  });
+}
+
+/** Lets a disabled account sign in again (its old sessions stay revoked). Unknown is a 404. */
+export async function enable(userID: string, now = new Date()): Promise<{ changed: boolean }> {
+  return createTransaction(async (tx) => {
+    const [row] = await tx
+      .select({ disabledAt: userTable.disabledAt })
+      .from(userTable)
+      .where(eq(userTable.id, userID))
+      .for("update");
+    if (!row) throw new NotFoundError("User not found");
+    if (row.disabledAt !== null) {
+      await tx
+        .update(userTable)
+        .set({ disabledAt: null, updatedAt: now })
+        .where(eq(userTable.id, userID));
+    }
+    return { changed: row.disabledAt !== null };
+  });
+}
+
+/** Ends every session of the user (an operator's "sign out everywhere"); unknown is a 404. */
+export async function revokeAllSessions(userID: string): Promise<number> {
+  return createTransaction(async (tx) => {
+    const [row] = await tx
+      .select({ id: userTable.id })
+      .from(userTable)
+      .where(eq(userTable.id, userID));
+    if (!row) throw new NotFoundError("User not found");
+    return logoutEverywhere(userID);
+  });
 }

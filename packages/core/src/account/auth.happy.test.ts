@@ -21,6 +21,7 @@ describe("auth: happy paths", () => {
           email: "ada.lovelace@example.com",
           name: "Ada",
           emailVerified: false,
+          role: "member",
           createdAt: expect.any(String),
         },
       });

@@ -5,6 +5,7 @@ import type { ExtractTablesWithRelations, SQL } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg-core";
 import { config, type DatabaseSsl, type DatabaseTimeouts } from "../config";
 import { createAvailability, DatabaseUnavailable } from "./availability";
+import { instrumentQueries } from "./query-spans";
 
 // No relational schema: queries name their tables, so the platform never imports a module's.
 type Schema = Record<string, never>;
@@ -141,6 +142,8 @@ export async function openDatabase(
    */
   options: { embedded?: boolean } = {},
 ): Promise<DatabaseHandle> {
+  // A span per statement when the current trace is recorded (ADR 029); once per process.
+  instrumentQueries();
   if (settings.kind === "postgres") {
     const [{ default: postgres }, { drizzle }] = await Promise.all([
       import("postgres"),
@@ -237,6 +240,7 @@ export function database(): Promise<DatabaseHandle> {
 
 /** Points the process at an already opened database (tests prepare theirs from a template). */
 export function setDatabase(handle: Promise<DatabaseHandle>) {
+  instrumentQueries();
   opening = handle;
 }
 

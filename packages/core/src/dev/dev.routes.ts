@@ -17,6 +17,7 @@ import {
 import { validate } from "../http/validate";
 import { Mail } from "../mail";
 import type { Operator } from "../task/operator";
+import { bufferedTrace, traceBufferOn } from "./trace-buffer";
 
 /**
  * Developer tools of the offline app. They exist only offline: on a deployed stage every route
@@ -86,6 +87,26 @@ export const offlineOnly = createMiddleware(async (c, next) => {
     );
   }
   await next();
+});
+
+const TraceParam = z.object({
+  traceId: z.string().regex(/^[0-9a-f]{32}$/, { error: "expected 32 lower-case hex digits" }),
+});
+const TraceSpan = z.object({
+  spanId: z.string(),
+  parentSpanId: z.string().nullable(),
+  op: z.string(),
+  description: z.string(),
+  start: z.string(),
+  durationMs: z.number(),
+  ok: z.boolean(),
+  data: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+});
+const TraceView = z.object({
+  traceId: z.string(),
+  spans: z.array(TraceSpan),
+  logs: z.array(z.record(z.string(), z.unknown())),
+  dropped: z.object({ spans: z.number(), logs: z.number() }),
 });
 
 const RunTask = z.object({ task: z.string().min(1), payload: z.unknown().default({}) });
@@ -160,6 +181,30 @@ export const createDevRoutes = (operator: Operator) =>
         jsonResponse("The last 50 messages", { messages: z.array(DevMail) }),
       ),
       async (c) => c.json({ messages: await Mail.devMailbox() }, 200),
+    )
+    .get(
+      "/traces/:traceId",
+      doc(
+        "getDevTrace",
+        "One trace's spans and log lines (the API's and its tasks'), from the offline trace buffer",
+        200,
+        jsonResponse("The trace (the buffer keeps the last 100: dev/trace-buffer.ts)", TraceView),
+        400,
+      ),
+      validate("param", TraceParam),
+      async (c) => {
+        const { traceId } = c.req.valid("param");
+        const found = bufferedTrace(traceId);
+        if (!found) {
+          throw new AppError(
+            "not_found",
+            traceBufferOn()
+              ? `No trace ${traceId} in the buffer (it keeps the last 100)`
+              : "The trace buffer is off: DEV_TRACES=true turns it on (npm run dev does)",
+          );
+        }
+        return c.json(found, 200);
+      },
     )
     .get(
       "/tasks",

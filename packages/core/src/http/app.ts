@@ -2,10 +2,13 @@ import { type Context, type ErrorHandler, Hono, type MiddlewareHandler } from "h
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { type RequestIdVariables, requestId } from "hono/request-id";
+import { matchedRoutes } from "hono/route";
 import { secureHeaders } from "hono/secure-headers";
 import { config } from "../config";
 import { AppError } from "../error";
 import { log, withLogContext } from "../log";
+import { recordRequest } from "../observability/metrics";
+import { finishTrace, parseTraceparent, startTrace, type Trace } from "../observability/trace";
 import { originGuard } from "./client-address";
 import { handleError, notFoundHandler } from "./errors";
 
@@ -28,19 +31,60 @@ function checkSameOrigin(c: Context<AppEnv>) {
 }
 const jsonType = /^application\/([\w.-]+\+)?json$/i;
 
-/** Runs the rest of the request with its id in every log line, and logs one line per request. */
+/**
+ * Runs the rest of the request with its id and trace in every log line, logs one line per
+ * request, and adds it to the in-process metrics (observability/metrics.ts: aggregated, written
+ * once a minute). The one place a request's trace starts (ADR 029): a valid incoming
+ * `traceparent` is continued, anything else starts a new trace; its id is on the response as
+ * `x-trace-id`.
+ */
 const requestLog = createMiddleware<AppEnv>(async (c, next) => {
   const started = performance.now();
-  await withLogContext({ requestId: c.get("requestId") }, async () => {
-    await next();
-    log.info("request", {
-      method: c.req.method,
-      path: c.req.path,
-      status: c.res.status,
-      durationMs: Math.round(performance.now() - started),
-    });
-  });
+  const trace = startTrace(parseTraceparent(c.req.header("traceparent")));
+  c.header("x-trace-id", trace.traceId);
+  await withLogContext(
+    { requestId: c.get("requestId") },
+    async () => {
+      await next();
+      const elapsed = performance.now() - started;
+      log.info("request", {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        durationMs: Math.round(elapsed),
+      });
+      recordRequest(handlerPattern(c), c.res.status, elapsed);
+      if (trace.spans) finishRequest(c, trace);
+    },
+    trace,
+  );
 });
+
+/** The request's root span, for a recorded trace: named by its route, not its path (no ids). */
+function finishRequest(c: Context<AppEnv>, trace: Trace) {
+  const status = c.res.status;
+  const route = handlerPattern(c) ?? "(no route)";
+  finishTrace(trace, {
+    op: "http.server",
+    name: `${c.req.method} ${route}`,
+    ok: status < 500,
+    data: { "http.response.status_code": status, requestId: c.get("requestId") },
+  });
+}
+
+/**
+ * The pattern of the route that serves the request (`/api/notes/:id`), never the raw path; none
+ * when only middleware matched (a 404 or 405). Read from the matched routes rather than the one
+ * that answered, so a 429 from the write-rate middleware still counts under its route's group.
+ */
+function handlerPattern(c: Context<AppEnv>): string | undefined {
+  const routes = matchedRoutes(c);
+  for (let i = routes.length - 1; i >= 0; i--) {
+    const route = routes[i];
+    if (route && route.method !== "ALL") return route.path;
+  }
+  return undefined;
+}
 
 /**
  * The API speaks JSON only: a body of another type gets 415, and malformed JSON gets 400 here,

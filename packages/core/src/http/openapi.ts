@@ -52,6 +52,10 @@ export const optionalSession: SecurityRequirement[] = [{}, { session: [] }];
 
 const ERROR_SCHEMA = { $ref: "#/components/schemas/Error" };
 const RETRY_AFTER = { $ref: "#/components/headers/RetryAfter" };
+const PLATFORM_HEADERS = {
+  "x-request-id": { $ref: "#/components/headers/RequestId" },
+  "x-trace-id": { $ref: "#/components/headers/TraceId" },
+};
 
 /** What each status means on any operation; a route may word its own (`errorResponse`). */
 const reasons = {
@@ -144,6 +148,10 @@ export function withPlatformResponses(document: Document): Document {
       for (const status of platformStatuses(method)) {
         responses[status] ??= errorResponse(status);
       }
+      // Every response, whatever the route, carries the request's ids (http/app.ts).
+      for (const response of Object.values(responses) as { headers?: object }[]) {
+        response.headers = { ...PLATFORM_HEADERS, ...response.headers };
+      }
       operation.responses = responses;
     }
   }
@@ -184,6 +192,18 @@ export function createOpenAPIDocument<E extends Env, S extends Schema, P extends
           components: {
             schemas: { Error: await errorSchema() },
             headers: {
+              RequestId: {
+                description:
+                  "The request's id, in every log line it wrote (a well-formed incoming `x-request-id` is kept)",
+                required: true,
+                schema: { type: "string" },
+              },
+              TraceId: {
+                description:
+                  "The request's W3C trace id (32 lower-case hex digits), in every log line of the request and of the tasks it queued: a valid incoming `traceparent` is continued, anything else starts a new trace. Quote it in error reports; offline, `GET /api/dev/traces/{traceId}` shows the trace",
+                required: true,
+                schema: { type: "string", pattern: "^[0-9a-f]{32}$" },
+              },
               RetryAfter: {
                 description: "Seconds to wait before trying again (whole seconds, at least 1)",
                 required: true,

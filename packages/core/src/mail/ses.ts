@@ -1,4 +1,5 @@
 import { SESv2Client, SendEmailCommand } from "@aws-sdk/client-sesv2";
+import { traceAwsCalls } from "../observability/aws-spans";
 
 /**
  * SES (v2) behind the mail port; the only file that knows the SDK. Returns the id SES gave the
@@ -9,7 +10,7 @@ export async function sendWithSes(
   sender: string,
   configSet?: string,
 ): Promise<{ messageId: string | null }> {
-  const client = new SESv2Client({});
+  const client = traceAwsCalls(new SESv2Client({}), "SESv2");
   const response = await client.send(
     new SendEmailCommand({
       FromEmailAddress: sender,

@@ -2,6 +2,7 @@ import type * as SentryNode from "@sentry/node";
 import { config } from "../config";
 import { log } from "../log";
 import { redactError, redactQueryText } from "./redact";
+import { configureTracing, currentTrace, type RootSpan, type Trace } from "./trace";
 
 /**
  * Error reporting to Sentry, only when a DSN is configured: without one, the SDK is not even
@@ -15,7 +16,7 @@ import { redactError, redactQueryText } from "./redact";
  * The SDK surface used here: @sentry/node (the API), or the light Node SDK the Lambdas load
  * (packages/functions/src/sentry-sdk.ts), whose client type differs; init's result is unused.
  */
-type Sdk = Pick<typeof SentryNode, "withScope" | "captureException" | "flush"> & {
+type Sdk = Pick<typeof SentryNode, "withScope" | "captureException" | "captureEvent" | "flush"> & {
   init(options: SentryNode.NodeOptions): unknown;
 };
 
@@ -25,7 +26,7 @@ let sdk: Sdk | undefined;
  * start, and the reports made meanwhile wait for it; `flushErrors` waits for both.
  */
 let deferred:
-  | { load: () => Promise<Sdk>; queue: [unknown, ErrorContext][]; loading?: Promise<void> }
+  | { load: () => Promise<Sdk>; queue: ((loaded: Sdk) => void)[]; loading?: Promise<void> }
   | undefined;
 
 const DROPPED_INTEGRATIONS = new Set([
@@ -35,6 +36,11 @@ const DROPPED_INTEGRATIONS = new Set([
   "Console",
   "RequestData",
   "Modules",
+  // Per-request isolation scopes and spans for incoming and outgoing HTTP: a second async context
+  // per request, which more than doubled a note read's CPU with a DSN (ADR 029). Reports get
+  // their tags from withScope here, and traces are recorded by trace.ts.
+  "Http",
+  "NodeFetch",
 ]);
 
 export interface ErrorContext {
@@ -43,6 +49,9 @@ export interface ErrorContext {
   task?: string;
   taskId?: string;
   messageId?: string;
+  /** The trace the failure happened in, and its root span (read from the context when not given). */
+  traceId?: string;
+  spanId?: string;
 }
 
 /**
@@ -59,6 +68,8 @@ export async function initErrorReporting(
 ): Promise<boolean> {
   if (sdk || deferred) return true;
   if (!config().sentry.dsn) return false;
+  // Traces go to Sentry from here on, as the errors do: sampled at TRACES_SAMPLE_RATE (ADR 029).
+  configureTracing({ sampleRate: config().sentry.tracesSampleRate, sink: sentryTraces });
   if (options.defer) {
     deferred = { load, queue: [] };
     return true;
@@ -75,11 +86,15 @@ async function started(load: () => Promise<Sdk>): Promise<Sdk> {
     release,
     environment: config().stage,
     sendDefaultPii: false,
-    tracesSampleRate: 0,
+    // No tracesSampleRate: the SDK's own tracing stays off (no OpenTelemetry spans per request);
+    // trace.ts records the spans and sends them as transactions (ADR 029).
     // Its ESM loader hooks only feed auto-instrumented spans, which no trace here records, and
     // registering them starts a loader thread: most of a cold start with a DSN (ADR 022).
     registerEsmLoaderHooks: false,
     beforeSend: scrub,
+    // Transactions are built by trace.ts from what it recorded (no request data, SQL without
+    // parameters); scrubbed all the same, in case a scope added something.
+    beforeSendTransaction: scrub,
     beforeBreadcrumb: () => null, // breadcrumbs can hold URLs with tokens and console output
     // Integrations that copy source lines, local variables, console output, request data or the
     // dependency list into events: each can carry values we promise not to send.
@@ -109,19 +124,27 @@ function scrub<
 }
 
 export function reportError(error: unknown, context: ErrorContext = {}): void {
+  const trace = currentTrace();
+  const withTrace: ErrorContext = trace
+    ? { traceId: trace.traceId, spanId: trace.spanId, ...context }
+    : context;
+  // Redacted by capture, whether now or once a deferred SDK has loaded.
+  use((loaded) => capture(loaded, error, withTrace));
+}
+
+/** Runs `send` with the SDK: now, or once a deferred one has loaded (the Lambdas' first use). */
+function use(send: (loaded: Sdk) => void) {
   if (sdk) {
-    capture(sdk, error, context);
+    send(sdk);
     return;
   }
   const pending = deferred;
   if (!pending) return;
-  pending.queue.push([error, context]); // redacted by capture, as a direct report is
+  pending.queue.push(send);
   pending.loading ??= started(pending.load).then(
     (loaded) => {
       sdk = loaded;
-      for (const [queued, queuedContext] of pending.queue.splice(0)) {
-        capture(loaded, queued, queuedContext);
-      }
+      for (const queued of pending.queue.splice(0)) queued(loaded);
     },
     (failure: unknown) => {
       // Reported nowhere else: say so once per attempt, and try again with the next report.
@@ -134,12 +157,71 @@ export function reportError(error: unknown, context: ErrorContext = {}): void {
 
 function capture(current: Sdk, error: unknown, context: ErrorContext) {
   current.withScope((scope) => {
-    const { userId, ...tags } = context;
+    const { userId, spanId, ...tags } = context;
     for (const [key, value] of Object.entries(tags))
       if (value !== undefined) scope.setTag(key, value);
     if (userId) scope.setUser({ id: userId });
+    // Sentry links an error to its trace through the trace context.
+    if (context.traceId && spanId)
+      scope.setContext("trace", { trace_id: context.traceId, span_id: spanId });
     current.captureException(redactError(error));
   });
+}
+
+/** Sampled traces, sent as Sentry transactions (the SDK's own tracing records nothing). */
+const sentryTraces = {
+  all: false,
+  finish(trace: Trace, root: RootSpan) {
+    const event = transactionEvent(trace, root);
+    use((loaded) => loaded.captureEvent(event));
+  },
+};
+
+const seconds = (ms: number) => ms / 1000;
+
+/**
+ * A Sentry transaction event (https://develop.sentry.dev/sdk/data-model/event-payloads/transaction/)
+ * from a recorded root span and its children. SQL spans carry `db.system` so Sentry's Queries
+ * view lists them; their description is the statement with placeholders, never its values.
+ */
+export function transactionEvent(trace: Trace, root: RootSpan) {
+  const { traceId } = trace;
+  const status = (ok: boolean) => (ok ? "ok" : "internal_error");
+  return {
+    type: "transaction" as const,
+    transaction: root.name,
+    transaction_info: {
+      source: root.op === "http.server" ? ("route" as const) : ("task" as const),
+    },
+    start_timestamp: seconds(trace.start),
+    timestamp: seconds(root.end),
+    contexts: {
+      trace: {
+        trace_id: traceId,
+        span_id: trace.spanId,
+        parent_span_id: trace.parentSpanId,
+        op: root.op,
+        status: status(root.ok),
+        origin: "manual" as const,
+        data: root.data,
+      },
+    },
+    spans: (trace.spans ?? []).map((span) => ({
+      trace_id: traceId,
+      span_id: span.spanId,
+      parent_span_id: span.parentSpanId,
+      op: span.op,
+      description: span.description,
+      start_timestamp: seconds(span.start),
+      timestamp: seconds(span.end),
+      status: status(span.ok),
+      origin: "manual" as const,
+      data: span.op === "db.sql.query" ? { "db.system": "postgresql" } : {},
+    })),
+    tags: Object.fromEntries(
+      Object.entries(root.data).filter(([key]) => key === "requestId" || key === "task"),
+    ),
+  };
 }
 
 /** Sends what is queued (API shutdown, tests, each Lambda invocation's end). */

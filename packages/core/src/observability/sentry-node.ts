@@ -3,4 +3,4 @@
  * dynamically (only with a DSN), and a dynamic import of the package itself would keep all of
  * it in every bundle: a module namespace cannot be tree-shaken (ADR 022).
  */
-export { captureException, flush, init, withScope } from "@sentry/node";
+export { captureEvent, captureException, flush, init, withScope } from "@sentry/node";

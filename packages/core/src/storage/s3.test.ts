@@ -6,6 +6,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { withLogContext } from "../log";
+import { traceAwsCalls } from "../observability/aws-spans";
+import type { Trace } from "../observability/trace";
 import type { ObjectStorage } from "./port";
 import { createS3Storage } from "./s3";
 
@@ -46,7 +49,7 @@ beforeAll(async () => {
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
   });
-  store = createS3Storage({ bucket: BUCKET, client });
+  store = createS3Storage({ bucket: BUCKET, client: traceAwsCalls(client, "S3") });
 });
 
 afterAll(async () => {
@@ -215,5 +218,39 @@ describe("on AWS", () => {
     } finally {
       vi.unstubAllEnvs();
     }
+  });
+});
+
+describe("S3 calls in a recorded trace", () => {
+  it("each call is a span named by its command; a presigned link, which sends nothing, is none", async () => {
+    const trace: Trace = {
+      traceId: "a".repeat(32),
+      spanId: "b".repeat(16),
+      sampled: true,
+      start: Date.now(),
+      spans: [],
+    };
+    const key = newKey();
+    await withLogContext(
+      {},
+      async () => {
+        await store.put(key, bytesOf("traced"), "text/plain");
+        await store.head(key);
+        await store.presignDownload({
+          key,
+          filename: "x.txt",
+          contentType: "text/plain",
+          expiresSeconds: 60,
+        });
+      },
+      trace,
+    );
+    expect(trace.spans?.map((span) => [span.op, span.description, span.ok])).toEqual([
+      ["aws.s3", "S3.PutObject", true],
+      ["aws.s3", "S3.HeadObject", true],
+    ]);
+    // Nothing recorded outside a trace.
+    await store.head(key);
+    expect(trace.spans).toHaveLength(2);
   });
 });

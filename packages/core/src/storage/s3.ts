@@ -8,12 +8,13 @@ import {
   PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
+import { traceAwsCalls } from "../observability/aws-spans";
 import { attachmentDisposition, type ObjectStorage } from "./port";
 
 /** S3 behind the storage port; the only file that knows the S3 SDK's object calls. */
 export function createS3Storage(options: { bucket: string; client?: S3Client }): ObjectStorage {
   const { bucket } = options;
-  const client = options.client ?? new S3Client({});
+  const client = options.client ?? traceAwsCalls(new S3Client({}), "S3");
   return {
     async presignUpload({ key, contentType, size, expiresSeconds }) {
       // The presigners load on first use: the API's boot and the Lambdas never read them, and a

@@ -4,6 +4,7 @@ import {
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import { log } from "../log";
+import { traceAwsCalls } from "../observability/aws-spans";
 import type { QueueMessage, TaskQueue } from "./queue";
 
 const BATCH = 10; // SendMessageBatch takes at most 10 entries.
@@ -14,7 +15,10 @@ const ATTEMPTS = 3;
  * partially failed batch are sent again (with backoff). What still fails is reported, so it stays
  * in the outbox for the sweep.
  */
-export function createSqsQueue(queueUrl: string, client = new SQSClient({})): TaskQueue {
+export function createSqsQueue(
+  queueUrl: string,
+  client = traceAwsCalls(new SQSClient({}), "SQS"),
+): TaskQueue {
   return {
     async send(messages) {
       const failed: { id: string; reason: string }[] = [];

@@ -23,6 +23,8 @@ export const taskOutboxTable = pgTable(
     payload: jsonb().notNull(),
     dedupKey: text(),
     requestId: text(),
+    /** W3C traceparent of the request that queued it: the task's spans and logs continue its trace. */
+    traceparent: text(),
     availableAt: timestamp({ withTimezone: true }).notNull(),
     createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
     relayedAt: timestamp({ withTimezone: true }),

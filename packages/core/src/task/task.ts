@@ -3,6 +3,7 @@ import * as z from "zod";
 import { afterCommit, createTransaction, useTransaction } from "../db/transaction";
 import { createID } from "../id";
 import { log, logContext } from "../log";
+import { currentTrace, formatTraceparent } from "../observability/trace";
 import { MAX_DELAY_SECONDS } from "./queue";
 import { OUTBOX_RETENTION_DAYS, RECEIPT_RETENTION_DAYS } from "./queue-policy";
 import { taskQueue } from "./runtime";
@@ -100,6 +101,8 @@ export const Envelope = z.object({
   payload: z.unknown(),
   id: z.string().min(1).optional(),
   requestId: z.string().optional(),
+  /** The enqueuing request's trace (W3C traceparent); the worker validates it as the API does. */
+  traceparent: z.string().optional(),
   schedule: z.string().optional(),
 });
 export type Envelope = z.infer<typeof Envelope>;
@@ -125,6 +128,7 @@ export async function enqueue<Payload extends z.ZodType>(
   const parsed = task.payload.parse(payload);
   const id = createID("task");
   const availableAt = new Date(Date.now() + Math.max(0, options.delaySeconds ?? 0) * 1000);
+  const trace = currentTrace();
   const inserted = await useTransaction(async (tx) =>
     tx
       .insert(taskOutboxTable)
@@ -135,6 +139,8 @@ export async function enqueue<Payload extends z.ZodType>(
         dedupKey: options.dedupKey,
         // The enqueuing request's id travels with the task, so its logs join the request's.
         requestId: options.requestId ?? contextRequestId(),
+        // And its trace: the worker's logs and spans for this task continue it (ADR 029).
+        traceparent: trace ? formatTraceparent(trace) : null,
         availableAt,
       })
       .onConflictDoNothing({ target: taskOutboxTable.dedupKey })
@@ -188,6 +194,7 @@ const RELAY_BATCH = 100;
 function toMessage(row: typeof taskOutboxTable.$inferSelect, now: Date) {
   const envelope: Envelope = { task: row.task, payload: row.payload, id: row.id };
   if (row.requestId) envelope.requestId = row.requestId;
+  if (row.traceparent) envelope.traceparent = row.traceparent;
   return {
     id: row.id,
     body: JSON.stringify(envelope),

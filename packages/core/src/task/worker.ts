@@ -5,6 +5,8 @@ import { isConnectionError } from "../db/availability";
 import { createTransaction, inTransaction, useTransaction } from "../db/transaction";
 import { log, withLogContext } from "../log";
 import { reportError } from "../observability/error-reporting";
+import { recordTask } from "../observability/metrics";
+import { finishTrace, parseTraceparent, startTrace, type Trace } from "../observability/trace";
 import { Envelope, type Json, type TaskContext, type TaskHandler } from "./task";
 import { taskReceiptTable, taskStepTable } from "./task.sql";
 
@@ -39,6 +41,9 @@ export interface WorkerOptions {
   claimSeconds?: number;
 }
 
+/** What a failed record's report can say: the envelope as far as it was read, and its trace. */
+type Seen = Partial<Envelope> & { trace?: Trace };
+
 /** Another delivery of the same task is running it: this one comes back after its visibility timeout. */
 export class TaskInProgress extends Error {
   override name = "TaskInProgress";
@@ -63,7 +68,7 @@ export function createWorker(tasks: readonly TaskHandler[], options: WorkerOptio
       : DEFAULT_CLAIM_SECONDS;
   }
 
-  async function run(record: SQSRecord, seen: Partial<Envelope>, deadline: Date): Promise<void> {
+  async function run(record: SQSRecord, seen: Seen, deadline: Date): Promise<void> {
     const envelope = Envelope.parse(JSON.parse(record.body));
     Object.assign(seen, envelope);
     const task = byName.get(envelope.task);
@@ -71,6 +76,11 @@ export function createWorker(tasks: readonly TaskHandler[], options: WorkerOptio
     const payload = task.payload.parse(envelope.payload);
     const id = envelope.id ?? record.messageId;
     const attempt = Number(record.attributes.ApproximateReceiveCount) || 1;
+    // The request's trace, continued (its sampling decision too: the outbox is ours); a task
+    // with none (a schedule's) starts its own.
+    const trace = startTrace(parseTraceparent(envelope.traceparent), true);
+    seen.trace = trace;
+    let ok = false;
 
     await withLogContext(
       { task: task.name, taskId: id, requestId: envelope.requestId },
@@ -78,6 +88,7 @@ export function createWorker(tasks: readonly TaskHandler[], options: WorkerOptio
         const started = performance.now();
         const claim = await claimTask(id, task.name, deadline);
         if (claim === "completed") {
+          ok = true;
           log.info("task already done, skipped", { attempt });
           return;
         }
@@ -104,9 +115,25 @@ export function createWorker(tasks: readonly TaskHandler[], options: WorkerOptio
           await releaseClaim(id);
           throw error;
         }
+        ok = true;
         log.info("task done", { attempt, durationMs: Math.round(performance.now() - started) });
       },
-    );
+      trace,
+    ).finally(() => {
+      if (trace.spans) {
+        finishTrace(trace, {
+          op: "queue.task",
+          name: task.name,
+          ok,
+          data: {
+            task: task.name,
+            taskId: id,
+            attempt,
+            ...(envelope.requestId ? { requestId: envelope.requestId } : {}),
+          },
+        });
+      }
+    });
   }
 
   /**
@@ -166,10 +193,19 @@ export function createWorker(tasks: readonly TaskHandler[], options: WorkerOptio
     const batchItemFailures: SQSBatchResponse["batchItemFailures"] = [];
     for (const record of event.Records) {
       await withLogContext({ messageId: record.messageId }, async () => {
-        const seen: Partial<Envelope> = {};
+        const seen: Seen = {};
+        const started = performance.now();
+        // How long it waited in the queue (SQS's SentTimestamp; the local queue sets it too).
+        const sent = Number(record.attributes.SentTimestamp);
+        const queueAgeMs = sent > 0 ? Math.max(0, clock().getTime() - sent) : undefined;
+        const measure = (failed: boolean) =>
+          recordTask(seen.task ?? "other", performance.now() - started, failed, queueAgeMs);
         try {
           await run(record, seen, deadline);
+          measure(false);
         } catch (error) {
+          // A duplicate delivery of a task another one is running is no failure of the task.
+          measure(!(error instanceof TaskInProgress));
           batchItemFailures.push({ itemIdentifier: record.messageId });
           const receives = record.attributes.ApproximateReceiveCount;
           // The outage is logged once by db/availability.ts; the task comes back after its
@@ -193,6 +229,8 @@ export function createWorker(tasks: readonly TaskHandler[], options: WorkerOptio
             taskId: seen.id ?? (seen.task ? record.messageId : undefined),
             messageId: record.messageId,
             requestId: seen.requestId,
+            traceId: seen.trace?.traceId,
+            spanId: seen.trace?.spanId,
           });
         }
       });
