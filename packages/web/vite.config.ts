@@ -30,7 +30,7 @@ export default defineConfig({
   plugins: [react()],
   define: {
     "import.meta.env.SLIPWAY_WEB_SENTRY_DSN": JSON.stringify(sentryDsn),
-    "import.meta.env.SLIPWAY_RELEASE": JSON.stringify(process.env.SLIPWAY_RELEASE || "dev"),
+    "import.meta.env.SLIPWAY_RELEASE": JSON.stringify(process.env.SLIPWAY_RELEASE || "local"),
     "import.meta.env.SLIPWAY_STAGE": JSON.stringify(process.env.SLIPWAY_STAGE || "local"),
   },
   server: {

@@ -4,7 +4,7 @@ import path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { PNG } from "../../core/test/fixtures/png";
-import { contentSecurityPolicy } from "../security-headers";
+import { contentSecurityPolicy, errorReportingOrigins } from "../security-headers";
 import { launchChromium } from "./browser";
 
 /**
@@ -357,7 +357,10 @@ describe("the production build, under the headers CloudFront sends", () => {
     });
 
     const response = await page.goto("/signup");
-    expect(response?.headers()["content-security-policy"]).toBe(contentSecurityPolicy());
+    // The preview reports errors to a fake ingest (setup.ts): its origin is the CSP's one addition.
+    expect(response?.headers()["content-security-policy"]).toBe(
+      contentSecurityPolicy(errorReportingOrigins(inject("sentryDsn"))),
+    );
     expect(response?.headers()["x-frame-options"]).toBe("DENY");
     await signUp("Hedy", unique("hedy"), "frequency hopping");
     await writeNote("Under the CSP");

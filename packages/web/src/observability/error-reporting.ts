@@ -105,7 +105,7 @@ export const errorReporting: ErrorReporting = import.meta.env.SLIPWAY_WEB_SENTRY
   ? createErrorReporting(
       {
         dsn: import.meta.env.SLIPWAY_WEB_SENTRY_DSN,
-        release: import.meta.env.SLIPWAY_RELEASE ?? "dev",
+        release: import.meta.env.SLIPWAY_RELEASE ?? "local",
         environment: import.meta.env.SLIPWAY_STAGE ?? "local",
       },
       () => import("./sentry"),
