@@ -54,12 +54,14 @@ export function errorReportingOrigins(
   name = "SLIPWAY_WEB_SENTRY_DSN",
 ): string[] {
   if (!dsn) return [];
-  let url: URL;
-  try {
-    url = new URL(dsn);
-  } catch {
-    throw new Error(`${name} is not a URL: ${JSON.stringify(dsn)}`);
-  }
+  // Inferred, not annotated: infra (Node's URL) and the site (the DOM's) both compile this.
+  const url = (() => {
+    try {
+      return new URL(dsn);
+    } catch {
+      throw new Error(`${name} is not a URL: ${JSON.stringify(dsn)}`);
+    }
+  })();
   if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopback(url.hostname)))
     throw new Error(`${name} must be https (http only on loopback), got ${url.protocol}`);
   if (!url.username || url.password || !/\/\d+$/.test(url.pathname) || url.search || url.hash)
