@@ -52,10 +52,11 @@ const gzipped = (dir: string, file: string) => gzipSync(readFileSync(path.join(d
 const total = (dir: string, files: string[]) => files.reduce((sum, f) => sum + gzipped(dir, f), 0);
 
 /**
- * The initial JavaScript's budget, gzipped: 88.6 KB when error reporting came (ADR 031), with
- * room for the pages to come. The reporting code a DSN adds to it is held apart, to 2 KB.
+ * The initial JavaScript's budget, gzipped (the README's 150 KB; 88.7 KB when error reporting
+ * came, ADR 031). The reporting code a DSN adds to it is held apart, to 2 KB: the SDK itself is a
+ * chunk fetched after the first render.
  */
-const INITIAL_JS_BUDGET = 100_000;
+const INITIAL_JS_BUDGET = 150_000;
 const REPORTING_BUDGET = 2_048;
 
 describe("the production build of the site", () => {
