@@ -1171,6 +1171,15 @@ export const checks: Record<string, Check> = {
           problems.push(`CSP ${name} is "${csp.get(name) ?? "missing"}", not "${sources}"`);
       if (!headers?.contentSecurityPolicy?.override)
         problems.push("the CSP does not override what an origin sends");
+      // The site's build (SST's build command) gets the stage's DSN, and a release to tag with.
+      const builder = graph.one("command:local:Command", "SiteBuilder");
+      const buildEnv = (builder && input<Record<string, string>>(builder, "environment")) ?? {};
+      if (buildEnv.SLIPWAY_WEB_SENTRY_DSN !== dsn)
+        problems.push(
+          `the site is built with SLIPWAY_WEB_SENTRY_DSN=${buildEnv.SLIPWAY_WEB_SENTRY_DSN ?? "(unset)"}, not the stage's ${dsn ?? "(unset)"}`,
+        );
+      if (dsn && !buildEnv.SLIPWAY_RELEASE)
+        problems.push("the site is built with a DSN but no SLIPWAY_RELEASE to tag its reports");
       if ((headers?.strictTransportSecurity?.accessControlMaxAgeSec ?? 0) < 31_536_000)
         problems.push("HSTS is missing or shorter than a year");
       if (!headers?.contentTypeOptions) problems.push("no X-Content-Type-Options: nosniff");
