@@ -341,6 +341,9 @@ describe("the production build, under the headers CloudFront sends", () => {
   it("works end to end with no CSP violation, and the CSP does block an injected inline script", async () => {
     await context.close();
     await openApp(previewURL);
+    // The preview reports errors to a fake ingest (setup.ts); a flow that works reports nothing.
+    const ingested = `${inject("sentryIngestURL")}/events`;
+    await fetch(ingested, { method: "DELETE" });
     // Every violation any page reports, from its first script on, kept here across navigations.
     const violations: string[] = [];
     let reported = () => {};
@@ -357,7 +360,7 @@ describe("the production build, under the headers CloudFront sends", () => {
     });
 
     const response = await page.goto("/signup");
-    // The preview reports errors to a fake ingest (setup.ts): its origin is the CSP's one addition.
+    // The fake ingest's origin is the CSP's one addition.
     expect(response?.headers()["content-security-policy"]).toBe(
       contentSecurityPolicy(errorReportingOrigins(inject("sentryDsn"))),
     );
@@ -372,6 +375,7 @@ describe("the production build, under the headers CloudFront sends", () => {
     await page.getByText("Ready").waitFor();
     await downloadPNG();
     expect(violations).toEqual([]);
+    expect(await (await fetch(ingested)).json()).toEqual([]);
 
     // The policy is enforced, not just sent: an inline script does not run, and is reported.
     const violationSeen = new Promise<void>((resolve) => {
