@@ -59,6 +59,12 @@ export const variables = {
   mailSender: process.env.SLIPWAY_MAIL_SENDER || undefined,
   /** SLIPWAY_ALARM_EMAIL=ops@example.com: who the alarms email (confirm the SNS subscription). */
   alarmEmail: process.env.SLIPWAY_ALARM_EMAIL || undefined,
+  /**
+   * SLIPWAY_WEB_SENTRY_DSN: the site's own public Sentry DSN (a browser project's; it is not a
+   * secret, the page holds it). Set, the site reports its errors and the CSP admits the DSN's
+   * ingest origin (infra/web.ts, ADR 031); unset, neither.
+   */
+  webSentryDsn: process.env.SLIPWAY_WEB_SENTRY_DSN || undefined,
   /** The deployed version, tagged on error reports: the CI commit, else "manual". */
   release: process.env.GITHUB_SHA || process.env.SLIPWAY_RELEASE || "manual",
   /**

@@ -1,5 +1,6 @@
 import {
   contentSecurityPolicy,
+  errorReportingOrigins,
   HSTS_MAX_AGE_SECONDS,
   PERMISSIONS_POLICY,
   REFERRER_POLICY,
@@ -11,16 +12,23 @@ import { uploads } from "./storage";
 /**
  * The browser's security headers on every response: the CSP of packages/web/security-headers.ts
  * (the one `npm run preview` and the e2e test run under) with the bucket's origin added to
- * `connect-src` for uploads, HSTS, nosniff, no framing, a referrer policy, no device features.
+ * `connect-src` for uploads (and Sentry's ingest, when the site reports errors), HSTS, nosniff,
+ * no framing, a referrer policy, no device features.
  * CloudFront's values replace the API's own (Hono secureHeaders) for the headers it sets, so these
  * read the same on every path; the API's extra ones (COOP, CORP…) pass through.
  */
 const uploadOrigin = $interpolate`https://${uploads.nodes.bucket.bucketRegionalDomainName}`;
+/** With SLIPWAY_WEB_SENTRY_DSN, the one origin the browser reports its errors to (ADR 031). */
+const ingestOrigins = errorReportingOrigins(variables.webSentryDsn);
+if (ingestOrigins.some((origin) => !origin.startsWith("https://")))
+  throw new Error("SLIPWAY_WEB_SENTRY_DSN must be https on a deployed stage");
 export const siteHeaders = new aws.cloudfront.ResponseHeadersPolicy("SiteHeaders", {
   comment: "Slipway: CSP, HSTS and the other security headers",
   securityHeadersConfig: {
     contentSecurityPolicy: {
-      contentSecurityPolicy: uploadOrigin.apply((origin) => contentSecurityPolicy([origin])),
+      contentSecurityPolicy: uploadOrigin.apply((origin) =>
+        contentSecurityPolicy([origin, ...ingestOrigins]),
+      ),
       override: true,
     },
     strictTransportSecurity: {
@@ -70,6 +78,16 @@ export const site = new sst.aws.StaticSite("Site", {
   build: { command: "npm run build", output: "dist" },
   router: { instance: router },
   dev: { command: "npm run dev" },
+  // Read by vite.config.ts into the build: the reporting code and its CSP origin exist only with
+  // a DSN, and the release and stage tag its reports as the API's are tagged. Without one the
+  // build is what it was (no release in it, so no new files on a deploy that changed nothing).
+  environment: variables.webSentryDsn
+    ? {
+        SLIPWAY_WEB_SENTRY_DSN: variables.webSentryDsn,
+        SLIPWAY_RELEASE: variables.release,
+        SLIPWAY_STAGE: $app.stage,
+      }
+    : undefined,
 });
 
 /** Where the browser loads the app from: the custom domain, else the CloudFront URL. */

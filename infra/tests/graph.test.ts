@@ -26,7 +26,7 @@ const PREVIEW = "pr-42";
 
 /**
  * Every stage variable set (infra/stage.ts): each one adds resources and grants (an SES identity,
- * a bastion, an alarm subscription, a custom domain), so the checks run on a stage with all of
+ * a bastion, an alarm subscription, a custom domain) or changes them (the site's DSN, its CSP), so the checks run on a stage with all of
  * them as well as on one with none. The broken copies are evaluated with them too.
  */
 const everyVariable = {
@@ -35,6 +35,7 @@ const everyVariable = {
   SLIPWAY_BASTION_CIDR: "203.0.113.0/24",
   SLIPWAY_ALARM_EMAIL: "ops@example.com",
   SLIPWAY_DOMAIN: "notes.example.com",
+  SLIPWAY_WEB_SENTRY_DSN: "https://sitekey@o0.ingest.sentry.io/2",
 };
 /** A value of the SentryDsn secret, so a check can find it where it must not be. */
 const secrets = { SentryDsn: "https://public@o0.ingest.sentry.io/1" };
@@ -184,10 +185,19 @@ const breakages = [
   {
     copy: "B",
     file: "infra/web.ts",
-    from: "contentSecurityPolicy([origin])",
-    to: 'contentSecurityPolicy([origin, "https:"])',
+    from: "contentSecurityPolicy([origin, ...ingestOrigins])",
+    to: 'contentSecurityPolicy([origin, ...ingestOrigins, "https:"])',
     caught:
-      "CSP connect-src is \"'self' https://UploadsBucket-id.s3.us-east-1.amazonaws.com https:\"",
+      "CSP connect-src is \"'self' https://UploadsBucket-id.s3.us-east-1.amazonaws.com https://o0.ingest.sentry.io https:\"",
+  },
+  // Error reports from the browser to any Sentry organisation's ingest, not the site DSN's.
+  {
+    copy: "A",
+    file: "infra/web.ts",
+    from: "contentSecurityPolicy([origin, ...ingestOrigins])",
+    to: 'contentSecurityPolicy([origin, "https://*.ingest.sentry.io"])',
+    caught:
+      "CSP connect-src is \"'self' https://UploadsBucket-id.s3.us-east-1.amazonaws.com https://*.ingest.sentry.io\"",
   },
   // --- issue 15: the origin secret and the client address ---
   // No secret on /api: direct calls and CloudFront's would look alike.

@@ -1120,7 +1120,7 @@ export const checks: Record<string, Check> = {
     return problems;
   },
 
-  "web: every response carries the security headers; the CSP allows scripts from the site only and uploads to the bucket only":
+  "web: every response carries the security headers; the CSP allows scripts from the site only, uploads to the bucket only and error reports to the site DSN's ingest only":
     (graph, kind) => {
       if (kind === "dev") return [];
       const problems: string[] = [];
@@ -1156,18 +1156,30 @@ export const checks: Record<string, Check> = {
           .map(([name = "", ...sources]) => [name, sources.join(" ")] as const),
       );
       const bucket = graph.one("aws:s3/bucket:Bucket", "UploadsBucket");
+      // With a site DSN, exactly its ingest origin beside the bucket (ADR 031); else nothing more.
+      const dsn = graph.evaluation.variables.SLIPWAY_WEB_SENTRY_DSN;
+      const ingest = dsn ? ` ${new URL(dsn).origin}` : "";
       const expected: [string, string][] = [
         ["default-src", "'self'"],
         ["script-src", "'self'"],
         ["object-src", "'none'"],
         ["frame-ancestors", "'none'"],
-        ["connect-src", `'self' https://${bucket?.name}-id.s3.us-east-1.amazonaws.com`],
+        ["connect-src", `'self' https://${bucket?.name}-id.s3.us-east-1.amazonaws.com${ingest}`],
       ];
       for (const [name, sources] of expected)
         if (csp.get(name) !== sources)
           problems.push(`CSP ${name} is "${csp.get(name) ?? "missing"}", not "${sources}"`);
       if (!headers?.contentSecurityPolicy?.override)
         problems.push("the CSP does not override what an origin sends");
+      // The site's build (SST's build command) gets the stage's DSN, and a release to tag with.
+      const builder = graph.one("command:local:Command", "SiteBuilder");
+      const buildEnv = (builder && input<Record<string, string>>(builder, "environment")) ?? {};
+      if (buildEnv.SLIPWAY_WEB_SENTRY_DSN !== dsn)
+        problems.push(
+          `the site is built with SLIPWAY_WEB_SENTRY_DSN=${buildEnv.SLIPWAY_WEB_SENTRY_DSN ?? "(unset)"}, not the stage's ${dsn ?? "(unset)"}`,
+        );
+      if (dsn && !buildEnv.SLIPWAY_RELEASE)
+        problems.push("the site is built with a DSN but no SLIPWAY_RELEASE to tag its reports");
       if ((headers?.strictTransportSecurity?.accessControlMaxAgeSec ?? 0) < 31_536_000)
         problems.push("HSTS is missing or shorter than a year");
       if (!headers?.contentTypeOptions) problems.push("no X-Content-Type-Options: nosniff");

@@ -1,6 +1,6 @@
 import react from "@vitejs/plugin-react";
 import { defineConfig } from "vite";
-import { securityHeaders } from "./security-headers.ts";
+import { errorReportingOrigins, securityHeaders } from "./security-headers.ts";
 
 // Offline only on this machine: the dev and preview servers listen on loopback unless HOST says
 // otherwise (the API follows the same variable, packages/core/src/config.ts).
@@ -20,8 +20,19 @@ const proxy = {
   "/storage": { target: `http://${apiHost}:${apiPort}`, changeOrigin: false },
 };
 
+// Error reporting from the browser (src/observability/): the site's public Sentry DSN and the
+// release, fixed into the build (infra/web.ts passes both to the deployed site's build). No DSN,
+// and the reporting code is dead code the build drops, and the CSP names no ingest.
+const sentryDsn = process.env.SLIPWAY_WEB_SENTRY_DSN || "";
+const ingest = errorReportingOrigins(sentryDsn);
+
 export default defineConfig({
   plugins: [react()],
+  define: {
+    "import.meta.env.SLIPWAY_WEB_SENTRY_DSN": JSON.stringify(sentryDsn),
+    "import.meta.env.SLIPWAY_RELEASE": JSON.stringify(process.env.SLIPWAY_RELEASE || "local"),
+    "import.meta.env.SLIPWAY_STAGE": JSON.stringify(process.env.SLIPWAY_STAGE || "local"),
+  },
   server: {
     host,
     port: Number(process.env.WEB_PORT ?? 5173),
@@ -29,13 +40,13 @@ export default defineConfig({
     proxy,
   },
   // `npm run preview`: the production build with the headers CloudFront sends (uploads go to the
-  // same origin offline, so the CSP needs no other).
+  // same origin offline, so the CSP needs no other but the Sentry ingest, when there is a DSN).
   preview: {
     host,
     port: Number(process.env.WEB_PORT ?? 4173),
     strictPort: true,
     proxy,
-    headers: securityHeaders(),
+    headers: securityHeaders(ingest),
   },
   // No source maps: the deployed site uploads everything in dist/, and maps would publish the
   // original source (comments included) to anyone.

@@ -3,7 +3,7 @@ import path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { PNG } from "../../core/test/fixtures/png";
-import { contentSecurityPolicy } from "../security-headers";
+import { contentSecurityPolicy, errorReportingOrigins } from "../security-headers";
 import { audit as auditPage } from "./axe";
 import { launchChromium } from "./browser";
 
@@ -322,6 +322,9 @@ describe("the production build, under the headers CloudFront sends", () => {
   it("works end to end with no CSP violation, and the CSP does block an injected inline script", async () => {
     await context.close();
     await openApp(previewURL);
+    // The preview reports errors to a fake ingest (setup.ts); a flow that works reports nothing.
+    const ingested = `${inject("sentryIngestURL")}/events`;
+    await fetch(ingested, { method: "DELETE" });
     // Every violation any page reports, from its first script on, kept here across navigations.
     const violations: string[] = [];
     let reported = () => {};
@@ -338,7 +341,10 @@ describe("the production build, under the headers CloudFront sends", () => {
     });
 
     const response = await page.goto("/signup");
-    expect(response?.headers()["content-security-policy"]).toBe(contentSecurityPolicy());
+    // The fake ingest's origin is the CSP's one addition.
+    expect(response?.headers()["content-security-policy"]).toBe(
+      contentSecurityPolicy(errorReportingOrigins(inject("sentryDsn"))),
+    );
     expect(response?.headers()["x-frame-options"]).toBe("DENY");
     await signUp("Hedy", unique("hedy"), "frequency hopping");
     await writeNote("Under the CSP");
@@ -350,6 +356,7 @@ describe("the production build, under the headers CloudFront sends", () => {
     await page.getByText("Ready").waitFor();
     await downloadPNG();
     expect(violations).toEqual([]);
+    expect(await (await fetch(ingested)).json()).toEqual([]);
 
     // The policy is enforced, not just sent: an inline script does not run, and is reported.
     const violationSeen = new Promise<void>((resolve) => {

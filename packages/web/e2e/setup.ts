@@ -5,13 +5,17 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { TestProject } from "vitest/node";
 import { freePort, waitUntilOk } from "../../../scripts/net";
+import { startSentryIngest } from "./sentry-ingest";
 
 /**
  * Starts the whole app the way a developer does (`npm run dev`: API + worker + scheduler + Vite)
  * on free ports with a data directory of its own, for the e2e tests, and stops it afterwards;
- * and a second instance serving the production build (`npm run preview`).
+ * and a second instance serving the production build (`npm run preview`), built with a site DSN
+ * pointing at a loopback fake of Sentry's ingest, so it reports its errors there (ADR 031).
  */
 
+/** The release the preview is built with, as a deploy tags the site's reports. */
+export const E2E_RELEASE = "e2e-release";
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const root = fileURLToPath(new URL("../../..", import.meta.url));
 
@@ -21,6 +25,9 @@ declare module "vitest" {
     previewURL: string;
     /** Each app's embedded database directory: the CLIs (`npm run users`) reach it through its owner. */
     dataDirs: { dev: string; preview: string };
+    /** The fake ingest the preview reports to (GET /events), and the DSN it was built with. */
+    sentryIngestURL: string;
+    sentryDsn: string;
   }
 }
 
@@ -30,7 +37,11 @@ const dataDir = (data: string, script: "dev" | "preview") => path.join(data, scr
  * One instance of the app: `npm run dev` (Vite's dev server) or `npm run preview` (the production
  * build under the security headers CloudFront sends), with ports and data of its own.
  */
-async function startApp(script: "dev" | "preview", data: string) {
+async function startApp(
+  script: "dev" | "preview",
+  data: string,
+  extraEnv: Record<string, string> = {},
+) {
   const [apiPort, webPort] = [await freePort(), await freePort()];
   const child = spawn("npm", ["run", script], {
     cwd: root,
@@ -46,6 +57,7 @@ async function startApp(script: "dev" | "preview", data: string) {
       // A failing task becomes a dead letter after its 5 deliveries in ~10 s, not 2.5 minutes
       // (the console's e2e makes one fail on purpose).
       TASK_VISIBILITY_TIMEOUT_SECONDS: "2",
+      ...extraEnv,
     },
   });
   await waitUntilOk(`http://127.0.0.1:${apiPort}/api/health/ready`, child, { intervalMs: 100 });
@@ -68,10 +80,15 @@ export async function setup(project: TestProject) {
     );
   }
   const data = mkdtempSync(path.join(tmpdir(), "slipway-e2e-"));
-  const started = await Promise.allSettled([startApp("dev", data), startApp("preview", data)]);
+  const ingest = await startSentryIngest();
+  const started = await Promise.allSettled([
+    startApp("dev", data, { SLIPWAY_WEB_SENTRY_DSN: "" }),
+    startApp("preview", data, { SLIPWAY_WEB_SENTRY_DSN: ingest.dsn, SLIPWAY_RELEASE: E2E_RELEASE }),
+  ]);
   const apps = started.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
   const teardown = async () => {
     await Promise.all(apps.map((app) => app.stop()));
+    await ingest.close();
     rmSync(data, { recursive: true, force: true });
   };
   const [dev, preview] = started;
@@ -82,5 +99,7 @@ export async function setup(project: TestProject) {
   project.provide("baseURL", dev.value.url);
   project.provide("previewURL", preview.value.url);
   project.provide("dataDirs", { dev: dataDir(data, "dev"), preview: dataDir(data, "preview") });
+  project.provide("sentryIngestURL", ingest.url);
+  project.provide("sentryDsn", ingest.dsn);
   return teardown;
 }

@@ -1,9 +1,13 @@
 import type { AppType } from "@slipway/core/api";
 import { hc } from "hono/client";
+import { errorReporting } from "./observability/error-reporting";
 
-/** The typed client: same origin everywhere (Vite proxy offline, CloudFront Router on AWS). */
+/**
+ * The typed client: same origin everywhere (Vite proxy offline, CloudFront Router on AWS). Its
+ * 5xx answers and calls without an answer are reported, when the site reports errors.
+ */
 export const createApi = (fetchImpl?: typeof fetch) =>
-  hc<AppType>(import.meta.env.VITE_API_URL ?? "/", fetchImpl ? { fetch: fetchImpl } : {});
+  hc<AppType>(import.meta.env.VITE_API_URL ?? "/", { fetch: errorReporting.fetch(fetchImpl) });
 
 export const api = createApi();
 export type Api = ReturnType<typeof createApi>;

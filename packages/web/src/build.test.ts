@@ -4,6 +4,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 /**
@@ -18,16 +19,50 @@ const vite = path.join(
   "bin/vite.js",
 );
 const out = mkdtempSync(path.join(tmpdir(), "slipway-site-"));
-afterAll(() => rmSync(out, { recursive: true, force: true }));
+const withDsn = mkdtempSync(path.join(tmpdir(), "slipway-site-dsn-"));
+afterAll(() => {
+  rmSync(out, { recursive: true, force: true });
+  rmSync(withDsn, { recursive: true, force: true });
+});
 
+function build(outDir: string, env: Record<string, string> = {}) {
+  const result = spawnSync(
+    process.execPath,
+    [vite, "build", "--outDir", outDir, "--emptyOutDir", "--logLevel", "warn"],
+    {
+      cwd: web,
+      encoding: "utf8",
+      env: { ...process.env, SLIPWAY_WEB_SENTRY_DSN: "", NODE_ENV: "production", ...env },
+    },
+  );
+  expect(result.status, result.stderr).toBe(0);
+}
+
+/** The JavaScript a first visit loads before anything runs: index.html's module and preloads. */
+function initialScripts(dir: string): string[] {
+  const html = readFileSync(path.join(dir, "index.html"), "utf8");
+  return [
+    ...html.matchAll(
+      /<(?:script type="module"[^>]*src|link rel="modulepreload"[^>]*href)="\/([^"]+)"/g,
+    ),
+  ].map((match) => match[1] ?? "");
+}
+
+const gzipped = (dir: string, file: string) => gzipSync(readFileSync(path.join(dir, file))).length;
+const total = (dir: string, files: string[]) => files.reduce((sum, f) => sum + gzipped(dir, f), 0);
+
+/**
+ * The initial JavaScript's budget, gzipped (the README's 150 KB; 88.7 KB when error reporting
+ * came, ADR 031). The reporting code a DSN adds to it is held apart, to 2 KB: the SDK itself is a
+ * chunk fetched after the first render.
+ */
+const INITIAL_JS_BUDGET = 150_000;
+const REPORTING_BUDGET = 2_048;
+
+// The plain build (no DSN), made once: every test below reads it.
 let files: string[] = [];
 beforeAll(() => {
-  const build = spawnSync(
-    process.execPath,
-    [vite, "build", "--outDir", out, "--emptyOutDir", "--logLevel", "warn"],
-    { cwd: web, encoding: "utf8", env: { ...process.env, NODE_ENV: "production" } },
-  );
-  expect(build.status, build.stderr).toBe(0);
+  build(out);
   files = readdirSync(out, { recursive: true, encoding: "utf8" });
 }, 60_000);
 
@@ -43,6 +78,31 @@ describe("the production build of the site", () => {
     }
   });
 
+  it("stays within its initial JavaScript budget; without a DSN it has no Sentry code, with one the SDK is a chunk loaded later", {
+    timeout: 60_000,
+  }, () => {
+    build(withDsn, { SLIPWAY_WEB_SENTRY_DSN: "https://key@o1.ingest.sentry.io/2" });
+    const plain = initialScripts(out);
+    const reporting = initialScripts(withDsn);
+    const plainSize = total(out, plain);
+    const reportingSize = total(withDsn, reporting);
+    const sdk = readdirSync(path.join(withDsn, "assets")).filter((f) => /^sentry-.*\.js$/.test(f));
+    const sdkSize = sdk.length === 1 ? gzipped(withDsn, `assets/${sdk[0]}`) : 0;
+    const sizes = `initial JS gzip: ${plainSize} B without a DSN, ${reportingSize} B with one (+ ${sdkSize} B SDK chunk, after the first render)`;
+    expect(plain.length).toBeGreaterThan(0);
+    expect(plainSize, sizes).toBeLessThanOrEqual(INITIAL_JS_BUDGET);
+    expect(reportingSize, sizes).toBeLessThanOrEqual(INITIAL_JS_BUDGET);
+    expect(reportingSize - plainSize, sizes).toBeLessThanOrEqual(REPORTING_BUDGET);
+
+    // Without a DSN: no SDK chunk, and nothing of Sentry's in any file.
+    for (const file of readdirSync(out, { recursive: true, encoding: "utf8" }))
+      if (file.endsWith(".js"))
+        expect(readFileSync(path.join(out, file), "utf8"), file).not.toMatch(/sentry/i);
+    // With one: the SDK is one chunk, not among the initial scripts, named only by the reporter.
+    expect(sdk).toHaveLength(1);
+    expect(reporting.some((file) => file.includes("sentry"))).toBe(false);
+    expect(sdkSize, sizes).toBeGreaterThan(5_000);
+  });
   // A member never downloads the operator console: it is a chunk of its own (pages/admin.tsx
   // imports it lazily), which the page's entry script only names, and its styles come with it.
   it("keeps the operator console out of the entry script and the entry styles", () => {
