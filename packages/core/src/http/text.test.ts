@@ -1,8 +1,8 @@
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { ZodError } from "zod";
-import { as, rowCounts, signupUser } from "../../test/app";
 import { signupAdmin } from "../../test/admin";
+import { as, rowCounts, signupUser } from "../../test/app";
 import { errorOf, issuesOf, jsonRequest } from "../../test/http";
 import { Account } from "../account";
 import { withActor } from "../actor";
