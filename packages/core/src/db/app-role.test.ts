@@ -288,7 +288,25 @@ describe.skipIf(!server)(
         email: account.email,
         password: account.password,
       });
-      const last = (again.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+      let last = (again.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+      // An admin action writes the audit log as the app role (the role is granted as the CLI
+      // does, by the owner): the user signs themselves out everywhere, then signs in again.
+      const me = (await (await send("/api/auth/me", "GET", undefined, last)).json()) as {
+        user: { id: string };
+      };
+      await owner`update "user" set role = 'admin' where id = ${me.user.id}`;
+      const revoked = await send(
+        `/api/admin/users/${me.user.id}/revoke-sessions`,
+        "POST",
+        {},
+        last,
+      );
+      expect(revoked.status, await revoked.clone().text()).toBe(200);
+      const relogin = await send("/api/auth/login", "POST", {
+        email: account.email,
+        password: account.password,
+      });
+      last = (relogin.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
       const deleted = await send("/api/auth/me", "DELETE", { password: account.password }, last);
       expect(deleted.status, await deleted.clone().text()).toBe(204);
 
