@@ -88,10 +88,10 @@ function handlerPattern(c: Context<AppEnv>): string | undefined {
 
 /**
  * The API speaks JSON only: a body of another type gets 415, and malformed JSON gets 400 here,
- * once, for every route (the parsed body is cached for the validators).
+ * once, for every route (the parsed body is cached for the validators). Run by `createApp()`'s
+ * checks for body methods only.
  */
 const jsonBodies = createMiddleware<AppEnv>(async (c, next) => {
-  if (!bodyMethods.has(c.req.method)) return next();
   const declared = framedLength(c);
   if (declared === 0) return next();
   // Adapters differ on Content-Length (absent on chunked uploads and on some constructed
@@ -260,8 +260,9 @@ function framedLength(c: Context<AppEnv>): number | undefined {
 }
 
 /**
- * BODY_LIMIT_BYTES on every request that can carry a body. GET and HEAD never do (a Fetch
- * Request cannot have one, so @hono/node-server gives them none) and skip the check. A body
+ * BODY_LIMIT_BYTES on every request that can carry a body: `createApp()`'s checks run it for
+ * body methods only (GET and HEAD never have one: a Fetch Request cannot, so @hono/node-server
+ * gives them none). A body
  * framed by Content-Length is checked by its length, and then read by @hono/node-server straight
  * from the socket; anything else goes through Hono's bodyLimit, which counts the stream. Both
  * matter for speed: touching `c.req.raw.body` makes @hono/node-server build a full undici Request
@@ -280,7 +281,6 @@ function bodiesWithin(limit: number): MiddlewareHandler<AppEnv> {
     },
   });
   return (c, next) => {
-    if (c.req.method === "GET" || c.req.method === "HEAD") return next();
     const declared = framedLength(c);
     if (declared === undefined) return check(c, next);
     if (declared > limit) throw tooLarge();
