@@ -1,11 +1,13 @@
 import { RegExpRouter } from "hono/router/reg-exp-router";
+import { describeRoute } from "hono-openapi";
 import { describe, expect, it } from "vitest";
 import { signupUser } from "../test/app";
 import { bootApp, isolated } from "../test/database";
 import { errorOf, ORIGIN } from "../test/http";
 import { captureLogs } from "../test/logs";
-import { site } from "./api";
+import { app, site } from "./api";
 import * as client from "./db/client";
+import { passesThrough } from "./http/app";
 
 /**
  * The error contract (README "The API contract", ADR 003) on `site`: what the Node server serves
@@ -245,5 +247,38 @@ describe("the served entry's router", () => {
     const router = new RegExpRouter();
     for (const route of site.routes) router.add(route.method, route.path, route.handler);
     expect(() => router.match("GET", "/api/health")).not.toThrow();
+  });
+
+  // Every handler a request passes is an async hop: mountApp leaves out those that do nothing.
+  it("serves the API without its no-op hops, and those really do nothing", async () => {
+    const served = new Set(site.routes.map((route) => route.handler));
+    const skipped = app.routes.filter((route) => !served.has(route.handler));
+    expect(skipped.length).toBeGreaterThan(40);
+    expect(skipped.every((route) => passesThrough(route.handler))).toBe(true);
+    // Left in the site: its own request context only (the app's, the same middleware, would be a
+    // second ALL /* entry).
+    const kept = site.routes.filter((route) => passesThrough(route.handler));
+    expect(kept.map((route) => [route.method, route.path])).toEqual([["ALL", "/*"]]);
+    // The describeRoutes skipped: one per operation.
+    const operations = new Set(
+      app.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method} ${r.path}`),
+    );
+    expect(skipped.filter((route) => route.method !== "ALL").length).toBe(operations.size);
+    // hono-openapi's describeRoute calls next() once and reads nothing of the request: a context
+    // that throws on any use proves it (a release giving it work fails here, not silently).
+    const untouchable = new Proxy(
+      {},
+      {
+        get: (_t, key) => {
+          throw new Error(`describeRoute read ${String(key)}`);
+        },
+      },
+    );
+    let calls = 0;
+    const next = async () => {
+      calls++;
+    };
+    await describeRoute({ summary: "x" })(untouchable as never, next);
+    expect(calls).toBe(1);
   });
 });

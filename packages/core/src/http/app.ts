@@ -4,6 +4,7 @@ import { createMiddleware } from "hono/factory";
 import { type RequestIdVariables, requestId } from "hono/request-id";
 import { matchedRoutes } from "hono/route";
 import { secureHeaders } from "hono/secure-headers";
+import { uniqueSymbol } from "hono-openapi";
 import { config } from "../config";
 import { AppError } from "../error";
 import { log, withLogContext } from "../log";
@@ -190,29 +191,47 @@ export function createSite() {
 }
 
 /**
- * Mounts `app` (made by `createApp()`) in `site` at `path`. Hono's `.route()` wraps every handler
- * of a sub-app that has its own error handler in one more async layer running that handler,
- * per request and per middleware (~10 on a note read). Both apps have the same one
- * (`withErrorContract`), and the site's catches an error where it is thrown, as the wrapper
- * would, so the API is mounted without the wrappers.
+ * Mounts `app` (made by `createApp()`) in `site` at `path`, with only the handlers that do
+ * something at request time. Each handler a request passes is an async hop (a promise, a closure,
+ * compose's bookkeeping), and the app holds two kinds that do nothing when served from here:
+ * - hono-openapi's `describeRoute` middleware, one per operation: it only calls `next()`; the
+ *   OpenAPI document is generated from the app itself (api.ts), which keeps them.
+ * - the app's own `requestContext`: the site's has run it already.
+ * And Hono's `.route()` wraps every handler of a sub-app that has its own error handler in one
+ * more async layer running that handler, per request and per middleware. Both apps have the same
+ * one (`withErrorContract`), and the site's catches an error where it is thrown, as the wrapper
+ * would, so the handlers are mounted without the wrappers.
  */
 export function mountApp<Site extends Hono<AppEnv>, App extends Hono<AppEnv>>(
   site: Site,
   path: string,
   app: App,
 ) {
-  const mounted = errorHandling(app);
   // `errorHandler` is Hono's (private in its types): if a release renames it, this throws at
   // boot, in every test, rather than mounting with a different error handler.
-  if (mounted.errorHandler !== handleError || errorHandling(site).errorHandler !== handleError) {
+  if (
+    errorHandling(app).errorHandler !== handleError ||
+    errorHandling(site).errorHandler !== handleError
+  ) {
     throw new Error("mountApp mounts an app made by createApp() in one made by createSite()");
   }
-  mounted.errorHandler = defaultErrorHandler;
-  try {
-    return site.route(path, app);
-  } finally {
-    mounted.errorHandler = handleError;
-  }
+  // What `.route()` reads of the app, seen through a view: the app itself is left as it was.
+  const served = Object.create(app, {
+    routes: { value: app.routes.filter((route) => !passesThrough(route.handler)) },
+    errorHandler: { value: defaultErrorHandler },
+  }) as App;
+  return site.route(path, served);
+}
+
+/** A handler that only calls `next()` where `mountApp` mounts it (see there). */
+export function passesThrough(handler: unknown): boolean {
+  if (handler === requestContext) return true;
+  // hono-openapi marks its middleware with `uniqueSymbol`; describeRoute's mark holds the spec.
+  return (
+    typeof handler === "function" &&
+    handler.name === "describeRoute" &&
+    (handler as { [uniqueSymbol]?: { spec?: unknown } })[uniqueSymbol]?.spec !== undefined
+  );
 }
 type ErrorHandling = { errorHandler: ErrorHandler };
 const errorHandling = (app: Hono<AppEnv>) => app as unknown as ErrorHandling;
