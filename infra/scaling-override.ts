@@ -46,14 +46,12 @@ export function parseOverride(name: string, text: string): ScalingOverride {
   const untilOk =
     value?.until === null ||
     (typeof value?.until === "string" && !Number.isNaN(Date.parse(value.until)));
-  if (
-    !value ||
-    !isBounds(value) ||
-    !isBounds(value.configured) ||
-    !untilOk ||
-    typeof value.setAt !== "string" ||
-    typeof value.setBy !== "string"
-  )
+  const fieldsOk =
+    !!value &&
+    isBounds(value.configured) &&
+    typeof value.setAt === "string" &&
+    typeof value.setBy === "string";
+  if (!fieldsOk || !untilOk || !isBounds(value))
     throw new Error(
       `${name} is not a scaling override record ({min, max, until, configured: {min, max}, setAt, setBy}): ${text}`,
     );

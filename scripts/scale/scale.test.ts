@@ -4,7 +4,6 @@ import {
   DescribeScalableTargetsCommand,
   DescribeScheduledActionsCommand,
   ObjectNotFoundException,
-  PutScheduledActionCommand,
   RegisterScalableTargetCommand,
 } from "@aws-sdk/client-application-auto-scaling";
 import { DescribeServicesCommand, ECSClient } from "@aws-sdk/client-ecs";
@@ -37,7 +36,7 @@ const RESOURCE = {
   ServiceNamespace: "ecs",
   ScalableDimension: "ecs:service:DesiredCount",
   ResourceId: "service/slipway-production-ClusterCluster/Api",
-};
+} as const;
 
 const scaling = mockClient(ApplicationAutoScalingClient);
 const ecs = mockClient(ECSClient);
