@@ -1,5 +1,13 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -33,7 +41,8 @@ const { values: options } = parseArgs({
 });
 const number = (name: keyof typeof options, fallback: number) => {
   const value = Number(options[name] ?? fallback);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name}: expected a positive number`);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new Error(`--${name}: expected a positive number`);
   return value;
 };
 const duration = number("duration", 8);
@@ -94,7 +103,9 @@ async function main() {
   });
   if (build.status !== 0) throw new Error(`build failed:\n${build.stderr}`);
   pg = await startPostgres();
-  const postmaster = Number(readFileSync(path.join(pg.dir, "data", "postmaster.pid"), "utf8").split("\n")[0]);
+  const postmaster = Number(
+    readFileSync(path.join(pg.dir, "data", "postmaster.pid"), "utf8").split("\n")[0],
+  );
   const port = await freePort();
   let output = "";
   server = spawn(node.path, [path.join(root, "packages/core/dist/server.mjs")], {
@@ -179,7 +190,12 @@ async function main() {
     await autocannon({ url: `${url}${route.path}`, ...route, connections, duration: warmup });
     const appBefore = cpuOf(pid);
     const dbBefore = clusterCpu(postmaster);
-    const result = await autocannon({ url: `${url}${route.path}`, ...route, connections, duration });
+    const result = await autocannon({
+      url: `${url}${route.path}`,
+      ...route,
+      connections,
+      duration,
+    });
     const appCpu = cpuOf(pid) - appBefore;
     const dbCpu = clusterCpu(postmaster) - dbBefore;
     const total = Math.max(1, result.requests.total);
@@ -203,7 +219,9 @@ async function main() {
 
   const lines = [
     `capacity: the production bundle (LOG_LEVEL=info, behind ORIGIN_SECRET) on node v${node.version}, DATABASE_POOL_MAX=${poolMax} (sizing.api.poolMax), throwaway Postgres`,
-    `${connections} connections, ${duration} s per route after ${warmup} s warm-up; machine: ${cpus().length} cores, load average ${loadavg().map((v) => v.toFixed(2)).join(" ")}`,
+    `${connections} connections, ${duration} s per route after ${warmup} s warm-up; machine: ${cpus().length} cores, load average ${loadavg()
+      .map((v) => v.toFixed(2))
+      .join(" ")}`,
     "",
     `| route | req/s (this process) | p99 ms | API CPU µs/req | Postgres CPU µs/req | req/s per vCPU | per ${taskVcpu} vCPU task | at max ${sizing.api.maxTasks} tasks | at cap ${sizing.api.capTasks} | per DB vCPU |`,
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -213,7 +231,9 @@ async function main() {
     ),
     "",
     `gateway stage throttle (sizing.gateway): rate ${sizing.gateway.rateLimit} req/s, burst ${sizing.gateway.burstLimit}`,
-    ...results.filter((r) => r.failed > 0).map((r) => `WARNING ${r.route}: ${r.failed} failed requests`),
+    ...results
+      .filter((r) => r.failed > 0)
+      .map((r) => `WARNING ${r.route}: ${r.failed} failed requests`),
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
   const dir = path.join(root, "bench/results");
