@@ -51,7 +51,14 @@ const connections = number("connections", 50);
 
 // infra/stage.ts reads the stage from SST's `$app`; production's sizing is what is measured.
 (globalThis as { $app?: unknown }).$app = { name: "slipway", stage: "production" };
-const { sizing } = await import("../infra/stage");
+// A path tsc does not follow: infra/ type-checks against SST's globals in the root project.
+const stageModule = "../infra/stage";
+const { sizing } = (await import(stageModule)) as {
+  sizing: {
+    api: { cpu: string; poolMax: number; maxTasks: number; capTasks: number };
+    gateway: { rateLimit: number; burstLimit: number };
+  };
+};
 const poolMax = sizing.api.poolMax;
 const taskVcpu = Number.parseFloat(sizing.api.cpu);
 

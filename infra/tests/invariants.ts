@@ -57,6 +57,20 @@ class Graph {
 
 const input = <T = unknown>(resource: EvaluatedResource, key: string) => resource.inputs[key] as T;
 
+/**
+ * The alarms a person acts on: all but the scaling triggers, whose only actions are the API's
+ * Application Auto Scaling policies (the scale-in step, ADR 032; checked on their own).
+ */
+function personAlarms(graph: Graph): EvaluatedResource[] {
+  const policies = new Set(
+    graph.all("aws:appautoscaling/policy:Policy").map((policy) => graph.arn(policy)),
+  );
+  return graph.all("aws:cloudwatch/metricAlarm:MetricAlarm").filter((alarm) => {
+    const actions = input<string[]>(alarm, "alarmActions") ?? [];
+    return !(actions.length > 0 && actions.every((action) => policies.has(action)));
+  });
+}
+
 const DATA_SERVICES = [
   "s3",
   "sqs",
@@ -1294,7 +1308,7 @@ export const checks: Record<string, Check> = {
 
   "alarms: DLQ depth, API 5xx rate and p99 latency, oldest task, API tasks below minimum, worker errors, database CPU and storage, sign-in failures; each to the alarm topic, on a metric of the graph, with a runbook line":
     (graph, kind) => {
-      const alarms = graph.all("aws:cloudwatch/metricAlarm:MetricAlarm");
+      const alarms = personAlarms(graph);
       if (kind === "dev") return alarms.length === 0 ? [] : ["sst dev should not create alarms"];
       // Nobody is paged for a preview; its base's alarms watch the shared instance.
       if (kind === "preview")
@@ -1459,7 +1473,7 @@ export const checks: Record<string, Check> = {
           .filter((w) => w.type === "alarm")
           .flatMap((w) => w.properties.alarms ?? []),
       );
-      for (const alarm of graph.all("aws:cloudwatch/metricAlarm:MetricAlarm"))
+      for (const alarm of personAlarms(graph))
         if (!shown.has(`arn:aws:cloudwatch:us-east-1:123456789012:${alarm.name}`))
           problems.push(`the dashboard does not show ${alarm.name}'s state`);
       const url = String(graph.evaluation.outputs?.dashboard ?? "");
