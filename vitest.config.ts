@@ -51,6 +51,16 @@ export default defineConfig({
         },
       },
       {
+        // The operator CLIs' own logic (AWS mocked at the SDK's edge): no database.
+        test: {
+          name: "scripts",
+          root: ".",
+          environment: "node",
+          include: ["scripts/**/*.test.ts"],
+          setupFiles: cpuProbe,
+        },
+      },
+      {
         // sst.config.ts + infra/ evaluated offline with SST's components under Pulumi's mocks.
         test: {
           name: "infra",

@@ -1,6 +1,7 @@
 import { appDatabaseUrl, DATABASE_SSL, databaseConnection, migration } from "./database";
 import { API_PORT, securityGroups, vpc } from "./network";
 import { API_PATH, originSecret } from "./origin";
+import { deployBounds, overrideParameter, overridePath } from "./scaling-override";
 import { secrets } from "./secrets";
 import { isProduction, sizing, variables } from "./stage";
 import { apiAttachmentPermissions, attachmentStore } from "./storage";
@@ -69,6 +70,26 @@ export const cluster = new sst.aws.Cluster("Cluster", {
   },
 });
 
+/**
+ * The task-count bounds this deploy registers: the configured ones, or those of an active
+ * `npm run scale` override recorded in SSM, so a deploy during a launch does not silently put
+ * the service back to its configured minimum (ADR 032). Read when the deploy runs.
+ */
+const configuredBounds = { min: sizing.api.minTasks, max: sizing.api.maxTasks };
+const scalingRecords = $dev
+  ? { names: [], values: [] }
+  : await aws.ssm.getParametersByPath({ path: overridePath($app.name, $app.stage) });
+export const apiBounds = deployBounds({
+  stage: $app.stage,
+  configured: configuredBounds,
+  expectedName: overrideParameter($app.name, $app.stage),
+  parameters: scalingRecords.names.map((name, i) => ({
+    name,
+    value: scalingRecords.values[i] ?? "",
+  })),
+  now: new Date(),
+});
+
 export const service = new sst.aws.Service("Api", {
   cluster,
   architecture: "arm64",
@@ -83,6 +104,7 @@ export const service = new sst.aws.Service("Api", {
   ssm,
   environment: {
     PORT: String(API_PORT),
+    DATABASE_POOL_MAX: String(sizing.api.poolMax),
     // Deployed stages migrate in the migrator function; `sst dev` runs the API locally and migrates there.
     MIGRATE_ON_BOOT: $dev ? "true" : "false",
     // CSRF: unsafe requests must come from the site (through the Router, one origin).
@@ -115,10 +137,11 @@ export const service = new sst.aws.Service("Api", {
     timeout: "5 seconds",
     retries: 3,
   },
+  // SST's own target-tracking policy would also scale in; the policies below replace it.
   scaling: {
-    min: sizing.api.minTasks,
-    max: sizing.api.maxTasks,
-    cpuUtilization: sizing.api.cpuTargetPercent,
+    min: apiBounds.min,
+    max: apiBounds.max,
+    cpuUtilization: false,
     memoryUtilization: false,
   },
   // Spot is ~70% cheaper and may be interrupted: fine for staging, not for production.
@@ -137,6 +160,20 @@ export const service = new sst.aws.Service("Api", {
       args.deploymentMinimumHealthyPercent = isProduction ? 100 : 0;
       // New code never serves before its migrations succeeded.
       if (migration) opts.dependsOn = [migration];
+      // After creation the task count belongs to Application Auto Scaling (policies, overrides,
+      // scheduled actions): a deploy setting it back to the minimum would stop busy tasks.
+      opts.ignoreChanges = [...(opts.ignoreChanges ?? []), "desiredCount"];
+    },
+    taskDefinition: (args) => {
+      // How long a stopping task (scale-in, deploy) has to finish its requests after SIGTERM.
+      args.containerDefinitions = $output(args.containerDefinitions).apply((json) =>
+        JSON.stringify(
+          (JSON.parse(json) as Record<string, unknown>[]).map((container) => ({
+            ...container,
+            stopTimeout: sizing.api.stopTimeoutSeconds,
+          })),
+        ),
+      );
     },
     // SST lets the execution role read every SSM parameter and Secrets Manager secret of the
     // account (the database's master password included). This one reads the API's own three.
@@ -152,6 +189,84 @@ export const service = new sst.aws.Service("Api", {
     },
   },
 });
+
+/**
+ * Scaling (seed 003): out on CPU by target tracking, which never scales in; in by a step policy
+ * only after the average CPU stayed low for a sustained period, removing a share of the tasks.
+ */
+const scale = sizing.api.scaleIn;
+export const scalingPolicies = $dev
+  ? undefined
+  : (() => {
+      const target = service.nodes.autoScalingTarget;
+      const on = {
+        serviceNamespace: target.serviceNamespace,
+        scalableDimension: target.scalableDimension,
+        resourceId: target.resourceId,
+      };
+      const out = new aws.appautoscaling.Policy("ApiScaleOutOnCpu", {
+        ...on,
+        policyType: "TargetTrackingScaling",
+        targetTrackingScalingPolicyConfiguration: {
+          predefinedMetricSpecification: {
+            predefinedMetricType: "ECSServiceAverageCPUUtilization",
+          },
+          targetValue: sizing.api.cpuTargetPercent,
+          disableScaleIn: true,
+          scaleOutCooldown: sizing.api.scaleOutCooldownSeconds,
+        },
+      });
+      const scaleIn = new aws.appautoscaling.Policy("ApiScaleInWhenIdle", {
+        ...on,
+        policyType: "StepScaling",
+        stepScalingPolicyConfiguration: {
+          adjustmentType: "PercentChangeInCapacity",
+          metricAggregationType: "Average",
+          cooldown: scale.cooldownSeconds,
+          // Removes at least one task; never goes below the registered minimum.
+          minAdjustmentMagnitude: 1,
+          stepAdjustments: [
+            { metricIntervalUpperBound: "0", scalingAdjustment: -scale.removePercent },
+          ],
+        },
+      });
+      const idle = new aws.cloudwatch.MetricAlarm("ApiIdleCpu", {
+        alarmDescription: `API average CPU below ${scale.cpuBelowPercent}% for ${scale.minutes} minutes: scale in by ${scale.removePercent}%`,
+        namespace: "AWS/ECS",
+        metricName: "CPUUtilization",
+        dimensions: {
+          ClusterName: cluster.nodes.cluster.name,
+          ServiceName: service.nodes.service.name,
+        },
+        statistic: "Average",
+        period: 60,
+        evaluationPeriods: scale.minutes,
+        datapointsToAlarm: scale.minutes,
+        threshold: scale.cpuBelowPercent,
+        comparisonOperator: "LessThanThreshold",
+        // No data (no task running yet) is not a reason to remove one.
+        treatMissingData: "notBreaching",
+        alarmActions: [scaleIn.arn],
+      });
+      return { out, scaleIn, idle };
+    })();
+
+/**
+ * What `npm run scale` reads under `sst shell` (every Linkable of the stage is in its
+ * environment): the service to scale, the configured bounds an override returns to, the cap.
+ */
+export const apiScaling = $dev
+  ? undefined
+  : new sst.Linkable("ApiScaling", {
+      properties: {
+        cluster: cluster.nodes.cluster.name,
+        service: service.nodes.service.name,
+        min: configuredBounds.min,
+        max: configuredBounds.max,
+        cap: sizing.api.capTasks,
+        overrideParameter: overrideParameter($app.name, $app.stage),
+      },
+    });
 
 /** The public HTTP API: API Gateway HTTP API → VPC link (private subnets) → Cloud Map → tasks. */
 export const gateway = new sst.aws.ApiGatewayV2("Gateway", {

@@ -106,14 +106,37 @@ export const sizing = {
     memory: "0.5 GB" as const,
     minTasks: 1,
     maxTasks: isProduction ? 4 : 1,
+    /**
+     * The most tasks `npm run scale` may raise the service to (ADR 032): what the database's
+     * connection budget below still holds (8 × 5 = 40 of ~112 in production).
+     */
+    capTasks: isProduction ? 8 : 2,
+    /** DATABASE_POOL_MAX of each task: the connections one task may hold. */
+    poolMax: 5,
+    // Scale out (target tracking) when the service's average CPU is above this.
     cpuTargetPercent: 60,
+    scaleOutCooldownSeconds: 60,
+    /**
+     * Scale in only after a sustained quiet period (seed 003: "below 20% load for 5 minutes,
+     * remove 50% of the servers"): target tracking never scales in; a step policy removes this
+     * share of the tasks (at least one) when the average CPU stayed below `cpuBelowPercent` for
+     * `minutes` one-minute periods, then waits `cooldownSeconds` before the next step.
+     */
+    scaleIn: { cpuBelowPercent: 20, minutes: 5, removePercent: 50, cooldownSeconds: 300 },
+    /**
+     * Seconds ECS waits after SIGTERM before it kills a stopping task (scale-in, deploy): the
+     * server stops taking connections and finishes those in flight (packages/core/src/server.ts
+     * gives up at 25 s), so no request is cut off by a scale-in.
+     */
+    stopTimeoutSeconds: 30,
     spot: !isProduction,
   },
   worker: {
     /**
      * Database connection budget (db.t4g.micro: max_connections ≈ 112):
      * API tasks (max 4) × DATABASE_POOL_MAX 5 = 20, + worker concurrency 5 × pool 2 = 10,
-     * + migrator 1 = 31, leaving room for sessions of operators and tools.
+     * + migrator 1 = 31, leaving room for sessions of operators and tools; at `npm run scale`'s
+     * cap of 8 tasks, 40 + 10 + 1 = 51.
      */
     maxConcurrency: 5,
     poolMax: 2,

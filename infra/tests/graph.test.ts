@@ -441,6 +441,35 @@ const breakages = [
     to: "minutes. See the worker's errors",
     caught: "AlarmOldestTask says nothing of what to check first",
   },
+  // --- scaling (seed 003, ADR 032) ---
+  {
+    copy: "A",
+    file: "infra/stage.ts",
+    from: "scaleIn: { cpuBelowPercent: 20,",
+    to: "scaleIn: { cpuBelowPercent: 40,",
+    caught: 'ApiIdleCpu is not "average CPU below 20% for 5 minutes in a row"',
+  },
+  {
+    copy: "B",
+    file: "infra/api.ts",
+    from: "disableScaleIn: true,",
+    to: "disableScaleIn: false,",
+    caught: "ApiScaleOutOnCpu scales in (disableScaleIn is not true)",
+  },
+  {
+    copy: "A",
+    file: "infra/stage.ts",
+    from: "stopTimeoutSeconds: 30,",
+    to: "stopTimeoutSeconds: 10,",
+    caught: "the API container's stopTimeout is 10, expected 30 to 120 s",
+  },
+  {
+    copy: "B",
+    file: "infra/stage.ts",
+    from: "capTasks: isProduction ? 8 : 2,",
+    to: "capTasks: isProduction ? 20 : 2,",
+    caught: "at the cap: 20 tasks × 5 + worker 5 × 2 + migrator 1 = 111 connections, over 90",
+  },
 ];
 
 beforeAll(async () => {

@@ -57,6 +57,20 @@ class Graph {
 
 const input = <T = unknown>(resource: EvaluatedResource, key: string) => resource.inputs[key] as T;
 
+/**
+ * The alarms a person acts on: all but the scaling triggers, whose only actions are the API's
+ * Application Auto Scaling policies (the scale-in step, ADR 032; checked on their own).
+ */
+function personAlarms(graph: Graph): EvaluatedResource[] {
+  const policies = new Set(
+    graph.all("aws:appautoscaling/policy:Policy").map((policy) => graph.arn(policy)),
+  );
+  return graph.all("aws:cloudwatch/metricAlarm:MetricAlarm").filter((alarm) => {
+    const actions = input<string[]>(alarm, "alarmActions") ?? [];
+    return !(actions.length > 0 && actions.every((action) => policies.has(action)));
+  });
+}
+
 const DATA_SERVICES = [
   "s3",
   "sqs",
@@ -755,6 +769,111 @@ export const checks: Record<string, Check> = {
     return problems;
   },
 
+  "api scaling (seed 003, ADR 032): out on CPU, in only after sustained idle CPU, drained stops, within the connection budget":
+    (graph, kind) => {
+      if (kind === "dev") return [];
+      const problems: string[] = [];
+      const policies = graph.all("aws:appautoscaling/policy:Policy");
+      const tracking = policies.filter((p) => input(p, "policyType") === "TargetTrackingScaling");
+      const steps = policies.filter((p) => input(p, "policyType") === "StepScaling");
+      // Target tracking scales in as soon as the metric sits below the target; it must not here.
+      for (const p of tracking) {
+        const config = input<{ disableScaleIn?: boolean }>(
+          p,
+          "targetTrackingScalingPolicyConfiguration",
+        );
+        if (config?.disableScaleIn !== true)
+          problems.push(`${p.name} scales in (disableScaleIn is not true)`);
+      }
+      if (tracking.length !== 1)
+        problems.push(`${tracking.length} target-tracking policies, expected 1 (CPU)`);
+      const scaleIn = steps[0];
+      if (steps.length !== 1 || !scaleIn)
+        return [...problems, `${steps.length} step policies, expected 1 (scale in)`];
+      const step = input<{
+        adjustmentType?: string;
+        minAdjustmentMagnitude?: number;
+        stepAdjustments?: { scalingAdjustment: number; metricIntervalUpperBound?: string }[];
+      }>(scaleIn, "stepScalingPolicyConfiguration");
+      const adjustment = step?.stepAdjustments?.[0];
+      if (
+        step?.adjustmentType !== "PercentChangeInCapacity" ||
+        step.stepAdjustments?.length !== 1 ||
+        adjustment?.scalingAdjustment !== -50 ||
+        adjustment.metricIntervalUpperBound !== "0" ||
+        (step.minAdjustmentMagnitude ?? 0) < 1
+      )
+        problems.push(
+          `${scaleIn.name} does not remove 50% (at least one task): ${JSON.stringify(step)}`,
+        );
+      const alarms = graph
+        .all("aws:cloudwatch/metricAlarm:MetricAlarm")
+        .filter((a) => (input<string[]>(a, "alarmActions") ?? []).includes(graph.arn(scaleIn)));
+      const idle = alarms[0];
+      if (alarms.length !== 1 || !idle)
+        return [...problems, `${alarms.length} alarms drive ${scaleIn.name}, expected 1`];
+      const minutes =
+        (Number(input(idle, "period")) * Number(input(idle, "evaluationPeriods"))) / 60;
+      if (
+        input(idle, "namespace") !== "AWS/ECS" ||
+        input(idle, "metricName") !== "CPUUtilization" ||
+        input(idle, "statistic") !== "Average" ||
+        input(idle, "comparisonOperator") !== "LessThanThreshold" ||
+        input(idle, "threshold") !== 20 ||
+        minutes < 5 ||
+        input(idle, "datapointsToAlarm") !== input(idle, "evaluationPeriods")
+      )
+        problems.push(`${idle.name} is not "average CPU below 20% for 5 minutes in a row"`);
+      if (input(idle, "treatMissingData") !== "notBreaching")
+        problems.push(
+          `${idle.name} treats missing data as ${input(idle, "treatMissingData")}, not notBreaching`,
+        );
+      const dims = input<Record<string, string>>(idle, "dimensions") ?? {};
+      if (!dims.ClusterName || !dims.ServiceName)
+        problems.push(`${idle.name} names no ECS service`);
+
+      // A stopping task gets at least the server's 25 s drain plus a margin, at most Fargate's 120 s.
+      const stopTimeout = (containers(graph)[0] as { stopTimeout?: number } | undefined)
+        ?.stopTimeout;
+      if (!stopTimeout || stopTimeout < 30 || stopTimeout > 120)
+        problems.push(`the API container's stopTimeout is ${stopTimeout}, expected 30 to 120 s`);
+
+      // The most tasks an override may reach, times each task's pool, plus the worker's and the
+      // migrator's connections, within db.t4g.micro's ~112 with room for operators (ADR 032).
+      const link = linkProperties(graph, "ApiScaling");
+      const env = Object.fromEntries(
+        (containers(graph)[0]?.environment ?? []).map((e) => [e.name, e.value]),
+      );
+      const pool = Number(env.DATABASE_POOL_MAX);
+      const worker = graph.one("aws:lambda/function:Function", "WorkerFunction");
+      const workerPool = Number(lambdaEnv(worker).DATABASE_POOL_MAX);
+      const mapping = graph.one("aws:lambda/eventSourceMapping:EventSourceMapping");
+      const workerConcurrency = Number(
+        mapping &&
+          input<{ maximumConcurrency?: number }>(mapping, "scalingConfig")?.maximumConcurrency,
+      );
+      const cap = Number(link?.cap);
+      const target = graph.one("aws:appautoscaling/target:Target");
+      if (!link) problems.push("no ApiScaling link for npm run scale");
+      else {
+        if (link.min !== 1 || link.max !== (kind === "production" ? 4 : 1))
+          problems.push(`ApiScaling links configured bounds ${link.min}..${link.max}`);
+        if (!(cap >= Number(link.max))) problems.push(`the cap ${cap} is below the configured max`);
+        if (!String(link.overrideParameter).startsWith(`/slipway/${graph.evaluation.app.stage}/`))
+          problems.push(`the override parameter ${link.overrideParameter} is not this stage's`);
+      }
+      if (target && Number(input(target, "maxCapacity")) > cap)
+        problems.push(
+          `the scalable target's max ${input(target, "maxCapacity")} is above the cap ${cap}`,
+        );
+      const connections = cap * pool + workerConcurrency * workerPool + 1;
+      if (!(connections <= 90))
+        problems.push(
+          `at the cap: ${cap} tasks × ${pool} + worker ${workerConcurrency} × ${workerPool} + migrator 1 = ${connections} connections, over 90 of ~112`,
+        );
+      return problems;
+    },
+
   "gateway: HTTP API reaches the Cloud Map service through a VPC link; throttled": (
     graph,
     kind,
@@ -1189,7 +1308,7 @@ export const checks: Record<string, Check> = {
 
   "alarms: DLQ depth, API 5xx rate and p99 latency, oldest task, API tasks below minimum, worker errors, database CPU and storage, sign-in failures; each to the alarm topic, on a metric of the graph, with a runbook line":
     (graph, kind) => {
-      const alarms = graph.all("aws:cloudwatch/metricAlarm:MetricAlarm");
+      const alarms = personAlarms(graph);
       if (kind === "dev") return alarms.length === 0 ? [] : ["sst dev should not create alarms"];
       // Nobody is paged for a preview; its base's alarms watch the shared instance.
       if (kind === "preview")
@@ -1354,7 +1473,7 @@ export const checks: Record<string, Check> = {
           .filter((w) => w.type === "alarm")
           .flatMap((w) => w.properties.alarms ?? []),
       );
-      for (const alarm of graph.all("aws:cloudwatch/metricAlarm:MetricAlarm"))
+      for (const alarm of personAlarms(graph))
         if (!shown.has(`arn:aws:cloudwatch:us-east-1:123456789012:${alarm.name}`))
           problems.push(`the dashboard does not show ${alarm.name}'s state`);
       const url = String(graph.evaluation.outputs?.dashboard ?? "");

@@ -42,7 +42,7 @@ const pulumi = (await import(
 )) as typeof import("@pulumi/pulumi");
 
 const log = new ResourceLog();
-await installMocks(pulumi, log, app.name as string, context.stage);
+await installMocks(pulumi, log, app.name as string, context.stage, context.ssmParameters);
 
 const program = (await import(pathToFileURL(programFile).href)) as {
   evaluate(): Promise<Record<string, unknown>>;

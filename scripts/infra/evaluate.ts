@@ -44,6 +44,11 @@ export interface EvaluateOptions {
    * unset, the evaluation sees this process's, as `sst deploy` would.
    */
   variables?: Record<string, string>;
+  /**
+   * The SSM parameters the account holds (name -> value); none unless given. infra/api.ts reads
+   * a stage's scaling override from there (ADR 032).
+   */
+  ssmParameters?: Record<string, string>;
 }
 
 /** The environment an evaluation runs in: this process's, with the stage variables given. */
@@ -166,6 +171,7 @@ export function evaluate(options: EvaluateOptions): Promise<Evaluation> {
     stage: options.stage,
     dev: options.dev ?? false,
     secrets: options.secrets ?? {},
+    ssmParameters: options.ssmParameters,
   };
   const shared = functionBuilds(input.root);
   input.functionBuilds = shared.dir;

@@ -14,6 +14,8 @@ export interface WorkerInput {
    * (build-function.ts); unset, each evaluation builds its own.
    */
   functionBuilds?: string;
+  /** The SSM parameters the mock account holds (name -> value), for the lookups infra/ makes. */
+  ssmParameters?: Record<string, string>;
 }
 
 /** One evaluation's input and the directories it reads and writes. */

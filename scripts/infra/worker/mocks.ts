@@ -250,8 +250,27 @@ function mockRead(args: pulumi.runtime.MockResourceArgs): {
 }
 
 /** A data source's (invoke's) result. */
-function mockCall(args: pulumi.runtime.MockCallArgs, project: string): Record<string, unknown> {
+function mockCall(
+  args: pulumi.runtime.MockCallArgs,
+  project: string,
+  ssmParameters: Record<string, string>,
+): Record<string, unknown> {
   switch (args.token) {
+    case "aws:ssm/getParametersByPath:getParametersByPath": {
+      // As SSM answers without `recursive`: the parameters directly under the path.
+      const prefix = `${String(args.inputs.path).replace(/\/$/, "")}/`;
+      const names = Object.keys(ssmParameters).filter(
+        (name) => name.startsWith(prefix) && !name.slice(prefix.length).includes("/"),
+      );
+      return {
+        id: args.inputs.path,
+        path: args.inputs.path,
+        names,
+        values: names.map((name) => ssmParameters[name]),
+        types: names.map(() => "String"),
+        arns: names.map((name) => `arn:aws:ssm:us-east-1:123456789012:parameter${name}`),
+      };
+    }
     case "aws:index/getRegion:getRegion":
       return { name: "us-east-1", region: "us-east-1", id: "us-east-1" };
     case "aws:index/getCallerIdentity:getCallerIdentity":
@@ -313,6 +332,7 @@ export async function installMocks(
   log: ResourceLog,
   project: string,
   stack: string,
+  ssmParameters: Record<string, string> = {},
 ): Promise<void> {
   await runtime.runtime.setMocks(
     {
@@ -329,7 +349,7 @@ export async function installMocks(
         }
         return mockState(args.type, args.name, args.inputs as Record<string, unknown>);
       },
-      call: (args) => mockCall(args, project),
+      call: (args) => mockCall(args, project, ssmParameters),
     },
     project,
     stack,
