@@ -262,8 +262,8 @@ const breakages = [
   {
     copy: "B",
     file: "infra/network.ts",
-    from: 'toGroup("ApiToDatabase", securityGroups.api, securityGroups.database, POSTGRES_PORT);',
-    to: 'toGroup("ApiToDatabase", securityGroups.api, securityGroups.database, POSTGRES_PORT); new aws.vpc.SecurityGroupIngressRule("Wide", { securityGroupId: securityGroups.database.id, cidrIpv4: VPC_CIDR, ipProtocol: "tcp", fromPort: 5432, toPort: 5432 });',
+    from: 'toGroup("MigratorToDatabase", securityGroups.migrator, securityGroups.database, POSTGRES_PORT);',
+    to: 'toGroup("MigratorToDatabase", securityGroups.migrator, securityGroups.database, POSTGRES_PORT); new aws.vpc.SecurityGroupIngressRule("Wide", { securityGroupId: securityGroups.database.id, cidrIpv4: VPC_CIDR, ipProtocol: "tcp", fromPort: 5432, toPort: 5432 });',
     caught: "the database's group admits tcp 5432-5432 from 10.0.0.0/16",
   },
   {
@@ -395,8 +395,8 @@ const breakages = [
   {
     copy: "A",
     file: "infra/monitoring.ts",
-    from: '"FreeStorageSpace",\n              "DBInstanceIdentifier",\n              instance.identifier,',
-    to: '"FreeStorageSpace",\n              "DBInstanceIdentifier",\n              "slipway-db",',
+    from: '"FreeStorageSpace",\n                  "DBInstanceIdentifier",\n                  instance.identifier,',
+    to: '"FreeStorageSpace",\n                  "DBInstanceIdentifier",\n                  "slipway-db",',
     caught:
       'widget "Database free storage, bytes": AWS/RDS FreeStorageSpace DBInstanceIdentifier slipway-db names no resource in the graph',
   },
