@@ -68,10 +68,11 @@ export function databaseOptions(env: Env, stage: string, shape: StageShape): Dat
     throw new Error(
       "SLIPWAY_DB_BLUE_GREEN=true is for SLIPWAY_DATABASE=rds: Aurora upgrades in place (ADR 035)",
     );
-  // SST's Postgres and RDS: a blue/green deployment cannot have an RDS Proxy in front.
+  // SST documents blue/green as incompatible with a proxy; AWS added RDS Proxy support to
+  // blue/green deployments in April 2026, untried here under Pulumi's blueGreenUpdate (ADR 035).
   if (blueGreen && proxy)
     throw new Error(
-      "SLIPWAY_DB_BLUE_GREEN=true cannot be used with SLIPWAY_DB_PROXY=true (RDS blue/green deployments do not support RDS Proxy): deploy without the proxy for the upgrade, then put it back",
+      "SLIPWAY_DB_BLUE_GREEN=true cannot be used with SLIPWAY_DB_PROXY=true (SST documents blue/green as incompatible with a proxy): deploy without the proxy for the upgrade, then put it back",
     );
   if (engine === "rds") return { engine, proxy, blueGreen };
   // Production never waits ~15 s for a paused writer to resume; a proxy keeps a connection to

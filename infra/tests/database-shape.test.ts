@@ -63,7 +63,7 @@ describe("the database switches", () => {
       blueGreen: true,
     });
     expect(() => options({ SLIPWAY_DB_BLUE_GREEN: "true", SLIPWAY_DB_PROXY: "true" })).toThrow(
-      "SLIPWAY_DB_BLUE_GREEN=true cannot be used with SLIPWAY_DB_PROXY=true",
+      "SLIPWAY_DB_BLUE_GREEN=true cannot be used with SLIPWAY_DB_PROXY=true (SST documents",
     );
     expect(() =>
       options({ SLIPWAY_DB_BLUE_GREEN: "true", SLIPWAY_DATABASE: "aurora-serverless" }),
