@@ -1242,14 +1242,24 @@ export const checks: Record<string, Check> = {
         else if (!valueOk(String(input(parameter, "value"))))
           problems.push(`${name}'s parameter does not hold what the API needs`);
       }
-      // Who may read the secret stores: the API's execution role, its three parameters.
+      // Who may read the secret stores: the API's execution role, its three parameters; with
+      // RDS Proxy, the proxy's role, the app role's login it authenticates clients with.
       const arns = [...ecsSecrets.values()].sort();
+      const proxySecret = graph.one("aws:secretsmanager/secret:Secret", "DatabaseProxyAppSecret");
       for (const { principal, source, statement } of grants(graph)) {
         const reads = statement.actions.filter((a) =>
           SECRET_READS.some((read) => iamMatches(a, read)),
         );
         if (reads.length === 0) continue;
-        if (principal !== "ApiExecutionRole")
+        if (principal === "DatabaseProxyRole" && proxySecret) {
+          if (
+            reads.join() !== "secretsmanager:GetSecretValue" ||
+            statement.resources.join() !== graph.arn(proxySecret)
+          )
+            problems.push(
+              `the proxy's role reads ${reads.join(", ")} on ${statement.resources.join(", ")}, not only the app role's login`,
+            );
+        } else if (principal !== "ApiExecutionRole")
           problems.push(
             `${source} allows ${reads.join(", ")} on ${statement.resources.join(", ")}`,
           );
@@ -1542,7 +1552,10 @@ export const checks: Record<string, Check> = {
         ["AWS/ECS", "CPUUtilization", "SampleCount"],
         ["AWS/RDS", "CPUUtilization"],
         ["AWS/RDS", "DatabaseConnections"],
-        ["AWS/RDS", "FreeStorageSpace"],
+        // Aurora's volume grows on its own: its used bytes, not free space.
+        databaseVariant(graph).aurora
+          ? ["AWS/RDS", "VolumeBytesUsed"]
+          : ["AWS/RDS", "FreeStorageSpace"],
         ["AWS/RDS", "ReadLatency"],
         ["AWS/RDS", "WriteLatency"],
         ["AWS/SQS", "ApproximateNumberOfMessagesVisible"],
