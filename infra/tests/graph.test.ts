@@ -24,6 +24,7 @@ const graphs = {} as Record<
   | "brokenB"
   | "aurora"
   | "proxy"
+  | "auroraStaging"
   | "auroraProxyStaging",
   Evaluation
 >;
@@ -473,6 +474,7 @@ beforeAll(async () => {
     brokenB,
     aurora,
     proxy,
+    auroraStaging,
     auroraProxyStaging,
   ] = await Promise.all([
     evaluate({ stage: "production", ...none }),
@@ -486,6 +488,8 @@ beforeAll(async () => {
     evaluate({ stage: "production", config: copy("B"), ...all }),
     evaluate({ stage: "production", variables: AURORA, secrets }),
     evaluate({ stage: "production", variables: PROXY, secrets }),
+    // Staging's Aurora pauses; with a proxy it cannot.
+    evaluate({ stage: "staging", variables: AURORA, secrets }),
     evaluate({ stage: "staging", variables: { ...AURORA, ...PROXY }, secrets }),
   ]);
   Object.assign(graphs, {
@@ -499,9 +503,10 @@ beforeAll(async () => {
     brokenB,
     aurora,
     proxy,
+    auroraStaging,
     auroraProxyStaging,
   });
-  // Eleven evaluations side by side: ~5 minutes on a loaded 2-core machine.
+  // Twelve evaluations side by side: ~5 minutes on a loaded 2-core machine.
 }, 600_000);
 
 describe.each([
@@ -513,6 +518,7 @@ describe.each([
   ["everything", "production"],
   ["aurora", "production"],
   ["proxy", "production"],
+  ["auroraStaging", "staging"],
   ["auroraProxyStaging", "staging"],
 ] as const)("the %s stage", (graph, kind) => {
   it.each(Object.keys(checks))("%s", (name) => {
@@ -778,8 +784,9 @@ describe("the database switches (ADR 035)", () => {
     );
   });
 
-  it("Aurora and RDS Proxy are priced, idle and at traffic, above the default", () => {
+  it("Aurora and RDS Proxy are priced, idle and at traffic, above the default (a pausing staging Aurora below it)", () => {
     const idle = (graph: Evaluation) => price(graph, 0).idle;
+    expect(idle(graphs.auroraStaging)).toBeLessThan(idle(graphs.staging));
     expect(idle(graphs.aurora)).toBeGreaterThan(idle(graphs.production));
     expect(idle(graphs.proxy) - idle(graphs.production)).toBeCloseTo(21.9 + 0.4, 2);
     expect(price(graphs.aurora, 1e8).atTraffic).toBeGreaterThan(idle(graphs.aurora));
