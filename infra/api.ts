@@ -1,4 +1,4 @@
-import { appDatabaseUrl, DATABASE_SSL, databaseConnection, migration } from "./database";
+import { APP_DATABASE_SSL, appDatabaseUrl, databaseConnection, migration } from "./database";
 import { API_PORT, securityGroups, vpc } from "./network";
 import { API_PATH, originSecret } from "./origin";
 import { deployBounds, overrideParameter, overridePath } from "./scaling-override";
@@ -112,7 +112,7 @@ export const service = new sst.aws.Service("Api", {
     // The base of the links account mail carries (verification, password reset).
     SITE_URL: siteOrigin,
     SLIPWAY_RELEASE: variables.release,
-    DATABASE_SSL,
+    DATABASE_SSL: APP_DATABASE_SSL,
     ...(apiSecrets
       ? {
           // A secret's new value (a rotation) changes the task definition: tasks restart on it.

@@ -5,7 +5,7 @@ import {
   TASK_NAMES,
 } from "../packages/core/src/observability/metric-catalog";
 import { cluster, gateway, service } from "./api";
-import { databaseInstance } from "./database";
+import { databaseCluster, databaseInstance } from "./database";
 import { sizing, variables } from "./stage";
 import { deadLetters, taskQueue, worker } from "./tasks";
 
@@ -127,21 +127,35 @@ export const alarms = !instance
         comparisonOperator: "GreaterThanThreshold",
         ...notify,
       }),
-      new aws.cloudwatch.MetricAlarm("AlarmDatabaseStorage", {
-        alarmDescription:
-          "Database free storage below 2 GB. Check first: that storage autoscaling is growing the volume (RDS events), then the largest tables (the outbox, receipts, sessions: their pruning ran?).",
-        namespace: "AWS/RDS",
-        metricName: "FreeStorageSpace",
-        dimensions: {
-          DBInstanceIdentifier: instance.identifier,
-        },
-        statistic: "Minimum",
-        period: 300,
-        evaluationPeriods: 1,
-        threshold: 2 * 1024 ** 3,
-        comparisonOperator: "LessThanThreshold",
-        ...notify,
-      }),
+      databaseCluster
+        ? // Aurora's volume grows on its own (no free space to run out of): what grows is the bill.
+          new aws.cloudwatch.MetricAlarm("AlarmDatabaseStorage", {
+            alarmDescription: `Aurora volume above ${sizing.database.maxStorageGb} GB (the RDS instance's storage ceiling). Check first: the largest tables (the outbox, receipts, sessions: their pruning ran?).`,
+            namespace: "AWS/RDS",
+            metricName: "VolumeBytesUsed",
+            dimensions: { DBClusterIdentifier: databaseCluster.clusterIdentifier },
+            statistic: "Maximum",
+            period: 3600,
+            evaluationPeriods: 1,
+            threshold: sizing.database.maxStorageGb * 1024 ** 3,
+            comparisonOperator: "GreaterThanThreshold",
+            ...notify,
+          })
+        : new aws.cloudwatch.MetricAlarm("AlarmDatabaseStorage", {
+            alarmDescription:
+              "Database free storage below 2 GB. Check first: that storage autoscaling is growing the volume (RDS events), then the largest tables (the outbox, receipts, sessions: their pruning ran?).",
+            namespace: "AWS/RDS",
+            metricName: "FreeStorageSpace",
+            dimensions: {
+              DBInstanceIdentifier: instance.identifier,
+            },
+            statistic: "Minimum",
+            period: 300,
+            evaluationPeriods: 1,
+            threshold: 2 * 1024 ** 3,
+            comparisonOperator: "LessThanThreshold",
+            ...notify,
+          }),
       new aws.cloudwatch.MetricAlarm("AlarmApiLatency", {
         alarmDescription: `API p99 latency above ${thresholds.p99LatencyMs} ms for 10 minutes. Check first: the dashboard's p99 by route group (which one is slow), then database CPU and read latency, then ECS CPU (scaling at its max?).`,
         // API Gateway's, not the EMF one: one series for the whole API (percentiles of several
@@ -307,15 +321,25 @@ export const dashboard = !instance
               { stat: "Maximum", label: "connections", yAxis: "right" },
             ],
           ]),
-          graph("Database free storage, bytes", [
-            [
-              "AWS/RDS",
-              "FreeStorageSpace",
-              "DBInstanceIdentifier",
-              instance.identifier,
-              { stat: "Minimum", label: "free" },
-            ],
-          ]),
+          databaseCluster
+            ? graph("Aurora volume used, bytes", [
+                [
+                  "AWS/RDS",
+                  "VolumeBytesUsed",
+                  "DBClusterIdentifier",
+                  databaseCluster.clusterIdentifier,
+                  { stat: "Maximum", label: "used" },
+                ],
+              ])
+            : graph("Database free storage, bytes", [
+                [
+                  "AWS/RDS",
+                  "FreeStorageSpace",
+                  "DBInstanceIdentifier",
+                  instance.identifier,
+                  { stat: "Minimum", label: "free" },
+                ],
+              ]),
           graph("Database read / write latency, s", [
             [
               "AWS/RDS",

@@ -1,4 +1,4 @@
-import { baseStage, variables } from "./stage";
+import { baseStage, databaseChoice, variables } from "./stage";
 
 // SST's Vpc always uses this range.
 const VPC_CIDR = "10.0.0.0/16";
@@ -131,6 +131,10 @@ export const securityGroups = {
         }).id,
       )
     : group("DatabaseSecurityGroup", "Slipway Postgres: the API, worker and migrator only"),
+  /** RDS Proxy (SLIPWAY_DB_PROXY): the API and the worker reach the database through it. */
+  proxy: databaseChoice.proxy
+    ? group("DatabaseProxySecurityGroup", "Slipway RDS Proxy: the API and worker only")
+    : undefined,
 };
 
 const toGroup = (
@@ -156,9 +160,16 @@ const toGroup = (
 };
 
 toGroup("GatewayToApi", securityGroups.gatewayLink, securityGroups.api, API_PORT);
-toGroup("ApiToDatabase", securityGroups.api, securityGroups.database, POSTGRES_PORT);
-toGroup("WorkerToDatabase", securityGroups.worker, securityGroups.database, POSTGRES_PORT);
+// With a proxy, the app's processes reach only the proxy, and the proxy the database; the
+// migrator always connects directly (its session advisory lock would pin a proxy connection
+// for the whole run anyway, ADR 035).
+const appTarget = securityGroups.proxy ?? securityGroups.database;
+const via = securityGroups.proxy ? "Proxy" : "Database";
+toGroup(`ApiTo${via}`, securityGroups.api, appTarget, POSTGRES_PORT);
+toGroup(`WorkerTo${via}`, securityGroups.worker, appTarget, POSTGRES_PORT);
 toGroup("MigratorToDatabase", securityGroups.migrator, securityGroups.database, POSTGRES_PORT);
+if (securityGroups.proxy)
+  toGroup("ProxyToDatabase", securityGroups.proxy, securityGroups.database, POSTGRES_PORT);
 
 // With a bastion, `sst tunnel` reaches the database from it (NAT instance #1, in the NAT group):
 // an operator's psql or drizzle-kit studio (README, "Reaching a deployed database"). Without

@@ -3,6 +3,7 @@
  * variables a deployer can set are read here (environment variables at `sst deploy` time).
  */
 
+import { databaseOptions } from "./database-shape";
 import { stageShape } from "./stage-shape";
 
 export const isProduction = $app.stage === "production";
@@ -16,6 +17,12 @@ export const shape = stageShape($app.stage, process.env.SLIPWAY_BASE_STAGE);
 /** The base stage whose VPC and RDS instance this stage reuses, if it shares. */
 export const baseStage = shape.base;
 export const isPreview = shape.kind === "preview";
+
+/**
+ * SLIPWAY_DATABASE (rds | aurora-serverless), SLIPWAY_DB_PROXY, SLIPWAY_DB_BLUE_GREEN: which
+ * database the stage owns and what stands in front of it (infra/database-shape.ts, ADR 035).
+ */
+export const databaseChoice = databaseOptions(process.env, $app.stage, shape);
 
 /**
  * SLIPWAY_BASTION / SLIPWAY_BASTION_CIDR: a bastion only with the one network SSH may come from.

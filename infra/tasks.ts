@@ -5,7 +5,7 @@ import {
   scheduleMessage,
 } from "../packages/core/src/task/queue-policy";
 import { lambdaNodejs } from "./bundling";
-import { appDatabase, DATABASE_SSL, migration } from "./database";
+import { APP_DATABASE_SSL, appDatabase, migration } from "./database";
 import { email, sendPermissions } from "./email";
 import { lambdaOnlyTrust } from "./iam";
 import { securityGroups, vpc } from "./network";
@@ -100,7 +100,7 @@ export const worker = new sst.aws.Function("Worker", {
   ],
   environment: {
     DATABASE_POOL_MAX: String(sizing.worker.poolMax),
-    DATABASE_SSL,
+    DATABASE_SSL: APP_DATABASE_SSL,
     SLIPWAY_RELEASE: variables.release,
     // Account mail (verification, password reset, email change) is written by the worker.
     SITE_URL: siteOrigin,

@@ -155,3 +155,108 @@ describe("ECS services", () => {
     );
   });
 });
+
+describe("Aurora Serverless v2 and RDS Proxy (ADR 035)", () => {
+  const usd = (key: string) => loadPrices().prices[key]?.usd ?? Number.NaN;
+  const month = loadPrices().hoursPerMonth;
+  const round = (n: number) => Math.round(n * 100) / 100;
+  const cluster = (min: number, max: number, pause?: number) =>
+    resource("aws:rds/cluster:Cluster", "AuroraCluster", {
+      clusterIdentifier: "slipway-auroracluster",
+      serverlessv2ScalingConfiguration: {
+        minCapacity: min,
+        maxCapacity: max,
+        ...(pause ? { secondsUntilAutoPause: pause } : {}),
+      },
+    });
+  const member = (name: string) =>
+    resource("aws:rds/clusterInstance:ClusterInstance", name, {
+      clusterIdentifier: "AuroraCluster-id",
+      instanceClass: "db.serverless",
+    });
+  const proxyTo = (target: Record<string, string>) => [
+    resource("aws:rds/proxy:Proxy", "DatabaseProxy", { engineFamily: "POSTGRESQL" }),
+    resource("aws:rds/proxyTarget:ProxyTarget", "DatabaseProxyTarget", {
+      dbProxyName: "DatabaseProxy",
+      ...target,
+    }),
+  ];
+  const lineOf = (report: ReturnType<typeof price>, name: string) =>
+    report.lines.find((l) => l.resource === name);
+
+  it("an instance idles at its minimum ACUs every hour; at traffic it averages load/capacity, never above its maximum", () => {
+    const evaluation = graph(cluster(0.5, 4), member("AuroraInstance"));
+    expect(lineOf(price(evaluation, 0), "AuroraInstance")?.idle).toBe(
+      round(month * 0.5 * usd("aurora.serverlessV2.acuHour")),
+    );
+    // 10 billion requests a month is ~3,800/s: far past 4 ACUs' worth, so it is capped at 4.
+    expect(lineOf(price(evaluation, 1e10), "AuroraInstance")?.atTraffic).toBe(
+      round(month * 4 * usd("aurora.serverlessV2.acuHour")),
+    );
+  });
+
+  it("an auto-paused instance bills only the hours the schedules wake it, at 0.5 ACU", () => {
+    const hourly = resource("aws:scheduler/schedule:Schedule", "Hourly", {
+      scheduleExpression: "rate(1 hour)",
+    });
+    const paused = price(graph(cluster(0, 4, 300), member("AuroraInstance"), hourly), 0);
+    // 730 wakes of 6 minutes (5 idle, 1 working) at 0.5 ACU, a tenth of the always-on figure.
+    expect(lineOf(paused, "AuroraInstance")?.idle).toBe(
+      round(((month * 6) / 60) * 0.5 * usd("aurora.serverlessV2.acuHour")),
+    );
+    const none = price(graph(cluster(0, 4, 300), member("AuroraInstance")), 0);
+    expect(lineOf(none, "AuroraInstance")?.idle).toBe(0);
+  });
+
+  it("the cluster's storage is billed as used, and its I/O per request", () => {
+    const report = price(graph(cluster(0.5, 4), member("AuroraInstance")), 1e6);
+    expect(lineOf(report, "AuroraCluster storage")).toMatchObject({
+      idle: round(5 * usd("aurora.storage.gbMonth")),
+      atTraffic: round(5 * usd("aurora.storage.gbMonth") + 5 * usd("aurora.io.million")),
+    });
+  });
+
+  it("RDS Proxy in front of db.t4g.micro bills its 2 vCPUs (the minimum), busy or not", () => {
+    const db = resource("aws:rds/instance:Instance", "DatabaseInstance", {
+      identifier: "slipway-db",
+      instanceClass: "db.t4g.micro",
+      allocatedStorage: 20,
+    });
+    const report = price(graph(db, ...proxyTo({ dbInstanceIdentifier: "slipway-db" })), 1e8);
+    expect(lineOf(report, "DatabaseProxy")).toMatchObject({
+      idle: round(month * 2 * usd("rdsProxy.provisioned.vcpuHour")),
+      atTraffic: round(month * 2 * usd("rdsProxy.provisioned.vcpuHour")),
+    });
+    expect(round(month * 2 * usd("rdsProxy.provisioned.vcpuHour"))).toBe(21.9);
+  });
+
+  it("RDS Proxy in front of Aurora Serverless bills at least 8 ACUs, more when the cluster runs more", () => {
+    const members = Array.from({ length: 3 }, (_, i) => member(`AuroraInstance${i}`));
+    const evaluation = graph(
+      cluster(0.5, 4),
+      ...members,
+      ...proxyTo({ dbClusterIdentifier: "slipway-auroracluster" }),
+    );
+    const idle = lineOf(price(evaluation, 0), "DatabaseProxy");
+    expect(idle?.idle).toBe(round(month * 8 * usd("rdsProxy.serverless.acuHour")));
+    // Three instances at their 4 ACU maximum: 12 ACUs, above the minimum.
+    expect(lineOf(price(evaluation, 1e10), "DatabaseProxy")?.atTraffic).toBe(
+      round(month * 12 * usd("rdsProxy.serverless.acuHour")),
+    );
+  });
+
+  it("fails on a proxy with no target, or in front of an instance class it has no vCPU count for", () => {
+    const [proxy] = proxyTo({});
+    expect(() => price(graph(proxy as EvaluatedResource), 0)).toThrow(
+      "DatabaseProxy: no aws:rds/proxyTarget:ProxyTarget names it",
+    );
+    const big = resource("aws:rds/instance:Instance", "Big", {
+      identifier: "big",
+      instanceClass: "db.r7g.large",
+      allocatedStorage: 20,
+    });
+    expect(() => price(graph(big, ...proxyTo({ dbInstanceIdentifier: "big" })), 0)).toThrow(
+      'no price "rds.db.r7g.large',
+    );
+  });
+});

@@ -17,9 +17,21 @@ import { checks, type StageKind, violations } from "./invariants";
  */
 
 const graphs = {} as Record<
-  StageKind | "devPreview" | "everything" | "brokenA" | "brokenB",
+  | StageKind
+  | "devPreview"
+  | "everything"
+  | "brokenA"
+  | "brokenB"
+  | "aurora"
+  | "proxy"
+  | "auroraStaging"
+  | "auroraProxyStaging",
   Evaluation
 >;
+
+/** The database switches of ADR 035, each evaluated as a stage would deploy them. */
+const AURORA = { SLIPWAY_DATABASE: "aurora-serverless" };
+const PROXY = { SLIPWAY_DB_PROXY: "true" };
 
 /** A pull request's preview stage (ADR 026): it shares staging's VPC and RDS instance. */
 const PREVIEW = "pr-42";
@@ -262,8 +274,8 @@ const breakages = [
   {
     copy: "B",
     file: "infra/network.ts",
-    from: 'toGroup("ApiToDatabase", securityGroups.api, securityGroups.database, POSTGRES_PORT);',
-    to: 'toGroup("ApiToDatabase", securityGroups.api, securityGroups.database, POSTGRES_PORT); new aws.vpc.SecurityGroupIngressRule("Wide", { securityGroupId: securityGroups.database.id, cidrIpv4: VPC_CIDR, ipProtocol: "tcp", fromPort: 5432, toPort: 5432 });',
+    from: 'toGroup("MigratorToDatabase", securityGroups.migrator, securityGroups.database, POSTGRES_PORT);',
+    to: 'toGroup("MigratorToDatabase", securityGroups.migrator, securityGroups.database, POSTGRES_PORT); new aws.vpc.SecurityGroupIngressRule("Wide", { securityGroupId: securityGroups.database.id, cidrIpv4: VPC_CIDR, ipProtocol: "tcp", fromPort: 5432, toPort: 5432 });',
     caught: "the database's group admits tcp 5432-5432 from 10.0.0.0/16",
   },
   {
@@ -395,8 +407,8 @@ const breakages = [
   {
     copy: "A",
     file: "infra/monitoring.ts",
-    from: '"FreeStorageSpace",\n              "DBInstanceIdentifier",\n              instance.identifier,',
-    to: '"FreeStorageSpace",\n              "DBInstanceIdentifier",\n              "slipway-db",',
+    from: '"FreeStorageSpace",\n                  "DBInstanceIdentifier",\n                  instance.identifier,',
+    to: '"FreeStorageSpace",\n                  "DBInstanceIdentifier",\n                  "slipway-db",',
     caught:
       'widget "Database free storage, bytes": AWS/RDS FreeStorageSpace DBInstanceIdentifier slipway-db names no resource in the graph',
   },
@@ -480,18 +492,35 @@ beforeAll(async () => {
     );
   const none = { variables: {}, secrets };
   const all = { variables: everyVariable, secrets };
-  const [production, staging, preview, dev, devPreview, everything, brokenA, brokenB] =
-    await Promise.all([
-      evaluate({ stage: "production", ...none }),
-      evaluate({ stage: "staging", ...none }),
-      evaluate({ stage: PREVIEW, ...none }),
-      evaluate({ stage: "staging", dev: true, ...none }),
-      // A developer's `sst dev` (a preview's: on staging's VPC, the embedded database).
-      evaluate({ stage: "frank", dev: true, ...none }),
-      evaluate({ stage: "production", ...all }),
-      evaluate({ stage: "production", config: copy("A"), ...all }),
-      evaluate({ stage: "production", config: copy("B"), ...all }),
-    ]);
+  const [
+    production,
+    staging,
+    preview,
+    dev,
+    devPreview,
+    everything,
+    brokenA,
+    brokenB,
+    aurora,
+    proxy,
+    auroraStaging,
+    auroraProxyStaging,
+  ] = await Promise.all([
+    evaluate({ stage: "production", ...none }),
+    evaluate({ stage: "staging", ...none }),
+    evaluate({ stage: PREVIEW, ...none }),
+    evaluate({ stage: "staging", dev: true, ...none }),
+    // A developer's `sst dev` (a preview's: on staging's VPC, the embedded database).
+    evaluate({ stage: "frank", dev: true, ...none }),
+    evaluate({ stage: "production", ...all }),
+    evaluate({ stage: "production", config: copy("A"), ...all }),
+    evaluate({ stage: "production", config: copy("B"), ...all }),
+    evaluate({ stage: "production", variables: AURORA, secrets }),
+    evaluate({ stage: "production", variables: PROXY, secrets }),
+    // Staging's Aurora pauses; with a proxy it cannot.
+    evaluate({ stage: "staging", variables: AURORA, secrets }),
+    evaluate({ stage: "staging", variables: { ...AURORA, ...PROXY }, secrets }),
+  ]);
   Object.assign(graphs, {
     production,
     staging,
@@ -501,8 +530,12 @@ beforeAll(async () => {
     everything,
     brokenA,
     brokenB,
+    aurora,
+    proxy,
+    auroraStaging,
+    auroraProxyStaging,
   });
-  // Eight evaluations side by side: ~4 minutes on a loaded 2-core machine.
+  // Twelve evaluations side by side: ~5 minutes on a loaded 2-core machine.
 }, 600_000);
 
 describe.each([
@@ -512,6 +545,10 @@ describe.each([
   ["dev", "dev"],
   ["devPreview", "dev"],
   ["everything", "production"],
+  ["aurora", "production"],
+  ["proxy", "production"],
+  ["auroraStaging", "staging"],
+  ["auroraProxyStaging", "staging"],
 ] as const)("the %s stage", (graph, kind) => {
   it.each(Object.keys(checks))("%s", (name) => {
     const found = violations(graphs[graph], kind).filter((v) => v.startsWith(`${name}: `));
@@ -717,4 +754,149 @@ describe("cost", () => {
     expect(report.idle).toBeGreaterThan(budgets.production);
     expect(grown(report, readBaseline()).join("\n")).toMatch(/VpcNatGateway1: \$0\.00 -> \$32\.85/);
   });
+});
+
+describe("the database switches (ADR 035)", () => {
+  const types = (e: Evaluation) => new Set(e.resources.filter((r) => !r.read).map((r) => r.type));
+  const changed = (
+    graph: Evaluation,
+    name: string,
+    change: (inputs: Record<string, unknown>) => Record<string, unknown>,
+  ) => ({
+    ...graph,
+    resources: graph.resources.map((r) =>
+      r.name === name ? { ...r, inputs: change(structuredClone(r.inputs)) } : r,
+    ),
+  });
+  const found = (graph: Evaluation, kind: StageKind) => violations(graph, kind).join("\n");
+
+  it("each variable set has the resources it names and none of the others", () => {
+    const rds = "aws:rds/instance:Instance";
+    const cluster = "aws:rds/cluster:Cluster";
+    const proxy = "aws:rds/proxy:Proxy";
+    expect([rds, cluster, proxy].map((t) => types(graphs.production).has(t))).toEqual([
+      true,
+      false,
+      false,
+    ]);
+    expect([rds, cluster, proxy].map((t) => types(graphs.aurora).has(t))).toEqual([
+      false,
+      true,
+      false,
+    ]);
+    expect([rds, cluster, proxy].map((t) => types(graphs.proxy).has(t))).toEqual([
+      true,
+      false,
+      true,
+    ]);
+    expect([rds, cluster, proxy].map((t) => types(graphs.auroraProxyStaging).has(t))).toEqual([
+      false,
+      true,
+      true,
+    ]);
+  });
+
+  it("the app role goes through the proxy, the migrator never does", () => {
+    const link = (graph: Evaluation, name: string) =>
+      graph.resources.find((r) => r.name === `${name}LinkRef`)?.inputs.properties as {
+        host?: string;
+      };
+    expect(link(graphs.proxy, "AppDatabase").host).toBe(
+      "DatabaseProxy.proxy-mock.rds.amazonaws.com",
+    );
+    expect(link(graphs.proxy, "Database").host).toBe("DatabaseInstance.mock.rds.amazonaws.com");
+    expect(link(graphs.aurora, "AppDatabase").host).toBe(
+      "AuroraCluster.cluster-mock.rds.amazonaws.com",
+    );
+    expect(link(graphs.auroraProxyStaging, "Database").host).toBe(
+      "AuroraCluster.cluster-mock.rds.amazonaws.com",
+    );
+  });
+
+  it("Aurora and RDS Proxy are priced, idle and at traffic, above the default (a pausing staging Aurora below it)", () => {
+    const idle = (graph: Evaluation) => price(graph, 0).idle;
+    expect(idle(graphs.auroraStaging)).toBeLessThan(idle(graphs.staging));
+    expect(idle(graphs.aurora)).toBeGreaterThan(idle(graphs.production));
+    expect(idle(graphs.proxy) - idle(graphs.production)).toBeCloseTo(21.9 + 0.4, 2);
+    expect(price(graphs.aurora, 1e8).atTraffic).toBeGreaterThan(idle(graphs.aurora));
+  });
+
+  it.each([
+    [
+      "an Aurora instance reachable from the internet",
+      () => changed(graphs.aurora, "AuroraInstance", (i) => ({ ...i, publiclyAccessible: true })),
+      "AuroraInstance is publicly accessible",
+    ],
+    [
+      "Aurora's TLS requirement dropped",
+      () =>
+        changed(graphs.aurora, "AuroraClusterParameterGroup", (i) => ({ ...i, parameters: [] })),
+      "Aurora rds.force_ssl is unset, not 1",
+    ],
+    [
+      "production's Aurora set to pause",
+      () =>
+        changed(graphs.aurora, "AuroraCluster", (i) => ({
+          ...i,
+          serverlessv2ScalingConfiguration: {
+            minCapacity: 0,
+            maxCapacity: 4,
+            secondsUntilAutoPause: 300,
+          },
+        })),
+      "Aurora capacity 0-4 ACU, expected 0.5-4",
+    ],
+    [
+      "a proxy that takes plaintext logins",
+      () => changed(graphs.proxy, "DatabaseProxy", (i) => ({ ...i, requireTls: false })),
+      "the proxy accepts plaintext logins",
+    ],
+    [
+      "a proxy in the VPC's default group",
+      () =>
+        changed(graphs.proxy, "DatabaseProxy", (i) => ({
+          ...i,
+          vpcSecurityGroupIds: ["VpcSecurityGroup-id"],
+        })),
+      "the proxy is in [VpcSecurityGroup], not its own group",
+    ],
+    [
+      "the API reaching the database around the proxy",
+      () =>
+        changed(graphs.proxy, "ApiToProxyIngress", (i) => ({
+          ...i,
+          securityGroupId: "DatabaseSecurityGroup-id",
+        })),
+      "the database's group admits tcp 5432-5432 from ApiSecurityGroup",
+    ],
+    [
+      "the app role connecting to the instance itself",
+      () =>
+        changed(graphs.proxy, "AppDatabaseLinkRef", (i) => ({
+          ...i,
+          properties: {
+            ...(i.properties as object),
+            host: "DatabaseInstance.mock.rds.amazonaws.com",
+          },
+        })),
+      "AppDatabase connects to DatabaseInstance.mock.rds.amazonaws.com, not the proxy",
+    ],
+  ] as const)("%s is caught", (_what, broken, caught) => {
+    expect(found(broken(), "production")).toContain(caught);
+  });
+
+  it("a proxy the stage variables did not ask for is caught (its cost)", () => {
+    const planted = graphs.proxy.resources.filter((r) => r.type === "aws:rds/proxy:Proxy");
+    const broken = {
+      ...graphs.production,
+      resources: [...graphs.production.resources, ...planted],
+    };
+    expect(found(broken, "production")).toContain("1 RDS Proxy with SLIPWAY_DB_PROXY=false (cost)");
+  });
+
+  it("a preview sharing staging's database may not choose one, naming the variable", async () => {
+    await expect(evaluate({ stage: PREVIEW, variables: AURORA, secrets })).rejects.toThrow(
+      "SLIPWAY_DATABASE: pr-42 shares staging's database",
+    );
+  }, 120_000);
 });

@@ -71,6 +71,27 @@ function personAlarms(graph: Graph): EvaluatedResource[] {
   });
 }
 
+/** The database the stage variables chose (infra/database-shape.ts): engine and proxy. */
+function databaseVariant(graph: Graph): { aurora: boolean; proxy: boolean } {
+  const vars = graph.evaluation.variables;
+  return {
+    aurora: vars.SLIPWAY_DATABASE === "aurora-serverless",
+    proxy: vars.SLIPWAY_DB_PROXY === "true",
+  };
+}
+
+/** Whether a subnet group's subnets are all private ones of the graph (and there are some). */
+function privateSubnetGroup(graph: Graph, groupName: unknown): string | undefined {
+  const group = graph
+    .all("aws:rds/subnetGroup:SubnetGroup")
+    .find((g) => input(g, "name") === groupName);
+  const subnets = group ? input<string[]>(group, "subnetIds") : [];
+  const privateIDs = graph.privateSubnetIDs;
+  return subnets.length === 0 || subnets.some((id) => !privateIDs.has(id))
+    ? `subnet group is not private-only: ${subnets.join(", ")}`
+    : undefined;
+}
+
 const DATA_SERVICES = [
   "s3",
   "sqs",
@@ -416,7 +437,13 @@ function metricRefProblems(graph: Graph, ref: MetricRef): string[] {
       ClusterName: names("aws:ecs/cluster:Cluster"),
       ServiceName: names("aws:ecs/service:Service"),
     },
-    "AWS/RDS": { DBInstanceIdentifier: names("aws:rds/instance:Instance", "identifier") },
+    "AWS/RDS": {
+      DBInstanceIdentifier: [
+        ...names("aws:rds/instance:Instance", "identifier"),
+        ...names("aws:rds/clusterInstance:ClusterInstance", "identifier"),
+      ],
+      DBClusterIdentifier: names("aws:rds/cluster:Cluster", "clusterIdentifier"),
+    },
     "AWS/SQS": { QueueName: names("aws:sqs/queue:Queue") },
     "AWS/Lambda": { FunctionName: names("aws:lambda/function:Function") },
   };
@@ -467,50 +494,190 @@ export const checks: Record<string, Check> = {
       : [`${kind}: protect=${protect} removal=${removal}`];
   },
 
-  "database: RDS only when deployed; private, encrypted, backed up, multi-AZ only in production": (
-    graph,
-    kind,
-  ) => {
-    const instances = graph.all("aws:rds/instance:Instance");
-    if (kind === "dev")
-      return instances.length === 0 ? [] : ["sst dev must use the local database, not RDS"];
-    // A preview's database is on its base's instance (the sharing check says which).
-    if (kind === "preview")
-      return instances.length === 0
-        ? []
-        : [`a preview creates ${instances.length} RDS instance(s)`];
-    if (instances.length !== 1) return [`expected one RDS instance, found ${instances.length}`];
-    const db = instances[0] as EvaluatedResource;
-    const problems: string[] = [];
-    if (input(db, "publiclyAccessible") !== false) problems.push("RDS is publicly accessible");
-    if (input(db, "storageEncrypted") !== true) problems.push("RDS storage is not encrypted");
-    if (input(db, "engineVersion") !== "17")
-      problems.push(`RDS engine ${input(db, "engineVersion")}, expected 17`);
-    if (input(db, "instanceClass") !== "db.t4g.micro")
-      problems.push(`RDS class ${input(db, "instanceClass")}`);
-    if ((input<number>(db, "backupRetentionPeriod") ?? 0) < 7)
-      problems.push("RDS backups kept < 7 days");
-    if (input(db, "multiAz") !== (kind === "production"))
-      problems.push(`RDS multiAz=${input(db, "multiAz")} on ${kind}`);
-    if (input(db, "deletionProtection") !== (kind === "production")) {
-      problems.push(`RDS deletionProtection=${input(db, "deletionProtection")} on ${kind}`);
-    }
-    const group = graph
-      .all("aws:rds/subnetGroup:SubnetGroup")
-      .find((g) => input(g, "name") === input(db, "dbSubnetGroupName"));
-    const subnets = group ? input<string[]>(group, "subnetIds") : [];
-    const privateIDs = graph.privateSubnetIDs;
-    if (subnets.length === 0 || subnets.some((id) => !privateIDs.has(id))) {
-      problems.push(`RDS subnet group is not private-only: ${subnets.join(", ")}`);
-    }
-    if (graph.one("aws:rds/proxy:Proxy")) problems.push("RDS Proxy is present (cost)");
-    return problems;
-  },
+  "database: RDS (or Aurora Serverless v2 with SLIPWAY_DATABASE=aurora-serverless) only when deployed; private, encrypted, backed up, highly available only in production; RDS Proxy only with SLIPWAY_DB_PROXY=true":
+    (graph, kind) => {
+      const instances = graph.all("aws:rds/instance:Instance");
+      const clusters = graph.all("aws:rds/cluster:Cluster");
+      const proxies = graph.all("aws:rds/proxy:Proxy");
+      const owned = instances.length + clusters.length + proxies.length;
+      if (kind === "dev")
+        return owned === 0 ? [] : ["sst dev must use the local database, not RDS"];
+      // A preview's database is on its base's instance (the sharing check says which).
+      if (kind === "preview")
+        return owned === 0
+          ? []
+          : [`a preview creates ${owned} RDS instance(s), cluster(s), proxies`];
+      const variant = databaseVariant(graph);
+      const problems: string[] = [];
+      if (proxies.length !== (variant.proxy ? 1 : 0))
+        problems.push(
+          `${proxies.length} RDS Proxy with SLIPWAY_DB_PROXY=${variant.proxy}${variant.proxy ? "" : " (cost)"}`,
+        );
+      if (variant.aurora) {
+        if (instances.length > 0) problems.push("an RDS instance beside the Aurora cluster");
+        if (clusters.length !== 1)
+          return [...problems, `expected one Aurora cluster, found ${clusters.length}`];
+        const cluster = clusters[0] as EvaluatedResource;
+        const members = graph.all("aws:rds/clusterInstance:ClusterInstance");
+        if (
+          input(cluster, "engine") !== "aurora-postgresql" ||
+          input(cluster, "engineVersion") !== "17"
+        )
+          problems.push(
+            `Aurora engine ${input(cluster, "engine")} ${input(cluster, "engineVersion")}`,
+          );
+        if (input(cluster, "storageEncrypted") !== true)
+          problems.push("Aurora storage is not encrypted");
+        if ((input<number>(cluster, "backupRetentionPeriod") ?? 0) < 7)
+          problems.push("Aurora backups kept < 7 days");
+        if (input(cluster, "deletionProtection") !== (kind === "production"))
+          problems.push(
+            `Aurora deletionProtection=${input(cluster, "deletionProtection")} on ${kind}`,
+          );
+        if (kind === "production" && input(cluster, "skipFinalSnapshot") !== false)
+          problems.push("production's Aurora cluster keeps no final snapshot");
+        // Stated capacity (ADR 035): production never pauses; a proxy keeps it from pausing.
+        const scaling = input<{
+          minCapacity: number;
+          maxCapacity: number;
+          secondsUntilAutoPause?: number;
+        }>(cluster, "serverlessv2ScalingConfiguration");
+        const pauses = kind !== "production" && !variant.proxy;
+        const wantMin = pauses ? 0 : 0.5;
+        if (scaling?.minCapacity !== wantMin || scaling?.maxCapacity !== 4)
+          problems.push(
+            `Aurora capacity ${scaling?.minCapacity}-${scaling?.maxCapacity} ACU, expected ${wantMin}-4`,
+          );
+        if (pauses !== (scaling?.secondsUntilAutoPause !== undefined))
+          problems.push(
+            `Aurora auto-pause after ${scaling?.secondsUntilAutoPause ?? "never"} on ${kind}`,
+          );
+        if (members.length !== (kind === "production" ? 2 : 1))
+          problems.push(`${members.length} Aurora instance(s) on ${kind}`);
+        for (const member of members) {
+          if (input(member, "instanceClass") !== "db.serverless")
+            problems.push(`${member.name} is ${input(member, "instanceClass")}, not db.serverless`);
+          if (input(member, "publiclyAccessible") !== false)
+            problems.push(`${member.name} is publicly accessible`);
+        }
+        const subnets = privateSubnetGroup(graph, input(cluster, "dbSubnetGroupName"));
+        if (subnets) problems.push(`Aurora ${subnets}`);
+        return problems;
+      }
+      if (clusters.length > 0)
+        problems.push("an Aurora cluster without SLIPWAY_DATABASE=aurora-serverless");
+      if (instances.length !== 1)
+        return [...problems, `expected one RDS instance, found ${instances.length}`];
+      const db = instances[0] as EvaluatedResource;
+      if (input(db, "publiclyAccessible") !== false) problems.push("RDS is publicly accessible");
+      if (input(db, "storageEncrypted") !== true) problems.push("RDS storage is not encrypted");
+      if (input(db, "engineVersion") !== "17")
+        problems.push(`RDS engine ${input(db, "engineVersion")}, expected 17`);
+      if (input(db, "instanceClass") !== "db.t4g.micro")
+        problems.push(`RDS class ${input(db, "instanceClass")}`);
+      if ((input<number>(db, "backupRetentionPeriod") ?? 0) < 7)
+        problems.push("RDS backups kept < 7 days");
+      if (input(db, "multiAz") !== (kind === "production"))
+        problems.push(`RDS multiAz=${input(db, "multiAz")} on ${kind}`);
+      if (input(db, "deletionProtection") !== (kind === "production")) {
+        problems.push(`RDS deletionProtection=${input(db, "deletionProtection")} on ${kind}`);
+      }
+      const blueGreen = graph.evaluation.variables.SLIPWAY_DB_BLUE_GREEN === "true";
+      if ((input<{ enabled?: boolean }>(db, "blueGreenUpdate")?.enabled ?? false) !== blueGreen)
+        problems.push(
+          `RDS blue/green updates ${blueGreen ? "off" : "on"} with SLIPWAY_DB_BLUE_GREEN=${blueGreen}`,
+        );
+      const subnets = privateSubnetGroup(graph, input(db, "dbSubnetGroupName"));
+      if (subnets) problems.push(`RDS ${subnets}`);
+      return problems;
+    },
+
+  "database proxy (SLIPWAY_DB_PROXY=true): in the private subnets, in its own security group, TLS required, logging the app role in with a secret only its own role reads, in front of this stage's database":
+    (graph, kind) => {
+      const proxy = graph.one("aws:rds/proxy:Proxy");
+      if (!proxy || kind === "dev" || kind === "preview") return [];
+      const problems: string[] = [];
+      const subnets = input<string[]>(proxy, "vpcSubnetIds") ?? [];
+      const privateIDs = graph.privateSubnetIDs;
+      if (subnets.length === 0 || subnets.some((id) => !privateIDs.has(id)))
+        problems.push(`the proxy is not in private subnets only: ${subnets.join(", ")}`);
+      const groups = (input<string[]>(proxy, "vpcSecurityGroupIds") ?? []).map(idName);
+      if (groups.join() !== "DatabaseProxySecurityGroup")
+        problems.push(
+          `the proxy is in [${groups.join(", ") || "the VPC default"}], not its own group`,
+        );
+      if (input(proxy, "requireTls") !== true) problems.push("the proxy accepts plaintext logins");
+      const auths = input<{ secretArn?: string; authScheme?: string }[]>(proxy, "auths") ?? [];
+      const secret = graph.one("aws:secretsmanager/secret:Secret", "DatabaseProxyAppSecret");
+      if (!secret || auths.length !== 1 || auths[0]?.secretArn !== graph.arn(secret))
+        problems.push(
+          `the proxy logs in with ${auths.map((a) => a.secretArn).join(", ")}, not the app role's secret only`,
+        );
+      const version = graph.one(
+        "aws:secretsmanager/secretVersion:SecretVersion",
+        "DatabaseProxyAppSecretVersion",
+      );
+      const login = JSON.parse(String(version ? input(version, "secretString") : "{}")) as Record<
+        string,
+        string
+      >;
+      const app = linkProperties(graph, "AppDatabase");
+      if (login.username !== app?.username || login.password !== app?.password)
+        problems.push(`the proxy's secret holds ${login.username}, not the app role's login`);
+      for (const { principal, statement } of grants(graph))
+        if (
+          secret &&
+          statement.resources.includes(graph.arn(secret)) &&
+          principal !== "DatabaseProxyRole"
+        )
+          problems.push(`${principal} may read the proxy's secret`);
+      const target = graph.one("aws:rds/proxyTarget:ProxyTarget");
+      const cluster = graph.one("aws:rds/cluster:Cluster");
+      const instance = graph.one("aws:rds/instance:Instance");
+      const targets = target
+        ? [input(target, "dbClusterIdentifier"), input(target, "dbInstanceIdentifier")].filter(
+            Boolean,
+          )
+        : [];
+      const expected = cluster
+        ? input(cluster, "clusterIdentifier")
+        : instance && input(instance, "identifier");
+      if (targets.length !== 1 || targets[0] !== expected)
+        problems.push(`the proxy's target is ${targets.join(", ") || "nothing"}, not ${expected}`);
+      return problems;
+    },
 
   "database: TLS required (rds.force_ssl=1), storage grows to 100 GB on its own, minor versions applied, its own security group":
     (graph, kind) => {
       // A preview's instance is its base's, checked on the base's own graph (staging).
       if (kind === "dev" || kind === "preview") return [];
+      if (databaseVariant(graph).aurora) {
+        // Aurora: TLS in the cluster's parameter group, no disk to grow (its volume does).
+        const cluster = graph.one("aws:rds/cluster:Cluster");
+        if (!cluster) return ["no Aurora cluster"];
+        const problems: string[] = [];
+        const group = graph
+          .all("aws:rds/clusterParameterGroup:ClusterParameterGroup")
+          .find((g) => input(g, "name") === input(cluster, "dbClusterParameterGroupName"));
+        const forceSsl = (
+          input<{ name: string; value: string }[]>(group ?? cluster, "parameters") ?? []
+        )
+          .filter((p) => p.name === "rds.force_ssl")
+          .map((p) => p.value);
+        if (forceSsl.join() !== "1")
+          problems.push(
+            `Aurora rds.force_ssl is ${forceSsl.join() || "unset"}, not 1: plaintext logins work`,
+          );
+        for (const member of graph.all("aws:rds/clusterInstance:ClusterInstance"))
+          if (input(member, "autoMinorVersionUpgrade") !== true)
+            problems.push(`${member.name}: minor version upgrades are off`);
+        const groups = (input<string[]>(cluster, "vpcSecurityGroupIds") ?? []).map(idName);
+        if (groups.join() !== "DatabaseSecurityGroup")
+          problems.push(
+            `Aurora is in security groups [${groups.join(", ") || "the VPC default"}], not its own`,
+          );
+        return problems;
+      }
       const db = graph.one("aws:rds/instance:Instance");
       if (!db) return ["no RDS instance"];
       const problems: string[] = [];
@@ -543,7 +710,30 @@ export const checks: Record<string, Check> = {
       const rules = securityGroupRules(graph);
       const ingress = (group: string) =>
         rules.filter((r) => r.group === group && r.direction === "ingress");
-      const expected = ["ApiSecurityGroup", "MigratorSecurityGroup", "WorkerSecurityGroup"];
+      // With RDS Proxy the API and the worker reach the proxy, and only it (and the migrator)
+      // the database.
+      const proxied = graph.one(
+        "aws:ec2/securityGroup:SecurityGroup",
+        "DatabaseProxySecurityGroup",
+      );
+      const appGroups = ["ApiSecurityGroup", "WorkerSecurityGroup"];
+      const expected = proxied
+        ? ["DatabaseProxySecurityGroup", "MigratorSecurityGroup"]
+        : [...appGroups, "MigratorSecurityGroup"];
+      if (proxied) {
+        const proxyIngress = ingress("DatabaseProxySecurityGroup");
+        for (const rule of proxyIngress)
+          if (
+            rule.protocol !== "tcp" ||
+            rule.fromPort !== 5432 ||
+            rule.toPort !== 5432 ||
+            !appGroups.includes(rule.peer ?? "")
+          )
+            problems.push(`the proxy's group admits ${describeRule(rule)}`);
+        for (const peer of appGroups)
+          if (!proxyIngress.some((r) => r.peer === peer && r.fromPort === 5432))
+            problems.push(`the proxy's group does not admit ${peer} on 5432`);
+      }
       // A preview adds its groups to the group of its base's instance (rules it owns).
       const baseGroup = graph
         .reads("aws:ec2/securityGroup:SecurityGroup")
@@ -1171,14 +1361,24 @@ export const checks: Record<string, Check> = {
         else if (!valueOk(String(input(parameter, "value"))))
           problems.push(`${name}'s parameter does not hold what the API needs`);
       }
-      // Who may read the secret stores: the API's execution role, its three parameters.
+      // Who may read the secret stores: the API's execution role, its three parameters; with
+      // RDS Proxy, the proxy's role, the app role's login it authenticates clients with.
       const arns = [...ecsSecrets.values()].sort();
+      const proxySecret = graph.one("aws:secretsmanager/secret:Secret", "DatabaseProxyAppSecret");
       for (const { principal, source, statement } of grants(graph)) {
         const reads = statement.actions.filter((a) =>
           SECRET_READS.some((read) => iamMatches(a, read)),
         );
         if (reads.length === 0) continue;
-        if (principal !== "ApiExecutionRole")
+        if (principal === "DatabaseProxyRole" && proxySecret) {
+          if (
+            reads.join() !== "secretsmanager:GetSecretValue" ||
+            statement.resources.join() !== graph.arn(proxySecret)
+          )
+            problems.push(
+              `the proxy's role reads ${reads.join(", ")} on ${statement.resources.join(", ")}, not only the app role's login`,
+            );
+        } else if (principal !== "ApiExecutionRole")
           problems.push(
             `${source} allows ${reads.join(", ")} on ${statement.resources.join(", ")}`,
           );
@@ -1190,19 +1390,25 @@ export const checks: Record<string, Check> = {
       return problems;
     },
 
-  "database access: the API, the worker and the migrator use TLS (DATABASE_SSL=rds; off under sst dev); the worker links the app role, only the migrator the owner":
+  "database access: the API, the worker and the migrator use TLS (DATABASE_SSL=rds, verify through RDS Proxy; off under sst dev); the worker links the app role, only the migrator the owner; the app role's host is the proxy's with one, else the owner's":
     (graph, kind) => {
       const problems: string[] = [];
+      const proxy = graph.one("aws:rds/proxy:Proxy");
       const ssl = kind === "dev" ? "off" : "rds";
-      for (const name of ["WorkerFunction", "MigratorFunction"]) {
+      // The proxy's certificate is ACM's (Amazon's public roots), not the RDS CA's.
+      const appSsl = proxy ? "verify" : ssl;
+      for (const [name, want] of [
+        ["WorkerFunction", appSsl],
+        ["MigratorFunction", ssl],
+      ] as const) {
         const env = lambdaEnv(graph.one("aws:lambda/function:Function", name));
-        if (env.DATABASE_SSL !== ssl)
-          problems.push(`${name} has DATABASE_SSL=${env.DATABASE_SSL}, expected ${ssl}`);
+        if (env.DATABASE_SSL !== want)
+          problems.push(`${name} has DATABASE_SSL=${env.DATABASE_SSL}, expected ${want}`);
       }
       const [container] = containers(graph);
       const apiSsl = container?.environment?.find((e) => e.name === "DATABASE_SSL")?.value;
-      if (kind !== "dev" && apiSsl !== ssl)
-        problems.push(`the API has DATABASE_SSL=${apiSsl}, expected ${ssl}`);
+      if (kind !== "dev" && apiSsl !== appSsl)
+        problems.push(`the API has DATABASE_SSL=${apiSsl}, expected ${appSsl}`);
       const links = graph.evaluation.functionLinks;
       if (!links.Worker?.includes("AppDatabase") || links.Worker.includes("Database"))
         problems.push(`the worker links ${links.Worker?.join(", ")}: AppDatabase, not Database`);
@@ -1211,8 +1417,29 @@ export const checks: Record<string, Check> = {
       const app = linkProperties(graph, "AppDatabase");
       const owner = linkProperties(graph, "Database");
       if (!app || !owner) return [...problems, "no AppDatabase or Database link"];
-      for (const key of ["host", "port", "database"])
+      for (const key of ["port", "database"])
         if (app[key] !== owner[key]) problems.push(`AppDatabase's ${key} is not the database's`);
+      const appHost = proxy ? `${proxy.name}.proxy-mock.rds.amazonaws.com` : owner.host;
+      if (app.host !== appHost)
+        problems.push(
+          `AppDatabase connects to ${app.host}, not ${proxy ? "the proxy" : "the database"} (${appHost})`,
+        );
+      // The owner migrates directly: never through a proxy (ADR 035).
+      const server =
+        graph.one("aws:rds/cluster:Cluster") ??
+        graph.one("aws:rds/instance:Instance") ??
+        graph.reads("aws:rds/instance:Instance")[0];
+      const serverHost =
+        server &&
+        (server.read
+          ? input(server, "address")
+          : server.type.includes("cluster")
+            ? `${server.name}.cluster-mock.rds.amazonaws.com`
+            : `${server.name}.mock.rds.amazonaws.com`);
+      if (kind !== "dev" && owner.host !== serverHost)
+        problems.push(
+          `the Database link (the migrator) connects to ${owner.host}, not the database itself (${serverHost})`,
+        );
       if (kind === "dev") {
         if (app.username !== owner.username || app.password !== owner.password)
           problems.push("under sst dev the app role should be the local dev user");
@@ -1332,12 +1559,19 @@ export const checks: Record<string, Check> = {
           "database CPU > 80%",
           (a) => input(a, "metricName") === "CPUUtilization" && input(a, "threshold") === 80,
         ],
-        [
-          "database free storage < 2 GB",
-          (a) =>
-            input(a, "metricName") === "FreeStorageSpace" &&
-            input(a, "threshold") === 2 * 1024 ** 3,
-        ],
+        databaseVariant(graph).aurora
+          ? [
+              "Aurora volume > 100 GB",
+              (a) =>
+                input(a, "metricName") === "VolumeBytesUsed" &&
+                input(a, "threshold") === 100 * 1024 ** 3,
+            ]
+          : [
+              "database free storage < 2 GB",
+              (a) =>
+                input(a, "metricName") === "FreeStorageSpace" &&
+                input(a, "threshold") === 2 * 1024 ** 3,
+            ],
         [
           "API p99 latency for 10 minutes",
           (a) =>
@@ -1437,7 +1671,10 @@ export const checks: Record<string, Check> = {
         ["AWS/ECS", "CPUUtilization", "SampleCount"],
         ["AWS/RDS", "CPUUtilization"],
         ["AWS/RDS", "DatabaseConnections"],
-        ["AWS/RDS", "FreeStorageSpace"],
+        // Aurora's volume grows on its own: its used bytes, not free space.
+        databaseVariant(graph).aurora
+          ? ["AWS/RDS", "VolumeBytesUsed"]
+          : ["AWS/RDS", "FreeStorageSpace"],
         ["AWS/RDS", "ReadLatency"],
         ["AWS/RDS", "WriteLatency"],
         ["AWS/SQS", "ApproximateNumberOfMessagesVisible"],
@@ -1767,6 +2004,8 @@ export const checks: Record<string, Check> = {
         "aws:ec2/eip:Eip",
         "aws:ec2/natGateway:NatGateway",
         "aws:rds/instance:Instance",
+        "aws:rds/cluster:Cluster",
+        "aws:rds/clusterInstance:ClusterInstance",
         "aws:rds/proxy:Proxy",
       ])
         for (const own of graph.all(type)) problems.push(`a preview creates ${own.name} (${type})`);

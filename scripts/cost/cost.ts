@@ -1,5 +1,12 @@
+import { readdirSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { type ConfigEdit, copyConfig, ensureSiteBuilt, evaluate } from "../infra/evaluate";
+import {
+  type ConfigEdit,
+  copyConfig,
+  type Evaluation,
+  ensureSiteBuilt,
+  evaluate,
+} from "../infra/evaluate";
 import { ensureSstPlatform } from "../sst-platform";
 import { type CostReport, loadPrices, price } from "./price";
 
@@ -10,7 +17,8 @@ import { type CostReport, loadPrices, price } from "./price";
  * A preview stage (any but production and staging, ADR 026) is priced beside the same stage
  * standalone (SLIPWAY_BASE_STAGE=standalone: its own VPC and RDS instance).
  * `--compare`: the README tables (production idle / 1M / 100M requests, beside a managed NAT
- * gateway and an application load balancer; each kind of stage). `--write-baseline`: records
+ * gateway and an application load balancer; production with each stage-variable variant below;
+ * each kind of stage). `--write-baseline`: records
  * today's per-resource costs in infra/cost-baseline.json, which the budget test compares against.
  */
 
@@ -41,6 +49,32 @@ export const variants: Record<string, ConfigEdit[]> = {
     },
   ],
 };
+
+/**
+ * Production with stage variables set (the switches of issue 21), priced beside the default.
+ * Adding a row is one line. A row whose variable no file of infra/ reads yet (another change
+ * brings it) is listed as not in this build rather than priced as the default.
+ */
+export const variableVariants: { name: string; variables: Record<string, string> }[] = [
+  { name: "Aurora Serverless v2", variables: { SLIPWAY_DATABASE: "aurora-serverless" } },
+  { name: "RDS Proxy", variables: { SLIPWAY_DB_PROXY: "true" } },
+  {
+    name: "Aurora Serverless v2 + RDS Proxy",
+    variables: { SLIPWAY_DATABASE: "aurora-serverless", SLIPWAY_DB_PROXY: "true" },
+  },
+  { name: "one read replica", variables: { SLIPWAY_READ_REPLICAS: "1" } },
+  { name: "Valkey cache (ElastiCache Serverless)", variables: { SLIPWAY_CACHE: "valkey" } },
+];
+
+/** The stage variables some file of infra/ reads. */
+function knownVariables(): Set<string> {
+  const dir = new URL("../../infra/", import.meta.url);
+  const source = readdirSync(dir)
+    .filter((file) => file.endsWith(".ts"))
+    .map((file) => readFileSync(new URL(file, dir), "utf8"))
+    .join("\n");
+  return new Set(source.match(/SLIPWAY_[A-Z0-9_]+/g) ?? []);
+}
 
 const usd = (n: number) => `$${n.toFixed(2)}`;
 
@@ -120,6 +154,39 @@ async function compare(): Promise<string> {
       return `| ${design.name} | ${usd(price(graph, 0).idle)} | ${at(1e6)} | ${at(1e8)} |`;
     }),
   ];
+  const known = knownVariables();
+  const built = variableVariants.filter((v) => Object.keys(v.variables).every((k) => known.has(k)));
+  const [base, ...withVariables] = await Promise.all([
+    evaluate({ stage: "production", variables: {} }),
+    ...built.map((v) => evaluate({ stage: "production", variables: v.variables })),
+  ]);
+  if (!base) throw new Error("missing evaluation");
+  const cells = (graph: Evaluation) => [
+    price(graph, 0).idle,
+    price(graph, 1e6).atTraffic,
+    price(graph, 1e8).atTraffic,
+  ];
+  const baseCells = cells(base);
+  const beside = (values: number[]) =>
+    values.map((v, i) => {
+      const delta = v - (baseCells[i] ?? 0);
+      return `${usd(v)} (${delta >= 0 ? "+" : "-"}${usd(Math.abs(delta))})`;
+    });
+  lines.push(
+    "",
+    "| production with, per month (beside the default) | idle | 1M requests | 100M requests |",
+    "|---|---:|---:|---:|",
+    `| the default (RDS t4g.micro Multi-AZ, no proxy) | ${baseCells.map(usd).join(" | ")} |`,
+    ...variableVariants.map((variant) => {
+      const set = Object.entries(variant.variables)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(" ");
+      const graph = withVariables[built.indexOf(variant)];
+      return graph
+        ? `| ${variant.name} (\`${set}\`) | ${beside(cells(graph)).join(" | ")} |`
+        : `| ${variant.name} (\`${set}\`) | not in this build | | |`;
+    }),
+  );
   const stages = await Promise.all(
     stageKinds.map((kind) => evaluateWith(kind.stage, kind.dev ?? false, kind.variables)),
   );

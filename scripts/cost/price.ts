@@ -65,6 +65,14 @@ export interface Assumptions {
   workerSecondsPerTask: number;
   deploysPerMonth: number;
   migratorSeconds: number;
+  /** Requests per second one Aurora capacity unit serves (ACUs average load/this, min to max). */
+  requestsPerSecondPerAcu: number;
+  /** Minutes an auto-paused Aurora instance stays up each hour a schedule wakes it (5 idle + 1). */
+  auroraAwakeMinutesPerWake: number;
+  /** Aurora volume in use (GB): billed as used, not allocated. */
+  auroraStorageGb: number;
+  /** Aurora storage I/O requests per API request (pages read past the cache, WAL writes). */
+  auroraIosPerRequest: number;
 }
 
 export const defaultAssumptions: Assumptions = {
@@ -84,6 +92,10 @@ export const defaultAssumptions: Assumptions = {
   workerSecondsPerTask: 0.3,
   deploysPerMonth: 30,
   migratorSeconds: 5,
+  requestsPerSecondPerAcu: 50,
+  auroraAwakeMinutesPerWake: 6,
+  auroraStorageGb: 5,
+  auroraIosPerRequest: 5,
 };
 
 export interface CostLine {
@@ -261,6 +273,89 @@ export const pricers: Record<string, Pricer> = {
         copies * storage * p("rds.gp3.gbMonth"),
       ),
     ];
+  }),
+
+  // Aurora Serverless v2 (SLIPWAY_DATABASE=aurora-serverless): each instance bills its ACUs by
+  // the second, between the cluster's minimum and maximum; at 0 it pauses and bills nothing.
+  "aws:rds/clusterInstance:ClusterInstance": each((member, ctx) => {
+    const { min, max, pauses } = auroraCapacity(member, ctx);
+    const { p, hoursPerMonth, requestsPerSecond, assume } = ctx;
+    const acuHour = p("aurora.serverlessV2.acuHour");
+    // Paused, it wakes for the schedules (the hourly cleanup) and stays up until idle again.
+    const wakeHours = pauses
+      ? (scheduledHours(ctx.evaluation, hoursPerMonth) * assume.auroraAwakeMinutesPerWake) / 60
+      : hoursPerMonth;
+    const awakeAcu = Math.max(min, 0.5);
+    const average = Math.min(
+      max,
+      Math.max(awakeAcu, requestsPerSecond / assume.requestsPerSecondPerAcu),
+    );
+    const trafficHours = ctx.requestsPerMonth > 0 ? hoursPerMonth : wakeHours;
+    return line(
+      member,
+      "Aurora",
+      `${min}-${max} ACU${pauses ? `, pauses: ~${wakeHours.toFixed(0)} h awake idle` : ""}, avg ${average.toFixed(2)} ACU at traffic`,
+      wakeHours * awakeAcu * acuHour,
+      trafficHours * average * acuHour,
+    );
+  }),
+  "aws:rds/cluster:Cluster": each((cluster, { p, assume, requestsPerMonth }) => {
+    const gb = assume.auroraStorageGb;
+    const ios = requestsPerMonth * assume.auroraIosPerRequest;
+    return line(
+      `${cluster.name} storage`,
+      "Aurora",
+      `${gb} GB used (Aurora Standard), ${(ios / 1e6).toFixed(1)}M I/O at traffic`,
+      gb * p("aurora.storage.gbMonth"),
+      gb * p("aurora.storage.gbMonth") + (ios / 1e6) * p("aurora.io.million"),
+    );
+  }),
+  // RDS Proxy bills the capacity of what it fronts: an instance's vCPUs (at least 2), or an
+  // Aurora Serverless cluster's ACUs (at least 8), every hour it exists.
+  "aws:rds/proxy:Proxy": each((proxy, ctx) => {
+    const { p, hoursPerMonth } = ctx;
+    const target = ctx
+      .all("aws:rds/proxyTarget:ProxyTarget")
+      .find(
+        (t) =>
+          input(t, "dbProxyName") === (input<string | undefined>(proxy, "name") ?? proxy.name) ||
+          refersTo(input(t, "dbProxyName"), proxy),
+      );
+    if (!target) throw new Error(`${proxy.name}: no aws:rds/proxyTarget:ProxyTarget names it`);
+    const clusterId = input<string | undefined>(target, "dbClusterIdentifier");
+    if (clusterId) {
+      const members = ctx.all("aws:rds/clusterInstance:ClusterInstance");
+      const minimum = p("rdsProxy.serverless.minAcu");
+      const acus = (traffic: boolean) =>
+        members.reduce((sum, m) => {
+          const { min, max } = auroraCapacity(m, ctx);
+          const load = traffic ? ctx.requestsPerSecond / ctx.assume.requestsPerSecondPerAcu : 0;
+          return sum + Math.min(max, Math.max(min, 0.5, load));
+        }, 0);
+      const month = (n: number) =>
+        hoursPerMonth * Math.max(minimum, n) * p("rdsProxy.serverless.acuHour");
+      return line(
+        proxy,
+        "RDS Proxy",
+        `Aurora Serverless: per ACU, at least ${minimum} ACU`,
+        month(acus(false)),
+        month(acus(true)),
+      );
+    }
+    const instanceId = input<string | undefined>(target, "dbInstanceIdentifier");
+    const db = ctx
+      .all("aws:rds/instance:Instance")
+      .find((i) => input(i, "identifier") === instanceId);
+    if (!db)
+      throw new Error(`${proxy.name}: its target ${instanceId} is no RDS instance in the graph`);
+    const klass = String(input(db, "instanceClass"));
+    const vcpus = Math.max(p(`rds.${klass}.vcpus`), p("rdsProxy.provisioned.minVcpu"));
+    return line(
+      proxy,
+      "RDS Proxy",
+      `${vcpus} vCPU of ${klass}`,
+      hoursPerMonth * vcpus * p("rdsProxy.provisioned.vcpuHour"),
+    );
   }),
 
   // --- network ---
@@ -465,6 +560,24 @@ export const pricers: Record<string, Pricer> = {
   ),
 };
 
+/** An Aurora instance's capacity range, from its cluster's scaling configuration. */
+function auroraCapacity(
+  member: EvaluatedResource,
+  ctx: PricingContext,
+): { min: number; max: number; pauses: boolean } {
+  const cluster = referenced(ctx, member, "clusterIdentifier", "aws:rds/cluster:Cluster");
+  const scaling = input<
+    { minCapacity?: number; maxCapacity?: number; secondsUntilAutoPause?: number } | undefined
+  >(cluster, "serverlessv2ScalingConfiguration");
+  if (scaling?.minCapacity === undefined || scaling.maxCapacity === undefined)
+    throw new Error(`${cluster.name}: no Serverless v2 capacity range to price`);
+  return {
+    min: scaling.minCapacity,
+    max: scaling.maxCapacity,
+    pauses: scaling.minCapacity === 0,
+  };
+}
+
 /** The EMF lines one API task writes a minute at most: one per route group, task and the stage's. */
 const EMF_LINES_PER_MINUTE = 1 + ROUTE_GROUPS.length + TASK_NAMES.length;
 /** Bytes of one EMF line (a histogram of a few dozen buckets and its metadata). */
@@ -550,6 +663,9 @@ export const free: Record<string, string> = {
   "aws:lb/listener:Listener": "part of its load balancer's hours and LCUs",
   "aws:lb/targetGroup:TargetGroup": "part of its load balancer's hours and LCUs",
   "aws:rds/parameterGroup:ParameterGroup": "database configuration, no charge",
+  "aws:rds/clusterParameterGroup:ClusterParameterGroup": "database configuration, no charge",
+  "aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup": "priced with its RDS Proxy",
+  "aws:rds/proxyTarget:ProxyTarget": "read by its RDS Proxy's pricer (what it fronts)",
   "aws:rds/subnetGroup:SubnetGroup": "database configuration, no charge",
   "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration": bucketSetting,
   "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": bucketSetting,
@@ -683,6 +799,7 @@ export function price(
       `${assume.sqsPollersPerSubscription} Lambda pollers per SQS subscription, each a ${assume.sqsLongPollSeconds} s long poll at a time`,
       `${assume.deploysPerMonth} deploys per month (migrator runs)`,
       `free tiers (SQS ${p("sqs.freeMillion")}M, Scheduler ${p("scheduler.freeMillion")}M, CloudFront ${p("cloudfront.https.freeMillion")}M requests + ${p("cloudfront.dataOut.freeGb")} GB) counted as if this stage were alone in its account`,
+      `Aurora (if any): ${assume.requestsPerSecondPerAcu} requests/s per ACU, ${assume.auroraStorageGb} GB used, ${assume.auroraIosPerRequest} I/O per request; paused, ${assume.auroraAwakeMinutesPerWake} min awake per hour a schedule fires`,
       "RDS storage is priced as allocated; storage autoscaling may grow it to maxAllocatedStorage without a deploy (its line names that ceiling and its price)",
       "not priced: data transfer between AZs and out to the internet, ECR image storage (~$0.02), CloudWatch Logs storage, S3 storage, the NAT instances' EBS root volumes",
       ...leftOut,

@@ -28,6 +28,23 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>) 
       port: 5432,
     });
   }
+  // Aurora (SLIPWAY_DATABASE=aurora-serverless): the cluster's endpoints, its instances' port.
+  if (type === "aws:rds/cluster:Cluster")
+    Object.assign(extra, {
+      clusterIdentifier: inputs.clusterIdentifier ?? name.toLowerCase(),
+      endpoint: `${name}.cluster-mock.rds.amazonaws.com`,
+      readerEndpoint: `${name}.cluster-ro-mock.rds.amazonaws.com`,
+      port: 5432,
+    });
+  if (type === "aws:rds/clusterInstance:ClusterInstance")
+    Object.assign(extra, {
+      identifier: inputs.identifier ?? name.toLowerCase(),
+      endpoint: `${name}.mock.rds.amazonaws.com`,
+      port: 5432,
+    });
+  // RDS Proxy (SLIPWAY_DB_PROXY=true).
+  if (type === "aws:rds/proxy:Proxy")
+    Object.assign(extra, { endpoint: `${name}.proxy-mock.rds.amazonaws.com` });
   // A generated secret the checks can look for where it must not be: `mock-secret-<name>`.
   if (type === "random:index/randomPassword:RandomPassword")
     Object.assign(extra, { result: `mock-secret-${name}` });
