@@ -305,7 +305,9 @@ describe("auth: login limits", () => {
     rollback(async () => {
       // With the real parameters, which the rehash must give (not the tests' cheap ones).
       vi.stubEnv("SLIPWAY_TEST_ARGON2", undefined);
-      onTestFinished(() => vi.unstubAllEnvs());
+      onTestFinished(() => {
+        vi.unstubAllEnvs();
+      });
       const { email, password } = await signupUser();
       // The format the app stored before Argon2id, with small parameters (they are stored).
       const salt = Buffer.from("0123456789abcdef");
