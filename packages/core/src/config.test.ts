@@ -100,6 +100,16 @@ describe("config", () => {
     expect(problems({ DEV_TRACES: "true" }, deployed)).toContain("DEV_TRACES:");
   });
 
+  it("SLIPWAY_TEST_ARGON2 (the tests' cheap password hashing) is refused outside vitest and on a deployed stage", () => {
+    const deployed = { App: { name: "slipway", stage: "production" } };
+    const refusal = "SLIPWAY_TEST_ARGON2: cheap password hashing is for the test runner only";
+    expect(problems({ SLIPWAY_TEST_ARGON2: "cheap" })).toContain(refusal);
+    expect(problems({ SLIPWAY_TEST_ARGON2: "cheap", VITEST: "true" }, deployed)).toContain(refusal);
+    expect(() =>
+      loadConfig({ SLIPWAY_TEST_ARGON2: "cheap", VITEST: "true" }, noLinks),
+    ).not.toThrow();
+  });
+
   it("quotas: 1000 notes, 1 GiB of attachments and 60 writes a minute per user unless set; a bad value is an error naming it", () => {
     expect(loadConfig({}, noLinks).quotas).toEqual({
       notesPerUser: 1000,

@@ -269,6 +269,14 @@ export function loadConfig(
   for (const [name, instead] of Object.entries(REMOVED_VARS)) {
     if (env[name]) problems.push(`${name}: no longer read; ${instead}`);
   }
+  // The tests' cheap password hashing (account/password.ts) is for vitest's workers only; the
+  // bundles compile its read away, and anything run from the sources refuses to start with it.
+  const linkedToStage = Object.values(linked).some((value) => value !== undefined);
+  if (env.SLIPWAY_TEST_ARGON2 && (!env.VITEST || linkedToStage)) {
+    problems.push(
+      "SLIPWAY_TEST_ARGON2: cheap password hashing is for the test runner only; unset it",
+    );
+  }
 
   const present = Object.fromEntries(
     Object.entries(env).filter(([key, value]) => key in EnvSchema.shape && value !== ""),

@@ -23,6 +23,10 @@ process.env.DATABASE_URL = process.env.TEST_DATABASE_URL ?? "";
 process.env.PGLITE_DIR = "memory://";
 process.env.LOG_LEVEL = process.env.TEST_LOG_LEVEL ?? "error";
 process.env.MIGRATE_ON_BOOT = "false";
+// Password hashes at Argon2id's floor, ~0.1 ms instead of ~15 ms each (account/password.ts): a
+// run signs up and in thousands of times. Tests of the parameters unset it; config refuses it
+// outside vitest and the bundles never read it.
+process.env.SLIPWAY_TEST_ARGON2 = "cheap";
 // This machine runs Node 20 by design; the SDK's notice that its 2027 releases need Node 22 would
 // repeat in every test file. (Deployed code runs on Node 22 and 24.)
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";

@@ -91,8 +91,14 @@ describe("auth: session cache", () => {
     }));
 });
 
-/** The app booted with a small cache, on a database of its own; helpers bound to that app. */
+/**
+ * The app booted with a small cache, on a database of its own; helpers bound to that app. Its
+ * clock is frozen: a check that a session is still served from the cache must not depend on
+ * the machine doing the requests within SESSION_CACHE_SECONDS of real time.
+ */
 async function appWith(env: Record<string, string>) {
+  vi.useFakeTimers({ toFake: ["Date"] });
+  vi.setSystemTime(start);
   const fresh = await freshDatabase({ migrated: true });
   const booted = await bootApp({ ...fresh.env, ...env }, fresh.handle);
   await booted.migrator.migrate(fresh.handle.db, booted.config.migrationsDir);

@@ -15,6 +15,16 @@ import { AppError } from "../error";
  * CPU cannot catch up with.
  */
 export const ARGON2 = { memoryCost: 19_456, timeCost: 2, parallelism: 1, outputLen: 32 } as const;
+/**
+ * Tests only: Argon2id at its floor (~0.1 ms of CPU a hash instead of ~15 ms; a test run makes
+ * thousands), when SLIPWAY_TEST_ARGON2=cheap. The tests' setup sets it; config refuses it outside
+ * vitest (config.ts), and every bundle compiles the read away (build-server.mjs, the dev bundle),
+ * so a deployed or `npm run dev` API hashes with ARGON2 whatever its environment holds. The tests
+ * of the parameters themselves unset it (password.test.ts).
+ */
+const TEST_ARGON2 = { memoryCost: 8, timeCost: 1, parallelism: 1, outputLen: 32 } as const;
+/** The parameters new hashes get: ARGON2, but in tests that asked for the cheap ones. */
+const argon2Parameters = () => (process.env.SLIPWAY_TEST_ARGON2 === "cheap" ? TEST_ARGON2 : ARGON2);
 /** The binding's enum is an ambient const enum (not usable under isolatedModules): Argon2id = 2. */
 const ARGON2ID = 2 as Algorithm;
 const SALT_BYTES = 16;
@@ -127,7 +137,11 @@ async function check(password: string, parsed: Parsed): Promise<boolean> {
 }
 
 const argon2id = (password: string) =>
-  hash(encode(password), { ...ARGON2, algorithm: ARGON2ID, salt: randomBytes(SALT_BYTES) });
+  hash(encode(password), {
+    ...argon2Parameters(),
+    algorithm: ARGON2ID,
+    salt: randomBytes(SALT_BYTES),
+  });
 
 export interface HashLimits {
   /** Hashes or verifies running at once. */
@@ -234,10 +248,11 @@ export function verifyPassword(password: string, stored: string): Promise<boolea
 export function needsRehash(stored: string): boolean {
   const parsed = parse(stored);
   if (parsed?.scheme !== "argon2id") return true;
+  const current = argon2Parameters();
   return (
-    parsed.memoryCost < ARGON2.memoryCost ||
-    parsed.timeCost < ARGON2.timeCost ||
-    parsed.hashBytes < ARGON2.outputLen ||
+    parsed.memoryCost < current.memoryCost ||
+    parsed.timeCost < current.timeCost ||
+    parsed.hashBytes < current.outputLen ||
     parsed.saltBytes < SALT_BYTES
   );
 }

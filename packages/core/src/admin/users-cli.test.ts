@@ -59,7 +59,8 @@ describe("npm run users", () => {
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const env = Object.fromEntries(
       Object.entries(process.env).filter(
-        ([key]) => !key.startsWith("VITEST") && key !== "NODE_OPTIONS",
+        ([key]) =>
+          !key.startsWith("VITEST") && key !== "SLIPWAY_TEST_ARGON2" && key !== "NODE_OPTIONS",
       ),
     );
     const child = spawn(
