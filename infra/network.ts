@@ -133,7 +133,8 @@ export const securityGroups = {
     : group("DatabaseSecurityGroup", "Slipway Postgres: the API, worker and migrator only"),
 };
 
-const toGroup = (
+/** `from` may open connections to `to` on `port`: an egress rule on one, an ingress rule on the other. */
+export const toGroup = (
   name: string,
   from: aws.ec2.SecurityGroup,
   to: aws.ec2.SecurityGroup,

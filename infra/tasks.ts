@@ -8,6 +8,7 @@ import { lambdaNodejs } from "./bundling";
 import { appDatabase, DATABASE_SSL, migration } from "./database";
 import { email, sendPermissions } from "./email";
 import { lambdaOnlyTrust } from "./iam";
+import { cacheLinks } from "./cache";
 import { securityGroups, vpc } from "./network";
 import { secrets } from "./secrets";
 import { sizing, variables } from "./stage";
@@ -91,7 +92,14 @@ export const worker = new sst.aws.Function("Worker", {
   // Its handlers use the database (as the app role); tasks may enqueue tasks (relayed to this
   // queue); mail.deliver sends through SES when an identity is configured; attachment tasks read
   // and delete uploads. No link grants anything: `permissions` is all the worker may do.
-  link: [appDatabase, taskQueue, secrets.SentryDsn, attachmentStore, ...(email ? [email] : [])],
+  link: [
+    appDatabase,
+    taskQueue,
+    secrets.SentryDsn,
+    attachmentStore,
+    ...cacheLinks,
+    ...(email ? [email] : []),
+  ],
   permissions: [
     ...workerAttachmentPermissions,
     ...consumePermissions,

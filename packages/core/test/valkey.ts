@@ -11,6 +11,8 @@ import path from "node:path";
  */
 export interface ThrowawayValkey {
   url: string;
+  /** The server's process id (bench/cache.ts reads its CPU time). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -62,6 +64,7 @@ export async function startValkey(): Promise<ThrowawayValkey> {
   });
   return {
     url: `redis://127.0.0.1:${port}`,
+    pid: server.pid ?? 0,
     async stop() {
       server.kill("SIGKILL");
       await exited;

@@ -28,6 +28,12 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>) 
       port: 5432,
     });
   }
+  // SLIPWAY_CACHE=valkey (infra/cache.ts links the endpoint AWS gives it).
+  if (type === "aws:elasticache/serverlessCache:ServerlessCache") {
+    Object.assign(extra, {
+      endpoints: [{ address: `${name}.mock.serverless.use1.cache.amazonaws.com`, port: 6379 }],
+    });
+  }
   // A generated secret the checks can look for where it must not be: `mock-secret-<name>`.
   if (type === "random:index/randomPassword:RandomPassword")
     Object.assign(extra, { result: `mock-secret-${name}` });

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { createMiddleware } from "hono/factory";
 
 /**
  * Conditional GETs (RFC 9110 §13): a strong ETag from the bytes of the representation, so any
@@ -28,3 +29,19 @@ export function noneMatch(header: string | undefined, tag: string): boolean {
     return candidate === "*" || candidate.replace(/^W\//, "") === bare;
   });
 }
+
+/**
+ * Turns the route's 200 into a bodiless 304 (its ETag and Cache-Control kept) when the request's
+ * If-None-Match holds the ETag the handler set. After the handler, so its typed 200 stays the
+ * one response type the RPC client sees: a browser's fetch never gets the 304 (its HTTP cache
+ * answers its own revalidation with the stored 200); a caller that sends If-None-Match does.
+ */
+export const notModified = createMiddleware(async (c, next) => {
+  await next();
+  const tag = c.res.headers.get("etag");
+  if (c.res.status !== 200 || !tag || !noneMatch(c.req.header("if-none-match"), tag)) return;
+  const headers = new Headers(c.res.headers);
+  headers.delete("content-type");
+  headers.delete("content-length");
+  c.res = new Response(null, { status: 304, headers });
+});

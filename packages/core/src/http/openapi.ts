@@ -136,7 +136,7 @@ export const revalidatedHeaders = {
 } satisfies Record<string, ResponseHeader>;
 
 /** 304 of a conditional read: no body, the same validator. */
-export const notModified: ResponseObject = {
+export const notModifiedResponse: ResponseObject = {
   description: "Not modified: the `If-None-Match` tag is current; the client's copy stands",
   headers: revalidatedHeaders,
 };

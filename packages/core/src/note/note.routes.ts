@@ -1,11 +1,11 @@
 import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
-import { entityTag, noneMatch, PRIVATE_REVALIDATE } from "../http/conditional";
+import { entityTag, notModified, PRIVATE_REVALIDATE } from "../http/conditional";
 import {
   errorResponse,
   errorResponses,
   jsonResponse,
-  notModified,
+  notModifiedResponse,
   revalidatedHeaders,
   signedIn,
 } from "../http/openapi";
@@ -78,18 +78,17 @@ export const NoteRoutes = new Hono()
       ],
       responses: {
         200: { ...jsonResponse("The note", { note: Note.Info }), headers: revalidatedHeaders },
-        304: notModified,
+        304: notModifiedResponse,
         ...errorResponses(400, 401),
         404: notFound,
       },
     }),
     validate("param", Note.IDParam),
+    notModified,
     async (c) => {
       const body = { note: await Note.fromID(c.req.valid("param").id) };
-      const tag = entityTag(JSON.stringify(body));
-      c.header("ETag", tag);
+      c.header("ETag", entityTag(JSON.stringify(body)));
       c.header("Cache-Control", PRIVATE_REVALIDATE);
-      if (noneMatch(c.req.header("if-none-match"), tag)) return c.body(null, 304);
       return c.json(body, 200);
     },
   )
