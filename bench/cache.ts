@@ -58,7 +58,7 @@ try {
     server: "postgres" | "valkey",
     op: (i: number) => Promise<unknown>,
   ) {
-    for (let i = 0; i < 200; i++) await op(i);
+    for (let i = 0; i < 1000; i++) await op(i);
     const pid = server === "postgres" ? backend : redisPid;
     const serverBefore = pid ? serverTicks(pid) : Number.NaN;
     const cpu = process.cpuUsage();

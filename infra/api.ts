@@ -1,5 +1,5 @@
-import { appDatabaseUrl, DATABASE_SSL, databaseConnection, migration } from "./database";
 import { cacheLinks } from "./cache";
+import { appDatabaseUrl, DATABASE_SSL, databaseConnection, migration } from "./database";
 import { API_PORT, securityGroups, vpc } from "./network";
 import { API_PATH, originSecret } from "./origin";
 import { secrets } from "./secrets";

@@ -5,10 +5,10 @@ import {
   scheduleMessage,
 } from "../packages/core/src/task/queue-policy";
 import { lambdaNodejs } from "./bundling";
+import { cacheLinks } from "./cache";
 import { appDatabase, DATABASE_SSL, migration } from "./database";
 import { email, sendPermissions } from "./email";
 import { lambdaOnlyTrust } from "./iam";
-import { cacheLinks } from "./cache";
 import { securityGroups, vpc } from "./network";
 import { secrets } from "./secrets";
 import { sizing, variables } from "./stage";

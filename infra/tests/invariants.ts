@@ -1636,8 +1636,10 @@ export const checks: Record<string, Check> = {
         : undefined;
       const workerLinked = graph.evaluation.functionLinks.Worker?.includes("Cache") ?? false;
       if (!wanted) {
-        for (const cache of caches) problems.push(`${cache.name} exists without SLIPWAY_CACHE=valkey`);
-        if (apiLink || workerLinked) problems.push("a Cache is linked without SLIPWAY_CACHE=valkey");
+        for (const cache of caches)
+          problems.push(`${cache.name} exists without SLIPWAY_CACHE=valkey`);
+        if (apiLink || workerLinked)
+          problems.push("a Cache is linked without SLIPWAY_CACHE=valkey");
         return problems;
       }
       if (caches.length !== 1) return [`${caches.length} serverless caches, not 1`];

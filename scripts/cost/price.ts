@@ -272,21 +272,25 @@ export const pricers: Record<string, Pricer> = {
   // --- cache (SLIPWAY_CACHE=valkey) ---
   // ElastiCache Serverless: stored GB-hours, never under the engine's minimum (100 MB for
   // Valkey), and ECPUs (a command on up to 1 KB is one). Idle pays the minimum storage.
-  "aws:elasticache/serverlessCache:ServerlessCache": each((cache, { p, assume, hoursPerMonth, requestsPerMonth }) => {
-    const engine = String(input(cache, "engine"));
-    if (engine !== "valkey") throw new Error(`${cache.name}: only the valkey engine is priced, got ${engine}`);
-    const minimum = p("elasticache.serverless.valkey.minGb");
-    const stored = Math.max(minimum, assume.cacheStoredGb);
-    const storage = (gb: number) => gb * hoursPerMonth * p("elasticache.serverless.valkey.gbHour");
-    const ecpuMillions = (requestsPerMonth * assume.cacheCommandsPerRequest) / 1e6;
-    return line(
-      cache,
-      "ElastiCache",
-      `Serverless Valkey: ${stored} GB stored (min ${minimum}) + ${ecpuMillions.toFixed(1)}M ECPUs`,
-      storage(minimum),
-      storage(stored) + ecpuMillions * p("elasticache.serverless.valkey.ecpuMillion"),
-    );
-  }),
+  "aws:elasticache/serverlessCache:ServerlessCache": each(
+    (cache, { p, assume, hoursPerMonth, requestsPerMonth }) => {
+      const engine = String(input(cache, "engine"));
+      if (engine !== "valkey")
+        throw new Error(`${cache.name}: only the valkey engine is priced, got ${engine}`);
+      const minimum = p("elasticache.serverless.valkey.minGb");
+      const stored = Math.max(minimum, assume.cacheStoredGb);
+      const storage = (gb: number) =>
+        gb * hoursPerMonth * p("elasticache.serverless.valkey.gbHour");
+      const ecpuMillions = (requestsPerMonth * assume.cacheCommandsPerRequest) / 1e6;
+      return line(
+        cache,
+        "ElastiCache",
+        `Serverless Valkey: ${stored} GB stored (min ${minimum}) + ${ecpuMillions.toFixed(1)}M ECPUs`,
+        storage(minimum),
+        storage(stored) + ecpuMillions * p("elasticache.serverless.valkey.ecpuMillion"),
+      );
+    },
+  ),
 
   // --- network ---
   "aws:ec2/instance:Instance": each((instance, { p, hoursPerMonth }) => {
