@@ -10,7 +10,7 @@ import { createValkeyStore } from "./valkey";
 
 /**
  * One contract, both stores: the Postgres table (each test rolled back) and a real Redis server
- * started for this file. `expire` makes an entry's TTL pass: the Postgres store's clock is
+ * started for this file, plain (offline's CACHE_URL) and in cluster mode over TLS (deployed). `expire` makes an entry's TTL pass: the Postgres store's clock is
  * moved; the server's cannot be, so its entries get a TTL of 50 ms and are awaited (polled).
  */
 interface Subject {
@@ -25,15 +25,32 @@ let clock = new Date("2030-01-01T12:00:00Z");
 const postgres = createPostgresStore({ now: () => clock });
 let valkey: ThrowawayValkey;
 let valkeyStore: CacheStore;
+let cluster: ThrowawayValkey;
+let clusterStore: CacheStore;
 
 beforeAll(async () => {
+  // One after the other: a server that fails to start leaves the one before it to afterAll.
   valkey = await startValkey();
+  cluster = await startValkey({ cluster: true });
   valkeyStore = createValkeyStore({ kind: "valkey", mode: "single", url: valkey.url });
+  // As deployed (config's linked Cache): the cluster client over TLS.
+  clusterStore = createValkeyStore(
+    { kind: "valkey", mode: "cluster", host: cluster.host, port: cluster.port },
+    { tls: { ca: cluster.ca } },
+  );
 });
 afterAll(async () => {
-  await valkeyStore?.close();
-  await valkey?.stop();
+  await Promise.all([valkeyStore?.close(), clusterStore?.close()]);
+  await Promise.all([valkey?.stop(), cluster?.stop()]);
 });
+
+async function untilGone(read: () => Promise<unknown>) {
+  const deadline = Date.now() + 5000;
+  while ((await read()) !== undefined) {
+    if (Date.now() > deadline) throw new Error("entry did not expire");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
 
 let unique = 0;
 const subjects: Subject[] = [
@@ -51,13 +68,14 @@ const subjects: Subject[] = [
     store: () => valkeyStore,
     run: (fn) => fn(),
     shortTtlSeconds: 0.05,
-    async expire(read) {
-      const deadline = Date.now() + 5000;
-      while ((await read()) !== undefined) {
-        if (Date.now() > deadline) throw new Error("entry did not expire");
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-    },
+    expire: untilGone,
+  },
+  {
+    name: "Valkey cluster mode over TLS (redis-server as ElastiCache Serverless shows itself)",
+    store: () => clusterStore,
+    run: (fn) => fn(),
+    shortTtlSeconds: 0.05,
+    expire: untilGone,
   },
 ];
 

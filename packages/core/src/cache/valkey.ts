@@ -1,3 +1,4 @@
+import type { ConnectionOptions } from "node:tls";
 import { Cluster, Redis } from "ioredis";
 import type { CacheStore } from "./port";
 
@@ -14,7 +15,11 @@ export type ValkeySettings =
 /** A command waits this long at most, so a cache that is away slows a request by no more. */
 const COMMAND_TIMEOUT_MS = 500;
 
-export function createValkeyStore(settings: ValkeySettings): CacheStore {
+/** `tls` adds to the cluster client's TLS options (tests: the throwaway server's certificate). */
+export function createValkeyStore(
+  settings: ValkeySettings,
+  { tls = {} }: { tls?: ConnectionOptions } = {},
+): CacheStore {
   const common = {
     commandTimeout: COMMAND_TIMEOUT_MS,
     // Fail a command at once while disconnected rather than queue it behind a reconnect:
@@ -29,7 +34,7 @@ export function createValkeyStore(settings: ValkeySettings): CacheStore {
           // TLS checks the certificate against the endpoint's name, which the cluster's node
           // addresses (IPs) would not match: keep the name.
           dnsLookup: (address, callback) => callback(null, address),
-          redisOptions: { ...common, tls: {} },
+          redisOptions: { ...common, tls },
           slotsRefreshTimeout: 2000,
         });
   // Without a listener an unreachable server is an uncaught "error" event; commands report it.
