@@ -146,6 +146,25 @@ describe.each(subjects)("cache port on $name", (subject) => {
       expect(await c.getOrSet("bad", { ttlSeconds: 60 }, async () => "ok")).toBe("ok");
     }));
 
+  it("increment counts atomically in a fixed window, and starts again at 1 once it expired", () =>
+    subject.run(async () => {
+      const c = cache();
+      expect(await c.increment("n", { ttlSeconds: subject.shortTtlSeconds })).toBe(1);
+      expect(await c.increment("n", { ttlSeconds: 3600 })).toBe(2);
+      // A later increment does not extend the window: the first TTL still ends it.
+      await subject.expire(() => c.get("n"));
+      expect(await c.increment("n", { ttlSeconds: 3600 })).toBe(1);
+      expect(await c.get("n")).toBe(1);
+      // Concurrent increments never read the same count (Postgres: one connection in a test's
+      // transaction runs them one at a time; Valkey: one server-side command each).
+      const counts = await Promise.all(
+        Array.from({ length: 20 }, () => c.increment("race", { ttlSeconds: 60 })),
+      );
+      expect([...counts].sort((a, b) => a - b)).toEqual(
+        Array.from({ length: 20 }, (_, i) => i + 1),
+      );
+    }));
+
   it("refuses values that would not read back as written, bad TTLs and bad keys, storing nothing", () =>
     subject.run(async () => {
       const c = cache();
@@ -182,6 +201,7 @@ describe("cache port", () => {
       get: () => Promise.reject(new Error("connection refused")),
       set: () => Promise.reject(new Error("connection refused")),
       delete: () => Promise.reject(new Error("connection refused")),
+      increment: () => Promise.reject(new Error("connection refused")),
       close: async () => {},
     };
     const c = namespace("away", async () => away);

@@ -76,6 +76,10 @@ export function namespace(name: string, store?: () => Promise<CacheStore>): Cach
     async delete(key) {
       await (await resolve()).delete(full(key));
     },
+    async increment(key, { ttlSeconds }) {
+      const fullKey = full(key);
+      return (await resolve()).increment(fullKey, ttlOf(ttlSeconds));
+    },
     getOrSet<T extends Json>(
       key: string,
       options: { ttlSeconds: number },

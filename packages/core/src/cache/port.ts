@@ -17,6 +17,11 @@ export interface CacheStore {
   set(key: string, value: string, ttlMs: number): Promise<void>;
   /** Deleting a missing entry succeeds. */
   delete(key: string): Promise<void>;
+  /**
+   * Adds one to the counter at `key` and returns it, atomically: an absent or expired counter
+   * starts at 1 and lives `ttlMs`; a live one keeps its expiry (a fixed window).
+   */
+  increment(key: string, ttlMs: number): Promise<number>;
   /** Releases connections (the Valkey client); the Postgres store has none of its own. */
   close(): Promise<void>;
 }
@@ -26,6 +31,8 @@ export interface Cache {
   /** `ttlSeconds` may be fractional (millisecond precision), at least 0.001 and at most 30 days. */
   set(key: string, value: Json, options: { ttlSeconds: number }): Promise<void>;
   delete(key: string): Promise<void>;
+  /** A counter for a fixed window: 1 when absent or expired (then it lives `ttlSeconds`), else +1. */
+  increment(key: string, options: { ttlSeconds: number }): Promise<number>;
   /**
    * The cached value, else `compute()`'s, stored for `ttlSeconds`. Concurrent misses for one key
    * in this process share one `compute` (single flight). A cache that fails (Valkey away) is

@@ -42,6 +42,23 @@ const remove = prepared((db) =>
     .prepare("cache_delete"),
 );
 
+// A live counter goes up by one and keeps its expiry; an expired one starts again at 1.
+const live = sql`${cacheEntryTable.expiresAt} > ${placeholder("now", cacheEntryTable.expiresAt)}`;
+const bump = prepared((db) =>
+  db
+    .insert(cacheEntryTable)
+    .values({ key: sql.placeholder("key"), value: "1", expiresAt: sql.placeholder("expiresAt") })
+    .onConflictDoUpdate({
+      target: cacheEntryTable.key,
+      set: {
+        value: sql`case when ${live} then (${cacheEntryTable.value}::bigint + 1)::text else '1' end`,
+        expiresAt: sql`case when ${live} then ${cacheEntryTable.expiresAt} else excluded.expires_at end`,
+      },
+    })
+    .returning({ value: cacheEntryTable.value })
+    .prepare("cache_increment"),
+);
+
 /** `now` is the clock entries expire by (tests freeze it). */
 export function createPostgresStore({ now = () => new Date() } = {}): CacheStore {
   return {
@@ -54,6 +71,12 @@ export function createPostgresStore({ now = () => new Date() } = {}): CacheStore
     },
     async delete(key) {
       await remove({ key });
+    },
+    async increment(key, ttlMs) {
+      const at = now();
+      const [row] = await bump({ key, now: at, expiresAt: new Date(at.getTime() + ttlMs) });
+      if (!row) throw new Error("cache increment returned nothing");
+      return Number(row.value);
     },
     async close() {},
   };

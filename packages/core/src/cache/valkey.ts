@@ -49,6 +49,14 @@ export function createValkeyStore(
     async delete(key) {
       await client.del(key);
     },
+    async increment(key, ttlMs) {
+      // One transaction on one key (one slot): create it at 0 with its TTL if absent, then INCR,
+      // which keeps the TTL.
+      const replies = await client.multi().set(key, "0", "PX", ttlMs, "NX").incr(key).exec();
+      const [error, count] = replies?.[1] ?? [new Error("the transaction was discarded")];
+      if (error) throw error;
+      return Number(count);
+    },
     async close() {
       await client.quit().catch(() => client.disconnect());
     },
