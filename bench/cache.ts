@@ -80,6 +80,9 @@ try {
     pgCache.set(`k${i % 100}`, value, { ttlSeconds: 3600 }),
   );
   await measure("cache get, a hit", "postgres", () => pgCache.get("hot"));
+  await measure("increment (UNLOGGED upsert)", "postgres", () =>
+    pgCache.increment("writes", { ttlSeconds: 3600 }),
+  );
   await measure("cache getOrSet, a hit", "postgres", () =>
     pgCache.getOrSet("hot", { ttlSeconds: 3600 }, async () => value),
   );
@@ -87,6 +90,11 @@ try {
     vkCache.set(`k${i % 100}`, value, { ttlSeconds: 3600 }),
   );
   await measure("cache get, a hit", "valkey", () => vkCache.get("hot"));
+  await measure(
+    "increment (SET NX PX + INCR): the write rate with SLIPWAY_CACHE=valkey",
+    "valkey",
+    () => vkCache.increment("writes", { ttlSeconds: 3600 }),
+  );
   await measure("cache getOrSet, a hit", "valkey", () =>
     vkCache.getOrSet("hot", { ttlSeconds: 3600 }, async () => value),
   );
