@@ -184,6 +184,8 @@ describe.each(subjects)("cache port on $name", (subject) => {
         await expect(c.set("v", 1, { ttlSeconds })).rejects.toThrow(/ttlSeconds/);
       }
       await expect(c.set("", 1, { ttlSeconds: 60 })).rejects.toThrow(/key/);
+      await expect(c.getOrSet("", { ttlSeconds: 60 }, async () => 1)).rejects.toThrow(/key/);
+      await expect(c.getOrSet("k", { ttlSeconds: 0 }, async () => 1)).rejects.toThrow(/ttl/);
       await expect(c.set("x".repeat(MAX_KEY_LENGTH), 1, { ttlSeconds: 60 })).rejects.toThrow(/key/);
       expect(await c.get("v")).toBeUndefined();
     }));

@@ -80,7 +80,8 @@ export function namespace(name: string, store?: () => Promise<CacheStore>): Cach
       const fullKey = full(key);
       return (await resolve()).increment(fullKey, ttlOf(ttlSeconds));
     },
-    getOrSet<T extends Json>(
+    // async, so a bad key or TTL is a rejection like the other verbs', not a synchronous throw.
+    async getOrSet<T extends Json>(
       key: string,
       options: { ttlSeconds: number },
       compute: () => Promise<T>,
