@@ -74,7 +74,7 @@ export async function startValkey({ cluster = false } = {}): Promise<ThrowawayVa
   const server = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
   const exited = new Promise<void>((resolve) => server.once("exit", () => resolve()));
   let output = "";
-  await new Promise<void>((resolve, reject) => {
+  const ready = new Promise<void>((resolve, reject) => {
     server.once("error", (error) =>
       reject(
         new Error(`redis-server did not start (install Debian's redis-server): ${error.message}`),
@@ -85,6 +85,11 @@ export async function startValkey({ cluster = false } = {}): Promise<ThrowawayVa
       output += chunk.toString();
       if (output.includes("Ready to accept connections")) resolve();
     });
+  });
+  // A server that never came up leaves no directory behind.
+  await ready.catch((error) => {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
   });
   const stop = async () => {
     server.kill("SIGKILL");
