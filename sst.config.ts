@@ -19,6 +19,7 @@ export default $config({
     await import("./infra/secrets");
     const { vpc } = await import("./infra/network");
     const { databaseConnection } = await import("./infra/database");
+    await import("./infra/cache");
     await import("./infra/storage");
     const { router } = await import("./infra/web");
     await import("./infra/email");

@@ -1,3 +1,4 @@
+import { cacheLinks } from "./cache";
 import { APP_DATABASE_SSL, appDatabaseUrl, databaseConnection, migration } from "./database";
 import { API_PORT, securityGroups, vpc } from "./network";
 import { API_PATH, originSecret } from "./origin";
@@ -99,7 +100,13 @@ export const service = new sst.aws.Service("Api", {
   // Links carry no secret and grant nothing (the queues' URLs, the bucket's name): what the API
   // may do is exactly `permissions` (signing uploads, relaying the outbox to the task queue, the
   // operator console's queue views and redrives).
-  link: [taskQueue, deadLetters, attachmentStore, ...($dev ? [secrets.SentryDsn] : [])],
+  link: [
+    taskQueue,
+    deadLetters,
+    attachmentStore,
+    ...cacheLinks,
+    ...($dev ? [secrets.SentryDsn] : []),
+  ],
   permissions: [...apiAttachmentPermissions, ...enqueuePermissions, ...consolePermissions],
   ssm,
   environment: {

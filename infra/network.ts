@@ -137,7 +137,8 @@ export const securityGroups = {
     : undefined,
 };
 
-const toGroup = (
+/** `from` may open connections to `to` on `port`: an egress rule on one, an ingress rule on the other. */
+export const toGroup = (
   name: string,
   from: aws.ec2.SecurityGroup,
   to: aws.ec2.SecurityGroup,

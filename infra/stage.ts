@@ -84,7 +84,21 @@ export const variables = {
    * on (not 5432, where a developer's own Postgres may listen).
    */
   devDatabasePort: devDatabasePort(process.env.SLIPWAY_DEV_DATABASE_PORT),
+  /** SLIPWAY_CACHE=valkey: ElastiCache Serverless for Valkey instead of the Postgres table. */
+  cache: cacheVariable(process.env.SLIPWAY_CACHE),
 };
+
+/**
+ * SLIPWAY_CACHE: the cache port's store (packages/core/src/cache/, ADR 033). Unset or `postgres`:
+ * an UNLOGGED table in the stage's database, nothing more to run or pay for. `valkey`: an
+ * ElastiCache Serverless for Valkey cache in the private subnets, linked to the API and worker
+ * (infra/cache.ts). Any other value is refused by name.
+ */
+export function cacheVariable(value: string | undefined): "postgres" | "valkey" {
+  if (!value || value === "postgres") return "postgres";
+  if (value === "valkey") return "valkey";
+  throw new Error(`SLIPWAY_CACHE must be "postgres" or "valkey", got ${JSON.stringify(value)}`);
+}
 
 function devDatabasePort(value: string | undefined): number {
   if (!value) return 55432;
@@ -97,6 +111,13 @@ function devDatabasePort(value: string | undefined): number {
 }
 
 export const sizing = {
+  cache: {
+    // ElastiCache Serverless bills stored GB-hours (Valkey: 100 MB minimum, ~$6/month) and ECPUs;
+    // these caps bound the bill of a runaway (a loop caching large values): writes past the
+    // storage cap evict, requests past the ECPU rate are throttled.
+    maxStorageGb: 1,
+    maxEcpuPerSecond: 5000,
+  },
   database: {
     // db.t4g.micro: 2 vCPU (burst), 1 GB, ~$12/month single-AZ; max_connections ≈ 112.
     instance: "t4g.micro",

@@ -5,6 +5,7 @@ import {
   scheduleMessage,
 } from "../packages/core/src/task/queue-policy";
 import { lambdaNodejs } from "./bundling";
+import { cacheLinks } from "./cache";
 import { APP_DATABASE_SSL, appDatabase, migration } from "./database";
 import { email, sendPermissions } from "./email";
 import { lambdaOnlyTrust } from "./iam";
@@ -91,7 +92,14 @@ export const worker = new sst.aws.Function("Worker", {
   // Its handlers use the database (as the app role); tasks may enqueue tasks (relayed to this
   // queue); mail.deliver sends through SES when an identity is configured; attachment tasks read
   // and delete uploads. No link grants anything: `permissions` is all the worker may do.
-  link: [appDatabase, taskQueue, secrets.SentryDsn, attachmentStore, ...(email ? [email] : [])],
+  link: [
+    appDatabase,
+    taskQueue,
+    secrets.SentryDsn,
+    attachmentStore,
+    ...cacheLinks,
+    ...(email ? [email] : []),
+  ],
   permissions: [
     ...workerAttachmentPermissions,
     ...consumePermissions,

@@ -48,6 +48,7 @@ const everyVariable = {
   SLIPWAY_ALARM_EMAIL: "ops@example.com",
   SLIPWAY_DOMAIN: "notes.example.com",
   SLIPWAY_WEB_SENTRY_DSN: "https://sitekey@o0.ingest.sentry.io/2",
+  SLIPWAY_CACHE: "valkey",
 };
 /** A value of the SentryDsn secret, so a check can find it where it must not be. */
 const secrets = { SentryDsn: "https://public@o0.ingest.sentry.io/1" };
@@ -181,8 +182,8 @@ const breakages = [
   {
     copy: "B",
     file: "infra/tasks.ts",
-    from: "link: [appDatabase, taskQueue, secrets.SentryDsn, attachmentStore,",
-    to: "link: [appDatabase, taskQueue, secrets.SentryDsn,",
+    from: "    secrets.SentryDsn,\n    attachmentStore,\n    ...cacheLinks,",
+    to: "    secrets.SentryDsn,\n    ...cacheLinks,",
     caught: "the worker is not linked to AttachmentStore",
   },
   // The Router's distribution without the security headers policy.
@@ -229,7 +230,7 @@ const breakages = [
   {
     copy: "A",
     file: "infra/api.ts",
-    from: "link: [taskQueue, deadLetters, attachmentStore, ...($dev ? [secrets.SentryDsn] : [])],",
+    from: "link: [\n    taskQueue,\n    deadLetters,\n    attachmentStore,\n    ...cacheLinks,\n    ...($dev ? [secrets.SentryDsn] : []),\n  ],",
     to: 'link: [require("./database").database, taskQueue, deadLetters, attachmentStore, secrets.SentryDsn],',
     caught: "environment SST_RESOURCE_Database holds DatabasePassword",
   },
@@ -375,6 +376,28 @@ const breakages = [
     from: 'if (!$dev) gateway.routePrivate("$default", service.nodes.cloudmapService.arn);',
     to: 'if (!$dev) gateway.routePrivate("$default", service.nodes.cloudmapService.arn); new aws.iam.RolePolicy("PlantedWildcard", { role: service.nodes.taskRole.name, policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "sqs:*Message", Resource: "arn:aws:sqs:*:*:*" }] }) });',
     caught: "PlantedWildcard allows sqs:*Message on arn:aws:sqs:*:*:* (an app role)",
+  },
+  // --- the cache (SLIPWAY_CACHE=valkey) ---
+  {
+    copy: "A",
+    file: "infra/cache.ts",
+    from: 'toGroup("WorkerToCache", securityGroups.worker, group, VALKEY_PORT);',
+    to: 'toGroup("WorkerToCache", securityGroups.worker, group, VALKEY_PORT); new aws.vpc.SecurityGroupIngressRule("WideCache", { securityGroupId: group.id, cidrIpv4: "10.0.0.0/16", ipProtocol: "tcp", fromPort: 6379, toPort: 6379 });',
+    caught: "the cache's group admits tcp 6379-6379 from 10.0.0.0/16",
+  },
+  {
+    copy: "B",
+    file: "infra/cache.ts",
+    from: "subnetIds: vpc.privateSubnets,",
+    to: "subnetIds: vpc.publicSubnets,",
+    caught: "the cache is in subnets",
+  },
+  {
+    copy: "B",
+    file: "infra/tasks.ts",
+    from: "    ...cacheLinks,\n    ...(email ? [email] : []),",
+    to: "    ...(email ? [email] : []),",
+    caught: "the worker is not linked to the Cache",
   },
   // --- hosts ---
   {
@@ -563,6 +586,12 @@ describe("stage variables", () => {
       evaluate({ stage: "production", variables: { SLIPWAY_BASTION: "true" } }),
     ).rejects.toThrow("SLIPWAY_BASTION=true needs SLIPWAY_BASTION_CIDR");
   }, 120_000);
+
+  it("SLIPWAY_CACHE other than postgres or valkey is refused, naming it", async () => {
+    await expect(
+      evaluate({ stage: "production", variables: { SLIPWAY_CACHE: "redis" } }),
+    ).rejects.toThrow('SLIPWAY_CACHE must be "postgres" or "valkey", got "redis"');
+  }, 120_000);
 });
 
 describe("the checks bite", () => {
@@ -720,11 +749,19 @@ describe("cost", () => {
       );
   });
 
-  it("every stage variable's resources are priced, and they add nothing idle", () => {
+  it("every stage variable's resources are priced, and only the Valkey cache adds to idle", () => {
     // An SES identity, an ACM certificate and Route 53 records, the alarm email subscription and
     // the bastion's SSH key (in a free standard SSM parameter) cost nothing a month, and the
-    // bastion is NAT instance #1: the same idle cost as production without them.
-    expect(price(graphs.everything, 0).idle).toBe(price(graphs.production, 0).idle);
+    // bastion is NAT instance #1: the same idle cost as production without them. SLIPWAY_CACHE
+    // =valkey pays ElastiCache Serverless's minimum storage, 0.1 GB × 730 h × $0.084.
+    const everything = price(graphs.everything, 0);
+    const cache = everything.lines.filter((l) => l.type === "ElastiCache");
+    expect(cache.map((l) => [l.resource, l.idle])).toEqual([["Cache", 6.13]]);
+    expect(Math.round((everything.idle - 6.13) * 100) / 100).toBe(price(graphs.production, 0).idle);
+    // Its ECPUs grow with traffic: 10M requests, one command each, at $0.0023 per million:
+    // $6.132 + $0.023.
+    const busy = price(graphs.everything, 10_000_000).lines.find((l) => l.resource === "Cache");
+    expect(busy?.atTraffic).toBe(6.16);
   });
 
   it("the database's storage is priced as allocated and names what autoscaling may reach", () => {

@@ -1971,6 +1971,72 @@ export const checks: Record<string, Check> = {
       return problems;
     },
 
+  "cache: no ElastiCache unless SLIPWAY_CACHE=valkey; with it, one Serverless Valkey cache in the private subnets, with usage caps, in a group that admits only the API and the worker on 6379, linked to both":
+    (graph, kind) => {
+      const problems: string[] = [];
+      const wanted = graph.evaluation.variables.SLIPWAY_CACHE === "valkey" && kind !== "dev";
+      const caches = graph.all("aws:elasticache/serverlessCache:ServerlessCache");
+      for (const type of [
+        "aws:elasticache/replicationGroup:ReplicationGroup",
+        "aws:elasticache/cluster:Cluster",
+      ])
+        for (const node of graph.all(type))
+          problems.push(`${node.name} is a node-based ElastiCache ${type.split(":").pop()}`);
+      const task = graph.one("aws:ecs/taskDefinition:TaskDefinition");
+      const apiLink = task
+        ? (
+            JSON.parse(String(input(task, "containerDefinitions"))) as {
+              environment?: { name: string; value: string }[];
+            }[]
+          )[0]?.environment?.find((e) => e.name === "SST_RESOURCE_Cache")
+        : undefined;
+      const workerLinked = graph.evaluation.functionLinks.Worker?.includes("Cache") ?? false;
+      if (!wanted) {
+        for (const cache of caches)
+          problems.push(`${cache.name} exists without SLIPWAY_CACHE=valkey`);
+        if (apiLink || workerLinked)
+          problems.push("a Cache is linked without SLIPWAY_CACHE=valkey");
+        return problems;
+      }
+      if (caches.length !== 1) return [`${caches.length} serverless caches, not 1`];
+      const cache = caches[0] as EvaluatedResource;
+      if (input(cache, "engine") !== "valkey")
+        problems.push(`the cache's engine is ${input(cache, "engine")}, not valkey`);
+      const subnets = input<string[]>(cache, "subnetIds") ?? [];
+      const privateSubnets = graph.privateSubnetIDs;
+      if (subnets.length === 0 || subnets.some((id) => !privateSubnets.has(id)))
+        problems.push(`the cache is in subnets [${subnets.join(", ")}], not the private ones`);
+      const groups = (input<string[]>(cache, "securityGroupIds") ?? []).map(idName);
+      if (groups.join() !== "CacheSecurityGroup")
+        problems.push(`the cache is in security groups [${groups.join(", ")}], not its own`);
+      const limits = input<{
+        dataStorage?: { maximum?: number };
+        ecpuPerSeconds?: { maximum?: number }[];
+      }>(cache, "cacheUsageLimits");
+      if (!limits?.dataStorage?.maximum || !limits.ecpuPerSeconds?.[0]?.maximum)
+        problems.push("the cache has no storage and ECPU caps (an unbounded bill)");
+      const rules = securityGroupRules(graph).filter(
+        (r) => r.group === "CacheSecurityGroup" && r.direction === "ingress",
+      );
+      const expected = ["ApiSecurityGroup", "WorkerSecurityGroup"];
+      for (const rule of rules) {
+        const valkey = rule.protocol === "tcp" && rule.fromPort === 6379 && rule.toPort === 6379;
+        if (!valkey || !rule.peer || !expected.includes(rule.peer))
+          problems.push(`the cache's group admits ${describeRule(rule)}`);
+      }
+      for (const peer of expected)
+        if (!rules.some((r) => r.peer === peer))
+          problems.push(`the cache's group does not admit ${peer} on 6379`);
+      const link = linkProperties(graph, "Cache");
+      const endpoint = `${cache.name}.mock.serverless.use1.cache.amazonaws.com`;
+      if (link?.host !== endpoint || Number(link?.port) !== 6379)
+        problems.push(`the Cache link is ${link?.host}:${link?.port}, not the cache's endpoint`);
+      if (!apiLink || (JSON.parse(apiLink.value) as { host?: string }).host !== endpoint)
+        problems.push("the API container is not linked to the Cache");
+      if (!workerLinked) problems.push("the worker is not linked to the Cache");
+      return problems;
+    },
+
   "sharing: production and staging own their VPC and database; a preview reads its base's (no NAT, no Elastic IP, no RDS of its own) and has a database and app role of its own there, dropped when it is removed":
     (graph, kind) => {
       if (kind === "dev") return [];

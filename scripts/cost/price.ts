@@ -63,6 +63,10 @@ export interface Assumptions {
   /** New connections a load balancer sees per request (no keep-alive between requests). */
   newConnectionsPerRequest: number;
   workerSecondsPerTask: number;
+  /** Cache commands (GET/SET of values under 1 KB: 1 ECPU each) per request, with SLIPWAY_CACHE=valkey. */
+  cacheCommandsPerRequest: number;
+  /** GB a Valkey cache holds on average (billed at least the engine's minimum). */
+  cacheStoredGb: number;
   deploysPerMonth: number;
   migratorSeconds: number;
   /** Requests per second one Aurora capacity unit serves (ACUs average load/this, min to max). */
@@ -90,6 +94,8 @@ export const defaultAssumptions: Assumptions = {
   sqsLongPollSeconds: 20,
   newConnectionsPerRequest: 1,
   workerSecondsPerTask: 0.3,
+  cacheCommandsPerRequest: 1,
+  cacheStoredGb: 0.1,
   deploysPerMonth: 30,
   migratorSeconds: 5,
   requestsPerSecondPerAcu: 50,
@@ -357,6 +363,28 @@ export const pricers: Record<string, Pricer> = {
       hoursPerMonth * vcpus * p("rdsProxy.provisioned.vcpuHour"),
     );
   }),
+  // --- cache (SLIPWAY_CACHE=valkey) ---
+  // ElastiCache Serverless: stored GB-hours, never under the engine's minimum (100 MB for
+  // Valkey), and ECPUs (a command on up to 1 KB is one). Idle pays the minimum storage.
+  "aws:elasticache/serverlessCache:ServerlessCache": each(
+    (cache, { p, assume, hoursPerMonth, requestsPerMonth }) => {
+      const engine = String(input(cache, "engine"));
+      if (engine !== "valkey")
+        throw new Error(`${cache.name}: only the valkey engine is priced, got ${engine}`);
+      const minimum = p("elasticache.serverless.valkey.minGb");
+      const stored = Math.max(minimum, assume.cacheStoredGb);
+      const storage = (gb: number) =>
+        gb * hoursPerMonth * p("elasticache.serverless.valkey.gbHour");
+      const ecpuMillions = (requestsPerMonth * assume.cacheCommandsPerRequest) / 1e6;
+      return line(
+        cache,
+        "ElastiCache",
+        `Serverless Valkey: ${stored} GB stored (min ${minimum}) + ${ecpuMillions.toFixed(1)}M ECPUs`,
+        storage(minimum),
+        storage(stored) + ecpuMillions * p("elasticache.serverless.valkey.ecpuMillion"),
+      );
+    },
+  ),
 
   // --- network ---
   "aws:ec2/instance:Instance": each((instance, { p, hoursPerMonth }) => {
@@ -798,6 +826,7 @@ export function price(
       `${assume.natBytesPerRequest} bytes per request + ${assume.natBaseGbPerMonth} GB/month through NAT (priced only for a NAT gateway; fck-nat has no per-GB fee)`,
       `${assume.sqsPollersPerSubscription} Lambda pollers per SQS subscription, each a ${assume.sqsLongPollSeconds} s long poll at a time`,
       `${assume.deploysPerMonth} deploys per month (migrator runs)`,
+      `with SLIPWAY_CACHE=valkey: ${assume.cacheCommandsPerRequest} cache command (1 ECPU) per request, ${assume.cacheStoredGb} GB stored`,
       `free tiers (SQS ${p("sqs.freeMillion")}M, Scheduler ${p("scheduler.freeMillion")}M, CloudFront ${p("cloudfront.https.freeMillion")}M requests + ${p("cloudfront.dataOut.freeGb")} GB) counted as if this stage were alone in its account`,
       `Aurora (if any): ${assume.requestsPerSecondPerAcu} requests/s per ACU, ${assume.auroraStorageGb} GB used, ${assume.auroraIosPerRequest} I/O per request; paused, ${assume.auroraAwakeMinutesPerWake} min awake per hour a schedule fires`,
       "RDS storage is priced as allocated; storage autoscaling may grow it to maxAllocatedStorage without a deploy (its line names that ceiling and its price)",

@@ -9,7 +9,7 @@ import { createDevFaultRoutes } from "./dev/faults.routes";
 import { HealthRoutes } from "./health";
 import { createApp, createSite, mountApp } from "./http/app";
 import { createOpenAPIDocument, jsonResponse, publicAccess } from "./http/openapi";
-import { writeRateMiddleware } from "./limit";
+import { writeRateMiddleware } from "./limit/write-rate";
 import { NoteRoutes } from "./note";
 import { schedules } from "./schedules";
 import { LocalStorageRoutes } from "./storage/local.routes";

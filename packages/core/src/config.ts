@@ -213,6 +213,17 @@ const EnvSchema = z.object({
   QUOTA_ATTACHMENT_BYTES_PER_USER: integer(1, 1024 ** 4).default(1024 ** 3),
   /** Unsafe requests (POST, PATCH, PUT, DELETE) one signed-in user may send per minute. */
   QUOTA_WRITES_PER_MINUTE: integer(1, 1_000_000).default(60),
+  /**
+   * A Valkey/Redis server for the cache port (cache/, ADR 033), `redis://` or `rediss://`.
+   * Unset: the cache is an UNLOGGED table in the app's database. Deployed with
+   * SLIPWAY_CACHE=valkey, the linked Cache (ElastiCache Serverless) is used instead.
+   */
+  CACHE_URL: z
+    .string()
+    .refine((value) => URL.canParse(value) && /^rediss?:$/.test(new URL(value).protocol), {
+      error: "expected a redis:// or rediss:// URL",
+    })
+    .optional(),
 });
 
 /** Shape of the `Database` link of `sst.aws.Postgres`. */
@@ -235,11 +246,14 @@ const EmailLink = z.object({ sender: z.string().min(1), configSet: z.string().op
 /** Shape of the `AttachmentStore` link (infra/storage.ts): the uploads bucket. */
 const StoreLink = z.object({ bucket: z.string().min(1) });
 
+/** Shape of the `Cache` link (infra/cache.ts): the ElastiCache Serverless endpoint. */
+const CacheLink = z.object({ host: z.string().min(1), port: z.coerce.number().int() });
+
 /** Shape of the `TaskQueue` link of `sst.aws.Queue`. */
 const QueueLink = z.object({ url: z.url() });
 
 /** Values never echoed in a config error. */
-const SECRET_VARS = new Set(["ORIGIN_SECRET"]);
+const SECRET_VARS = new Set(["ORIGIN_SECRET", "CACHE_URL"]);
 
 /** Variables the app once read: set, they would be silently ignored, so they are an error. */
 const REMOVED_VARS: Record<string, string> = {
@@ -407,6 +421,17 @@ export function loadConfig(
           publicURL: values.STORAGE_PUBLIC_URL ?? `http://localhost:${values.WEB_PORT}/storage`,
           bucket: "uploads",
         },
+    /** The cache port's store (cache/cache.ts): the linked cache, CACHE_URL, else Postgres. */
+    cache: linked.cache
+      ? {
+          kind: "valkey" as const,
+          mode: "cluster" as const,
+          host: linked.cache.host,
+          port: linked.cache.port,
+        }
+      : values.CACHE_URL
+        ? { kind: "valkey" as const, mode: "single" as const, url: values.CACHE_URL }
+        : { kind: "postgres" as const },
     attachments: { maxBytes: values.ATTACHMENT_MAX_BYTES, allowedTypes: values.ATTACHMENT_TYPES },
     quotas: {
       notesPerUser: values.QUOTA_NOTES_PER_USER,
@@ -444,6 +469,7 @@ function readLinks(links: object, problems: string[]) {
     deadLetterUrl: read("TaskDeadLetters", QueueLink)?.url,
     email: read("Email", EmailLink, "sender"),
     storeBucket: read("AttachmentStore", StoreLink, "bucket")?.bucket,
+    cache: read("Cache", CacheLink, "host and port"),
     // An empty secret (the default placeholder) means: no error reporting.
     sentryDsn: read("SentryDsn", SecretLink)?.value || undefined,
     originSecret: readOriginSecret(links, problems),

@@ -112,12 +112,31 @@ describe("OpenAPI document", () => {
           const [media, ...more] = Object.values(response.content ?? {});
           expect(more, where).toEqual([]);
           expect(media?.schema?.type, where).toBe("string");
-        } else if (status !== "204") {
+        } else if (status !== "204" && status !== "304") {
           expect(schema?.type, where).toBe("object");
         } else {
           expect(response.content, where).toBeUndefined();
         }
       }
+    }
+  });
+
+  it("documents the conditional note read: If-None-Match, a bodiless 304, ETag and Cache-Control on both", async () => {
+    const doc = await document();
+    const read = operations(doc).find((o) => o.operation.operationId === "getNote")?.operation as
+      | {
+          parameters?: { name: string; in: string }[];
+          responses: Record<string, { content?: unknown; headers?: Record<string, unknown> }>;
+        }
+      | undefined;
+    expect(read?.parameters).toContainEqual(
+      expect.objectContaining({ name: "If-None-Match", in: "header" }),
+    );
+    expect(read?.responses["304"]?.content).toBeUndefined();
+    for (const status of ["200", "304"]) {
+      expect(Object.keys(read?.responses[status]?.headers ?? {})).toEqual(
+        expect.arrayContaining(["ETag", "Cache-Control"]),
+      );
     }
   });
 

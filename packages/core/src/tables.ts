@@ -1,6 +1,7 @@
 import * as account from "./account/account.sql";
 import * as admin from "./admin/admin.sql";
 import * as attachment from "./attachment/attachment.sql";
+import * as cache from "./cache/cache.sql";
 import { collectTables } from "./db/table-access";
 import * as digest from "./digest/digest.sql";
 import * as limit from "./limit/limit.sql";
@@ -17,6 +18,7 @@ export const tables = collectTables({
   account,
   admin,
   attachment,
+  cache,
   digest,
   limit,
   mail,

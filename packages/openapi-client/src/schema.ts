@@ -342,7 +342,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** One note */
+    /**
+     * One note
+     * @description Conditional: send the `ETag` back as `If-None-Match` for a 304 while the note is unchanged. `Cache-Control: private, no-cache`: a browser revalidates, no shared cache keeps it.
+     */
     get: operations["getNote"];
     put?: never;
     post?: never;
@@ -3109,7 +3112,10 @@ export interface operations {
   getNote: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** @description ETags of copies the client holds; one that is current gives a 304 */
+        "If-None-Match"?: string;
+      };
       path: {
         id: string;
       };
@@ -3122,6 +3128,10 @@ export interface operations {
         headers: {
           "x-request-id": components["headers"]["RequestId"];
           "x-trace-id": components["headers"]["TraceId"];
+          /** @description Strong validator of this representation: send it back as `If-None-Match` */
+          ETag: string;
+          /** @description `private, no-cache`: one user's; a browser revalidates, no shared cache keeps it */
+          "Cache-Control": "private, no-cache";
           [name: string]: unknown;
         };
         content: {
@@ -3135,6 +3145,19 @@ export interface operations {
             };
           };
         };
+      };
+      /** @description Not modified: the `If-None-Match` tag is current; the client's copy stands */
+      304: {
+        headers: {
+          "x-request-id": components["headers"]["RequestId"];
+          "x-trace-id": components["headers"]["TraceId"];
+          /** @description Strong validator of this representation: send it back as `If-None-Match` */
+          ETag: string;
+          /** @description `private, no-cache`: one user's; a browser revalidates, no shared cache keeps it */
+          "Cache-Control": "private, no-cache";
+          [name: string]: unknown;
+        };
+        content?: never;
       };
       /** @description Invalid input: `validation_failed` names each field in `details.issues`; `malformed_json` for a body that is not JSON; `bad_request` deployed, when the CDN sent no valid client address (a misconfigured origin request policy) */
       400: {

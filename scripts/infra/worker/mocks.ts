@@ -45,6 +45,12 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>) 
   // RDS Proxy (SLIPWAY_DB_PROXY=true).
   if (type === "aws:rds/proxy:Proxy")
     Object.assign(extra, { endpoint: `${name}.proxy-mock.rds.amazonaws.com` });
+  // SLIPWAY_CACHE=valkey (infra/cache.ts links the endpoint AWS gives it).
+  if (type === "aws:elasticache/serverlessCache:ServerlessCache") {
+    Object.assign(extra, {
+      endpoints: [{ address: `${name}.mock.serverless.use1.cache.amazonaws.com`, port: 6379 }],
+    });
+  }
   // A generated secret the checks can look for where it must not be: `mock-secret-<name>`.
   if (type === "random:index/randomPassword:RandomPassword")
     Object.assign(extra, { result: `mock-secret-${name}` });

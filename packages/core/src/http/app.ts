@@ -160,6 +160,9 @@ async function contained(c: Context<AppEnv>, step: () => Promise<unknown>) {
  * `fetch()` result) needs that copy.
  */
 function noStore(c: Context<AppEnv>) {
+  // A route that says how its answer may be kept (a conditional read: `private, no-cache`) keeps
+  // its word; an error thrown after it set one is a new response, so it is no-store again.
+  if (c.res.headers.has("cache-control")) return;
   try {
     c.res.headers.set("cache-control", "no-store");
   } catch {

@@ -121,6 +121,26 @@ export function jsonResponse(description: string, shape: z.ZodRawShape | z.ZodTy
   };
 }
 
+/** The headers of a conditional read's 200 and 304 (http/conditional.ts). */
+export const revalidatedHeaders = {
+  ETag: {
+    description: "Strong validator of this representation: send it back as `If-None-Match`",
+    required: true,
+    schema: { type: "string" },
+  },
+  "Cache-Control": {
+    description: "`private, no-cache`: one user's; a browser revalidates, no shared cache keeps it",
+    required: true,
+    schema: { type: "string", enum: ["private, no-cache"] },
+  },
+} satisfies Record<string, ResponseHeader>;
+
+/** 304 of a conditional read: no body, the same validator. */
+export const notModifiedResponse: ResponseObject = {
+  description: "Not modified: the `If-None-Match` tag is current; the client's copy stands",
+  headers: revalidatedHeaders,
+};
+
 const unsafeMethods = new Set(["post", "put", "patch", "delete"]);
 
 /**

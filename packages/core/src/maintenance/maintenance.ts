@@ -1,6 +1,7 @@
 import * as z from "zod";
 import { deleteExpired } from "../account/expiry";
 import { deleteAbandoned } from "../attachment/attachment";
+import { prune as pruneCache } from "../cache/postgres";
 import { useTransaction } from "../db/transaction";
 import { Limit } from "../limit";
 import { Mail } from "../mail";
@@ -25,6 +26,7 @@ export async function cleanup(now = new Date()) {
       ...(await deleteExpired(now)),
       abandonedUploads: await deleteAbandoned(now),
       rateLimitWindows: await Limit.prune(now),
+      cacheEntries: await pruneCache(now),
     };
   });
 }

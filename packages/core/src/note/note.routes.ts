@@ -1,6 +1,14 @@
 import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
-import { errorResponse, errorResponses, jsonResponse, signedIn } from "../http/openapi";
+import { entityTag, notModified, PRIVATE_REVALIDATE } from "../http/conditional";
+import {
+  errorResponse,
+  errorResponses,
+  jsonResponse,
+  notModifiedResponse,
+  revalidatedHeaders,
+  signedIn,
+} from "../http/openapi";
 import { validate } from "../http/validate";
 import * as Note from "./note";
 
@@ -55,16 +63,34 @@ export const NoteRoutes = new Hono()
     describeRoute({
       operationId: "getNote",
       summary: "One note",
+      description:
+        "Conditional: send the `ETag` back as `If-None-Match` for a 304 while the note is unchanged. `Cache-Control: private, no-cache`: a browser revalidates, no shared cache keeps it.",
       tags,
       security,
+      parameters: [
+        {
+          name: "If-None-Match",
+          in: "header",
+          required: false,
+          description: "ETags of copies the client holds; one that is current gives a 304",
+          schema: { type: "string" },
+        },
+      ],
       responses: {
-        200: jsonResponse("The note", { note: Note.Info }),
+        200: { ...jsonResponse("The note", { note: Note.Info }), headers: revalidatedHeaders },
+        304: notModifiedResponse,
         ...errorResponses(400, 401),
         404: notFound,
       },
     }),
     validate("param", Note.IDParam),
-    async (c) => c.json({ note: await Note.fromID(c.req.valid("param").id) }, 200),
+    notModified,
+    async (c) => {
+      const body = { note: await Note.fromID(c.req.valid("param").id) };
+      c.header("ETag", entityTag(JSON.stringify(body)));
+      c.header("Cache-Control", PRIVATE_REVALIDATE);
+      return c.json(body, 200);
+    },
   )
   .patch(
     "/:id",

@@ -1,0 +1,2 @@
+export * as Cache from "./cache";
+export type { Json } from "./port";

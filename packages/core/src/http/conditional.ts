@@ -1,0 +1,48 @@
+import { hash } from "node:crypto";
+import { createMiddleware } from "hono/factory";
+
+/**
+ * Conditional GETs (RFC 9110 §13): a strong ETag from the bytes of the representation, so any
+ * change to what the client would get, however it was made (the owner's edit, an operator's
+ * moderation, which does not touch updated_at), makes the old tag stale. The row is still read
+ * (the tag must be checked against a note the caller may read: another user's gets a 404 first);
+ * a match saves the body on the wire and the client's parse.
+ */
+
+/** Responses that are one user's: a browser may keep them but must revalidate; no shared cache may. */
+export const PRIVATE_REVALIDATE = "private, no-cache";
+
+/** `"<base64url of SHA-1>"` of `text`: a fingerprint, not a secret (only its reader sees it). */
+export function entityTag(text: string): string {
+  // One-shot `hash` (Node 20.12+): ~30% less CPU than createHash for a note-sized input.
+  return `"${hash("sha1", text, "base64url")}"`;
+}
+
+/**
+ * Whether `If-None-Match` (a list of tags, or `*`) matches `tag`. The comparison is weak, as the
+ * RFC says for If-None-Match: `W/"x"` matches `"x"`.
+ */
+export function noneMatch(header: string | undefined, tag: string): boolean {
+  if (header === undefined) return false;
+  const bare = tag.replace(/^W\//, "");
+  return header.split(",").some((item) => {
+    const candidate = item.trim();
+    return candidate === "*" || candidate.replace(/^W\//, "") === bare;
+  });
+}
+
+/**
+ * Turns the route's 200 into a bodiless 304 (its ETag and Cache-Control kept) when the request's
+ * If-None-Match holds the ETag the handler set. After the handler, so its typed 200 stays the
+ * one response type the RPC client sees: a browser's fetch never gets the 304 (its HTTP cache
+ * answers its own revalidation with the stored 200); a caller that sends If-None-Match does.
+ */
+export const notModified = createMiddleware(async (c, next) => {
+  await next();
+  const tag = c.res.headers.get("etag");
+  if (c.res.status !== 200 || !tag || !noneMatch(c.req.header("if-none-match"), tag)) return;
+  const headers = new Headers(c.res.headers);
+  headers.delete("content-type");
+  headers.delete("content-length");
+  c.res = new Response(null, { status: 304, headers });
+});
