@@ -18,6 +18,7 @@ import { Limit } from "../limit";
 import * as Mail from "../mail/mail";
 import * as Note from "../note/note";
 import { recordLoginFailure } from "../observability/metrics";
+import { atSite } from "../read-sites";
 import { enqueue, forgetPayloads } from "../task/task";
 import { loginThrottleTable, sessionTable, userRoles, userTable } from "./account.sql";
 import { LOGIN_LIMITS } from "./login-limits";
@@ -543,7 +544,9 @@ export async function authenticate(
   let live = sessions.get(tokenHash, at);
   if (!live || live.expiresAt <= at || live.createdAt <= bornAfter) {
     const generation = sessions.generation();
-    const [row] = await liveSession({ tokenHash, now, bornAfter: new Date(bornAfter) });
+    const [row] = await atSite("account.session", () =>
+      liveSession({ tokenHash, now, bornAfter: new Date(bornAfter) }),
+    );
     if (!row) {
       sessions.drop(tokenHash);
       return undefined;
