@@ -1,4 +1,10 @@
-import { appDatabaseUrl, DATABASE_SSL, databaseConnection, migration } from "./database";
+import {
+  appDatabaseUrl,
+  appReaderDatabaseUrl,
+  DATABASE_SSL,
+  databaseConnection,
+  migration,
+} from "./database";
 import { API_PORT, securityGroups, vpc } from "./network";
 import { API_PATH, originSecret } from "./origin";
 import { secrets } from "./secrets";
@@ -31,6 +37,8 @@ const apiSecrets = $dev
   ? undefined
   : {
       DATABASE_URL: appDatabaseUrl as aws.ssm.Parameter,
+      // SLIPWAY_READ_REPLICAS=1: the reads that tolerate lag go there (ADR 034).
+      ...(appReaderDatabaseUrl ? { DATABASE_READER_URL: appReaderDatabaseUrl } : {}),
       ORIGIN_SECRET: secureParameter(
         "ApiOriginSecret",
         "origin-secret",
@@ -94,7 +102,7 @@ export const service = new sst.aws.Service("Api", {
     ...(apiSecrets
       ? {
           // A secret's new value (a rotation) changes the task definition: tasks restart on it.
-          SLIPWAY_SECRETS_VERSION: $interpolate`${apiSecrets.DATABASE_URL.version}.${apiSecrets.ORIGIN_SECRET.version}.${apiSecrets.SST_RESOURCE_SentryDsn.version}`,
+          SLIPWAY_SECRETS_VERSION: $interpolate`${apiSecrets.DATABASE_URL.version}.${apiSecrets.ORIGIN_SECRET.version}.${apiSecrets.SST_RESOURCE_SentryDsn.version}${appReaderDatabaseUrl ? $interpolate`.${appReaderDatabaseUrl.version}` : ""}`,
         }
       : {
           // `sst dev`: the embedded database `sst dev` serves on loopback (database.ts), no TLS.

@@ -116,6 +116,39 @@ export const databaseConnection = connection;
 /** The stage's own RDS instance (none in a preview or under `sst dev`): what the alarms watch. */
 export const databaseInstance = own?.nodes.instance;
 
+/**
+ * SLIPWAY_READ_REPLICAS=1: one read replica of the stage's own instance, for the API's reads that
+ * tolerate lag (packages/core/src/read-sites.ts, ADR 034). An `aws.rds.Instance` of our own:
+ * SST's Postgres keeps its `replicas` internal, without a security group, a transform or a
+ * reader endpoint. Same class, storage, subnet group, security group and parameter group (so
+ * TLS is forced there too) as the primary; RDS copies the rest (encryption, roles, data) from it.
+ */
+export const databaseReplica =
+  databaseInstance && sizing.database.replicas === 1
+    ? new aws.rds.Instance("DatabaseReplica", {
+        replicateSourceDb: databaseInstance.identifier,
+        instanceClass: databaseInstance.instanceClass,
+        storageType: databaseInstance.storageType,
+        allocatedStorage: databaseInstance.allocatedStorage,
+        maxAllocatedStorage: sizing.database.maxStorageGb,
+        dbSubnetGroupName: databaseInstance.dbSubnetGroupName,
+        vpcSecurityGroupIds: [securityGroups.database.id],
+        parameterGroupName: databaseInstance.parameterGroupName,
+        publiclyAccessible: false,
+        storageEncrypted: true,
+        autoMinorVersionUpgrade: true,
+        // Its own standby would double its price; a failed replica only sends reads to the
+        // primary until RDS replaces it (the API falls back: DatabaseUnavailable is a 503).
+        multiAz: false,
+        // A replica keeps no backups of its own (the primary's are the data's) and no snapshot.
+        backupRetentionPeriod: 0,
+        skipFinalSnapshot: true,
+        // Turning the variable off must be able to remove it; it holds no data of its own.
+        deletionProtection: false,
+        applyImmediately: true,
+      })
+    : undefined;
+
 /** How the app's processes connect: TLS verified against the RDS CA bundle, offline none. */
 export const DATABASE_SSL = $dev ? "off" : "rds";
 
@@ -158,6 +191,21 @@ export const appDatabaseUrl = appPassword
       value: $interpolate`postgres://${APP_DATABASE_USER}:${appPassword.result.apply(encodeURIComponent)}@${connection.host}:${connection.port}/${connection.database}`,
     })
   : undefined;
+
+/**
+ * The API's DATABASE_READER_URL with a replica: the app role on the replica's address (roles and
+ * passwords are the primary's, replicated), an SSM SecureString like DATABASE_URL.
+ */
+export const appReaderDatabaseUrl =
+  appPassword && databaseReplica
+    ? new aws.ssm.Parameter("ApiDatabaseReaderUrl", {
+        name: `/${$app.name}/${$app.stage}/api/database-reader-url`,
+        type: "SecureString",
+        tier: "Standard",
+        description: "DATABASE_READER_URL of the API: the app role on the read replica, TLS",
+        value: $interpolate`postgres://${APP_DATABASE_USER}:${appPassword.result.apply(encodeURIComponent)}@${databaseReplica.address}:${databaseReplica.port}/${connection.database}`,
+      })
+    : undefined;
 
 /** The one migrator (packages/core/src/db/migrator.ts), run in the VPC at every deploy. */
 export const migrator = new sst.aws.Function("Migrator", {

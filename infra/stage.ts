@@ -77,7 +77,31 @@ export const variables = {
    * on (not 5432, where a developer's own Postgres may listen).
    */
   devDatabasePort: devDatabasePort(process.env.SLIPWAY_DEV_DATABASE_PORT),
+  /**
+   * SLIPWAY_READ_REPLICAS=1: an RDS read replica of the primary's class, which the API sends the
+   * reads that tolerate lag to (infra/database.ts, packages/core/src/read-sites.ts, ADR 034).
+   */
+  readReplicas: readReplicas(process.env.SLIPWAY_READ_REPLICAS),
 };
+
+/**
+ * 0 or 1. One: the app has one reader URL, and one replica of the same class doubles the read
+ * capacity; past that the primary class is the cheaper next step (ADR 034). A preview on its
+ * base's instance cannot give that instance a replica.
+ */
+function readReplicas(value: string | undefined): 0 | 1 {
+  const count = value || "0";
+  if (count !== "0" && count !== "1")
+    throw new Error(
+      `SLIPWAY_READ_REPLICAS must be 0 or 1 (one replica is what the app routes reads to), got ${JSON.stringify(value)}`,
+    );
+  if (count === "0") return 0;
+  if (shape.base)
+    throw new Error(
+      `SLIPWAY_READ_REPLICAS=1: ${$app.stage} shares ${shape.base}'s RDS instance; set it when deploying ${shape.base}, or give ${$app.stage} its own instance (SLIPWAY_BASE_STAGE=standalone)`,
+    );
+  return 1;
+}
 
 function devDatabasePort(value: string | undefined): number {
   if (!value) return 55432;
@@ -99,6 +123,13 @@ export const sizing = {
     multiAz: isProduction,
     backupRetentionDays: isProduction ? 14 : 7,
     deletionProtection: isProduction,
+    /**
+     * SLIPWAY_READ_REPLICAS=1: a replica of the same class (a smaller one falls behind the
+     * primary's writes; AWS: keep the class and storage type equal). Its own max_connections,
+     * the same ≈ 112 (RDS derives it from the class's memory; a hot standby needs at least the
+     * primary's): only the API reads there, tasks × DATABASE_POOL_MAX = 20 at most.
+     */
+    replicas: variables.readReplicas,
   },
   api: {
     // The smallest Fargate task: ~$7/month on ARM on demand, ~$2/month on Spot.
@@ -113,7 +144,9 @@ export const sizing = {
     /**
      * Database connection budget (db.t4g.micro: max_connections ≈ 112):
      * API tasks (max 4) × DATABASE_POOL_MAX 5 = 20, + worker concurrency 5 × pool 2 = 10,
-     * + migrator 1 = 31, leaving room for sessions of operators and tools.
+     * + migrator 1 = 31, leaving room for sessions of operators and tools. With a read replica
+     * (SLIPWAY_READ_REPLICAS=1) each API task has a second pool of 5 there, on the replica's own
+     * ≈ 112: the primary's budget stays 31, the replica's is 20.
      */
     maxConcurrency: 5,
     poolMax: 2,

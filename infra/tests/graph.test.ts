@@ -17,7 +17,7 @@ import { checks, type StageKind, violations } from "./invariants";
  */
 
 const graphs = {} as Record<
-  StageKind | "devPreview" | "everything" | "brokenA" | "brokenB",
+  StageKind | "devPreview" | "everything" | "brokenA" | "brokenB" | "replica",
   Evaluation
 >;
 
@@ -451,7 +451,7 @@ beforeAll(async () => {
     );
   const none = { variables: {}, secrets };
   const all = { variables: everyVariable, secrets };
-  const [production, staging, preview, dev, devPreview, everything, brokenA, brokenB] =
+  const [production, staging, preview, dev, devPreview, everything, brokenA, brokenB, replica] =
     await Promise.all([
       evaluate({ stage: "production", ...none }),
       evaluate({ stage: "staging", ...none }),
@@ -462,6 +462,8 @@ beforeAll(async () => {
       evaluate({ stage: "production", ...all }),
       evaluate({ stage: "production", config: copy("A"), ...all }),
       evaluate({ stage: "production", config: copy("B"), ...all }),
+      // Production with its read replica (ADR 034).
+      evaluate({ stage: "production", variables: { SLIPWAY_READ_REPLICAS: "1" }, secrets }),
     ]);
   Object.assign(graphs, {
     production,
@@ -472,6 +474,7 @@ beforeAll(async () => {
     everything,
     brokenA,
     brokenB,
+    replica,
   });
   // Eight evaluations side by side: ~4 minutes on a loaded 2-core machine.
 }, 600_000);
@@ -483,6 +486,7 @@ describe.each([
   ["dev", "dev"],
   ["devPreview", "dev"],
   ["everything", "production"],
+  ["replica", "production"],
 ] as const)("the %s stage", (graph, kind) => {
   it.each(Object.keys(checks))("%s", (name) => {
     const found = violations(graphs[graph], kind).filter((v) => v.startsWith(`${name}: `));
@@ -497,6 +501,28 @@ describe("stage variables", () => {
       evaluate({ stage: "production", variables: { SLIPWAY_BASTION: "true" } }),
     ).rejects.toThrow("SLIPWAY_BASTION=true needs SLIPWAY_BASTION_CIDR");
   }, 120_000);
+
+  it.each([
+    [
+      "production",
+      "2",
+      'SLIPWAY_READ_REPLICAS must be 0 or 1 (one replica is what the app routes reads to), got "2"',
+    ],
+    [
+      "production",
+      "true",
+      'SLIPWAY_READ_REPLICAS must be 0 or 1 (one replica is what the app routes reads to), got "true"',
+    ],
+    [PREVIEW, "1", "SLIPWAY_READ_REPLICAS=1: pr-42 shares staging's RDS instance"],
+  ])(
+    "%s with SLIPWAY_READ_REPLICAS=%s is refused, naming it",
+    async (stage, value, message) => {
+      await expect(
+        evaluate({ stage, variables: { SLIPWAY_READ_REPLICAS: value } }),
+      ).rejects.toThrow(message);
+    },
+    120_000,
+  );
 });
 
 describe("the checks bite", () => {
@@ -622,6 +648,100 @@ describe("the sharing checks bite (the preview graph, changed in memory)", () =>
       resources: graphs.dev.resources.filter((r) => r.name !== "EmbeddedDatabase"),
     };
     expect(violations(broken, "dev").join("\n")).toContain("no EmbeddedDatabase dev command");
+  });
+});
+
+describe("the read replica (SLIPWAY_READ_REPLICAS=1)", () => {
+  const replicaOf = (e: Evaluation) =>
+    e.resources.filter(
+      (r) => r.type === "aws:rds/instance:Instance" && r.inputs.replicateSourceDb !== undefined,
+    );
+  it("one replica with the variable, none without", () => {
+    expect(replicaOf(graphs.replica).map((r) => r.name)).toEqual(["DatabaseReplica"]);
+    for (const graph of ["production", "staging", "preview", "dev", "everything"] as const)
+      expect(replicaOf(graphs[graph])).toEqual([]);
+  });
+
+  const changed = (change: (resources: EvaluatedResource[]) => EvaluatedResource[]) => ({
+    ...graphs.replica,
+    resources: change(structuredClone(graphs.replica.resources)),
+  });
+  const onReplica = (inputs: Record<string, unknown>) =>
+    changed((resources) =>
+      resources.map((r) =>
+        r.name === "DatabaseReplica" ? { ...r, inputs: { ...r.inputs, ...inputs } } : r,
+      ),
+    );
+  it.each([
+    [
+      "a smaller class",
+      { instanceClass: "db.t4g.nano" },
+      "the replica's instanceClass is db.t4g.nano",
+    ],
+    [
+      "the VPC's default group",
+      { vpcSecurityGroupIds: [] },
+      "the replica is in security groups [the VPC default]",
+    ],
+    [
+      "another subnet group",
+      { dbSubnetGroupName: "public" },
+      "the replica's dbSubnetGroupName is public",
+    ],
+    [
+      "another parameter group",
+      { parameterGroupName: "default.postgres17" },
+      "the replica's parameterGroupName is default.postgres17",
+    ],
+    ["public", { publiclyAccessible: true }, "the replica is publicly accessible"],
+    [
+      "of another instance",
+      { replicateSourceDb: "someone-else" },
+      "replicates someone-else, not the primary",
+    ],
+  ])("the checks catch a replica %s", (_what, inputs, caught) => {
+    expect(violations(onReplica(inputs), "production").join("\n")).toContain(caught);
+  });
+
+  it("the checks catch an API that does not read the replica, and a replica nobody asked for", () => {
+    const noSecret = changed((resources) =>
+      resources.map((r) =>
+        r.type === "aws:ecs/taskDefinition:TaskDefinition"
+          ? {
+              ...r,
+              inputs: {
+                ...r.inputs,
+                containerDefinitions: String(r.inputs.containerDefinitions).replaceAll(
+                  "DATABASE_READER_URL",
+                  "DATABASE_READER_URI",
+                ),
+              },
+            }
+          : r,
+      ),
+    );
+    expect(violations(noSecret, "production").join("\n")).toContain(
+      "the API has no DATABASE_READER_URL ECS secret from a SecureString",
+    );
+    const unasked = { ...graphs.replica, variables: {} };
+    expect(violations(unasked, "production").join("\n")).toContain(
+      "DatabaseReplica is a read replica without SLIPWAY_READ_REPLICAS=1",
+    );
+  });
+
+  it("is priced as one more instance of the primary's class and its storage, single-AZ", () => {
+    const lines = price(graphs.replica, 0).lines.filter((l) =>
+      l.resource.startsWith("DatabaseReplica"),
+    );
+    expect(lines.map((l) => [l.resource, l.detail])).toEqual([
+      ["DatabaseReplica", "db.t4g.micro × 1"],
+      ["DatabaseReplica storage", "20 GB gp3 × 1, grows on its own to 100 GB: at most $11.50"],
+    ]);
+    const added = price(graphs.replica, 0).idle - price(graphs.production, 0).idle;
+    expect(added).toBeCloseTo(
+      lines.reduce((sum, l) => sum + l.idle, 0),
+      2,
+    );
   });
 });
 

@@ -57,6 +57,10 @@ class Graph {
 
 const input = <T = unknown>(resource: EvaluatedResource, key: string) => resource.inputs[key] as T;
 
+/** The stage's own RDS instances that are not read replicas. */
+const primaries = (graph: Graph) =>
+  graph.all("aws:rds/instance:Instance").filter((r) => input(r, "replicateSourceDb") === undefined);
+
 const DATA_SERVICES = [
   "s3",
   "sqs",
@@ -457,7 +461,7 @@ export const checks: Record<string, Check> = {
     graph,
     kind,
   ) => {
-    const instances = graph.all("aws:rds/instance:Instance");
+    const instances = primaries(graph);
     if (kind === "dev")
       return instances.length === 0 ? [] : ["sst dev must use the local database, not RDS"];
     // A preview's database is on its base's instance (the sharing check says which).
@@ -493,11 +497,70 @@ export const checks: Record<string, Check> = {
     return problems;
   },
 
+  "database: a read replica exactly with SLIPWAY_READ_REPLICAS=1, of the primary, in its class, storage, subnets, security group and parameter group; the API reads it through DATABASE_READER_URL":
+    (graph, kind) => {
+      const replicas = graph
+        .all("aws:rds/instance:Instance")
+        .filter((r) => input(r, "replicateSourceDb") !== undefined);
+      const [container] = containers(graph);
+      const readerSecret = container?.secrets?.find((s) => s.name === "DATABASE_READER_URL");
+      const wanted = graph.evaluation.variables.SLIPWAY_READ_REPLICAS === "1" && kind !== "dev";
+      if (!wanted)
+        return [
+          ...replicas.map((r) => `${r.name} is a read replica without SLIPWAY_READ_REPLICAS=1`),
+          ...(readerSecret ? ["the API has a DATABASE_READER_URL without a replica"] : []),
+        ];
+      if (replicas.length !== 1) return [`expected one read replica, found ${replicas.length}`];
+      const replica = replicas[0] as EvaluatedResource;
+      const primary = primaries(graph)[0];
+      if (!primary) return ["a replica without a primary"];
+      const problems: string[] = [];
+      if (input(replica, "replicateSourceDb") !== input(primary, "identifier"))
+        problems.push(
+          `${replica.name} replicates ${input(replica, "replicateSourceDb")}, not the primary`,
+        );
+      for (const key of [
+        "instanceClass",
+        "storageType",
+        "allocatedStorage",
+        "maxAllocatedStorage",
+        "dbSubnetGroupName",
+        "parameterGroupName",
+      ])
+        if (JSON.stringify(input(replica, key)) !== JSON.stringify(input(primary, key)))
+          problems.push(
+            `the replica's ${key} is ${input(replica, key)}, the primary's ${input(primary, key)}`,
+          );
+      const groups = (input<string[]>(replica, "vpcSecurityGroupIds") ?? []).map(idName);
+      if (groups.join() !== "DatabaseSecurityGroup")
+        problems.push(
+          `the replica is in security groups [${groups.join(", ") || "the VPC default"}], not the database's`,
+        );
+      if (input(replica, "publiclyAccessible") !== false)
+        problems.push("the replica is publicly accessible");
+      if (input(replica, "storageEncrypted") !== true)
+        problems.push("the replica's storage is not encrypted");
+      const parameter = graph
+        .all("aws:ssm/parameter:Parameter")
+        .find((p) => graph.arn(p) === readerSecret?.valueFrom);
+      const value = parameter ? String(input(parameter, "value")) : "";
+      const database = linkProperties(graph, "AppDatabase")?.database;
+      if (!parameter || input(parameter, "type") !== "SecureString")
+        problems.push("the API has no DATABASE_READER_URL ECS secret from a SecureString");
+      else if (
+        !value.startsWith("postgres://slipway_app:mock-secret-AppDatabasePassword@") ||
+        // The mocks give an instance the address `<name>.mock.rds.amazonaws.com`.
+        !value.endsWith(`@${replica.name}.mock.rds.amazonaws.com:5432/${database}`)
+      )
+        problems.push("the API's DATABASE_READER_URL is not the app role on the replica");
+      return problems;
+    },
+
   "database: TLS required (rds.force_ssl=1), storage grows to 100 GB on its own, minor versions applied, its own security group":
     (graph, kind) => {
       // A preview's instance is its base's, checked on the base's own graph (staging).
       if (kind === "dev" || kind === "preview") return [];
-      const db = graph.one("aws:rds/instance:Instance");
+      const db = primaries(graph)[0];
       if (!db) return ["no RDS instance"];
       const problems: string[] = [];
       const group = graph

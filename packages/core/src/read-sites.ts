@@ -20,6 +20,10 @@ export const { sites: readSites, atSite } = defineReadSites({
     reader: false,
     why: "a signed-out or disabled session must stop at once, not after the replica catches up",
   },
+  "account.access": {
+    reader: false,
+    why: "the operator console's role check: a revoked admin loses it on the next request",
+  },
   "admin.tableRows": {
     reader: true,
     why: "the operator console's table browser: a snapshot to look at, never read back to write",

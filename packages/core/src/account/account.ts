@@ -1072,11 +1072,13 @@ export async function byEmail(email: string): Promise<Info> {
 export async function access(
   userID: string,
 ): Promise<{ role: Info["role"]; email: string; disabled: boolean } | undefined> {
-  const [row] = await useTransaction((tx) =>
-    tx
-      .select({ role: userTable.role, email: userTable.email, disabledAt: userTable.disabledAt })
-      .from(userTable)
-      .where(eq(userTable.id, userID)),
+  const [row] = await atSite("account.access", () =>
+    useTransaction((tx) =>
+      tx
+        .select({ role: userTable.role, email: userTable.email, disabledAt: userTable.disabledAt })
+        .from(userTable)
+        .where(eq(userTable.id, userID)),
+    ),
   );
   return row && { role: row.role, email: row.email, disabled: row.disabledAt !== null };
 }

@@ -29,8 +29,10 @@ const servedPrepared = prepared((db) =>
 );
 
 const sqlState = (error: unknown): string | undefined => {
-  for (let e = error; e instanceof Error; e = e.cause)
-    if (typeof (e as { code?: unknown }).code === "string") return (e as { code: string }).code;
+  for (let e = error; e instanceof Error; e = e.cause) {
+    const code = (e as Error & { code?: unknown }).code;
+    if (typeof code === "string") return code;
+  }
   return undefined;
 };
 
