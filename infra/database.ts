@@ -126,6 +126,8 @@ export const databaseInstance = own?.nodes.instance;
 export const databaseReplica =
   databaseInstance && sizing.database.replicas === 1
     ? new aws.rds.Instance("DatabaseReplica", {
+        // Named, as SST names the primary (its alarm's dimension): at most 63 characters.
+        identifier: `${`${$app.name}-${$app.stage}`.toLowerCase().slice(0, 55).replace(/-+$/, "")}-replica`,
         replicateSourceDb: databaseInstance.identifier,
         instanceClass: databaseInstance.instanceClass,
         storageType: databaseInstance.storageType,

@@ -5,7 +5,7 @@ import {
   TASK_NAMES,
 } from "../packages/core/src/observability/metric-catalog";
 import { cluster, gateway, service } from "./api";
-import { databaseInstance } from "./database";
+import { databaseInstance, databaseReplica } from "./database";
 import { sizing, variables } from "./stage";
 import { deadLetters, taskQueue, worker } from "./tasks";
 
@@ -127,6 +127,24 @@ export const alarms = !instance
         comparisonOperator: "GreaterThanThreshold",
         ...notify,
       }),
+      // SLIPWAY_READ_REPLICAS=1: the note lists and the console's browser read the replica.
+      ...(databaseReplica
+        ? [
+            new aws.cloudwatch.MetricAlarm("AlarmReplicaLag", {
+              alarmDescription:
+                "The read replica is more than 30 s behind the primary for 10 minutes: note lists show that old a state. Check first: the replica's CPU and write IOPS beside the primary's (a replica too small for the writes), then long queries on it (ADR 034).",
+              namespace: "AWS/RDS",
+              metricName: "ReplicaLag",
+              dimensions: { DBInstanceIdentifier: databaseReplica.identifier },
+              statistic: "Maximum",
+              period: 300,
+              evaluationPeriods: 2,
+              threshold: 30,
+              comparisonOperator: "GreaterThanThreshold",
+              ...notify,
+            }),
+          ]
+        : []),
       new aws.cloudwatch.MetricAlarm("AlarmDatabaseStorage", {
         alarmDescription:
           "Database free storage below 2 GB. Check first: that storage autoscaling is growing the volume (RDS events), then the largest tables (the outbox, receipts, sessions: their pruning ran?).",

@@ -497,7 +497,7 @@ export const checks: Record<string, Check> = {
     return problems;
   },
 
-  "database: a read replica exactly with SLIPWAY_READ_REPLICAS=1, of the primary, in its class, storage, subnets, security group and parameter group; the API reads it through DATABASE_READER_URL":
+  "database: a read replica exactly with SLIPWAY_READ_REPLICAS=1, of the primary, in its class, storage, subnets, security group and parameter group; the API reads it through DATABASE_READER_URL; its lag alarms":
     (graph, kind) => {
       const replicas = graph
         .all("aws:rds/instance:Instance")
@@ -553,6 +553,13 @@ export const checks: Record<string, Check> = {
         !value.endsWith(`@${replica.name}.mock.rds.amazonaws.com:5432/${database}`)
       )
         problems.push("the API's DATABASE_READER_URL is not the app role on the replica");
+      const lag = graph
+        .all("aws:cloudwatch/metricAlarm:MetricAlarm")
+        .find((a) => input(a, "metricName") === "ReplicaLag");
+      const watched = (input<{ DBInstanceIdentifier?: string }>(lag ?? replica, "dimensions") ?? {})
+        .DBInstanceIdentifier;
+      if (!lag || watched !== input(replica, "identifier"))
+        problems.push("no alarm on the replica's ReplicaLag");
       return problems;
     },
 
