@@ -699,6 +699,7 @@ describe("the read replica (SLIPWAY_READ_REPLICAS=1)", () => {
       { replicateSourceDb: "someone-else" },
       "replicates someone-else, not the primary",
     ],
+    ["its lag alarm on another", { identifier: "renamed" }, "no alarm on the replica's ReplicaLag"],
   ])("the checks catch a replica %s", (_what, inputs, caught) => {
     expect(violations(onReplica(inputs), "production").join("\n")).toContain(caught);
   });

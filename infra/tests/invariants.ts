@@ -556,9 +556,8 @@ export const checks: Record<string, Check> = {
       const lag = graph
         .all("aws:cloudwatch/metricAlarm:MetricAlarm")
         .find((a) => input(a, "metricName") === "ReplicaLag");
-      const watched = (input<{ DBInstanceIdentifier?: string }>(lag ?? replica, "dimensions") ?? {})
-        .DBInstanceIdentifier;
-      if (!lag || watched !== input(replica, "identifier"))
+      const dimensions = lag && input<{ DBInstanceIdentifier?: string }>(lag, "dimensions");
+      if (dimensions?.DBInstanceIdentifier !== input(replica, "identifier"))
         problems.push("no alarm on the replica's ReplicaLag");
       return problems;
     },

@@ -64,8 +64,7 @@ describe("read sites on a replica that lags", () => {
   it("a request that wrote reads its write: the list after a create in the same request is the primary's", async () => {
     const { Note, actor, reader, signup } = await bootWithLaggingReplica();
     const { id } = await signup("reader.own-write@example.com");
-    const asUser = <T>(fn: () => Promise<T>) =>
-      actor.withActor({ type: "user", userID: id }, fn);
+    const asUser = <T>(fn: () => Promise<T>) => actor.withActor({ type: "user", userID: id }, fn);
     // What the request middleware opens for every request (http/app.ts).
     const [before, after] = await reader.withReadScope(() =>
       asUser(async () => {
