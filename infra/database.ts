@@ -139,8 +139,8 @@ export const databaseReplica =
         publiclyAccessible: false,
         storageEncrypted: true,
         autoMinorVersionUpgrade: true,
-        // Its own standby would double its price; a failed replica only sends reads to the
-        // primary until RDS replaces it (the API falls back: DatabaseUnavailable is a 503).
+        // Its own standby would double its price; while a failed replica is replaced, the reads
+        // routed there answer 503 (DatabaseUnavailable), the rest of the API is unaffected.
         multiAz: false,
         // A replica keeps no backups of its own (the primary's are the data's) and no snapshot.
         backupRetentionPeriod: 0,
