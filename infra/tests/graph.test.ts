@@ -730,19 +730,17 @@ describe("the read replica (SLIPWAY_READ_REPLICAS=1)", () => {
     );
   });
 
-  it("is priced as one more instance of the primary's class and its storage, single-AZ", () => {
+  it("is priced as one more instance of the primary's class, its storage (single-AZ) and its lag alarm: nothing else", () => {
     const lines = price(graphs.replica, 0).lines.filter((l) =>
-      l.resource.startsWith("DatabaseReplica"),
+      /^(DatabaseReplica|AlarmReplicaLag)/.test(l.resource),
     );
-    expect(lines.map((l) => [l.resource, l.detail])).toEqual([
-      ["DatabaseReplica", "db.t4g.micro × 1"],
-      ["DatabaseReplica storage", "20 GB gp3 × 1, grows on its own to 100 GB: at most $11.50"],
+    expect(lines.map((l) => [l.resource, l.detail, l.idle])).toEqual([
+      ["DatabaseReplica", "db.t4g.micro × 1", 11.68],
+      ["DatabaseReplica storage", "20 GB gp3 × 1, grows on its own to 100 GB: at most $11.50", 2.3],
+      ["AlarmReplicaLag", "standard alarm", 0.1],
     ]);
     const added = price(graphs.replica, 0).idle - price(graphs.production, 0).idle;
-    expect(added).toBeCloseTo(
-      lines.reduce((sum, l) => sum + l.idle, 0),
-      2,
-    );
+    expect(added).toBeCloseTo(14.08, 2);
   });
 });
 
