@@ -1,5 +1,11 @@
 import { cacheLinks } from "./cache";
-import { APP_DATABASE_SSL, appDatabaseUrl, databaseConnection, migration } from "./database";
+import {
+  APP_DATABASE_SSL,
+  appDatabaseUrl,
+  appReaderDatabaseUrl,
+  databaseConnection,
+  migration,
+} from "./database";
 import { API_PORT, securityGroups, vpc } from "./network";
 import { API_PATH, originSecret } from "./origin";
 import { deployBounds, overrideParameter, overridePath } from "./scaling-override";
@@ -33,6 +39,8 @@ const apiSecrets = $dev
   ? undefined
   : {
       DATABASE_URL: appDatabaseUrl as aws.ssm.Parameter,
+      // SLIPWAY_READ_REPLICAS=1: the reads that tolerate lag go there (ADR 034).
+      ...(appReaderDatabaseUrl ? { DATABASE_READER_URL: appReaderDatabaseUrl } : {}),
       ORIGIN_SECRET: secureParameter(
         "ApiOriginSecret",
         "origin-secret",
@@ -123,7 +131,7 @@ export const service = new sst.aws.Service("Api", {
     ...(apiSecrets
       ? {
           // A secret's new value (a rotation) changes the task definition: tasks restart on it.
-          SLIPWAY_SECRETS_VERSION: $interpolate`${apiSecrets.DATABASE_URL.version}.${apiSecrets.ORIGIN_SECRET.version}.${apiSecrets.SST_RESOURCE_SentryDsn.version}`,
+          SLIPWAY_SECRETS_VERSION: $interpolate`${apiSecrets.DATABASE_URL.version}.${apiSecrets.ORIGIN_SECRET.version}.${apiSecrets.SST_RESOURCE_SentryDsn.version}${appReaderDatabaseUrl ? $interpolate`.${appReaderDatabaseUrl.version}` : ""}`,
         }
       : {
           // `sst dev`: the embedded database `sst dev` serves on loopback (database.ts), no TLS.

@@ -190,6 +190,42 @@ export const databaseInstance = own?.nodes.instance ?? aurora?.nodes.instance;
 /** The Aurora cluster (SLIPWAY_DATABASE=aurora-serverless): its volume is watched, not a disk. */
 export const databaseCluster = aurora?.nodes.cluster;
 
+/**
+ * SLIPWAY_READ_REPLICAS=1: one read replica of the stage's own instance, for the API's reads that
+ * tolerate lag (packages/core/src/read-sites.ts, ADR 034). An `aws.rds.Instance` of our own:
+ * SST's Postgres keeps its `replicas` internal, without a security group, a transform or a
+ * reader endpoint. Same class, storage, subnet group, security group and parameter group (so
+ * TLS is forced there too) as the primary; RDS copies the rest (encryption, roles, data) from it.
+ */
+const rdsPrimary = own?.nodes.instance;
+export const databaseReplica =
+  rdsPrimary && sizing.database.replicas === 1
+    ? new aws.rds.Instance("DatabaseReplica", {
+        // Named, as SST names the primary (its alarm's dimension): at most 63 characters.
+        identifier: `${`${$app.name}-${$app.stage}`.toLowerCase().slice(0, 55).replace(/-+$/, "")}-replica`,
+        replicateSourceDb: rdsPrimary.identifier,
+        instanceClass: rdsPrimary.instanceClass,
+        storageType: rdsPrimary.storageType,
+        allocatedStorage: rdsPrimary.allocatedStorage,
+        maxAllocatedStorage: sizing.database.maxStorageGb,
+        dbSubnetGroupName: rdsPrimary.dbSubnetGroupName,
+        vpcSecurityGroupIds: [securityGroups.database.id],
+        parameterGroupName: rdsPrimary.parameterGroupName,
+        publiclyAccessible: false,
+        storageEncrypted: true,
+        autoMinorVersionUpgrade: true,
+        // Its own standby would double its price; while a failed replica is replaced, the reads
+        // routed there answer 503 (DatabaseUnavailable), the rest of the API is unaffected.
+        multiAz: false,
+        // A replica keeps no backups of its own (the primary's are the data's) and no snapshot.
+        backupRetentionPeriod: 0,
+        skipFinalSnapshot: true,
+        // Turning the variable off must be able to remove it; it holds no data of its own.
+        deletionProtection: false,
+        applyImmediately: true,
+      })
+    : undefined;
+
 /** How the migrator connects: TLS verified against the RDS CA bundle, offline none. */
 export const DATABASE_SSL = $dev ? "off" : "rds";
 
@@ -288,6 +324,21 @@ export const appDatabaseUrl = appPassword
       value: $interpolate`postgres://${APP_DATABASE_USER}:${appPassword.result.apply(encodeURIComponent)}@${appHost}:${connection.port}/${connection.database}`,
     })
   : undefined;
+
+/**
+ * The API's DATABASE_READER_URL with a replica: the app role on the replica's address (roles and
+ * passwords are the primary's, replicated), an SSM SecureString like DATABASE_URL.
+ */
+export const appReaderDatabaseUrl =
+  appPassword && databaseReplica
+    ? new aws.ssm.Parameter("ApiDatabaseReaderUrl", {
+        name: `/${$app.name}/${$app.stage}/api/database-reader-url`,
+        type: "SecureString",
+        tier: "Standard",
+        description: "DATABASE_READER_URL of the API: the app role on the read replica, TLS",
+        value: $interpolate`postgres://${APP_DATABASE_USER}:${appPassword.result.apply(encodeURIComponent)}@${databaseReplica.address}:${databaseReplica.port}/${connection.database}`,
+      })
+    : undefined;
 
 /** The one migrator (packages/core/src/db/migrator.ts), run in the VPC at every deploy. */
 export const migrator = new sst.aws.Function("Migrator", {

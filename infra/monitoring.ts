@@ -5,7 +5,7 @@ import {
   TASK_NAMES,
 } from "../packages/core/src/observability/metric-catalog";
 import { cluster, gateway, service } from "./api";
-import { databaseCluster, databaseInstance } from "./database";
+import { databaseCluster, databaseInstance, databaseReplica } from "./database";
 import { sizing, variables } from "./stage";
 import { deadLetters, taskQueue, worker } from "./tasks";
 
@@ -127,6 +127,26 @@ export const alarms = !instance
         comparisonOperator: "GreaterThanThreshold",
         ...notify,
       }),
+      // SLIPWAY_READ_REPLICAS=1: note lists and the console's table browser read the replica.
+      ...(databaseReplica
+        ? [
+            new aws.cloudwatch.MetricAlarm("AlarmReplicaLag", {
+              alarmDescription:
+                "The read replica is more than 10 minutes behind the primary for 15 minutes: note lists and the console's table browser show that old a state. Check first: the replica's CPU and write IOPS beside the primary's (a replica too small for the writes), then long queries on it (ADR 034).",
+              namespace: "AWS/RDS",
+              metricName: "ReplicaLag",
+              dimensions: { DBInstanceIdentifier: databaseReplica.identifier },
+              statistic: "Maximum",
+              period: 300,
+              evaluationPeriods: 3,
+              // An idle primary makes a PostgreSQL replica report up to 5 minutes of lag (AWS:
+              // "Read replica limitations with PostgreSQL"): below that is no signal.
+              threshold: 600,
+              comparisonOperator: "GreaterThanThreshold",
+              ...notify,
+            }),
+          ]
+        : []),
       databaseCluster
         ? // Aurora's volume grows on its own (no free space to run out of): what grows is the bill.
           new aws.cloudwatch.MetricAlarm("AlarmDatabaseStorage", {

@@ -86,6 +86,11 @@ export const variables = {
   devDatabasePort: devDatabasePort(process.env.SLIPWAY_DEV_DATABASE_PORT),
   /** SLIPWAY_CACHE=valkey: ElastiCache Serverless for Valkey instead of the Postgres table. */
   cache: cacheVariable(process.env.SLIPWAY_CACHE),
+  /**
+   * SLIPWAY_READ_REPLICAS=1: an RDS read replica of the primary's class, which the API sends the
+   * reads that tolerate lag to (infra/database.ts, packages/core/src/read-sites.ts, ADR 034).
+   */
+  readReplicas: readReplicas(process.env.SLIPWAY_READ_REPLICAS),
 };
 
 /**
@@ -98,6 +103,37 @@ export function cacheVariable(value: string | undefined): "postgres" | "valkey" 
   if (!value || value === "postgres") return "postgres";
   if (value === "valkey") return "valkey";
   throw new Error(`SLIPWAY_CACHE must be "postgres" or "valkey", got ${JSON.stringify(value)}`);
+}
+
+/**
+ * 0 or 1. One: the app has one reader URL, and one replica of the same class doubles the read
+ * capacity; past that the primary class is the cheaper next step (ADR 034). A preview on its
+ * base's instance cannot give that instance a replica.
+ */
+function readReplicas(value: string | undefined): 0 | 1 {
+  const count = value || "0";
+  if (count !== "0" && count !== "1")
+    throw new Error(
+      `SLIPWAY_READ_REPLICAS must be 0 or 1 (one replica is what the app routes reads to), got ${JSON.stringify(value)}`,
+    );
+  if (count === "0") return 0;
+  if (shape.base)
+    throw new Error(
+      `SLIPWAY_READ_REPLICAS=1: ${$app.stage} shares ${shape.base}'s RDS instance; set it when deploying ${shape.base}, or give ${$app.stage} its own instance (SLIPWAY_BASE_STAGE=standalone)`,
+    );
+  // Aurora has readers of its own (a reader endpoint, ADR 035); a replica of its writer
+  // instance is not an RDS read replica.
+  if (process.env.SLIPWAY_DATABASE === "aurora-serverless")
+    throw new Error(
+      "SLIPWAY_READ_REPLICAS=1 is for the RDS instance; with SLIPWAY_DATABASE=aurora-serverless unset it (Aurora's reader instance serves reads)",
+    );
+  // Through a proxy the app verifies the proxy's certificate (DATABASE_SSL=verify), which the
+  // replica, reached directly, does not present: one TLS setting cannot serve both (ADR 034).
+  if (process.env.SLIPWAY_DB_PROXY === "true")
+    throw new Error(
+      "SLIPWAY_READ_REPLICAS=1 with SLIPWAY_DB_PROXY=true is not supported: the reader is reached directly, with another certificate than the proxy's; unset one",
+    );
+  return 1;
 }
 
 function devDatabasePort(value: string | undefined): number {
@@ -127,6 +163,13 @@ export const sizing = {
     multiAz: isProduction,
     backupRetentionDays: isProduction ? 14 : 7,
     deletionProtection: isProduction,
+    /**
+     * SLIPWAY_READ_REPLICAS=1: a replica of the same class (a smaller one falls behind the
+     * primary's writes; AWS: keep the class and storage type equal). Its own max_connections,
+     * the same ≈ 112 (RDS derives it from the class's memory; a hot standby needs at least the
+     * primary's): only the API reads there, tasks × DATABASE_POOL_MAX = 20 at most.
+     */
+    replicas: variables.readReplicas,
   },
   api: {
     // The smallest Fargate task: ~$7/month on ARM on demand, ~$2/month on Spot.
@@ -164,7 +207,9 @@ export const sizing = {
      * Database connection budget (db.t4g.micro: max_connections ≈ 112):
      * API tasks (max 4) × DATABASE_POOL_MAX 5 = 20, + worker concurrency 5 × pool 2 = 10,
      * + migrator 1 = 31, leaving room for sessions of operators and tools; at `npm run scale`'s
-     * cap of 8 tasks, 40 + 10 + 1 = 51.
+     * cap of 8 tasks, 40 + 10 + 1 = 51. With a read replica
+     * (SLIPWAY_READ_REPLICAS=1) each API task has a second pool of 5 there, on the replica's own
+     * ≈ 112: the primary's budget stays 31, the replica's is 20.
      */
     maxConcurrency: 5,
     poolMax: 2,

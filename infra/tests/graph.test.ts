@@ -25,7 +25,8 @@ const graphs = {} as Record<
   | "aurora"
   | "proxy"
   | "auroraStaging"
-  | "auroraProxyStaging",
+  | "auroraProxyStaging"
+  | "replica",
   Evaluation
 >;
 
@@ -528,6 +529,7 @@ beforeAll(async () => {
     proxy,
     auroraStaging,
     auroraProxyStaging,
+    replica,
   ] = await Promise.all([
     evaluate({ stage: "production", ...none }),
     evaluate({ stage: "staging", ...none }),
@@ -543,6 +545,8 @@ beforeAll(async () => {
     // Staging's Aurora pauses; with a proxy it cannot.
     evaluate({ stage: "staging", variables: AURORA, secrets }),
     evaluate({ stage: "staging", variables: { ...AURORA, ...PROXY }, secrets }),
+    // Production with its read replica (ADR 034).
+    evaluate({ stage: "production", variables: { SLIPWAY_READ_REPLICAS: "1" }, secrets }),
   ]);
   Object.assign(graphs, {
     production,
@@ -557,6 +561,7 @@ beforeAll(async () => {
     proxy,
     auroraStaging,
     auroraProxyStaging,
+    replica,
   });
   // Twelve evaluations side by side: ~5 minutes on a loaded 2-core machine.
 }, 600_000);
@@ -572,6 +577,7 @@ describe.each([
   ["proxy", "production"],
   ["auroraStaging", "staging"],
   ["auroraProxyStaging", "staging"],
+  ["replica", "production"],
 ] as const)("the %s stage", (graph, kind) => {
   it.each(Object.keys(checks))("%s", (name) => {
     const found = violations(graphs[graph], kind).filter((v) => v.startsWith(`${name}: `));
@@ -591,6 +597,43 @@ describe("stage variables", () => {
     await expect(
       evaluate({ stage: "production", variables: { SLIPWAY_CACHE: "redis" } }),
     ).rejects.toThrow('SLIPWAY_CACHE must be "postgres" or "valkey", got "redis"');
+  }, 120_000);
+
+  it.each([
+    [
+      "production",
+      "2",
+      'SLIPWAY_READ_REPLICAS must be 0 or 1 (one replica is what the app routes reads to), got "2"',
+    ],
+    [
+      "production",
+      "true",
+      'SLIPWAY_READ_REPLICAS must be 0 or 1 (one replica is what the app routes reads to), got "true"',
+    ],
+    [PREVIEW, "1", "SLIPWAY_READ_REPLICAS=1: pr-42 shares staging's RDS instance"],
+  ])(
+    "%s with SLIPWAY_READ_REPLICAS=%s is refused, naming it",
+    async (stage, value, message) => {
+      await expect(
+        evaluate({ stage, variables: { SLIPWAY_READ_REPLICAS: value } }),
+      ).rejects.toThrow(message);
+    },
+    120_000,
+  );
+
+  it("SLIPWAY_READ_REPLICAS=1 with Aurora or with the proxy is refused, naming why", async () => {
+    await expect(
+      evaluate({
+        stage: "production",
+        variables: { SLIPWAY_READ_REPLICAS: "1", SLIPWAY_DATABASE: "aurora-serverless" },
+      }),
+    ).rejects.toThrow("SLIPWAY_READ_REPLICAS=1 is for the RDS instance");
+    await expect(
+      evaluate({
+        stage: "production",
+        variables: { SLIPWAY_READ_REPLICAS: "1", SLIPWAY_DB_PROXY: "true" },
+      }),
+    ).rejects.toThrow("SLIPWAY_READ_REPLICAS=1 with SLIPWAY_DB_PROXY=true is not supported");
   }, 120_000);
 });
 
@@ -717,6 +760,99 @@ describe("the sharing checks bite (the preview graph, changed in memory)", () =>
       resources: graphs.dev.resources.filter((r) => r.name !== "EmbeddedDatabase"),
     };
     expect(violations(broken, "dev").join("\n")).toContain("no EmbeddedDatabase dev command");
+  });
+});
+
+describe("the read replica (SLIPWAY_READ_REPLICAS=1)", () => {
+  const replicaOf = (e: Evaluation) =>
+    e.resources.filter(
+      (r) => r.type === "aws:rds/instance:Instance" && r.inputs.replicateSourceDb !== undefined,
+    );
+  it("one replica with the variable, none without", () => {
+    expect(replicaOf(graphs.replica).map((r) => r.name)).toEqual(["DatabaseReplica"]);
+    for (const graph of ["production", "staging", "preview", "dev", "everything"] as const)
+      expect(replicaOf(graphs[graph])).toEqual([]);
+  });
+
+  const changed = (change: (resources: EvaluatedResource[]) => EvaluatedResource[]) => ({
+    ...graphs.replica,
+    resources: change(structuredClone(graphs.replica.resources)),
+  });
+  const onReplica = (inputs: Record<string, unknown>) =>
+    changed((resources) =>
+      resources.map((r) =>
+        r.name === "DatabaseReplica" ? { ...r, inputs: { ...r.inputs, ...inputs } } : r,
+      ),
+    );
+  it.each([
+    [
+      "a smaller class",
+      { instanceClass: "db.t4g.nano" },
+      "the replica's instanceClass is db.t4g.nano",
+    ],
+    [
+      "the VPC's default group",
+      { vpcSecurityGroupIds: [] },
+      "the replica is in security groups [the VPC default]",
+    ],
+    [
+      "another subnet group",
+      { dbSubnetGroupName: "public" },
+      "the replica's dbSubnetGroupName is public",
+    ],
+    [
+      "another parameter group",
+      { parameterGroupName: "default.postgres17" },
+      "the replica's parameterGroupName is default.postgres17",
+    ],
+    ["public", { publiclyAccessible: true }, "the replica is publicly accessible"],
+    [
+      "of another instance",
+      { replicateSourceDb: "someone-else" },
+      "replicates someone-else, not the primary",
+    ],
+    ["its lag alarm on another", { identifier: "renamed" }, "no alarm on the replica's ReplicaLag"],
+  ])("the checks catch a replica %s", (_what, inputs, caught) => {
+    expect(violations(onReplica(inputs), "production").join("\n")).toContain(caught);
+  });
+
+  it("the checks catch an API that does not read the replica, and a replica nobody asked for", () => {
+    const noSecret = changed((resources) =>
+      resources.map((r) =>
+        r.type === "aws:ecs/taskDefinition:TaskDefinition"
+          ? {
+              ...r,
+              inputs: {
+                ...r.inputs,
+                containerDefinitions: String(r.inputs.containerDefinitions).replaceAll(
+                  "DATABASE_READER_URL",
+                  "DATABASE_READER_URI",
+                ),
+              },
+            }
+          : r,
+      ),
+    );
+    expect(violations(noSecret, "production").join("\n")).toContain(
+      "the API has no DATABASE_READER_URL ECS secret from a SecureString",
+    );
+    const unasked = { ...graphs.replica, variables: {} };
+    expect(violations(unasked, "production").join("\n")).toContain(
+      "DatabaseReplica is a read replica without SLIPWAY_READ_REPLICAS=1",
+    );
+  });
+
+  it("is priced as one more instance of the primary's class, its storage (single-AZ) and its lag alarm: nothing else", () => {
+    const lines = price(graphs.replica, 0).lines.filter((l) =>
+      /^(DatabaseReplica|AlarmReplicaLag)/.test(l.resource),
+    );
+    expect(lines.map((l) => [l.resource, l.detail, l.idle])).toEqual([
+      ["DatabaseReplica", "db.t4g.micro × 1", 11.68],
+      ["DatabaseReplica storage", "20 GB gp3 × 1, grows on its own to 100 GB: at most $11.50", 2.3],
+      ["AlarmReplicaLag", "standard alarm", 0.1],
+    ]);
+    const added = price(graphs.replica, 0).idle - price(graphs.production, 0).idle;
+    expect(added).toBeCloseTo(14.08, 2);
   });
 });
 

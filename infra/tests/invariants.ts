@@ -92,6 +92,10 @@ function privateSubnetGroup(graph: Graph, groupName: unknown): string | undefine
     : undefined;
 }
 
+/** The stage's own RDS instances that are not read replicas. */
+const primaries = (graph: Graph) =>
+  graph.all("aws:rds/instance:Instance").filter((r) => input(r, "replicateSourceDb") === undefined);
+
 const DATA_SERVICES = [
   "s3",
   "sqs",
@@ -496,7 +500,7 @@ export const checks: Record<string, Check> = {
 
   "database: RDS (or Aurora Serverless v2 with SLIPWAY_DATABASE=aurora-serverless) only when deployed; private, encrypted, backed up, highly available only in production; RDS Proxy only with SLIPWAY_DB_PROXY=true":
     (graph, kind) => {
-      const instances = graph.all("aws:rds/instance:Instance");
+      const instances = primaries(graph);
       const clusters = graph.all("aws:rds/cluster:Cluster");
       const proxies = graph.all("aws:rds/proxy:Proxy");
       const owned = instances.length + clusters.length + proxies.length;
@@ -633,7 +637,7 @@ export const checks: Record<string, Check> = {
           problems.push(`${principal} may read the proxy's secret`);
       const target = graph.one("aws:rds/proxyTarget:ProxyTarget");
       const cluster = graph.one("aws:rds/cluster:Cluster");
-      const instance = graph.one("aws:rds/instance:Instance");
+      const instance = primaries(graph)[0];
       const targets = target
         ? [input(target, "dbClusterIdentifier"), input(target, "dbInstanceIdentifier")].filter(
             Boolean,
@@ -644,6 +648,71 @@ export const checks: Record<string, Check> = {
         : instance && input(instance, "identifier");
       if (targets.length !== 1 || targets[0] !== expected)
         problems.push(`the proxy's target is ${targets.join(", ") || "nothing"}, not ${expected}`);
+      return problems;
+    },
+
+  "database: a read replica exactly with SLIPWAY_READ_REPLICAS=1, of the primary, in its class, storage, subnets, security group and parameter group; the API reads it through DATABASE_READER_URL; its lag alarms":
+    (graph, kind) => {
+      const replicas = graph
+        .all("aws:rds/instance:Instance")
+        .filter((r) => input(r, "replicateSourceDb") !== undefined);
+      const [container] = containers(graph);
+      const readerSecret = container?.secrets?.find((s) => s.name === "DATABASE_READER_URL");
+      const wanted = graph.evaluation.variables.SLIPWAY_READ_REPLICAS === "1" && kind !== "dev";
+      if (!wanted)
+        return [
+          ...replicas.map((r) => `${r.name} is a read replica without SLIPWAY_READ_REPLICAS=1`),
+          ...(readerSecret ? ["the API has a DATABASE_READER_URL without a replica"] : []),
+        ];
+      if (replicas.length !== 1) return [`expected one read replica, found ${replicas.length}`];
+      const replica = replicas[0] as EvaluatedResource;
+      const primary = primaries(graph)[0];
+      if (!primary) return ["a replica without a primary"];
+      const problems: string[] = [];
+      if (input(replica, "replicateSourceDb") !== input(primary, "identifier"))
+        problems.push(
+          `${replica.name} replicates ${input(replica, "replicateSourceDb")}, not the primary`,
+        );
+      for (const key of [
+        "instanceClass",
+        "storageType",
+        "allocatedStorage",
+        "maxAllocatedStorage",
+        "dbSubnetGroupName",
+        "parameterGroupName",
+      ])
+        if (JSON.stringify(input(replica, key)) !== JSON.stringify(input(primary, key)))
+          problems.push(
+            `the replica's ${key} is ${input(replica, key)}, the primary's ${input(primary, key)}`,
+          );
+      const groups = (input<string[]>(replica, "vpcSecurityGroupIds") ?? []).map(idName);
+      if (groups.join() !== "DatabaseSecurityGroup")
+        problems.push(
+          `the replica is in security groups [${groups.join(", ") || "the VPC default"}], not the database's`,
+        );
+      if (input(replica, "publiclyAccessible") !== false)
+        problems.push("the replica is publicly accessible");
+      if (input(replica, "storageEncrypted") !== true)
+        problems.push("the replica's storage is not encrypted");
+      const parameter = graph
+        .all("aws:ssm/parameter:Parameter")
+        .find((p) => graph.arn(p) === readerSecret?.valueFrom);
+      const value = parameter ? String(input(parameter, "value")) : "";
+      const database = linkProperties(graph, "AppDatabase")?.database;
+      if (!parameter || input(parameter, "type") !== "SecureString")
+        problems.push("the API has no DATABASE_READER_URL ECS secret from a SecureString");
+      else if (
+        !value.startsWith("postgres://slipway_app:mock-secret-AppDatabasePassword@") ||
+        // The mocks give an instance the address `<name>.mock.rds.amazonaws.com`.
+        !value.endsWith(`@${replica.name}.mock.rds.amazonaws.com:5432/${database}`)
+      )
+        problems.push("the API's DATABASE_READER_URL is not the app role on the replica");
+      const lag = graph
+        .all("aws:cloudwatch/metricAlarm:MetricAlarm")
+        .find((a) => input(a, "metricName") === "ReplicaLag");
+      const dimensions = lag && input<{ DBInstanceIdentifier?: string }>(lag, "dimensions");
+      if (dimensions?.DBInstanceIdentifier !== input(replica, "identifier"))
+        problems.push("no alarm on the replica's ReplicaLag");
       return problems;
     },
 
@@ -678,7 +747,7 @@ export const checks: Record<string, Check> = {
           );
         return problems;
       }
-      const db = graph.one("aws:rds/instance:Instance");
+      const db = primaries(graph)[0];
       if (!db) return ["no RDS instance"];
       const problems: string[] = [];
       const group = graph

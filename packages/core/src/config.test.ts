@@ -302,6 +302,51 @@ describe("config", () => {
       expect(api.session.secureCookie).toBe(true);
     });
 
+    it("the reader (ADR 034): DATABASE_READER_URL read-only with the primary's pool size and TLS; without it the primary deployed, its read-only mirror offline", () => {
+      const app = { App: { name: "slipway", stage: "production" } };
+      const primary = "postgres://slipway_app:pw@db:5432/app";
+      const replica = loadConfig(
+        {
+          DATABASE_URL: primary,
+          DATABASE_READER_URL: "postgres://slipway_app:pw@replica:5432/app",
+          DATABASE_SSL: "rds",
+        },
+        app,
+      );
+      expect(replica.readerDatabase).toMatchObject({
+        kind: "postgres",
+        url: "postgres://slipway_app:pw@replica:5432/app",
+        poolMax: 5,
+        ssl: "rds",
+        readOnly: true,
+      });
+      expect(loadConfig({ DATABASE_URL: primary }, app).readerDatabase).toEqual({
+        kind: "primary",
+      });
+      expect(loadConfig({ DATABASE_URL: primary }, noLinks).readerDatabase).toEqual({
+        kind: "mirror",
+      });
+      expect(loadConfig({}, noLinks).readerDatabase).toEqual({ kind: "mirror" });
+    });
+
+    it("DATABASE_READER_URL: not a postgres URL, without DATABASE_URL, or against DATABASE_SSL is an error naming it", () => {
+      expect(
+        problems({ DATABASE_URL: "postgres://u@db/app", DATABASE_READER_URL: "mysql://r/app" }),
+      ).toContain(
+        'DATABASE_READER_URL: expected a postgres:// or postgresql:// URL (got "mysql://r/app")',
+      );
+      expect(problems({ DATABASE_READER_URL: "postgres://u@replica/app" })).toContain(
+        "DATABASE_READER_URL: a replica of what?",
+      );
+      expect(
+        problems({
+          DATABASE_URL: "postgres://u@db/app",
+          DATABASE_READER_URL: "postgres://u@replica/app?sslmode=disable",
+          DATABASE_SSL: "rds",
+        }),
+      ).toContain("DATABASE_READER_URL: sslmode=disable disagrees with DATABASE_SSL=rds");
+    });
+
     it("rejects an AppDatabase link without the fields it needs", () => {
       expect(problems({}, { AppDatabase: { host: "db", username: "slipway_app" } })).toContain(
         "Resource.AppDatabase: expected host, port, username, password and database",

@@ -58,6 +58,12 @@ const EnvSchema = z.object({
   PORT: integer(1, 65535).default(3000),
   DATABASE_URL: postgresURL.optional(),
   DATABASE_POOL_MAX: integer(1, 100).default(5),
+  /**
+   * Postgres only: the read replica, for the reads that tolerate lag (db/reader.ts, ADR 034), with
+   * DATABASE_POOL_MAX connections of its own. Unset: offline, the primary through a second,
+   * read-only pool; deployed, the primary itself.
+   */
+  DATABASE_READER_URL: postgresURL.optional(),
   /** Postgres only: how long a new connection may take before the request is a 503. */
   DATABASE_CONNECT_TIMEOUT_SECONDS: integer(1, 60).default(2),
   /** Postgres only: the server cancels a statement after this long (0: never). */
@@ -316,7 +322,9 @@ export function loadConfig(
       `SESSION_ABSOLUTE_TTL_HOURS: must be at least SESSION_TTL_HOURS (${values.SESSION_TTL_HOURS}), or sessions would die before sliding matters (got ${values.SESSION_ABSOLUTE_TTL_HOURS})`,
     ]);
   }
-  const sslConflict = sslParameterConflict(values.DATABASE_URL, values.DATABASE_SSL);
+  const sslConflict =
+    sslParameterConflict(values.DATABASE_URL, values.DATABASE_SSL) ??
+    sslParameterConflict(values.DATABASE_READER_URL, values.DATABASE_SSL, "DATABASE_READER_URL");
   if (sslConflict) throw new ConfigError([sslConflict]);
   // The app's connection: its own role where linked (the worker), else the owner's or the URL.
   const databaseURL = linked.appDatabase ?? linked.database ?? values.DATABASE_URL;
@@ -334,6 +342,11 @@ export function loadConfig(
     ssl: values.DATABASE_SSL,
   });
   const pglite = { kind: "pglite" as const, dataDir: values.PGLITE_DIR };
+  if (values.DATABASE_READER_URL && !databaseURL) {
+    throw new ConfigError([
+      "DATABASE_READER_URL: a replica of what? The primary is the embedded PGlite database; set DATABASE_URL too, or unset it",
+    ]);
+  }
   // SST puts the App link in every function and container it deploys: the API links no database
   // (its DATABASE_URL is an ECS secret) and is deployed all the same.
   const deployed =
@@ -357,6 +370,15 @@ export function loadConfig(
     /** Linked to an SST resource: running on a deployed stage, not offline. */
     deployed,
     database: databaseURL ? postgresSettings(databaseURL) : pglite,
+    /**
+     * Where the read sites marked `reader` go (db/reader.ts): the replica; deployed without one,
+     * the primary itself (no connections more); offline, a read-only mirror of the primary.
+     */
+    readerDatabase: values.DATABASE_READER_URL
+      ? { ...postgresSettings(values.DATABASE_READER_URL), readOnly: true }
+      : deployed
+        ? { kind: "primary" as const }
+        : { kind: "mirror" as const },
     /** The migrator's connection: the owner, never the app's role. */
     ownerDatabase: ownerURL ? postgresSettings(ownerURL) : pglite,
     /** A preview's migrator: creates (and on removal drops) its database (db/stage-database.ts). */
@@ -496,7 +518,11 @@ function linkURL(db: z.infer<typeof DatabaseLink>): string {
  * TLS asked for by DATABASE_URL's own parameters, which postgres.js would otherwise read: a value
  * that disagrees with DATABASE_SSL is an error rather than one of them silently winning.
  */
-function sslParameterConflict(url: string | undefined, mode: DatabaseSsl): string | undefined {
+function sslParameterConflict(
+  url: string | undefined,
+  mode: DatabaseSsl,
+  variable = "DATABASE_URL",
+): string | undefined {
   if (!url) return undefined;
   const agrees = new Map<string, DatabaseSsl[]>([
     ["disable", ["off"]],
@@ -515,7 +541,7 @@ function sslParameterConflict(url: string | undefined, mode: DatabaseSsl): strin
       name === "sslrootcert" ? (value === "system" ? ["verify"] : []) : agrees.get(value);
     if (!accepted?.includes(mode)) {
       return (
-        `DATABASE_URL: ${name}=${value} disagrees with DATABASE_SSL=${mode}; ` +
+        `${variable}: ${name}=${value} disagrees with DATABASE_SSL=${mode}; ` +
         "set DATABASE_SSL (off, rds, verify or require) and drop TLS parameters from the URL"
       );
     }

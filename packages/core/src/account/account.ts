@@ -18,6 +18,7 @@ import { Limit } from "../limit";
 import * as Mail from "../mail/mail";
 import * as Note from "../note/note";
 import { recordLoginFailure } from "../observability/metrics";
+import { atSite } from "../read-sites";
 import { enqueue, forgetPayloads } from "../task/task";
 import { loginThrottleTable, sessionTable, userRoles, userTable } from "./account.sql";
 import { LOGIN_LIMITS } from "./login-limits";
@@ -543,7 +544,9 @@ export async function authenticate(
   let live = sessions.get(tokenHash, at);
   if (!live || live.expiresAt <= at || live.createdAt <= bornAfter) {
     const generation = sessions.generation();
-    const [row] = await liveSession({ tokenHash, now, bornAfter: new Date(bornAfter) });
+    const [row] = await atSite("account.session", () =>
+      liveSession({ tokenHash, now, bornAfter: new Date(bornAfter) }),
+    );
     if (!row) {
       sessions.drop(tokenHash);
       return undefined;
@@ -1069,11 +1072,13 @@ export async function byEmail(email: string): Promise<Info> {
 export async function access(
   userID: string,
 ): Promise<{ role: Info["role"]; email: string; disabled: boolean } | undefined> {
-  const [row] = await useTransaction((tx) =>
-    tx
-      .select({ role: userTable.role, email: userTable.email, disabledAt: userTable.disabledAt })
-      .from(userTable)
-      .where(eq(userTable.id, userID)),
+  const [row] = await atSite("account.access", () =>
+    useTransaction((tx) =>
+      tx
+        .select({ role: userTable.role, email: userTable.email, disabledAt: userTable.disabledAt })
+        .from(userTable)
+        .where(eq(userTable.id, userID)),
+    ),
   );
   return row && { role: row.role, email: row.email, disabled: row.disabledAt !== null };
 }

@@ -4,6 +4,7 @@ import * as z from "zod";
 import { accessOf, type RegisteredTable, SECRET_NAME } from "../db/table-access";
 import { createTransaction } from "../db/transaction";
 import { AppError, ConflictError, NotFoundError, ValidationError } from "../error";
+import { atSite } from "../read-sites";
 import * as Audit from "./audit";
 import type { Filter, RowsQuery } from "./query";
 
@@ -335,13 +336,15 @@ export function createTableBrowser(registry: readonly RegisteredTable[]) {
       entry.pageKey.forEach((part, i) => {
         selection[`__key${i}`] = sql<string>`${part.expression}::text`.as(`__key${i}`);
       });
-      const rows = await createTransaction((tx) =>
-        tx
-          .select(selection)
-          .from(entry.table)
-          .where(where.length > 0 ? sql.join(where, sql` and `) : undefined)
-          .orderBy(...entry.pageKey.map((part) => part.expression))
-          .limit(query.limit + 1),
+      const rows = await atSite("admin.tableRows", () =>
+        createTransaction((tx) =>
+          tx
+            .select(selection)
+            .from(entry.table)
+            .where(where.length > 0 ? sql.join(where, sql` and `) : undefined)
+            .orderBy(...entry.pageKey.map((part) => part.expression))
+            .limit(query.limit + 1),
+        ),
       ).catch((error: unknown) => {
         // A value the column's type cannot take ("abc" for an integer, a bad timestamp).
         if (sqlState(error)?.startsWith("22")) {

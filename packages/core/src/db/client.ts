@@ -29,6 +29,11 @@ export interface DatabaseHandle {
    * process and cannot be away: its guard only runs the call.
    */
   guard<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T>;
+  /**
+   * Postgres only: another pool on the same server and database whose transactions are read-only
+   * (`default_transaction_read_only`), the offline stand-in for a read replica (db/reader.ts).
+   */
+  openReadOnly?(): Promise<DatabaseHandle>;
 }
 
 /** Where a database is: a Postgres server (TLS per DATABASE_SSL, off when unset) or PGlite. */
@@ -39,6 +44,8 @@ export type DatabaseSettings =
       poolMax: number;
       timeouts: DatabaseTimeouts;
       ssl?: DatabaseSsl;
+      /** Every transaction read-only: a write fails (SQLSTATE 25006), as on a replica. */
+      readOnly?: boolean;
     }
   | { kind: "pglite"; dataDir: string };
 
@@ -165,7 +172,10 @@ export async function openDatabase(
       // at 0.5 s, the first query after an outage answers in ~50 ms (npm run drill -- postgres-restart).
       backoff: (attempt: number) => Math.min(0.05 * 2 ** attempt, 0.5),
       // Server-side bound on one statement; the migrator lifts it for its own transactions.
-      connection: { statement_timeout: timeouts.statementMs },
+      connection: {
+        statement_timeout: timeouts.statementMs,
+        ...(settings.readOnly ? { default_transaction_read_only: true } : {}),
+      },
       // Notices ("relation already exists, skipping") are noise in the logs.
       onnotice: () => {},
     });
@@ -193,6 +203,7 @@ export async function openDatabase(
         availability.stop();
         await client.end({ timeout: 5 });
       },
+      openReadOnly: () => openDatabase({ ...settings, readOnly: true }, undefined, options),
       guard: options.embedded
         ? unguarded
         : (run) =>
@@ -242,12 +253,72 @@ export function database(): Promise<DatabaseHandle> {
 export function setDatabase(handle: Promise<DatabaseHandle>) {
   instrumentQueries();
   opening = handle;
+  // A reader derived from the previous primary would read another database.
+  void closeReader();
 }
 
 export async function closeDatabase() {
   const handle = opening;
   opening = undefined;
+  await closeReader();
   if (handle) await (await handle).close();
+}
+
+/**
+ * Where reads that tolerate lag go (db/reader.ts): the replica, the primary itself, or offline
+ * the primary read-only. `own` when this module opened a pool for it (closed with the primary).
+ */
+export interface Reader {
+  handle: DatabaseHandle;
+  /** PGlite has one connection: each read runs in a read-only transaction on it instead. */
+  readOnlyTransactions: boolean;
+  own: boolean;
+}
+
+let reading: Promise<Reader> | undefined;
+/** A reader set by a test (setReaderDatabase), apart from the primary whatever the config says. */
+let readerSet = false;
+
+/** Whether reads routed to the reader go to a database apart from the primary. */
+export function readerApart(): boolean {
+  return readerSet || config().readerDatabase.kind !== "primary";
+}
+
+/** The process's reader, from config on first use (derived from the primary's handle offline). */
+export function readerDatabase(): Promise<Reader> {
+  reading ??= openReader();
+  return reading;
+}
+
+async function openReader(): Promise<Reader> {
+  const where = config().readerDatabase;
+  if (where.kind === "postgres") {
+    return { handle: await openDatabase(where), readOnlyTransactions: false, own: true };
+  }
+  const primary = await database();
+  if (where.kind === "primary") return { handle: primary, readOnlyTransactions: false, own: false };
+  // Offline: the primary through a second, read-only pool, so the reader's code path runs and a
+  // write sent there fails as it would on a replica.
+  if (primary.openReadOnly) {
+    return { handle: await primary.openReadOnly(), readOnlyTransactions: false, own: true };
+  }
+  return { handle: primary, readOnlyTransactions: true, own: false };
+}
+
+/** Points the process's reader at `handle` (tests: a second database standing in for a replica). */
+export function setReaderDatabase(handle: DatabaseHandle | undefined) {
+  readerSet = handle !== undefined;
+  reading = handle
+    ? Promise.resolve({ handle, readOnlyTransactions: false, own: false })
+    : undefined;
+}
+
+async function closeReader() {
+  const reader = reading;
+  reading = undefined;
+  readerSet = false;
+  const opened = await reader?.catch(() => undefined);
+  if (opened?.own) await opened.handle.close();
 }
 
 /** Rows of a raw query: postgres.js returns an array, PGlite an object with `rows`. */

@@ -1,7 +1,8 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { type Column, Param, type SQL, sql } from "drizzle-orm";
 import { log } from "../log";
-import { type Database, database, type Executor, type Transaction } from "./client";
+import { type Database, database, type Executor, readerDatabase, type Transaction } from "./client";
+import { routeToReader } from "./reader";
 
 /**
  * The open transaction travels in AsyncLocalStorage, so domain functions join whatever
@@ -18,10 +19,26 @@ interface Context {
 
 const storage = new AsyncLocalStorage<Context>();
 
+/**
+ * Runs `fn` on the reader: a read site the replica may serve, outside a transaction, in a request
+ * that has not written (db/reader.ts `routeToReader`). On PGlite's read-only mirror, which is the
+ * primary's one connection, in a read-only transaction, current for `fn`'s calls.
+ */
+async function onReader<T>(fn: (db: Executor) => Promise<T>): Promise<T> {
+  const { handle, readOnlyTransactions } = await readerDatabase();
+  if (readOnlyTransactions)
+    return handle.db.transaction(
+      (tx) => storage.run({ tx, effects: [], db: handle.db }, () => fn(tx)),
+      { accessMode: "read only" },
+    );
+  return handle.guard(() => fn(handle.db));
+}
+
 /** Runs `fn` in the caller's transaction when there is one, else directly on the database. */
 export async function useTransaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
   const current = storage.getStore();
   if (current) return fn(current.tx);
+  if (routeToReader()) return onReader(fn);
   const { db, guard } = await database();
   return guard(() => fn(db));
 }
@@ -49,15 +66,20 @@ export async function createTransaction<T>(fn: (tx: Transaction) => Promise<T>):
     current.effects.push(...effects);
     return result;
   }
-  const { db, guard } = await database();
+  // A read site's transaction runs on the reader, read-only there (a replica is).
+  const reader = routeToReader() ? await readerDatabase() : undefined;
+  const { db, guard } = reader?.handle ?? (await database());
   const effects: Effect[] = [];
   const result = await guard((signal) =>
-    db.transaction(async (tx) => {
-      const value = await storage.run({ tx, effects, db }, () => fn(tx));
-      // Answered as unavailable meanwhile: roll back rather than commit behind the caller's back.
-      signal.throwIfAborted();
-      return value;
-    }),
+    db.transaction(
+      async (tx) => {
+        const value = await storage.run({ tx, effects, db }, () => fn(tx));
+        // Answered as unavailable meanwhile: roll back rather than commit behind the caller's back.
+        signal.throwIfAborted();
+        return value;
+      },
+      reader?.readOnlyTransactions ? { accessMode: "read only" } : undefined,
+    ),
   );
   await runEffects(effects);
   return result;
@@ -139,6 +161,14 @@ export function prepared<Result>(
   return async (values) => {
     const current = storage.getStore();
     if (current) return boundTo(forDatabase(current.db), current.tx).execute(values);
+    if (routeToReader())
+      return onReader((executor) => {
+        // On PGlite's mirror, inside the read-only transaction onReader opened.
+        const opened = storage.getStore();
+        return opened
+          ? boundTo(forDatabase(opened.db), opened.tx).execute(values)
+          : forDatabase(executor as Database).execute(values);
+      });
     const { db, guard } = await database();
     const query = forDatabase(db);
     return guard(() => query.execute(values));

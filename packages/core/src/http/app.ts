@@ -6,6 +6,7 @@ import { matchedRoutes } from "hono/route";
 import { secureHeaders } from "hono/secure-headers";
 import { uniqueSymbol } from "hono-openapi";
 import { config } from "../config";
+import { withReadScope } from "../db/reader";
 import { AppError } from "../error";
 import { log, withLogContext } from "../log";
 import { recordRequest } from "../observability/metrics";
@@ -129,9 +130,12 @@ const jsonBodies = createMiddleware<AppEnv>(async (c, next) => {
 const assignRequestId = requestId();
 const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   if (c.get("requestId")) return next();
-  await assignRequestId(c, async () => {
-    await requestLog(c, () => contained(c, () => originGuard(c, next)));
-  });
+  // A scope for the request's reads (db/reader.ts): once it writes, it reads the primary.
+  await withReadScope(() =>
+    assignRequestId(c, async () => {
+      await requestLog(c, () => contained(c, () => originGuard(c, next)));
+    }),
+  );
   // Every answer, errors and 404s included, is one user's: CloudFront (whose cache policy applies
   // to /api too) and browsers must never keep it. The offline store's downloads are presigned
   // links to one user's files: the same holds there.

@@ -8,6 +8,7 @@ import { AppError, NotFoundError } from "../error";
 import { text } from "../http/text";
 import { createID, idSchema } from "../id";
 import { Limit } from "../limit";
+import { atSite } from "../read-sites";
 import { noteTable } from "./note.sql";
 
 const Title = text()
@@ -101,7 +102,7 @@ const insert = prepared((db) =>
 export async function list(input: z.input<typeof ListInput> = {}) {
   const { cursor, limit } = ListInput.parse(input);
   const values = { userID: useUserID(), cursor, limit: limit + 1 };
-  const rows = await (cursor ? nextPage(values) : firstPage(values));
+  const rows = await atSite("note.list", () => (cursor ? nextPage(values) : firstPage(values)));
   const page = rows.slice(0, limit);
   return {
     notes: page.map(toInfo),
@@ -137,7 +138,7 @@ export async function create(input: CreateInput): Promise<Info> {
 }
 
 export async function fromID(id: string): Promise<Info> {
-  const [row] = await byID({ id, userID: useUserID() });
+  const [row] = await atSite("note.byID", () => byID({ id, userID: useUserID() }));
   if (!row) throw new NotFoundError("Note not found");
   return toInfo(row);
 }
