@@ -249,6 +249,9 @@ async function main() {
     DATABASE_URL: databaseURL,
     DATABASE_POOL_MAX: process.env.DATABASE_POOL_MAX ?? "5",
     COOKIE_SECURE: "true",
+    // As deployed without a read replica: the read sites on the primary itself (offline's
+    // default is a read-only mirror pool, config.ts DATABASE_READER).
+    DATABASE_READER: "primary",
     // As the drills: one user at 50 connections, measuring speed rather than the quotas.
     QUOTA_WRITES_PER_MINUTE: "1000000",
     QUOTA_NOTES_PER_USER: "10000000",

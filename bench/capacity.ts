@@ -124,6 +124,8 @@ async function main() {
       DATABASE_URL: pg.url,
       DATABASE_POOL_MAX: String(poolMax),
       MIGRATE_ON_BOOT: "true",
+      // As deployed without a read replica (config.ts DATABASE_READER).
+      DATABASE_READER: "primary",
       LOG_LEVEL: "info",
       ORIGIN_SECRET: SECRET,
       ALLOWED_ORIGINS: SITE,

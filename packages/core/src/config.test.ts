@@ -327,6 +327,24 @@ describe("config", () => {
         kind: "mirror",
       });
       expect(loadConfig({}, noLinks).readerDatabase).toEqual({ kind: "mirror" });
+      // DATABASE_READER chooses between the two without a replica, either way round.
+      const choose = (reader: string, links: typeof app | typeof noLinks) =>
+        loadConfig({ DATABASE_URL: primary, DATABASE_READER: reader }, links).readerDatabase;
+      expect(choose("primary", noLinks)).toEqual({ kind: "primary" });
+      expect(choose("mirror", app)).toEqual({ kind: "mirror" });
+    });
+
+    it("DATABASE_READER: only mirror or primary, and not beside DATABASE_READER_URL", () => {
+      expect(problems({ DATABASE_READER: "replica" })).toContain("DATABASE_READER");
+      expect(
+        problems({
+          DATABASE_URL: "postgres://u@db/app",
+          DATABASE_READER_URL: "postgres://u@replica/app",
+          DATABASE_READER: "primary",
+        }),
+      ).toContain(
+        "DATABASE_READER=primary: the reader is DATABASE_READER_URL's replica; set one of the two",
+      );
     });
 
     it("DATABASE_READER_URL: not a postgres URL, without DATABASE_URL, or against DATABASE_SSL is an error naming it", () => {

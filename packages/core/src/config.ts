@@ -64,6 +64,13 @@ const EnvSchema = z.object({
    * read-only pool; deployed, the primary itself.
    */
   DATABASE_READER_URL: postgresURL.optional(),
+  /**
+   * Without DATABASE_READER_URL, where the read sites go: `mirror` (the offline default: the
+   * primary through a second, read-only pool, so a write routed there fails as on a replica) or
+   * `primary` (the deployed default: the primary itself, no request pays for a read scope). The
+   * API bench sets `primary` to measure the bundle as deployed without a replica.
+   */
+  DATABASE_READER: z.enum(["mirror", "primary"]).optional(),
   /** Postgres only: how long a new connection may take before the request is a 503. */
   DATABASE_CONNECT_TIMEOUT_SECONDS: integer(1, 60).default(2),
   /** Postgres only: the server cancels a statement after this long (0: never). */
@@ -342,6 +349,11 @@ export function loadConfig(
     ssl: values.DATABASE_SSL,
   });
   const pglite = { kind: "pglite" as const, dataDir: values.PGLITE_DIR };
+  if (values.DATABASE_READER_URL && values.DATABASE_READER) {
+    throw new ConfigError([
+      `DATABASE_READER=${values.DATABASE_READER}: the reader is DATABASE_READER_URL's replica; set one of the two`,
+    ]);
+  }
   if (values.DATABASE_READER_URL && !databaseURL) {
     throw new ConfigError([
       "DATABASE_READER_URL: a replica of what? The primary is the embedded PGlite database; set DATABASE_URL too, or unset it",
@@ -376,7 +388,7 @@ export function loadConfig(
      */
     readerDatabase: values.DATABASE_READER_URL
       ? { ...postgresSettings(values.DATABASE_READER_URL), readOnly: true }
-      : deployed
+      : (values.DATABASE_READER ?? (deployed ? "primary" : "mirror")) === "primary"
         ? { kind: "primary" as const }
         : { kind: "mirror" as const },
     /** The migrator's connection: the owner, never the app's role. */
