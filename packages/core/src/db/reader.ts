@@ -47,6 +47,9 @@ export function defineReadSites<const Sites extends Record<string, ReadSite>>(si
       return Promise.reject(
         new Error(`read site ${JSON.stringify(name)} is not in the read-site list`),
       );
+    // Where the reader is the primary itself no call is routed (no request has a scope), so
+    // the site's name is all that needs checking: no context to enter per read.
+    if (!readerApart()) return fn();
     return routes.run({ site: name, reader: site.reader }, fn);
   };
   return { sites, atSite };
