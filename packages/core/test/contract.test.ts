@@ -71,7 +71,10 @@ describe("responses checked against the OpenAPI document", () => {
     );
     expect(about("GET /api/docs:")).toContain("documented as text/html, not application/json");
     expect(about("GET /api/undocumented:")).toContain("no operation documents");
-    expect(found).toHaveLength(11);
+    // A note read documents its conditional headers (ETag, Cache-Control) as required.
+    expect(about("GET /api/notes/not_1:")).toContain("lacks its required ETag header");
+    expect(about("GET /api/notes/not_1:")).toContain("lacks its required Cache-Control header");
+    expect(found).toHaveLength(13);
   });
 
   // In a transaction rolled back at the end: on Postgres the files share one database, and this
