@@ -2,7 +2,6 @@ import type { Server as HttpServer } from "node:http";
 import { Server as NetServer } from "node:net";
 import { serve } from "@hono/node-server";
 import { ConfigError, config, DEFAULT_TIMEOUTS, loadDotEnv } from "./config";
-import type { EmbeddedOwner } from "./db/embedded";
 
 /**
  * Node entry of the API: the container on Fargate and `npm run dev` offline.
@@ -18,33 +17,11 @@ try {
   process.exit(1);
 }
 
-// The embedded database starts first, beside the imports below (see where it is awaited). Its
-// outcome is kept as a value, so a failure waits there instead of surfacing as an unhandled
-// rejection while the imports run.
-const settings = config();
-const embeddedDir =
-  settings.database.kind === "pglite" && !settings.database.dataDir.includes("://")
-    ? settings.database.dataDir
-    : undefined;
-const embeddedStart =
-  embeddedDir !== undefined
-    ? import("./db/embedded")
-        .then(({ ownEmbedded }) =>
-          ownEmbedded(embeddedDir, {
-            command: `api on port ${settings.port} (pid ${process.pid})`,
-            port: settings.embeddedPort,
-          }),
-        )
-        .then(
-          (owner) => ({ owner }),
-          (error: unknown) => ({ error }),
-        )
-    : undefined;
-
 // Imported once .env is loaded and the config is valid: a bad config is one clear message, and
 // nothing has started.
 const [
   { site },
+  { ownEmbedded },
   { DatabaseOwnedError },
   { tasks },
   { schedules },
@@ -58,6 +35,7 @@ const [
   { withDevFaults },
 ] = await Promise.all([
   import("./api"),
+  import("./db/embedded"),
   import("./db/owner"),
   import("./tasks"),
   import("./schedules"),
@@ -76,23 +54,25 @@ bufferLogOutput();
 // Loads Sentry only when a DSN is configured.
 const reporting = await errors.initErrorReporting();
 
+const settings = config();
 // Offline, `npm run dev`: recent traces kept for GET /api/dev/traces/:traceId (ADR 029).
 if (settings.devTraces) (await import("./dev/trace-buffer")).startTraceBuffer();
 
 // Offline, on a PGlite directory: this process becomes its one owner and serves it over the
 // Postgres protocol; the API connects there like any other client (db/embedded.ts). A second
-// server on the same directory stops here, naming the owner. Started (above) while the app's
-// modules load, so reading PGlite's files and compiling its WebAssembly (off the main thread)
-// overlap with compiling the app's JavaScript (on it).
-let embedded: EmbeddedOwner | undefined;
-if (embeddedStart) {
-  const started = await embeddedStart;
-  if ("error" in started) {
-    if (!(started.error instanceof DatabaseOwnedError)) throw started.error;
-    process.stderr.write(`${started.error.message}\n`);
+// server on the same directory stops here, naming the owner.
+let embedded: Awaited<ReturnType<typeof ownEmbedded>> | undefined;
+if (settings.database.kind === "pglite" && !settings.database.dataDir.includes("://")) {
+  try {
+    embedded = await ownEmbedded(settings.database.dataDir, {
+      command: `api on port ${settings.port} (pid ${process.pid})`,
+      port: settings.embeddedPort,
+    });
+  } catch (error) {
+    if (!(error instanceof DatabaseOwnedError)) throw error;
+    process.stderr.write(`${error.message}\n`);
     process.exit(1);
   }
-  embedded = started.owner;
   setDatabase(
     openDatabase(
       { kind: "postgres", url: embedded.url, poolMax: 5, timeouts: DEFAULT_TIMEOUTS },
@@ -100,7 +80,7 @@ if (embeddedStart) {
       { embedded: true },
     ),
   );
-  log.info("embedded database served", { url: embedded.url, dir: embeddedDir });
+  log.info("embedded database served", { url: embedded.url, dir: settings.database.dataDir });
 }
 
 if (settings.migrateOnBoot) {
