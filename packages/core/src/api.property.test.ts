@@ -252,13 +252,16 @@ function prepare(
             unstorable(str(k)) || unstorable(str(v)) ? [str(k)] : [],
           )
         : undefined,
-    param: !targets.param
-      ? []
-      : decodedID === undefined || !pathOk
-        ? undefined
-        : unstorable(decodedID)
-          ? ["id"]
-          : [],
+    // Only `:id` takes the generated id (prepare's path); a route whose parameter has another
+    // name (`:name`, `:task`, `:traceId`) is asked with its pattern, so nothing of the id is in it.
+    param:
+      !targets.param || !route.path.includes(":id")
+        ? []
+        : decodedID === undefined || !pathOk
+          ? undefined
+          : unstorable(decodedID)
+            ? ["id"]
+            : [],
   };
   const offending = Object.values(offenders).some((paths) => paths && paths.length > 0);
   // Past the checks before validation (Origin, media type, JSON syntax, routing), it must be a 400.
@@ -433,9 +436,11 @@ describe("every route under random input", () => {
             });
           },
         ),
-        { numRuns: 1000 },
+        { numRuns: 2000 },
       );
-      // Of 1000 runs, typically ~85 store text and are read back, ~90 are refused naming a field.
+      // With every route in the draw (the console's and the dev tools' among them), of 1000 runs
+      // only 31–39 stored text and were read back and 57–61 were refused naming a field (measured
+      // this session): 2000 runs keep both well clear of the floor below.
       expect(stored).toBeGreaterThan(30);
       expect(refusedText).toBeGreaterThan(30);
     });
