@@ -1,8 +1,8 @@
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { freePort } from "../../../scripts/net";
 
 /**
  * A throwaway Redis (Debian's `redis-server`, which speaks the protocol Valkey does) on a free
@@ -22,19 +22,6 @@ export interface ThrowawayValkey {
   /** With `cluster`: the certificate the client must trust. */
   ca?: string;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address
-          ? resolve(address.port)
-          : reject(new Error("no port")),
-      );
-    });
-  });
 }
 
 export async function startValkey({ cluster = false } = {}): Promise<ThrowawayValkey> {
