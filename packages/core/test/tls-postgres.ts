@@ -9,10 +9,10 @@ import {
   writeFileSync,
 } from "node:fs";
 import { rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { freePort } from "../../../scripts/net";
 
 const run = promisify(execFile);
 
@@ -38,18 +38,6 @@ const asRoot = process.getuid?.() === 0;
 /** Postgres refuses to run as root: as root, its commands run as the `postgres` user. */
 const asOwner = (command: string, args: string[]) =>
   asRoot ? run("runuser", ["-u", "postgres", "--", command, ...args]) : run(command, args);
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address
-          ? resolve(address.port)
-          : reject(new Error("no port")),
-      );
-    });
-  });
 
 export interface TlsPostgres {
   port: number;
