@@ -1,5 +1,6 @@
 import { hash } from "node:crypto";
-import { createMiddleware } from "hono/factory";
+import type { Context, TypedResponse } from "hono";
+import type { JSONParsed, JSONValue } from "hono/utils/types";
 
 /**
  * Conditional GETs (RFC 9110 §13): a strong ETag from the bytes of the representation, so any
@@ -32,17 +33,21 @@ export function noneMatch(header: string | undefined, tag: string): boolean {
 }
 
 /**
- * Turns the route's 200 into a bodiless 304 (its ETag and Cache-Control kept) when the request's
- * If-None-Match holds the ETag the handler set. After the handler, so its typed 200 stays the
- * one response type the RPC client sees: a browser's fetch never gets the 304 (its HTTP cache
- * answers its own revalidation with the stored 200); a caller that sends If-None-Match does.
+ * The route's 200 with `body` as JSON that a client may revalidate: the body is serialised once,
+ * for the wire and for its ETag, and a request whose If-None-Match holds that tag gets a bodiless
+ * 304 with the same ETag and Cache-Control instead. Typed as the 200 only, so that stays the one
+ * response type the RPC client sees: a browser's fetch never gets the 304 (its HTTP cache answers
+ * its own revalidation with the stored 200); a caller that sends If-None-Match does.
  */
-export const notModified = createMiddleware(async (c, next) => {
-  await next();
-  const tag = c.res.headers.get("etag");
-  if (c.res.status !== 200 || !tag || !noneMatch(c.req.header("if-none-match"), tag)) return;
-  const headers = new Headers(c.res.headers);
-  headers.delete("content-type");
-  headers.delete("content-length");
-  c.res = new Response(null, { status: 304, headers });
-});
+export function revalidatedJSON<T extends JSONValue | object>(
+  c: Context,
+  body: T,
+): Response & TypedResponse<JSONParsed<T>, 200, "json"> {
+  const text = JSON.stringify(body);
+  const tag = entityTag(text);
+  const kept = { ETag: tag, "Cache-Control": PRIVATE_REVALIDATE };
+  const response: Response = noneMatch(c.req.header("if-none-match"), tag)
+    ? c.body(null, 304, kept)
+    : c.body(text, 200, { ...kept, "Content-Type": "application/json" });
+  return response as Response & TypedResponse<JSONParsed<T>, 200, "json">;
+}

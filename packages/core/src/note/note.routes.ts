@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
-import { entityTag, notModified, PRIVATE_REVALIDATE } from "../http/conditional";
+import { revalidatedJSON } from "../http/conditional";
 import {
   errorResponse,
   errorResponses,
@@ -84,13 +84,7 @@ export const NoteRoutes = new Hono()
       },
     }),
     validate("param", Note.IDParam),
-    notModified,
-    async (c) => {
-      const body = { note: await Note.fromID(c.req.valid("param").id) };
-      c.header("ETag", entityTag(JSON.stringify(body)));
-      c.header("Cache-Control", PRIVATE_REVALIDATE);
-      return c.json(body, 200);
-    },
+    async (c) => revalidatedJSON(c, { note: await Note.fromID(c.req.valid("param").id) }),
   )
   .patch(
     "/:id",
