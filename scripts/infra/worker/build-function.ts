@@ -115,6 +115,9 @@ async function shared(
       continue;
     }
     try {
+      // Built while this one waited: the holder renamed it and let go between the look above and
+      // this lock (a second build would then rename onto it: ENOTEMPTY).
+      if (existsSync(done)) continue;
       const temp = `${done}.${process.pid}`;
       const result = await build(temp);
       if (result.errors.length > 0) {
