@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, hash } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import postgres from "postgres";
 import { monotonicFactory } from "ulid";
@@ -6,7 +6,9 @@ import { monotonicFactory } from "ulid";
 /**
  * The API bench's baseline (bench/api.ts): raw `node:http` + postgres.js answering the four
  * measured routes with the same statements as Slipway (the SQL text drizzle generates, copied
- * verbatim, in the same order and transaction shape) and the same JSON bodies, and nothing else:
+ * verbatim, in the same order and transaction shape) and the same JSON bodies, the note read with
+ * the same conditional headers (its ETag, the SHA-1 of the body, and Cache-Control; a matching
+ * If-None-Match gets the 304), and nothing else:
  * no framework, no request id, no log line, no security headers, no origin-secret check. What
  * Slipway spends beyond this is what the bench's ratio measures.
  *
@@ -66,13 +68,35 @@ interface User {
   createdAt: string;
 }
 
-function send(res: ServerResponse, status: number, body: unknown, cookie?: string) {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  cookie?: string,
+  revalidate?: IncomingMessage,
+) {
   const text = JSON.stringify(body);
   const headers: Record<string, string | number> = {
     "content-type": "application/json",
     "content-length": Buffer.byteLength(text),
   };
   if (cookie) headers["set-cookie"] = cookie;
+  if (revalidate) {
+    // http/conditional.ts: a strong tag of the body, revalidated by the browser, kept by no proxy.
+    const tag = `"${hash("sha1", text, "base64url")}"`;
+    headers.etag = tag;
+    headers["cache-control"] = "private, no-cache";
+    const held = revalidate.headers["if-none-match"];
+    if (
+      held
+        ?.split(",")
+        .some((item) => item.trim().replace(/^W\//, "") === tag || item.trim() === "*")
+    ) {
+      delete headers["content-type"];
+      delete headers["content-length"];
+      return res.writeHead(304, headers).end();
+    }
+  }
   res.writeHead(status, headers).end(text);
 }
 
@@ -202,7 +226,7 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
     const id = decodeURIComponent(path.slice("/api/notes/".length));
     const [row] = await sql.unsafe(NOTE, [id, user.id], prepared).values();
     if (!row) return send(res, 404, error("not_found", "Note not found"), cookie);
-    return send(res, 200, { note: noteJSON(row) }, cookie);
+    return send(res, 200, { note: noteJSON(row) }, cookie, req);
   }
   send(res, 404, error("not_found", `No route for ${req.method} ${path}`), cookie);
 }
