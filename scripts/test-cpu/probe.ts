@@ -39,6 +39,8 @@ afterAll(() => {
       self: end.self - start.self,
       children: end.children - start.children,
       wall: (performance.now() - wallStart) / 1000,
+      // When it ended (ms since the epoch): with the wall times, how busy the workers were.
+      endedAt: Date.now(),
     })}\n`,
   );
 });
