@@ -32,7 +32,8 @@ function template(spec: TemplateSpec): Promise<Blob> {
   if (!blob) {
     // Checked once per run already (40 MB of sha256 per test file otherwise); alone, here.
     const verify = !safeInject("pgliteTemplatesChecked");
-    blob = pgliteTemplate({ ...spec, verify }).then((t) => templateBlob(t.tar));
+    // Slim: no test creates a database (db/pglite-template.ts), and each start loads less.
+    blob = pgliteTemplate({ ...spec, verify, slim: true }).then((t) => templateBlob(t.tar));
     blobs.set(key, blob);
   }
   return blob;

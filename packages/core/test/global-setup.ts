@@ -18,7 +18,10 @@ import { serverBuildsDir } from "./server-build";
 export async function setup(project: TestProject) {
   // As config() has it in the workers (test/setup.ts leaves MIGRATIONS_DIR alone).
   const migrationsDir = process.env.MIGRATIONS_DIR || path.join(repoRoot, "migrations");
-  const files = [await templateFile({}), await templateFile({ migrationsDir })];
+  const files = [
+    await templateFile({ slim: true }),
+    await templateFile({ migrationsDir, slim: true }),
+  ];
   const intact = files.every((file) => {
     try {
       readTemplate(file);

@@ -97,6 +97,29 @@ describe("PGlite templates", { timeout: 60_000 }, () => {
     expect(readTemplate(built.file).equals(built.tar)).toBe(true);
   });
 
+  it("a slim template is the migrated one less template0 and template1: smaller, a file of its own", async () => {
+    const cacheDir = await cacheWithEmpty();
+    const migrationsDir = migrationsCopy("ok");
+    const full = await pgliteTemplate({ cacheDir, migrationsDir });
+    const slim = await pgliteTemplate({ cacheDir, migrationsDir, slim: true });
+    expect(slim.source).toBe("built");
+    expect(slim.file).not.toBe(full.file);
+    expect(existsSync(slim.file) && existsSync(full.file)).toBe(true);
+    expect(slim.tar.length).toBeLessThan(full.tar.length * 0.75);
+
+    const { PGlite } = await import("@electric-sql/pglite");
+    const db = await PGlite.create("memory://", { loadDataDir: templateBlob(slim.tar) });
+    onTestFinished(() => db.close());
+    const databases = await db.query<{ datname: string }>("select datname from pg_database");
+    expect(databases.rows.map((row) => row.datname)).toEqual(["postgres"]);
+    // The migrated state is all there, and writable.
+    await db.query("insert into counter (migration) values ($1)", ["slim"]);
+    const applied = await db.query<{ n: number }>(
+      "select count(*)::int as n from drizzle.__drizzle_migrations",
+    );
+    expect(applied.rows[0]?.n).toBe(2);
+  });
+
   it("a template whose bytes changed is refused, deleted and built again", async () => {
     const cacheDir = await cacheWithEmpty();
     const migrationsDir = migrationsCopy("ok");

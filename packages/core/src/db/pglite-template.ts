@@ -33,8 +33,11 @@ import type { Database } from "./client";
  */
 
 const FORMAT = "slipway-pglite-template 1";
-/** Migrated templates kept per PGlite version (one per migrations state in use on this machine). */
-const KEEP_MIGRATED = 4;
+/**
+ * Migrated templates kept per PGlite version: one per migrations state in use on this machine,
+ * full and slim.
+ */
+const KEEP_MIGRATED = 8;
 
 export interface TemplateSpec {
   /** A migrations folder to apply; omitted: an empty, just-initialised database. */
@@ -43,6 +46,12 @@ export interface TemplateSpec {
   cacheDir?: string;
   /** Check the length and sha256 (default true). */
   verify?: boolean;
+  /**
+   * Without template0 and template1, the databases only CREATE DATABASE reads: ~40% fewer bytes
+   * and files to load, ~0.15 s less CPU a start. For test databases, which never create one (a
+   * test that needs another database opens another PGlite); the dev server keeps them.
+   */
+  slim?: boolean;
 }
 
 export interface Template {
@@ -83,12 +92,14 @@ export function pgliteVersion(): string {
 /** The template's file: the PGlite version, and for a migrated one the migrations' identity. */
 export async function templateFile(spec: TemplateSpec = {}): Promise<string> {
   const dir = spec.cacheDir ?? templateCacheDir();
-  if (!spec.migrationsDir) return path.join(dir, `pglite-${pgliteVersion()}-empty.template`);
+  const shape = spec.slim ? "-slim" : "";
+  if (!spec.migrationsDir)
+    return path.join(dir, `pglite-${pgliteVersion()}-empty${shape}.template`);
   const { readMigrations } = await import("./migrator");
   // What the migrator records per migration: a new, edited or reordered one is another template.
   const identity = readMigrations(spec.migrationsDir).map((m) => [m.tag, m.createdAt, m.hash]);
   const hash = createHash("sha256").update(JSON.stringify(identity)).digest("hex").slice(0, 20);
-  return path.join(dir, `pglite-${pgliteVersion()}-m${hash}.template`);
+  return path.join(dir, `pglite-${pgliteVersion()}-m${hash}${shape}.template`);
 }
 
 export class TemplateCorrupt extends Error {
@@ -184,6 +195,24 @@ async function obtain(file: string, spec: TemplateSpec): Promise<Template> {
 
 async function build(spec: TemplateSpec): Promise<Buffer> {
   const { PGlite } = await import("@electric-sql/pglite");
+  if (spec.slim) {
+    // The full template of the same state, less the two template databases.
+    const full = await pgliteTemplate({ ...spec, slim: false });
+    const pg = await PGlite.create("memory://", { loadDataDir: templateBlob(full.tar) });
+    try {
+      await pg.exec(
+        "alter database template0 is_template false; alter database template1 is_template false",
+      );
+      // One statement each: DROP DATABASE cannot run in the transaction a batch is.
+      await pg.exec("drop database template0");
+      await pg.exec("drop database template1");
+      await pg.exec("checkpoint");
+      const dump = await pg.dumpDataDir("none");
+      return Buffer.from(await dump.arrayBuffer());
+    } finally {
+      await pg.close();
+    }
+  }
   // A migrated template starts from the empty one, so initdb runs once per PGlite version.
   const base = spec.migrationsDir
     ? (await pgliteTemplate({ cacheDir: spec.cacheDir, verify: spec.verify })).tar
@@ -240,7 +269,7 @@ function prune(dir: string) {
     }
     if (!name.startsWith("pglite-") || !name.endsWith(".template")) continue;
     if (!name.startsWith(current)) rmSync(file, { force: true });
-    else if (!name.endsWith("-empty.template")) {
+    else if (!/-empty(-slim)?\.template$/.test(name)) {
       migrated.push({ file, used: statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0 });
     }
   }
