@@ -19,6 +19,7 @@ import {
   extractTemplate,
   pgliteTemplate,
   readTemplate,
+  SLIM_SHARED_BUFFERS,
   TemplateCorrupt,
   templateBlob,
   templateFile,
@@ -97,7 +98,7 @@ describe("PGlite templates", { timeout: 60_000 }, () => {
     expect(readTemplate(built.file).equals(built.tar)).toBe(true);
   });
 
-  it("a slim template is the migrated one less template0 and template1: smaller, a file of its own", async () => {
+  it("a slim template is the migrated one less template0 and template1, with small shared buffers: a file of its own", async () => {
     const cacheDir = await cacheWithEmpty();
     const migrationsDir = migrationsCopy("ok");
     const full = await pgliteTemplate({ cacheDir, migrationsDir });
@@ -112,6 +113,8 @@ describe("PGlite templates", { timeout: 60_000 }, () => {
     onTestFinished(() => db.close());
     const databases = await db.query<{ datname: string }>("select datname from pg_database");
     expect(databases.rows.map((row) => row.datname)).toEqual(["postgres"]);
+    const buffers = await db.query<{ shared_buffers: string }>("show shared_buffers");
+    expect(buffers.rows[0]?.shared_buffers).toBe(SLIM_SHARED_BUFFERS);
     // The migrated state is all there, and writable.
     await db.query("insert into counter (migration) values ($1)", ["slim"]);
     const applied = await db.query<{ n: number }>(
