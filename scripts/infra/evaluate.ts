@@ -110,7 +110,8 @@ const builds = new Map<string, { dir: string; running: number }>();
  * (worker/build-function.ts): the same handler with the same options is built once, not once
  * per stage (~4 CPU-s of esbuild each; the graph test's eight evaluations built the same two
  * Lambdas eight times). Removed when the last of them ends (those of killed processes are swept
- * here next time), so a bundle is reused only by evaluations that ran together.
+ * here next time, with the bundled configs they left), so a bundle is reused only by evaluations
+ * that ran together.
  */
 function functionBuilds(root: string): { dir: string; done(): void } {
   let shared = builds.get(root);
@@ -120,6 +121,13 @@ function functionBuilds(root: string): { dir: string; done(): void } {
       const pid = /^builds-(\d+)$/.exec(name)?.[1];
       if (pid && !alive(Number(pid)))
         rmSync(path.join(parent, name), { recursive: true, force: true });
+    }
+    // And the bundled configs of evaluation workers that were killed (worker/bundle-config.ts
+    // names them by pid; a worker that ends deletes its own): ~1 MB each.
+    const platform = path.join(root, ".sst", "platform");
+    for (const name of existsSync(platform) ? readdirSync(platform) : []) {
+      const pid = /^eval\..+\.(\d+)\.mjs$/.exec(name)?.[1];
+      if (pid && !alive(Number(pid))) rmSync(path.join(platform, name), { force: true });
     }
     shared = { dir: path.join(parent, `builds-${process.pid}`), running: 0 };
     builds.set(root, shared);

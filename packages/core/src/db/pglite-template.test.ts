@@ -19,7 +19,7 @@ import {
   extractTemplate,
   pgliteTemplate,
   readTemplate,
-  SLIM_SHARED_BUFFERS,
+  SHARED_BUFFERS,
   TemplateCorrupt,
   templateBlob,
   templateFile,
@@ -93,12 +93,15 @@ describe("PGlite templates", { timeout: 60_000 }, () => {
     expect(applied.rows[0]?.n).toBe(2);
     // The fixture's table exists: the migrations ran, not just their bookkeeping.
     await db.query("select * from counter");
+    // The empty template's setting, carried into the migrated one (and the dev server's data).
+    const buffers = await db.query<{ shared_buffers: string }>("show shared_buffers");
+    expect(buffers.rows[0]?.shared_buffers).toBe(SHARED_BUFFERS);
 
     // A second process reads the file (the module keeps one per process: forget it by path).
     expect(readTemplate(built.file).equals(built.tar)).toBe(true);
   });
 
-  it("a slim template is the migrated one less template0 and template1, with small shared buffers: a file of its own", async () => {
+  it("a slim template is the migrated one less template0 and template1: smaller, a file of its own, with the templates' shared buffers", async () => {
     const cacheDir = await cacheWithEmpty();
     const migrationsDir = migrationsCopy("ok");
     const full = await pgliteTemplate({ cacheDir, migrationsDir });
@@ -114,7 +117,7 @@ describe("PGlite templates", { timeout: 60_000 }, () => {
     const databases = await db.query<{ datname: string }>("select datname from pg_database");
     expect(databases.rows.map((row) => row.datname)).toEqual(["postgres"]);
     const buffers = await db.query<{ shared_buffers: string }>("show shared_buffers");
-    expect(buffers.rows[0]?.shared_buffers).toBe(SLIM_SHARED_BUFFERS);
+    expect(buffers.rows[0]?.shared_buffers).toBe(SHARED_BUFFERS);
     // The migrated state is all there, and writable.
     await db.query("insert into counter (migration) values ($1)", ["slim"]);
     const applied = await db.query<{ n: number }>(

@@ -39,9 +39,14 @@ const FORMAT = "slipway-pglite-template 1";
  * In the names, so no template made otherwise is reused.
  */
 const INITDB = ["--wal-segsize=1"];
-const LAYOUT = "w1";
-/** A slim template's shared_buffers (postgresql.auto.conf): test databases are tiny. */
-export const SLIM_SHARED_BUFFERS = "16MB";
+/**
+ * Every template's shared_buffers (postgresql.auto.conf), instead of initdb's 128 MB: Postgres
+ * zero-fills them in WebAssembly memory at every start (~0.1 s of CPU), and the databases made
+ * from templates are small (a test's few hundred kB, a developer's notes); the dev API then also
+ * holds ~110 MB less memory.
+ */
+export const SHARED_BUFFERS = "16MB";
+const LAYOUT = `w1-sb${SHARED_BUFFERS}`;
 /**
  * Migrated templates kept per PGlite version: one per migrations state in use on this machine,
  * full and slim.
@@ -56,10 +61,9 @@ export interface TemplateSpec {
   /** Check the length and sha256 (default true). */
   verify?: boolean;
   /**
-   * Without template0 and template1, the databases only CREATE DATABASE reads (~40% fewer bytes
-   * and files to load), and with 16 MB of shared buffers instead of 128: ~0.25 s less CPU a
-   * start. For test databases, which never create one (a test that needs another database opens
-   * another PGlite) and hold little; the dev server keeps both.
+   * Without template0 and template1, the databases only CREATE DATABASE reads: ~40% fewer bytes
+   * and files to load, ~0.15 s less CPU a start. For test databases, which never create one (a
+   * test that needs another database opens another PGlite); the dev server keeps them.
    */
   slim?: boolean;
 }
@@ -105,7 +109,7 @@ const prefix = () => `pglite-${pgliteVersion()}-${LAYOUT}-`;
 /** The template's file: the PGlite version, and for a migrated one the migrations' identity. */
 export async function templateFile(spec: TemplateSpec = {}): Promise<string> {
   const dir = spec.cacheDir ?? templateCacheDir();
-  const shape = spec.slim ? `-slim${SLIM_SHARED_BUFFERS}` : "";
+  const shape = spec.slim ? "-slim" : "";
   if (!spec.migrationsDir) return path.join(dir, `${prefix()}empty${shape}.template`);
   const { readMigrations } = await import("./migrator");
   // What the migrator records per migration: a new, edited or reordered one is another template.
@@ -218,9 +222,6 @@ async function build(spec: TemplateSpec): Promise<Buffer> {
       // One statement each: DROP DATABASE cannot run in the transaction a batch is.
       await pg.exec("drop database template0");
       await pg.exec("drop database template1");
-      // Postgres zero-fills its shared buffers at every start: 128 MB of WebAssembly memory by
-      // default, ~0.1 s of CPU a start. A test database holds a few hundred kB.
-      await pg.exec(`alter system set shared_buffers = '${SLIM_SHARED_BUFFERS}'`);
       await pg.exec("checkpoint");
       const dump = await pg.dumpDataDir("none");
       return Buffer.from(await dump.arrayBuffer());
@@ -237,6 +238,8 @@ async function build(spec: TemplateSpec): Promise<Buffer> {
     base ? { loadDataDir: templateBlob(base) } : { initDbStartParams: INITDB },
   );
   try {
+    // The empty template's setting; the migrated ones start from it.
+    if (!base) await pg.exec(`alter system set shared_buffers = '${SHARED_BUFFERS}'`);
     if (spec.migrationsDir) {
       const [{ drizzle }, { migrate }] = await Promise.all([
         import("drizzle-orm/pglite"),
@@ -287,7 +290,7 @@ function prune(dir: string) {
     }
     if (!name.startsWith("pglite-") || !name.endsWith(".template")) continue;
     if (!name.startsWith(current)) rmSync(file, { force: true });
-    else if (!/-empty(-slim\w*)?\.template$/.test(name)) {
+    else if (!/-empty(-slim)?\.template$/.test(name)) {
       migrated.push({ file, used: statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0 });
     }
   }
