@@ -1,7 +1,8 @@
-import { createHash, hash } from "node:crypto";
+import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import postgres from "postgres";
 import { monotonicFactory } from "ulid";
+import { entityTag, noneMatch, PRIVATE_REVALIDATE } from "../../packages/core/src/http/conditional";
 
 /**
  * The API bench's baseline (bench/api.ts): raw `node:http` + postgres.js answering the four
@@ -82,16 +83,11 @@ function send(
   };
   if (cookie) headers["set-cookie"] = cookie;
   if (revalidate) {
-    // http/conditional.ts: a strong tag of the body, revalidated by the browser, kept by no proxy.
-    const tag = `"${hash("sha1", text, "base64url")}"`;
+    // The app's own tag and match (http/conditional.ts), so both answer alike by construction.
+    const tag = entityTag(text);
     headers.etag = tag;
-    headers["cache-control"] = "private, no-cache";
-    const held = revalidate.headers["if-none-match"];
-    if (
-      held
-        ?.split(",")
-        .some((item) => item.trim().replace(/^W\//, "") === tag || item.trim() === "*")
-    ) {
+    headers["cache-control"] = PRIVATE_REVALIDATE;
+    if (noneMatch(revalidate.headers["if-none-match"], tag)) {
       delete headers["content-type"];
       delete headers["content-length"];
       return res.writeHead(304, headers).end();
