@@ -211,44 +211,38 @@ async function obtain(file: string, spec: TemplateSpec): Promise<Template> {
 
 async function build(spec: TemplateSpec): Promise<Buffer> {
   const { PGlite } = await import("@electric-sql/pglite");
-  if (spec.slim) {
-    // The full template of the same state, less the two template databases.
-    const full = await pgliteTemplate({ ...spec, slim: false });
-    const pg = await PGlite.create("memory://", { loadDataDir: templateBlob(full.tar) });
-    try {
+  // Each kind starts from the one below it, so initdb runs once per PGlite version: a slim
+  // template from the full one of its state, a migrated one from the empty one.
+  const from = spec.slim
+    ? { ...spec, slim: false }
+    : spec.migrationsDir
+      ? { cacheDir: spec.cacheDir, verify: spec.verify }
+      : undefined;
+  const base = from ? (await pgliteTemplate(from)).tar : undefined;
+  const pg = await PGlite.create(
+    "memory://",
+    base ? { loadDataDir: templateBlob(base) } : { initDbStartParams: INITDB },
+  );
+  try {
+    if (!base) {
+      // The empty template's setting; the others start from it.
+      await pg.exec(`alter system set shared_buffers = '${SHARED_BUFFERS}'`);
+    } else if (spec.slim) {
       await pg.exec(
         "alter database template0 is_template false; alter database template1 is_template false",
       );
       // One statement each: DROP DATABASE cannot run in the transaction a batch is.
       await pg.exec("drop database template0");
       await pg.exec("drop database template1");
-      await pg.exec("checkpoint");
-      const dump = await pg.dumpDataDir("none");
-      return Buffer.from(await dump.arrayBuffer());
-    } finally {
-      await pg.close();
-    }
-  }
-  // A migrated template starts from the empty one, so initdb runs once per PGlite version.
-  const base = spec.migrationsDir
-    ? (await pgliteTemplate({ cacheDir: spec.cacheDir, verify: spec.verify })).tar
-    : undefined;
-  const pg = await PGlite.create(
-    "memory://",
-    base ? { loadDataDir: templateBlob(base) } : { initDbStartParams: INITDB },
-  );
-  try {
-    // The empty template's setting; the migrated ones start from it.
-    if (!base) await pg.exec(`alter system set shared_buffers = '${SHARED_BUFFERS}'`);
-    if (spec.migrationsDir) {
+    } else if (spec.migrationsDir) {
       const [{ drizzle }, { migrate }] = await Promise.all([
         import("drizzle-orm/pglite"),
         import("./migrator"),
       ]);
       await migrate(drizzle(pg, { casing: "snake_case" }) as Database, spec.migrationsDir);
-      // Every page on disk: the dump then needs no recovery from the WAL.
-      await pg.exec("checkpoint");
     }
+    // Every page on disk: the dump then needs no recovery from the WAL.
+    await pg.exec("checkpoint");
     const dump = await pg.dumpDataDir("none");
     return Buffer.from(await dump.arrayBuffer());
   } finally {
