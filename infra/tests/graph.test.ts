@@ -921,29 +921,13 @@ describe("the database switches (ADR 035)", () => {
   const found = (graph: Evaluation, kind: StageKind) => violations(graph, kind).join("\n");
 
   it("each variable set has the resources it names and none of the others", () => {
-    const rds = "aws:rds/instance:Instance";
-    const cluster = "aws:rds/cluster:Cluster";
-    const proxy = "aws:rds/proxy:Proxy";
-    expect([rds, cluster, proxy].map((t) => types(graphs.production).has(t))).toEqual([
-      true,
-      false,
-      false,
-    ]);
-    expect([rds, cluster, proxy].map((t) => types(graphs.aurora).has(t))).toEqual([
-      false,
-      true,
-      false,
-    ]);
-    expect([rds, cluster, proxy].map((t) => types(graphs.proxy).has(t))).toEqual([
-      true,
-      false,
-      true,
-    ]);
-    expect([rds, cluster, proxy].map((t) => types(graphs.auroraProxyStaging).has(t))).toEqual([
-      false,
-      true,
-      true,
-    ]);
+    // Which of an RDS instance, an Aurora cluster and an RDS Proxy the graph holds.
+    const kinds = ["aws:rds/instance:Instance", "aws:rds/cluster:Cluster", "aws:rds/proxy:Proxy"];
+    const held = (graph: Evaluation) => kinds.map((t) => types(graph).has(t));
+    expect(held(graphs.production)).toEqual([true, false, false]);
+    expect(held(graphs.aurora)).toEqual([false, true, false]);
+    expect(held(graphs.proxy)).toEqual([true, false, true]);
+    expect(held(graphs.auroraProxyStaging)).toEqual([false, true, true]);
   });
 
   it("the app role goes through the proxy, the migrator never does", () => {
