@@ -29,6 +29,8 @@ type GraphName =
   | "auroraProxyStaging"
   | "replica";
 const graphs = {} as Record<GraphName, Evaluation>;
+/** Production again, evaluated after the others by a worker that had run some of them. */
+let productionAgain: Evaluation;
 
 /** The database switches of ADR 035, each evaluated as a stage would deploy them. */
 const AURORA = { SLIPWAY_DATABASE: "aurora-serverless" };
@@ -541,6 +543,7 @@ beforeAll(async () => {
   names.forEach((name, i) => {
     graphs[name] = evaluated[i] as Evaluation;
   });
+  productionAgain = await evaluate({ stage: "production", ...none });
 }, 600_000);
 
 describe.each([
@@ -622,6 +625,20 @@ describe("the checks bite", () => {
 });
 
 describe("resource graph facts", () => {
+  it("an evaluation leaves nothing behind in its worker: production evaluated after others is a fresh worker's graph", () => {
+    expect(graphs.production.worker?.earlier).toBe(0);
+    expect(productionAgain.worker?.earlier).toBeGreaterThan(0);
+    // But what differs between any two evaluations: the random suffix SST's physical names end
+    // with (crypto.randomBytes), the migrator's deploy time and the site build's trigger.
+    const comparable = (graph: Evaluation) =>
+      JSON.stringify(graph.resources)
+        .replace(/-[a-z]{8}(?![a-z])/g, "-<random>")
+        .replace(/\d{4}-\d{2}-\d{2}T[\d:.]+Z/g, "<time>")
+        .replace(/"\d{13}"/g, "<epoch-ms>");
+    expect(comparable(productionAgain)).toEqual(comparable(graphs.production));
+    expect(productionAgain.outputs).toEqual(graphs.production.outputs);
+  });
+
   it("production and staging differ only where the design says", () => {
     const count = (e: Evaluation, type: string) =>
       e.resources.filter((r) => r.type === type).length;

@@ -1,6 +1,7 @@
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { inspect } from "node:util";
 import { bundleProgram, loadApp } from "./worker/bundle-config";
 import { type WorkerInput, workerContext } from "./worker/input";
 import { installMocks } from "./worker/mocks";
@@ -18,67 +19,103 @@ import { assertEvaluatorSupportsSst, installedSstVersion } from "./worker/sst-ve
  *     `@pulumi/*` left external so the bundle and this worker share one Pulumi runtime;
  *  3. SST's `auto/run.ts` runs the config inside `runInPulumiStack`, under `setMocks`.
  * The CLI's JSON-RPC server is stood in for by a loopback one (worker/rpc-server.ts).
- * Input: argv[2] = JSON options (WorkerInput). Output: one JSON line (`{ resources, outputs,
- * app, functionLinks }`) on fd 3.
+ *
+ * One worker runs evaluations one after another (`evaluate.ts` sends each as an IPC message
+ * `{ job, input, env }` and gets `{ job, evaluation }` back): loading Pulumi, its providers and
+ * the inspector its closure serializer enables was ~2 of an evaluation's ~6.5 CPU-s when each
+ * had a process of its own. What an evaluation could leave behind is made anew for each: Pulumi's
+ * state is a fresh store (`withLocalStorage`, as Pulumi's automation API runs each inline program),
+ * SST's components come with the freshly bundled program, and the environment is the job's.
+ * An evaluation that fails ends the worker (its error on stderr): its pending callbacks could
+ * otherwise reach the next one.
  */
 
-const context = workerContext(JSON.parse(process.argv[2] ?? "{}") as WorkerInput);
-// Everything below copies one SST version's CLI; another version must be re-checked first.
-assertEvaluatorSupportsSst(installedSstVersion(context.platform));
-mkdirSync(context.work, { recursive: true });
-
-for (const [name, value] of Object.entries(context.secrets))
-  process.env[`SST_SECRET_${name}`] = value;
-
-const rpc = await startRpcServer(context);
-process.env.SST_SERVER = rpc.url;
-
-const app = await loadApp(context);
-const programFile = await bundleProgram(context, app);
-
-// The platform's Pulumi: the one the bundle's external `@pulumi/*` imports resolve to.
-const pulumi = (await import(
-  pathToFileURL(path.join(context.platform, "node_modules/@pulumi/pulumi/index.js")).href
-)) as typeof import("@pulumi/pulumi");
-
-const log = new ResourceLog();
-await installMocks(pulumi, log, app.name as string, context.stage, context.ssmParameters);
-
-const program = (await import(pathToFileURL(programFile).href)) as {
-  evaluate(): Promise<Record<string, unknown>>;
-};
-
-let outputs: Record<string, unknown> = {};
-try {
-  await pulumi.runtime.runInPulumiStack(async () => {
-    log.recordParentsAndDependsOn(pulumi);
-    outputs = (await program.evaluate()) ?? {};
-    return outputs;
-  });
-  // Waits until every resource registration has reached the mocks.
-  await pulumi.runtime.disconnect();
-  await log.settled();
-} finally {
-  rmSync(programFile, { force: true });
-  rmSync(context.work, { recursive: true, force: true });
-  rpc.close();
+interface Job {
+  job: number;
+  input: WorkerInput;
+  /** The whole environment the evaluation sees (the stage variables, the caller's own). */
+  env: Record<string, string>;
 }
 
-const resolvedOutputs = await new Promise<Record<string, unknown>>((resolve) => {
-  pulumi.output(outputs).apply((value) => resolve(value as Record<string, unknown>));
-});
+interface PulumiState {
+  withLocalStorage<T>(callback: () => Promise<T>): Promise<T>;
+}
 
-const resources = log.all().map((resource) => ({
-  ...resource,
-  inputs: unwrapSecrets(resource.inputs),
-}));
-writeFileSync(
-  3,
-  `${JSON.stringify({
-    resources,
-    outputs: unwrapSecrets(resolvedOutputs),
-    app,
-    functionLinks: rpc.functionLinks,
-  })}\n`,
-);
-process.exit(0);
+function useEnvironment(env: Record<string, string>) {
+  for (const name of Object.keys(process.env)) if (!(name in env)) delete process.env[name];
+  Object.assign(process.env, env);
+}
+
+async function evaluateJob({ job, input, env }: Job) {
+  const context = workerContext(input, job);
+  // Everything below copies one SST version's CLI; another version must be re-checked first.
+  assertEvaluatorSupportsSst(installedSstVersion(context.platform));
+  mkdirSync(context.work, { recursive: true });
+
+  useEnvironment(env);
+  for (const [name, value] of Object.entries(context.secrets))
+    process.env[`SST_SECRET_${name}`] = value;
+  const rpc = await startRpcServer(context);
+  process.env.SST_SERVER = rpc.url;
+
+  // The platform's Pulumi: the one the bundle's external `@pulumi/*` imports resolve to.
+  const pulumiDir = path.join(context.platform, "node_modules/@pulumi/pulumi");
+  const pulumi = (await import(
+    pathToFileURL(path.join(pulumiDir, "index.js")).href
+  )) as typeof import("@pulumi/pulumi");
+  const state = (await import(
+    pathToFileURL(path.join(pulumiDir, "runtime/state.js")).href
+  )) as PulumiState;
+
+  let programFile: string | undefined;
+  try {
+    const app = await loadApp(context);
+    programFile = await bundleProgram(context, app);
+    const program = programFile;
+    return await state.withLocalStorage(async () => {
+      const log = new ResourceLog();
+      await installMocks(pulumi, log, app.name as string, context.stage, context.ssmParameters);
+      const { evaluate } = (await import(pathToFileURL(program).href)) as {
+        evaluate(): Promise<Record<string, unknown>>;
+      };
+      let outputs: Record<string, unknown> = {};
+      await pulumi.runtime.runInPulumiStack(async () => {
+        log.recordParentsAndDependsOn(pulumi);
+        outputs = (await evaluate()) ?? {};
+        return outputs;
+      });
+      // Waits until every resource registration has reached the mocks.
+      await pulumi.runtime.disconnect();
+      await log.settled();
+      const resolved = await new Promise<Record<string, unknown>>((resolve) => {
+        pulumi.output(outputs).apply((value) => resolve(value as Record<string, unknown>));
+      });
+      return {
+        resources: log.all().map((resource) => ({
+          ...resource,
+          inputs: unwrapSecrets(resource.inputs),
+        })),
+        outputs: unwrapSecrets(resolved),
+        app,
+        functionLinks: rpc.functionLinks,
+      };
+    });
+  } finally {
+    if (programFile) rmSync(programFile, { force: true });
+    rmSync(context.work, { recursive: true, force: true });
+    rpc.close();
+  }
+}
+
+// Jobs come one at a time (evaluate.ts sends the next after the answer); the parent going away
+// ends the worker.
+process.on("disconnect", () => process.exit(0));
+process.on("message", (message: Job) => {
+  evaluateJob(message).then(
+    (evaluation) => process.send?.({ job: message.job, evaluation }),
+    (error: unknown) => {
+      process.stderr.write(`${inspect(error)}\n`);
+      process.exit(1);
+    },
+  );
+});

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   cpSync,
@@ -11,6 +11,8 @@ import {
   symlinkSync,
   writeFileSync,
 } from "node:fs";
+import type { Socket } from "node:net";
+import { availableParallelism } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
@@ -27,6 +29,8 @@ export interface Evaluation {
   functionLinks: Record<string, string[]>;
   /** The stage variables (`SLIPWAY_*`) the evaluation ran with. */
   variables: Record<string, string>;
+  /** The worker process that ran it, and how many evaluations it had run before. */
+  worker?: { pid: number; earlier: number };
 }
 
 export interface EvaluateOptions {
@@ -169,8 +173,8 @@ export function ensureSiteBuilt(root = repoRoot) {
 
 /**
  * Evaluates the SST app for a stage with SST's real components under Pulumi's mocks, offline,
- * and returns every resource it declares with its inputs. Each evaluation runs in a process of
- * its own: Pulumi's runtime and SST's components keep global state.
+ * and returns every resource it declares with its inputs. The evaluations run in worker
+ * processes (evaluate-worker.ts), one at a time in each, as many workers as cores.
  */
 export function evaluate(options: EvaluateOptions): Promise<Evaluation> {
   const input: WorkerInput = {
@@ -181,44 +185,168 @@ export function evaluate(options: EvaluateOptions): Promise<Evaluation> {
     secrets: options.secrets ?? {},
     ssmParameters: options.ssmParameters,
   };
-  const shared = functionBuilds(input.root);
-  input.functionBuilds = shared.dir;
-  const worker = workerBundle();
   const env = evaluationEnv(options.variables);
   const variables = Object.fromEntries(
     Object.entries(env).filter(
       (entry): entry is [string, string] => entry[0].startsWith("SLIPWAY_") && !!entry[1],
     ),
   );
-  const child = spawn(process.execPath, [worker, JSON.stringify(input)], {
-    cwd: input.root,
-    stdio: ["ignore", "pipe", "pipe", "pipe"],
-    env,
-  });
-  let result = "";
-  let log = "";
-  child.stdio[3]?.on("data", (chunk) => {
-    result += chunk;
-  });
-  child.stdout?.on("data", (chunk) => {
-    log += chunk;
-  });
-  child.stderr?.on("data", (chunk) => {
-    log += chunk;
-  });
   return new Promise((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code) => {
-      shared.done();
-      if (code === 0 && result) resolve({ ...(JSON.parse(result) as Evaluation), variables });
-      else
-        reject(
-          new Error(
-            `evaluating ${path.join(input.root, input.config)} (stage ${input.stage}) failed:\n${log}`,
-          ),
-        );
-    });
+    poolFor(input.root).run({ input, env, resolve, reject, variables });
   });
+}
+
+interface QueuedEvaluation {
+  input: WorkerInput;
+  env: NodeJS.ProcessEnv;
+  variables: Record<string, string>;
+  resolve(evaluation: Evaluation): void;
+  reject(error: Error): void;
+}
+
+/**
+ * A worker serves this many evaluations, then a new one takes over: each leaves its bundled
+ * program in the module cache (~1 MB of source and what it compiled to), which no one can unload.
+ */
+const JOBS_PER_WORKER = 8;
+
+const pools = new Map<string, WorkerPool>();
+
+function poolFor(root: string): WorkerPool {
+  let pool = pools.get(root);
+  if (!pool) {
+    pool = new WorkerPool(root, Math.max(1, availableParallelism()));
+    pools.set(root, pool);
+  }
+  return pool;
+}
+
+interface Worker {
+  child: ChildProcess;
+  jobs: number;
+  /** Its stdout and stderr since the current evaluation began: a failure's message. */
+  log: string;
+  current?: QueuedEvaluation & { done(): void };
+  retired?: boolean;
+}
+
+/**
+ * Evaluations queue for the pool's workers. An idle worker holds nothing open in this process
+ * (its pipes and channel unref'd), so a CLI exits when its evaluations are done, and the worker
+ * with it (it ends when its channel closes).
+ */
+class WorkerPool {
+  readonly #queue: QueuedEvaluation[] = [];
+  readonly #idle: Worker[] = [];
+  #workers = 0;
+  #jobs = 0;
+
+  constructor(
+    readonly root: string,
+    readonly size: number,
+  ) {}
+
+  run(evaluation: QueuedEvaluation) {
+    this.#queue.push(evaluation);
+    this.#dispatch();
+  }
+
+  #dispatch() {
+    while (this.#queue.length > 0) {
+      const worker = this.#idle.pop() ?? (this.#workers < this.size ? this.#spawn() : undefined);
+      if (!worker) return;
+      this.#start(worker, this.#queue.shift() as QueuedEvaluation);
+    }
+  }
+
+  #spawn(): Worker {
+    this.#workers++;
+    const child = spawn(process.execPath, [workerBundle()], {
+      cwd: this.root,
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+      env: evaluationEnv(),
+    });
+    const worker: Worker = { child, jobs: 0, log: "" };
+    const collect = (chunk: Buffer) => {
+      worker.log += chunk;
+    };
+    child.stdout?.on("data", collect);
+    child.stderr?.on("data", collect);
+    child.on("message", (message: { evaluation: Omit<Evaluation, "variables" | "worker"> }) => {
+      const current = worker.current;
+      if (!current) return;
+      worker.current = undefined;
+      current.done();
+      current.resolve({
+        ...message.evaluation,
+        variables: current.variables,
+        worker: { pid: child.pid ?? 0, earlier: worker.jobs - 1 },
+      });
+      if (worker.jobs < JOBS_PER_WORKER) this.#release(worker);
+      else {
+        this.#retire(worker);
+        child.disconnect();
+      }
+      this.#dispatch();
+    });
+    child.on("error", (error) => this.#ended(worker, error.message));
+    child.on("close", (code, signal) => this.#ended(worker, `exit ${code ?? signal}`));
+    return worker;
+  }
+
+  #start(worker: Worker, evaluation: QueuedEvaluation) {
+    const shared = functionBuilds(this.root);
+    worker.jobs++;
+    worker.log = "";
+    worker.current = { ...evaluation, done: shared.done };
+    setHeld(worker.child, true);
+    worker.child.send({
+      job: ++this.#jobs,
+      input: { ...evaluation.input, functionBuilds: shared.dir },
+      env: evaluation.env,
+    });
+  }
+
+  #release(worker: Worker) {
+    setHeld(worker.child, false);
+    this.#idle.push(worker);
+  }
+
+  /** A worker that ended: the evaluation it was running (if any) fails with its output. */
+  #ended(worker: Worker, how: string) {
+    if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill();
+    this.#retire(worker);
+    const current = worker.current;
+    worker.current = undefined;
+    if (current) {
+      current.done();
+      const { root, config, stage } = current.input;
+      current.reject(
+        new Error(
+          `evaluating ${path.join(root, config)} (stage ${stage}) failed (${how}):\n${worker.log}`,
+        ),
+      );
+    }
+    this.#dispatch();
+  }
+
+  /** No more evaluations for `worker`: the next that needs one spawns another. */
+  #retire(worker: Worker) {
+    if (worker.retired) return;
+    worker.retired = true;
+    this.#workers--;
+    const index = this.#idle.indexOf(worker);
+    if (index >= 0) this.#idle.splice(index, 1);
+  }
+}
+
+/** Whether the worker keeps this process alive: while it runs an evaluation, not when idle. */
+function setHeld(child: ChildProcess, held: boolean) {
+  // The pipes are sockets (stdio "pipe"), which Readable's type does not say.
+  const pipes = [child.stdout, child.stderr] as (Socket | null)[];
+  for (const handle of [child, child.channel, ...pipes])
+    if (held) handle?.ref();
+    else handle?.unref();
 }
 
 export interface ConfigEdit {

@@ -17,7 +17,7 @@ import type { WorkerContext } from "./input";
 export async function loadApp(context: WorkerContext): Promise<AppGlobal> {
   const appBundle = path.join(
     context.platform,
-    `app.${context.stage}${context.dev ? ".dev" : ""}.${process.pid}.mjs`,
+    `app.${context.stage}${context.dev ? ".dev" : ""}.${context.tag}.mjs`,
   );
   // app() runs before any global exists, as in the CLI; $config is the identity.
   await esbuild.build({
@@ -51,7 +51,7 @@ export async function bundleProgram(context: WorkerContext, app: AppGlobal): Pro
   const { platform, root, config } = context;
   const programFile = path.join(
     platform,
-    `eval.${context.stage}${context.dev ? ".dev" : ""}.${process.pid}.mjs`,
+    `eval.${context.stage}${context.dev ? ".dev" : ""}.${context.tag}.mjs`,
   );
   await esbuild.build({
     stdin: {

@@ -1,6 +1,6 @@
 import path from "node:path";
 
-/** What `evaluate()` passes the worker: argv[2], as JSON. */
+/** One evaluation `evaluate()` asks a worker for (its IPC message's `input`). */
 export interface WorkerInput {
   root: string;
   /** The config to evaluate, relative to `root`. */
@@ -24,18 +24,20 @@ export interface WorkerContext extends WorkerInput {
   platform: string;
   /** Scratch space for this evaluation's bundles and function builds; removed at the end. */
   work: string;
+  /**
+   * `<job>.<pid>`, in the name of everything this evaluation writes: evaluations of the same
+   * stage run side by side in other workers, and one after another in this one (where a bundle
+   * of the same name would be the module already imported, not the new one).
+   */
+  tag: string;
 }
 
-export function workerContext(input: WorkerInput): WorkerContext {
+export function workerContext(input: WorkerInput, job: number): WorkerContext {
+  const tag = `${job}.${process.pid}`;
   return {
     ...input,
     platform: path.join(input.root, ".sst", "platform"),
-    // Per process: evaluations of the same stage may run side by side.
-    work: path.join(
-      input.root,
-      ".sst",
-      "eval",
-      `${input.stage}${input.dev ? "-dev" : ""}-${process.pid}`,
-    ),
+    work: path.join(input.root, ".sst", "eval", `${input.stage}${input.dev ? "-dev" : ""}-${tag}`),
+    tag,
   };
 }
