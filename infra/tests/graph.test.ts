@@ -629,12 +629,17 @@ describe("resource graph facts", () => {
     expect(graphs.production.worker?.earlier).toBe(0);
     expect(productionAgain.worker?.earlier).toBeGreaterThan(0);
     // But what differs between any two evaluations: the random suffix SST's physical names end
-    // with (crypto.randomBytes), the migrator's deploy time and the site build's trigger.
+    // with (crypto.randomBytes), the migrator's deploy time, the site build's trigger, and the
+    // order of registration (each Lambda's resources follow its build, whichever ends first).
+    const byKey = (a: EvaluatedResource, b: EvaluatedResource) =>
+      `${a.type} ${a.name}`.localeCompare(`${b.type} ${b.name}`);
     const comparable = (graph: Evaluation) =>
-      JSON.stringify(graph.resources)
-        .replace(/-[a-z]{8}(?![a-z])/g, "-<random>")
-        .replace(/\d{4}-\d{2}-\d{2}T[\d:.]+Z/g, "<time>")
-        .replace(/"\d{13}"/g, "<epoch-ms>");
+      JSON.parse(
+        JSON.stringify([...graph.resources].sort(byKey))
+          .replace(/-[a-z]{8}(?![a-z])/g, "-<random>")
+          .replace(/\d{4}-\d{2}-\d{2}T[\d:.]+Z/g, "<time>")
+          .replace(/"\d{13}"/g, '"<epoch-ms>"'),
+      );
     expect(comparable(productionAgain)).toEqual(comparable(graphs.production));
     expect(productionAgain.outputs).toEqual(graphs.production.outputs);
   });

@@ -107,45 +107,35 @@ function workerBundle(): string {
   return file;
 }
 
-const builds = new Map<string, { dir: string; running: number }>();
+const builds = new Map<string, string>();
 
 /**
- * Where the evaluations this process runs at the same time share their Lambda bundles
- * (worker/build-function.ts): the same handler with the same options is built once, not once
- * per stage (~4 CPU-s of esbuild each; the graph test's eight evaluations built the same two
- * Lambdas eight times). Removed when the last of them ends (those of killed processes are swept
- * here next time, with the bundled configs they left), so a bundle is reused only by evaluations
- * that ran together.
+ * Where the evaluations this process runs share their Lambda bundles (worker/build-function.ts):
+ * the same handler with the same options is built once, not once per stage (~4 CPU-s of esbuild
+ * each; the graph test's evaluations built the same two Lambdas each time). Removed when this
+ * process exits (those of killed processes are swept here next time, with the bundled configs
+ * they left), so a bundle is reused only by evaluations of one run.
  */
-function functionBuilds(root: string): { dir: string; done(): void } {
-  let shared = builds.get(root);
-  if (!shared) {
-    const parent = path.join(root, ".sst", "eval");
-    for (const name of existsSync(parent) ? readdirSync(parent) : []) {
-      const pid = /^builds-(\d+)$/.exec(name)?.[1];
-      if (pid && !alive(Number(pid)))
-        rmSync(path.join(parent, name), { recursive: true, force: true });
-    }
-    // And the bundled configs of evaluation workers that were killed (worker/bundle-config.ts
-    // names them by pid; a worker that ends deletes its own): ~1 MB each.
-    const platform = path.join(root, ".sst", "platform");
-    for (const name of existsSync(platform) ? readdirSync(platform) : []) {
-      const pid = /^eval\..+\.(\d+)\.mjs$/.exec(name)?.[1];
-      if (pid && !alive(Number(pid))) rmSync(path.join(platform, name), { force: true });
-    }
-    shared = { dir: path.join(parent, `builds-${process.pid}`), running: 0 };
-    builds.set(root, shared);
+function functionBuilds(root: string): string {
+  const dir = builds.get(root);
+  if (dir) return dir;
+  const parent = path.join(root, ".sst", "eval");
+  for (const name of existsSync(parent) ? readdirSync(parent) : []) {
+    const pid = /^builds-(\d+)$/.exec(name)?.[1];
+    if (pid && !alive(Number(pid)))
+      rmSync(path.join(parent, name), { recursive: true, force: true });
   }
-  const entry = shared;
-  entry.running++;
-  return {
-    dir: entry.dir,
-    done: () => {
-      if (--entry.running > 0) return;
-      builds.delete(root);
-      rmSync(entry.dir, { recursive: true, force: true });
-    },
-  };
+  // And the bundled configs of evaluation workers that were killed (worker/bundle-config.ts
+  // names them by pid; a worker deletes its own): ~1 MB each.
+  const platform = path.join(root, ".sst", "platform");
+  for (const name of existsSync(platform) ? readdirSync(platform) : []) {
+    const pid = /^(eval|app)\..+\.(\d+)\.mjs$/.exec(name)?.[2];
+    if (pid && !alive(Number(pid))) rmSync(path.join(platform, name), { force: true });
+  }
+  const created = path.join(parent, `builds-${process.pid}`);
+  builds.set(root, created);
+  process.once("exit", () => rmSync(created, { recursive: true, force: true }));
+  return created;
 }
 
 function alive(pid: number): boolean {
@@ -226,7 +216,7 @@ interface Worker {
   jobs: number;
   /** Its stdout and stderr since the current evaluation began: a failure's message. */
   log: string;
-  current?: QueuedEvaluation & { done(): void };
+  current?: QueuedEvaluation;
   retired?: boolean;
 }
 
@@ -276,7 +266,6 @@ class WorkerPool {
       const current = worker.current;
       if (!current) return;
       worker.current = undefined;
-      current.done();
       current.resolve({
         ...message.evaluation,
         variables: current.variables,
@@ -295,14 +284,13 @@ class WorkerPool {
   }
 
   #start(worker: Worker, evaluation: QueuedEvaluation) {
-    const shared = functionBuilds(this.root);
     worker.jobs++;
     worker.log = "";
-    worker.current = { ...evaluation, done: shared.done };
+    worker.current = evaluation;
     setHeld(worker.child, true);
     worker.child.send({
       job: ++this.#jobs,
-      input: { ...evaluation.input, functionBuilds: shared.dir },
+      input: { ...evaluation.input, functionBuilds: functionBuilds(this.root) },
       env: evaluation.env,
     });
   }
@@ -319,7 +307,6 @@ class WorkerPool {
     const current = worker.current;
     worker.current = undefined;
     if (current) {
-      current.done();
       const { root, config, stage } = current.input;
       current.reject(
         new Error(
