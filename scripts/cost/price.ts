@@ -4,7 +4,7 @@ import {
   ROUTE_GROUPS,
   TASK_NAMES,
 } from "../../packages/core/src/observability/metric-catalog";
-import { nextFireTimes } from "../../packages/core/src/task/schedule-expression";
+import { fireTimesUntil } from "../../packages/core/src/task/schedule-expression";
 import { type EvaluatedResource, type Evaluation, usesFargateSpot } from "../infra/evaluate";
 
 /**
@@ -846,15 +846,8 @@ function scheduledHours(evaluation: Evaluation, hoursPerMonth: number): number {
   )) {
     const expression = String(schedule.inputs.scheduleExpression);
     const timezone = String(schedule.inputs.scheduleExpressionTimezone ?? "UTC");
-    const seen = new Set<number>();
-    let cursor = start;
-    for (;;) {
-      const [next] = nextFireTimes(expression, timezone, cursor, 1, start);
-      if (!next || next.getTime() > end) break;
-      seen.add(Math.floor(next.getTime() / 3_600_000));
-      cursor = next;
-    }
-    hours += seen.size;
+    const fires = fireTimesUntil(expression, timezone, start, new Date(end));
+    hours += new Set(fires.map((fire) => Math.floor(fire.getTime() / 3_600_000))).size;
   }
   return hours;
 }
@@ -869,13 +862,7 @@ function scheduledPerMonth(evaluation: Evaluation, hoursPerMonth: number): numbe
   )) {
     const expression = String(schedule.inputs.scheduleExpression);
     const timezone = String(schedule.inputs.scheduleExpressionTimezone ?? "UTC");
-    let cursor = start;
-    for (;;) {
-      const [next] = nextFireTimes(expression, timezone, cursor, 1, start);
-      if (!next || next.getTime() > end) break;
-      fires++;
-      cursor = next;
-    }
+    fires += fireTimesUntil(expression, timezone, start, new Date(end)).length;
   }
   return fires;
 }

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { nextFireTimes, parseExpression, ScheduleExpressionError } from "./schedule-expression";
+import {
+  fireTimesUntil,
+  nextFireTimes,
+  parseExpression,
+  ScheduleExpressionError,
+} from "./schedule-expression";
 
 const iso = (dates: Date[]) => dates.map((d) => d.toISOString());
 const at = (text: string) => new Date(text);
@@ -96,6 +101,32 @@ describe("schedule expressions (EventBridge Scheduler semantics)", () => {
     expect(
       iso(nextFireTimes("cron(30 1 * * ? *)", "America/New_York", at("2026-11-01T06:00:00Z"), 1)),
     ).toEqual(["2026-11-02T06:30:00.000Z"]);
+  });
+
+  it("fireTimesUntil: the fires nextFireTimes gives one after another, up to and including the end", () => {
+    // A month across New York's spring-forward (2026-03-08), where fires are skipped.
+    const start = at("2026-03-01T00:00:00Z");
+    const end = at("2026-04-01T00:00:00Z");
+    for (const expression of ["cron(30 2 * * ? *)", "cron(17 * * * ? *)", "rate(7 hours)"]) {
+      const stepped: Date[] = [];
+      for (let cursor = start; ; ) {
+        const [next] = nextFireTimes(expression, "America/New_York", cursor, 1, start);
+        if (!next || next > end) break;
+        stepped.push(next);
+        cursor = next;
+      }
+      const all = fireTimesUntil(expression, "America/New_York", start, end);
+      expect(all.length).toBeGreaterThan(25);
+      expect(iso(all)).toEqual(iso(stepped));
+    }
+    // The end itself is included; a year list that ends stops the list.
+    expect(
+      iso(fireTimesUntil("cron(0 0 1 1 ? 2027-2028)", "UTC", start, at("2030-01-01T00:00:00Z"))),
+    ).toEqual(["2027-01-01T00:00:00.000Z", "2028-01-01T00:00:00.000Z"]);
+    expect(iso(fireTimesUntil("rate(1 hour)", "UTC", start, at("2026-03-01T02:00:00Z")))).toEqual([
+      "2026-03-01T01:00:00.000Z",
+      "2026-03-01T02:00:00.000Z",
+    ]);
   });
 
   it("rejects what EventBridge rejects, with the reason", () => {

@@ -104,27 +104,59 @@ export function nextFireTimes(
   count = 1,
   anchor: Date = after,
 ): Date[] {
-  const parsed = parseExpression(expression, timezone);
   const result: Date[] = [];
+  if (count < 1) return result;
+  for (const instant of fireTimes(parseExpression(expression, timezone), timezone, after, anchor)) {
+    result.push(instant);
+    if (result.length >= count) break;
+  }
+  return result;
+}
+
+/**
+ * Every instant strictly after `after` and not after `until`, in order: what `nextFireTimes`
+ * gives one at a time, with the expression parsed once (the cost tool counts a month of fires).
+ */
+export function fireTimesUntil(
+  expression: string,
+  timezone: string,
+  after: Date,
+  until: Date,
+  anchor: Date = after,
+): Date[] {
+  const result: Date[] = [];
+  for (const instant of fireTimes(parseExpression(expression, timezone), timezone, after, anchor)) {
+    if (instant.getTime() > until.getTime()) break;
+    result.push(instant);
+  }
+  return result;
+}
+
+function* fireTimes(
+  parsed: ParsedExpression,
+  timezone: string,
+  after: Date,
+  anchor: Date,
+): Generator<Date> {
   if (parsed.kind === "rate") {
     const elapsed = Math.max(0, after.getTime() - anchor.getTime());
     let next = anchor.getTime() + (Math.floor(elapsed / parsed.everyMs) + 1) * parsed.everyMs;
-    while (result.length < count) {
-      result.push(new Date(next));
+    for (;;) {
+      yield new Date(next);
       next += parsed.everyMs;
     }
-    return result;
   }
-
   let cursor = wallClock(after, timezone);
   // Bounded: an expression may stop matching (a year list in the past).
-  for (let guard = 0; result.length < count && guard < 100_000; guard++) {
+  for (let misses = 0; misses < 100_000; misses++) {
     const wall = awsCronParser.next(parsed.cron, cursor);
-    if (!wall) break;
+    if (!wall) return;
     cursor = wall;
     const instant = instantOf(wall, timezone);
     // Skipped in a spring-forward gap; a fall-back repeat maps to its first (earlier) instant.
-    if (instant && instant.getTime() > after.getTime()) result.push(instant);
+    if (instant && instant.getTime() > after.getTime()) {
+      yield instant;
+      misses = -1;
+    }
   }
-  return result;
 }
