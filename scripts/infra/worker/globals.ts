@@ -24,7 +24,13 @@ export function appGlobal(appConfig: Record<string, unknown>, stage: string): Ap
   };
 }
 
-/** `$cli`: the command being run (`deploy`, or `dev` for `sst dev`) and the CLI's paths. */
+/**
+ * `$cli`: the command being run (`deploy`, or `dev` for `sst dev`) and the CLI's paths. The CLI's
+ * work directory is the app's `.sst`, where SST's Function writes each function's zip
+ * (`artifacts/<name>/code.zip`) and reads it back to hash it: one deploy at a time there, but
+ * evaluations run side by side, and two of them writing one file gave one a zip the other had
+ * truncated (another hash). Each evaluation's is its own scratch directory.
+ */
 export function cliGlobal(context: WorkerContext) {
   return {
     command: context.dev ? "dev" : "deploy",
@@ -32,7 +38,7 @@ export function cliGlobal(context: WorkerContext) {
     paths: {
       home: path.join(context.work, "home"),
       root: context.root,
-      work: path.join(context.root, ".sst"),
+      work: path.join(context.work, "cli"),
       platform: context.platform,
     },
     state: { version: {} },
