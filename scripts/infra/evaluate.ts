@@ -113,8 +113,8 @@ const builds = new Map<string, string>();
  * Where the evaluations this process runs share their Lambda bundles (worker/build-function.ts):
  * the same handler with the same options is built once, not once per stage (~4 CPU-s of esbuild
  * each; the graph test's evaluations built the same two Lambdas each time). Removed when this
- * process exits (those of killed processes are swept here next time, with the bundled configs
- * they left), so a bundle is reused only by evaluations of one run.
+ * process exits normally; a killed one's (a test runner ends its workers so) is swept by the next
+ * evaluation, with the bundled configs it left. So a bundle is reused only within one process.
  */
 function functionBuilds(root: string): string {
   const dir = builds.get(root);
