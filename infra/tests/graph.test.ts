@@ -5,6 +5,7 @@ import {
   copyConfig,
   type EvaluatedResource,
   type Evaluation,
+  EvaluationError,
   evaluate,
 } from "../../scripts/infra/evaluate";
 import { budgetFor, budgets } from "../budgets";
@@ -29,8 +30,12 @@ type GraphName =
   | "auroraProxyStaging"
   | "replica";
 const graphs = {} as Record<GraphName, Evaluation>;
-/** Production again, evaluated after the others by a worker that had run some of them. */
+/**
+ * Production again, evaluated after the others by a worker that had run some of them, the last
+ * a refused config.
+ */
 let productionAgain: Evaluation;
+let refusedBefore: unknown;
 
 /** The database switches of ADR 035, each evaluated as a stage would deploy them. */
 const AURORA = { SLIPWAY_DATABASE: "aurora-serverless" };
@@ -543,6 +548,14 @@ beforeAll(async () => {
   names.forEach((name, i) => {
     graphs[name] = evaluated[i] as Evaluation;
   });
+  // One after the other, so the same (idle) worker runs both.
+  refusedBefore = await evaluate({
+    stage: "production",
+    variables: { SLIPWAY_CACHE: "redis" },
+  }).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
   productionAgain = await evaluate({ stage: "production", ...none });
 }, 600_000);
 
@@ -625,9 +638,12 @@ describe("the checks bite", () => {
 });
 
 describe("resource graph facts", () => {
-  it("an evaluation leaves nothing behind in its worker: production evaluated after others is a fresh worker's graph", () => {
+  it("an evaluation leaves nothing behind in its worker, nor does a refused one: production evaluated after others is a fresh worker's graph", () => {
     expect(graphs.production.worker?.earlier).toBe(0);
-    expect(productionAgain.worker?.earlier).toBeGreaterThan(0);
+    expect(productionAgain.worker?.earlier).toBeGreaterThan(1);
+    expect(refusedBefore).toBeInstanceOf(EvaluationError);
+    expect(String(refusedBefore)).toMatch(/SLIPWAY_CACHE must be "postgres" or "valkey"/);
+    expect((refusedBefore as EvaluationError).worker?.pid).toBe(productionAgain.worker?.pid);
     // But what differs between any two evaluations: the random suffix SST's physical names end
     // with (crypto.randomBytes), the migrator's deploy time, the site build's trigger, and the
     // order of registration (each Lambda's resources follow its build, whichever ends first).

@@ -26,8 +26,8 @@ import { assertEvaluatorSupportsSst, installedSstVersion } from "./worker/sst-ve
  * had a process of its own. What an evaluation could leave behind is made anew for each: Pulumi's
  * state is a fresh store (`withLocalStorage`, as Pulumi's automation API runs each inline program),
  * SST's components come with the freshly bundled program, and the environment is the job's.
- * An evaluation that fails ends the worker (its error on stderr): its pending callbacks could
- * otherwise reach the next one.
+ * A failed evaluation is answered `{ job, error }` once its own code has finished (below), and
+ * the worker goes on; one that does not finish within 2 s ends it.
  */
 
 interface Job {
@@ -110,12 +110,60 @@ async function evaluateJob({ job, input, env }: Job) {
 // Jobs come one at a time (evaluate.ts sends the next after the answer); the parent going away
 // ends the worker.
 process.on("disconnect", () => process.exit(0));
+
+/** The evaluation running now: its failure, however it surfaces, is answered once. */
+let current: { job: number; failed(error: unknown): void } | undefined;
+
+/** Errors already answered: Pulumi's promise chains carry one error out more than once. */
+const answeredErrors = new WeakSet<object>();
+
+// A config that throws (a refused stage variable) does so inside Pulumi's callbacks, where it
+// surfaces as an uncaught exception as well as the evaluation's rejection, in either order, and
+// again after it.
+const uncaught = (error: unknown) => {
+  if (typeof error === "object" && error !== null && answeredErrors.has(error)) return;
+  if (current) current.failed(error);
+  else {
+    process.stderr.write(`${inspect(error)}\n`);
+    process.exit(1);
+  }
+};
+process.on("uncaughtException", uncaught);
+process.on("unhandledRejection", uncaught);
+
 process.on("message", (message: Job) => {
-  evaluateJob(message).then(
-    (evaluation) => process.send?.({ job: message.job, evaluation }),
-    (error: unknown) => {
-      process.stderr.write(`${inspect(error)}\n`);
-      process.exit(1);
+  let answered = false;
+  const running = evaluateJob(message);
+  const settled = running.then(
+    () => undefined,
+    () => undefined,
+  );
+  current = {
+    job: message.job,
+    failed(error) {
+      if (typeof error === "object" && error !== null) answeredErrors.add(error);
+      if (answered) return;
+      answered = true;
+      // The next evaluation only once this one's own code has finished (its files and its RPC
+      // server gone); if it never does, this worker is done: it exits, and the pool starts another.
+      const quiet = setTimeout(() => {
+        process.stderr.write(`${inspect(error)}\n`);
+        process.exit(1);
+      }, 2_000);
+      void settled.then(() => {
+        clearTimeout(quiet);
+        current = undefined;
+        process.send?.({ job: message.job, error: inspect(error) });
+      });
     },
+  };
+  running.then(
+    (evaluation) => {
+      if (answered) return;
+      answered = true;
+      current = undefined;
+      process.send?.({ job: message.job, evaluation });
+    },
+    (error: unknown) => current?.failed(error),
   );
 });

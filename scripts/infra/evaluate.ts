@@ -196,9 +196,11 @@ interface QueuedEvaluation {
 
 /**
  * A worker serves this many evaluations, then a new one takes over: each leaves its bundled
- * program in the module cache (~1 MB of source and what it compiled to), which no one can unload.
+ * program in the module cache, which no one can unload (~40 MB of the worker's memory each,
+ * measured). More than graph.test's batch plus its two after it, which its isolation check
+ * needs to run in one worker even on a single core.
  */
-const JOBS_PER_WORKER = 8;
+const JOBS_PER_WORKER = 16;
 
 const pools = new Map<string, WorkerPool>();
 
@@ -262,15 +264,14 @@ class WorkerPool {
     };
     child.stdout?.on("data", collect);
     child.stderr?.on("data", collect);
-    child.on("message", (message: { evaluation: Omit<Evaluation, "variables" | "worker"> }) => {
+    child.on("message", (message: WorkerAnswer) => {
       const current = worker.current;
       if (!current) return;
       worker.current = undefined;
-      current.resolve({
-        ...message.evaluation,
-        variables: current.variables,
-        worker: { pid: child.pid ?? 0, earlier: worker.jobs - 1 },
-      });
+      const ran = { pid: child.pid ?? 0, earlier: worker.jobs - 1 };
+      if ("error" in message)
+        current.reject(failure(current.input, message.error, worker.log, ran));
+      else current.resolve({ ...message.evaluation, variables: current.variables, worker: ran });
       if (worker.jobs < JOBS_PER_WORKER) this.#release(worker);
       else {
         this.#retire(worker);
@@ -306,14 +307,7 @@ class WorkerPool {
     this.#retire(worker);
     const current = worker.current;
     worker.current = undefined;
-    if (current) {
-      const { root, config, stage } = current.input;
-      current.reject(
-        new Error(
-          `evaluating ${path.join(root, config)} (stage ${stage}) failed (${how}):\n${worker.log}`,
-        ),
-      );
-    }
+    if (current) current.reject(failure(current.input, `the worker ended (${how})`, worker.log));
     this.#dispatch();
   }
 
@@ -325,6 +319,34 @@ class WorkerPool {
     const index = this.#idle.indexOf(worker);
     if (index >= 0) this.#idle.splice(index, 1);
   }
+}
+
+/** What a worker answers an evaluation with. */
+type WorkerAnswer = { evaluation: Omit<Evaluation, "variables" | "worker"> } | { error: string };
+
+/** A failed evaluation: what failed and why, with what the worker printed meanwhile. */
+export class EvaluationError extends Error {
+  constructor(
+    message: string,
+    /** The worker that ran it, when it answered (unset if the worker itself ended). */
+    readonly worker?: { pid: number; earlier: number },
+  ) {
+    super(message);
+    this.name = "EvaluationError";
+  }
+}
+
+function failure(
+  input: WorkerInput,
+  error: string,
+  log: string,
+  worker?: { pid: number; earlier: number },
+): EvaluationError {
+  const where = `${path.join(input.root, input.config)} (stage ${input.stage})`;
+  return new EvaluationError(
+    `evaluating ${where} failed:\n${error}${log ? `\n${log}` : ""}`,
+    worker,
+  );
 }
 
 /** Whether the worker keeps this process alive: while it runs an evaluation, not when idle. */
