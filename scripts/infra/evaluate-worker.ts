@@ -112,7 +112,7 @@ async function evaluateJob({ job, input, env }: Job) {
 process.on("disconnect", () => process.exit(0));
 
 /** The evaluation running now: its failure, however it surfaces, is answered once. */
-let current: { job: number; failed(error: unknown): void } | undefined;
+let current: { failed(error: unknown): void } | undefined;
 
 /** Errors already answered: Pulumi's promise chains carry one error out more than once. */
 const answeredErrors = new WeakSet<object>();
@@ -139,7 +139,6 @@ process.on("message", (message: Job) => {
     () => undefined,
   );
   current = {
-    job: message.job,
     failed(error) {
       if (typeof error === "object" && error !== null) answeredErrors.add(error);
       if (answered) return;

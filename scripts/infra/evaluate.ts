@@ -29,8 +29,14 @@ export interface Evaluation {
   functionLinks: Record<string, string[]>;
   /** The stage variables (`SLIPWAY_*`) the evaluation ran with. */
   variables: Record<string, string>;
-  /** The worker process that ran it, and how many evaluations it had run before. */
-  worker?: { pid: number; earlier: number };
+  /** The worker process that ran it. */
+  worker?: RanBy;
+}
+
+/** A worker process, and how many evaluations it had run before the one in question. */
+export interface RanBy {
+  pid: number;
+  earlier: number;
 }
 
 export interface EvaluateOptions {
@@ -268,7 +274,7 @@ class WorkerPool {
       const current = worker.current;
       if (!current) return;
       worker.current = undefined;
-      const ran = { pid: child.pid ?? 0, earlier: worker.jobs - 1 };
+      const ran: RanBy = { pid: child.pid ?? 0, earlier: worker.jobs - 1 };
       if ("error" in message)
         current.reject(failure(current.input, message.error, worker.log, ran));
       else current.resolve({ ...message.evaluation, variables: current.variables, worker: ran });
@@ -329,19 +335,14 @@ export class EvaluationError extends Error {
   constructor(
     message: string,
     /** The worker that ran it, when it answered (unset if the worker itself ended). */
-    readonly worker?: { pid: number; earlier: number },
+    readonly worker?: RanBy,
   ) {
     super(message);
     this.name = "EvaluationError";
   }
 }
 
-function failure(
-  input: WorkerInput,
-  error: string,
-  log: string,
-  worker?: { pid: number; earlier: number },
-): EvaluationError {
+function failure(input: WorkerInput, error: string, log: string, worker?: RanBy): EvaluationError {
   const where = `${path.join(input.root, input.config)} (stage ${input.stage})`;
   return new EvaluationError(
     `evaluating ${where} failed:\n${error}${log ? `\n${log}` : ""}`,
