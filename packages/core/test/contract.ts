@@ -1,3 +1,4 @@
+import { ServerResponse } from "node:http";
 import type { ValidateFunction } from "ajv";
 
 /**
@@ -74,11 +75,15 @@ export async function contractChecker(document: Document) {
 
   const ERROR = "/components/schemas/Error";
 
-  /** What is wrong with `response` to `method path` (nothing: []). Reads its body. */
+  /**
+   * What is wrong with `response` to `method path` (nothing: []). Reads its body. `headers`: what
+   * goes on the wire, when that is more than the response's own (`sentHeaders`).
+   */
   return async function problems(
     method: string,
     path: string,
     response: Response,
+    headers: Headers = response.headers,
   ): Promise<string[]> {
     const status = response.status;
     const template = pathOf(path);
@@ -95,7 +100,7 @@ export async function contractChecker(document: Document) {
         return undefined;
       }
     };
-    const isJSON = /^application\/json\b/.test(response.headers.get("content-type") ?? "");
+    const isJSON = /^application\/json\b/.test(headers.get("content-type") ?? "");
 
     if (!operation) {
       // Routing's own answers (404, 405 with Allow) and the checks that run before it.
@@ -119,7 +124,7 @@ export async function contractChecker(document: Document) {
       const resolved = declared.$ref
         ? document.components?.headers?.[declared.$ref.split("/").pop() ?? ""]
         : declared;
-      if (resolved?.required && !response.headers.has(header)) {
+      if (resolved?.required && !headers.has(header)) {
         found.push(`${status} of ${name} lacks its required ${header} header`);
       }
     }
@@ -130,7 +135,7 @@ export async function contractChecker(document: Document) {
       // A body of another kind (the API reference's page and script): its media type is checked,
       // its bytes are not JSON to validate.
       const documented = Object.keys(spec.content ?? {});
-      const sent = (response.headers.get("content-type") ?? "").split(";")[0]?.trim() ?? "";
+      const sent = (headers.get("content-type") ?? "").split(";")[0]?.trim() ?? "";
       if (documented.length > 0) {
         if (!documented.includes(sent.toLowerCase())) {
           found.push(
@@ -143,9 +148,7 @@ export async function contractChecker(document: Document) {
       return found;
     }
     if (!isJSON) {
-      found.push(
-        `${status} of ${name} is documented as JSON, not ${response.headers.get("content-type")}`,
-      );
+      found.push(`${status} of ${name} is documented as JSON, not ${headers.get("content-type")}`);
       return found;
     }
     const pointer = `/paths/${pointerSegment(template ?? "")}/${lower}/responses/${key}/content/application~1json/schema`;
@@ -215,9 +218,10 @@ export function watchResponses<F extends Fetch>(
     const { pathname } = new URL(request.url);
     if (pathname === "/api" || pathname.startsWith("/api/")) {
       const copy = response.clone();
+      const headers = sentHeaders(response, rest[0]);
       const where = `${request.method} ${pathname}`;
       const check = checker
-        .then((problems) => problems(request.method, pathname, copy))
+        .then((problems) => problems(request.method, pathname, copy, headers))
         .then(
           (found) => {
             for (const problem of found) violations().push(`${where}: ${problem}`);
@@ -233,6 +237,21 @@ export function watchResponses<F extends Fetch>(
   };
   // The same call signature: what it returns is the original's response, awaited.
   app.fetch = watched as unknown as F;
+}
+
+/**
+ * The headers a response goes out with. Served by @hono/node-server (its `env` holds Node's
+ * response), the platform's default headers are already on Node's response (http/app.ts
+ * `defaultHeader`), and `writeHead` adds the response's own over them.
+ */
+function sentHeaders(response: Response, env: unknown): Headers {
+  const outgoing = (env as { outgoing?: unknown } | undefined)?.outgoing;
+  if (!(outgoing instanceof ServerResponse)) return response.headers;
+  const sent = new Headers(response.headers);
+  for (const [name, value] of Object.entries(outgoing.getHeaders())) {
+    if (value !== undefined && !sent.has(name)) sent.set(name, String(value));
+  }
+  return sent;
 }
 
 /** Whether `app`'s responses are being checked (the suite proves its own hook is on). */

@@ -259,6 +259,33 @@ describe("HTTP error contract", () => {
         expect(response.headers.get("x-request-id"), label).toMatch(/^[0-9a-f-]{36}$/);
       }
     }
+
+    // Served by Node, these headers go onto Node's response before the route runs (http/app.ts
+    // `defaultHeader`) rather than through Hono's: each answer must carry exactly the headers it
+    // carries in process, a route's own (the reference page's CSP, the document's JSON type)
+    // included. What only the wire has (framing, date) and the per-request ids are set aside.
+    const port = await listen(site);
+    const wireOnly = new Set(["date", "connection", "keep-alive", "content-length"]);
+    const comparable = (response: Response) => {
+      expect(response.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+      expect(response.headers.get("x-trace-id")).toMatch(/^[0-9a-f]{32}$/);
+      return [...response.headers]
+        .filter(([name]) => !wireOnly.has(name) && name !== "x-request-id" && name !== "x-trace-id")
+        .sort(([a], [b]) => a.localeCompare(b));
+    };
+    const everyKind: [string, RequestInit, number][] = [
+      ...cases,
+      ["/api/docs", {}, 200],
+      ["/api/openapi.json", {}, 200],
+    ];
+    for (const [path, init, status] of everyKind) {
+      const label = `${init.method ?? "GET"} ${path} -> ${status}`;
+      const served = await fetch(`http://127.0.0.1:${port}${path}`, init);
+      const inProcess = await site.request(path, init);
+      expect(served.status, label).toBe(status);
+      expect(comparable(served), label).toEqual(comparable(inProcess));
+      await served.arrayBuffer();
+    }
   });
 
   it("404 as JSON for an unknown /api route", async () => {

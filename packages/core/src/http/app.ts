@@ -1,7 +1,8 @@
+import { ServerResponse } from "node:http";
 import { type Context, type ErrorHandler, Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
-import { type RequestIdVariables, requestId } from "hono/request-id";
+import type { RequestIdVariables } from "hono/request-id";
 import { matchedRoutes } from "hono/route";
 import { secureHeaders } from "hono/secure-headers";
 import { uniqueSymbol } from "hono-openapi";
@@ -43,7 +44,7 @@ const jsonType = /^application\/([\w.-]+\+)?json$/i;
 const requestLog = createMiddleware<AppEnv>(async (c, next) => {
   const started = performance.now();
   const trace = startTrace(parseTraceparent(c.req.header("traceparent")));
-  c.header("x-trace-id", trace.traceId);
+  defaultHeader(c, "x-trace-id", trace.traceId);
   await withLogContext(
     { requestId: c.get("requestId") },
     async () => {
@@ -127,20 +128,56 @@ const jsonBodies = createMiddleware<AppEnv>(async (c, next) => {
  * by `createApp()` served alone) runs them, and an app mounted in it finds the id set and skips
  * them. One middleware rather than three: each middleware is an async hop per request.
  */
-const assignRequestId = requestId();
 const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   if (c.get("requestId")) return next();
-  // A scope for the request's reads (db/reader.ts): once it writes, it reads the primary.
-  await withReadScope(() =>
-    assignRequestId(c, async () => {
-      await requestLog(c, () => contained(c, () => originGuard(c, next)));
-    }),
-  );
+  const id = requestIdOf(c);
+  c.set("requestId", id);
+  defaultHeader(c, "x-request-id", id);
   // Every answer, errors and 404s included, is one user's: CloudFront (whose cache policy applies
   // to /api too) and browsers must never keep it. The offline store's downloads are presigned
-  // links to one user's files: the same holds there.
-  noStore(c);
+  // links to one user's files: the same holds there. A route that says how its answer may be
+  // kept (a conditional read: `private, no-cache`) keeps its word; an error thrown after it said
+  // so is a new response, so it is no-store again.
+  const outgoing = nodeResponse(c);
+  outgoing?.setHeader("cache-control", "no-store");
+  // A scope for the request's reads (db/reader.ts): once it writes, it reads the primary.
+  await withReadScope(() => requestLog(c, () => contained(c, () => originGuard(c, next))));
+  if (!outgoing) noStore(c);
 });
+
+/**
+ * A well-formed incoming `x-request-id` (an edge's, a client's: up to 255 of `[A-Za-z0-9_=-]`,
+ * Hono's request-id rule, so it cannot forge a log line), else a new UUID.
+ */
+function requestIdOf(c: Context<AppEnv>): string {
+  const incoming = c.req.header("x-request-id");
+  return incoming && incoming.length <= 255 && !/[^\w\-=]/.test(incoming)
+    ? incoming
+    : crypto.randomUUID();
+}
+
+/**
+ * Node's response, when @hono/node-server serves the request and has not written its head yet;
+ * undefined in process (`app.request()`, the tests, the web client's in-process API).
+ */
+function nodeResponse(c: Context<AppEnv>): ServerResponse | undefined {
+  const outgoing = (c.env as { outgoing?: unknown } | undefined)?.outgoing;
+  return outgoing instanceof ServerResponse && !outgoing.headersSent ? outgoing : undefined;
+}
+
+/**
+ * A header every response of the request carries unless the route sets its own. Served by Node,
+ * it goes straight onto Node's response (`setHeader`), which `writeHead` merges with the route's
+ * headers (the route's value wins). Through Hono's `c.header()` each such header made the
+ * response's headers an undici `Headers`, validated per `set`, that @hono/node-server then turned
+ * back into an object for `writeHead`: with the security headers, a dozen per response (ADR 020).
+ * In process, Hono's way: there is no Node response.
+ */
+function defaultHeader(c: Context<AppEnv>, name: string, value: string) {
+  const outgoing = nodeResponse(c);
+  if (outgoing) outgoing.setHeader(name, value);
+  else c.header(name, value);
+}
 
 /**
  * Runs `step` as Hono's compose runs a middleware of its own: an error it throws becomes the
@@ -158,7 +195,7 @@ async function contained(c: Context<AppEnv>, step: () => Promise<unknown>) {
 }
 
 /**
- * `Cache-Control: no-store` on the finished response, in place. `c.header()` after the handler
+ * In process, `Cache-Control: no-store` on the finished response, in place. `c.header()` after the handler
  * copies the whole response first (in @hono/node-server, into a full undici Response: ~5% of a
  * note read's CPU); only a response whose headers are immutable (`Response.redirect`, a
  * `fetch()` result) needs that copy.
@@ -252,24 +289,52 @@ const defaultErrorHandler = errorHandling(new Hono()).errorHandler;
  */
 export function createApp() {
   const limit = config().bodyLimitBytes;
-  const headers = secureHeaders();
+  // A route's own value of one of these (none sets one today) is kept, in process as served.
+  const headers = secureHeaders({ overwrite: false });
+  const security = securityHeaders(headers);
   const withinLimit = bodiesWithin(limit);
-  // The API's checks in one middleware (one async hop per request instead of five): security
-  // headers on every response; for a body method, the CSRF origin check, the size limit, and the
-  // JSON-only body.
-  const checks = createMiddleware<AppEnv>(async (c, next) => {
-    await headers(c, async () => {
-      if (!bodyMethods.has(c.req.method)) return next();
-      await contained(c, () => {
-        checkSameOrigin(c);
-        return withinLimit(c, async () => {
-          await jsonBodies(c, next);
-        });
+  const bodyChecks = (c: Context<AppEnv>, next: () => Promise<void>) => {
+    if (!bodyMethods.has(c.req.method)) return next();
+    return contained(c, () => {
+      checkSameOrigin(c);
+      return withinLimit(c, async () => {
+        await jsonBodies(c, next);
       });
     });
+  };
+  // The API's checks in one middleware (one async hop per request instead of five): security
+  // headers on every response; for a body method, the CSRF origin check, the size limit, and the
+  // JSON-only body. Served by Node, the security headers are default headers (`defaultHeader`).
+  const checks = createMiddleware<AppEnv>(async (c, next) => {
+    const outgoing = security.pairs && nodeResponse(c);
+    if (outgoing && security.pairs) {
+      for (const [name, value] of security.pairs) outgoing.setHeader(name, value);
+      await bodyChecks(c, next);
+      return;
+    }
+    await headers(c, () => bodyChecks(c, next));
   });
   const app = new Hono<AppEnv>().use(requestContext).use(checks);
   return withErrorContract(app);
+}
+
+/**
+ * The headers Hono's `secureHeaders` middleware puts on a response, as name/value pairs, read once
+ * from what it does to one (its option handling stays the library's). Until they are known (the
+ * first requests of a process, if any come that soon) the middleware itself runs.
+ */
+function securityHeaders(middleware: MiddlewareHandler) {
+  const found: { pairs?: [string, string][] } = {};
+  const probe = new Hono().use(middleware).get("/", (c) => c.body(null, 204));
+  Promise.resolve(probe.request("/")).then(
+    (response) => {
+      found.pairs = [...response.headers];
+    },
+    // Not expected (it is the library's own middleware on an empty route); the middleware then
+    // keeps running on every response, as it did before, and the failure is not hidden.
+    (error: unknown) => log.error("security header probe failed", { error }),
+  );
+  return found;
 }
 
 /**
