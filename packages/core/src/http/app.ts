@@ -136,8 +136,9 @@ const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   // Every answer, errors and 404s included, is one user's: CloudFront (whose cache policy applies
   // to /api too) and browsers must never keep it. The offline store's downloads are presigned
   // links to one user's files: the same holds there. A route that says how its answer may be
-  // kept (a conditional read: `private, no-cache`) keeps its word; an error thrown after it said
-  // so is a new response, so it is no-store again.
+  // kept (a conditional read: `private, no-cache`) keeps its word. (An error thrown after a
+  // route answered is made by Hono from that answer and copies its headers, this one included,
+  // served or not: no route here throws after answering; `revalidatedJSON` is always last.)
   const outgoing = nodeResponse(c);
   outgoing?.setHeader("cache-control", "no-store");
   // A scope for the request's reads (db/reader.ts): once it writes, it reads the primary.
@@ -202,7 +203,7 @@ async function contained(c: Context<AppEnv>, step: () => Promise<unknown>) {
  */
 function noStore(c: Context<AppEnv>) {
   // A route that says how its answer may be kept (a conditional read: `private, no-cache`) keeps
-  // its word; an error thrown after it set one is a new response, so it is no-store again.
+  // its word (see requestContext).
   if (c.res.headers.has("cache-control")) return;
   try {
     c.res.headers.set("cache-control", "no-store");
