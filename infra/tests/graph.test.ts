@@ -1073,11 +1073,11 @@ describe("the database switches (ADR 035)", () => {
   }, 120_000);
 });
 
-// In this file rather than one of its own: its evaluations then run in this file's warm workers
-// (a file of its own started a pool, and built the Lambdas, for two evaluations).
 /**
  * A deploy while `npm run scale` has an override active (ADR 032): the account's SSM holds the
- * CLI's record, as the mocks answer infra/api.ts's lookup.
+ * CLI's record, as the mocks answer infra/api.ts's lookup. In this file rather than one of its
+ * own, so its evaluations run in this file's warm workers (a file of its own started a pool, and
+ * built the Lambdas, for two evaluations).
  */
 const PARAMETER = "/slipway/production/scaling/api-override";
 const record = (configured: { min: number; max: number }, until: string | null) =>

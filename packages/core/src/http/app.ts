@@ -196,10 +196,10 @@ async function contained(c: Context<AppEnv>, step: () => Promise<unknown>) {
 }
 
 /**
- * In process, `Cache-Control: no-store` on the finished response, in place. `c.header()` after the handler
- * copies the whole response first (in @hono/node-server, into a full undici Response: ~5% of a
- * note read's CPU); only a response whose headers are immutable (`Response.redirect`, a
- * `fetch()` result) needs that copy.
+ * In process, `Cache-Control: no-store` on the finished response, in place. `c.header()` after
+ * the handler copies the whole response first (in @hono/node-server, into a full undici
+ * Response: ~5% of a note read's CPU); only a response whose headers are immutable
+ * (`Response.redirect`, a `fetch()` result) needs that copy.
  */
 function noStore(c: Context<AppEnv>) {
   // A route that says how its answer may be kept (a conditional read: `private, no-cache`) keeps
@@ -307,9 +307,10 @@ export function createApp() {
   // headers on every response; for a body method, the CSRF origin check, the size limit, and the
   // JSON-only body. Served by Node, the security headers are default headers (`defaultHeader`).
   const checks = createMiddleware<AppEnv>(async (c, next) => {
-    const outgoing = security.pairs && nodeResponse(c);
-    if (outgoing && security.pairs) {
-      for (const [name, value] of security.pairs) outgoing.setHeader(name, value);
+    const { pairs } = security;
+    const outgoing = pairs && nodeResponse(c);
+    if (pairs && outgoing) {
+      for (const [name, value] of pairs) outgoing.setHeader(name, value);
       await bodyChecks(c, next);
       return;
     }
