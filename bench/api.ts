@@ -53,6 +53,10 @@ import { benchNode, containerRuntime } from "./lib/bench-node";
  *                     counting what arrives) and TRACES_SAMPLE_RATE=R (0 to 1); `off` (the
  *                     default): no DSN, as tracing costs nothing then. `--against X` with
  *                     `--against-tracing off|R` prices it in the same rounds (ADR 029)
+ *   --hono            also the framework's floor, measured in the same rounds: the baseline's work
+ *                     served by Hono on @hono/node-server with none of the app's middleware
+ *                     (bench/baseline/api-hono.ts): hono/baseline is what the framework costs,
+ *                     app/hono what the app's own middleware costs
  *   --node N          the Node the servers run on: `production` (packages/core/Dockerfile's major,
  *                     fetched from the npm registry once if this machine has another; the default,
  *                     as only those numbers are production's), `current`, or a path
@@ -74,6 +78,7 @@ const { values: options } = parseArgs({
     "against-log-level": { type: "string" },
     tracing: { type: "string" },
     "against-tracing": { type: "string" },
+    hono: { type: "boolean" },
     node: { type: "string" },
   },
 });
@@ -95,6 +100,7 @@ const bundleOption = options.bundle ?? process.env.BENCH_BUNDLE;
 const againstOption = options.against ?? process.env.BENCH_AGAINST;
 const against = againstOption ? path.resolve(againstOption) : undefined;
 const againstLogLevel = option("against-log-level", logLevel);
+const withHono = options.hono === true || process.env.BENCH_HONO === "1";
 /** A sample rate (0 to 1) or `off`: no DSN at all. */
 const tracingOption = (name: "tracing" | "against-tracing", fallback: string): string => {
   const value = option(name, fallback);
@@ -312,8 +318,21 @@ async function main() {
   );
   const baseURL = `http://127.0.0.1:${basePort}`;
   await until(baseline, `${baseURL}/api/auth/me`, {}, 401);
+  const honoPort = withHono ? await freePort() : undefined;
+  const hono = honoPort
+    ? start(
+        "the framework's floor",
+        ["--import", "tsx", path.join(root, "bench/baseline/api-hono.ts")],
+        {
+          ...shared,
+          PORT: String(honoPort),
+        },
+      )
+    : undefined;
+  const honoURL = `http://127.0.0.1:${honoPort}`;
+  if (hono) await until(hono, `${honoURL}/api/auth/me`, {}, 401);
 
-  type Key = "app" | "against" | "baseline";
+  type Key = "app" | "against" | "hono" | "baseline";
   const targets: { key: Key; label: string; url: string; pid: number | undefined }[] = [
     { key: "app", label: "the bundle", url: appURL, pid: app.child.pid },
     ...(other
@@ -323,6 +342,16 @@ async function main() {
             label: "the other bundle",
             url: other.url,
             pid: other.server.child.pid,
+          },
+        ]
+      : []),
+    ...(hono
+      ? [
+          {
+            key: "hono" as const,
+            label: "the framework's floor",
+            url: honoURL,
+            pid: hono.child.pid,
           },
         ]
       : []),
@@ -447,7 +476,7 @@ async function main() {
     cpuUs: cpu === undefined ? undefined : (cpu * 1e6) / Math.max(1, result.requests.total),
   });
   for (const name of routes) {
-    samples[name] = { app: [], against: [], baseline: [] };
+    samples[name] = { app: [], against: [], hono: [], baseline: [] };
     if (warmup > 0) for (const target of targets) await run(target.url, name, warmup);
   }
   const linesBefore = app.stdout.lines;
@@ -480,6 +509,7 @@ async function main() {
   await db.end({ timeout: 1 });
   await stop(app);
   if (other) await stop(other.server);
+  if (hono) await stop(hono);
   await stop(baseline);
 
   // ---------------------------------------------------------------- report
@@ -528,6 +558,9 @@ async function main() {
             appVsAgainst: compare("app", "against"),
           }
         : {}),
+      ...(hono
+        ? { honoVsBaseline: compare("hono", "baseline"), appVsHono: compare("app", "hono") }
+        : {}),
       rounds: all,
     };
   });
@@ -549,8 +582,8 @@ async function main() {
     `API bench: the bundle (LOG_LEVEL=${logLevel}, behind ORIGIN_SECRET, stdout a drained pipe) vs raw node:http + postgres.js`,
     `${connections} connections, ${rounds} rounds x ${duration} s per route and target (alternating), medians; node v${node.version} (${node.source}), ${bundleOption ? `bundle ${bundle}` : `${commit}${dirty ? " + uncommitted changes" : ""}`}`,
     "",
-    `| route | ${targets.map((t) => `${t.key} req/s`).join(" | ")} | app/baseline (rounds) | ${other ? "against/baseline | app/against (rounds) | " : ""}p50 / p99 ms ${targets.map((t) => t.key).join(" / ")} | CPU µs/req ${targets.map((t) => t.key).join(" / ")} | CPU baseline/app${other ? " | CPU against/app" : ""} |`,
-    `|---|${targets.map(() => "---:|").join("")}---:|${other ? "---:|---:|" : ""}---:|---:|---:|${other ? "---:|" : ""}`,
+    `| route | ${targets.map((t) => `${t.key} req/s`).join(" | ")} | app/baseline (rounds) | ${other ? "against/baseline | app/against (rounds) | " : ""}${hono ? "hono/baseline | app/hono (rounds) | " : ""}p50 / p99 ms ${targets.map((t) => t.key).join(" / ")} | CPU µs/req ${targets.map((t) => t.key).join(" / ")} | CPU baseline/app${other ? " | CPU against/app" : ""} |`,
+    `|---|${targets.map(() => "---:|").join("")}---:|${other ? "---:|---:|" : ""}${hono ? "---:|---:|" : ""}---:|---:|---:|${other ? "---:|" : ""}`,
     ...summary.map((s) => {
       const ratio = (c: typeof s.appVsBaseline, withRange = true) =>
         c
@@ -564,6 +597,7 @@ async function main() {
         ...each((x) => String(Math.round(x.rps))),
         ratio(s.appVsBaseline),
         ...(other ? [ratio(s.againstVsBaseline, false), ratio(s.appVsAgainst)] : []),
+        ...(hono ? [ratio(s.honoVsBaseline, false), ratio(s.appVsHono)] : []),
         each((x) => `${x.p50} / ${x.p99}`).join(" · "),
         each((x) => (x.cpuUs === undefined ? "n/a" : String(Math.round(x.cpuUs)))).join(" / "),
         cpu(s.appVsBaseline),
@@ -622,6 +656,7 @@ async function main() {
           tracing,
           againstTracing: against ? againstTracing : undefined,
           routes,
+          hono: withHono,
           seedNotes: SEED_NOTES,
         },
         load: { before: loadBefore, after: loadAfter },
