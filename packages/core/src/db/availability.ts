@@ -55,6 +55,38 @@ export function isConnectionError(error: unknown): boolean {
   return false;
 }
 
+/**
+ * What a guarded call is told: whether it was answered as unavailable meanwhile (then `reason`,
+ * and `throwIfAborted` throws it), as an AbortSignal would say, without being one (an
+ * EventTarget per query, which nothing here listens to).
+ */
+export interface CallSignal {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  throwIfAborted(): void;
+}
+
+/** A guarded call's signal, and whether the call is settled (its second outcome is ignored). */
+class Abandonment implements CallSignal {
+  aborted = false;
+  reason: unknown;
+  settled = false;
+  abort(reason: Error) {
+    this.aborted = true;
+    this.reason = reason;
+  }
+  throwIfAborted() {
+    if (this.aborted) throw this.reason;
+  }
+}
+
+/** The signal of a call that nothing can abandon (a database that cannot be away). */
+export const neverAbandoned: CallSignal = {
+  aborted: false,
+  reason: undefined,
+  throwIfAborted() {},
+};
+
 export interface AvailabilityOptions {
   /** Resolves when the database answers on a connection of its own; rejects otherwise. */
   probe: () => Promise<void>;
@@ -169,36 +201,46 @@ export function createAvailability(options: AvailabilityOptions) {
   /**
    * Runs `run`, failing fast while the database is away. `run` gets a signal that is aborted when
    * the call is answered as unavailable: a transaction checks it before committing, so a caller
-   * told 503 is never left with a write that committed anyway.
+   * told 503 is never left with a write that committed anyway. One promise per call, settled by
+   * whichever comes first: `run`'s outcome, or the outage (`fail`, from `declareOutage`); what
+   * comes second is ignored, as a late answer from the driver has nobody waiting for it.
+   * (ADR 020: a race with an abandonment promise and an AbortController per query, all alive
+   * while the query waits, cost GC on every request.)
    */
-  async function guard<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    if (outage) throw unavailable(outage.cause);
-    const abort = new AbortController();
-    let reject: (error: Error) => void = () => {};
-    const abandoned = new Promise<never>((_, fail) => {
-      reject = (error) => {
-        abort.abort(error);
-        fail(error);
+  function guard<T>(run: (signal: CallSignal) => Promise<T>): Promise<T> {
+    if (outage) return Promise.reject(unavailable(outage.cause));
+    return new Promise<T>((resolve, reject) => {
+      const signal = new Abandonment();
+      const failed = (error: unknown) => {
+        if (signal.settled) return;
+        signal.settled = true;
+        waiting.delete(fail);
+        if (isConnectionError(error)) {
+          connectionFailed(error);
+          reject(error instanceof DatabaseUnavailable ? error : unavailable(error));
+        } else reject(error);
       };
-    });
-    waiting.set(reject, performance.now() + options.watchdogMs);
-    armWatchdog();
-    // Awaited once into a real promise: drizzle's query builders are thenables that run their
-    // query on every `then`, so handing one to both `catch` and `race` would run it twice.
-    const work = (async () => await run(abort.signal))();
-    // The driver may settle it long after the caller was answered; nobody is waiting then.
-    work.catch(() => {});
-    try {
-      return await Promise.race([work, abandoned]);
-    } catch (error) {
-      if (isConnectionError(error)) {
-        connectionFailed(error);
-        throw error instanceof DatabaseUnavailable ? error : unavailable(error);
+      const fail = (error: Error) => {
+        signal.abort(error);
+        failed(error);
+      };
+      waiting.set(fail, performance.now() + options.watchdogMs);
+      armWatchdog();
+      let work: Promise<T>;
+      try {
+        // Resolved once into a real promise: drizzle's query builders are thenables that run
+        // their query on every `then`.
+        work = Promise.resolve(run(signal));
+      } catch (error) {
+        work = Promise.reject(error);
       }
-      throw error;
-    } finally {
-      waiting.delete(reject);
-    }
+      work.then((value) => {
+        if (signal.settled) return;
+        signal.settled = true;
+        waiting.delete(fail);
+        resolve(value);
+      }, failed);
+    });
   }
 
   return {

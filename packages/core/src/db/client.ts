@@ -4,7 +4,12 @@ import { type ConnectionOptions, createSecureContext } from "node:tls";
 import type { ExtractTablesWithRelations, SQL } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg-core";
 import { config, type DatabaseSsl, type DatabaseTimeouts } from "../config";
-import { createAvailability, DatabaseUnavailable } from "./availability";
+import {
+  type CallSignal,
+  createAvailability,
+  DatabaseUnavailable,
+  neverAbandoned,
+} from "./availability";
 import { instrumentQueries } from "./query-spans";
 
 // No relational schema: queries name their tables, so the platform never imports a module's.
@@ -28,7 +33,7 @@ export interface DatabaseHandle {
    * away, instead of waiting on a pool that cannot connect (availability.ts). PGlite runs in this
    * process and cannot be away: its guard only runs the call.
    */
-  guard<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T>;
+  guard<T>(run: (signal: CallSignal) => Promise<T>): Promise<T>;
   /**
    * Postgres only: another pool on the same server and database whose transactions are read-only
    * (`default_transaction_read_only`), the offline stand-in for a read replica (db/reader.ts).
@@ -237,8 +242,8 @@ export async function openDatabase(
 }
 
 /** The guard of a database that cannot be away: it only runs the call. */
-function unguarded<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  return run(new AbortController().signal);
+function unguarded<T>(run: (signal: CallSignal) => Promise<T>): Promise<T> {
+  return run(neverAbandoned);
 }
 
 let opening: Promise<DatabaseHandle> | undefined;
