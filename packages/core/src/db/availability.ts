@@ -215,10 +215,10 @@ export function createAvailability(options: AvailabilityOptions) {
         if (signal.settled) return;
         signal.settled = true;
         waiting.delete(fail);
-        if (isConnectionError(error)) {
-          connectionFailed(error);
-          reject(error instanceof DatabaseUnavailable ? error : unavailable(error));
-        } else reject(error);
+        if (!isConnectionError(error)) return reject(error);
+        // The caller's answer first: whatever declaring the outage does, it cannot keep it waiting.
+        reject(error instanceof DatabaseUnavailable ? error : unavailable(error));
+        connectionFailed(error);
       };
       const fail = (error: Error) => {
         signal.abort(error);
