@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import postgres from "postgres";
 import { inject, onTestFinished, vi } from "vitest";
 import { config, DEFAULT_TIMEOUTS } from "../src/config";
-import { neverAbandoned } from "../src/db/availability";
+import { unguarded } from "../src/db/availability";
 import { type DatabaseHandle, openDatabase } from "../src/db/client";
 import { pgliteTemplate, type TemplateSpec, templateBlob } from "../src/db/pglite-template";
 import { rollback } from "../src/db/transaction";
@@ -107,7 +107,7 @@ const unopened: DatabaseHandle = {
     throw new Error("this database was never opened");
   },
   close: async () => {},
-  guard: (run) => run(neverAbandoned),
+  guard: unguarded,
 };
 
 export interface FreshDatabase {

@@ -81,11 +81,16 @@ class Abandonment implements CallSignal {
 }
 
 /** The signal of a call that nothing can abandon (a database that cannot be away). */
-export const neverAbandoned: CallSignal = {
+const neverAbandoned: CallSignal = {
   aborted: false,
   reason: undefined,
   throwIfAborted() {},
 };
+
+/** The guard of a database that cannot be away (PGlite, in this process): it only runs the call. */
+export function unguarded<T>(run: (signal: CallSignal) => Promise<T>): Promise<T> {
+  return run(neverAbandoned);
+}
 
 export interface AvailabilityOptions {
   /** Resolves when the database answers on a connection of its own; rejects otherwise. */

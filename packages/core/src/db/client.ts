@@ -8,7 +8,7 @@ import {
   type CallSignal,
   createAvailability,
   DatabaseUnavailable,
-  neverAbandoned,
+  unguarded,
 } from "./availability";
 import { instrumentQueries } from "./query-spans";
 
@@ -239,11 +239,6 @@ export async function openDatabase(
     close: () => client.close(),
     guard: unguarded,
   };
-}
-
-/** The guard of a database that cannot be away: it only runs the call. */
-function unguarded<T>(run: (signal: CallSignal) => Promise<T>): Promise<T> {
-  return run(neverAbandoned);
 }
 
 let opening: Promise<DatabaseHandle> | undefined;
