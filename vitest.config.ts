@@ -2,6 +2,7 @@ import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 import { liftoffOnly } from "./scripts/dev/node-flags.mjs";
+import { LongestFirst } from "./scripts/test-cpu/longest-first.mjs";
 
 // Test files that start PGlite spend a third less CPU with its WebAssembly on V8's baseline
 // compiler only (scripts/dev/node-flags.mjs, ADR 023).
@@ -21,6 +22,8 @@ export default defineConfig({
     // files then ran one after another while most of them wait on a child process, a socket or a
     // timer much of the time. Two there (~1.5x faster); as before on bigger machines.
     maxWorkers: Math.max(2, availableParallelism() - 1),
+    // The longest files first, whatever their project (scripts/test-cpu/longest-first.mjs).
+    sequence: { sequencer: LongestFirst },
     projects: [
       {
         test: {
