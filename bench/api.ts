@@ -20,7 +20,7 @@ import autocannon from "autocannon";
 import postgres from "postgres";
 import { type Postgres, startPostgres } from "../scripts/drill/lib";
 import { freePort } from "../scripts/net";
-import { benchNode, containerRuntime } from "./lib/bench-node";
+import { benchNode, containerNodeArgs, containerRuntime } from "./lib/bench-node";
 
 /**
  * `npm run bench -- api`: the production bundle against a raw `node:http` + postgres.js baseline
@@ -53,6 +53,9 @@ import { benchNode, containerRuntime } from "./lib/bench-node";
  *                     counting what arrives) and TRACES_SAMPLE_RATE=R (0 to 1); `off` (the
  *                     default): no DSN, as tracing costs nothing then. `--against X` with
  *                     `--against-tracing off|R` prices it in the same rounds (ADR 029)
+ *   --node-args="A B" the options node runs the bundle with (packages/core/Dockerfile's CMD's, as
+ *                     deployed); `--against-node-args` the other bundle's (--node-args'), so
+ *                     `--bundle X --against X --against-node-args="…"` prices a runtime option
  *   --hono            also the framework's floor, measured in the same rounds: the baseline's work
  *                     served by Hono on @hono/node-server with none of the app's middleware
  *                     (bench/baseline/api-hono.ts): hono/baseline is what the framework costs,
@@ -80,6 +83,8 @@ const { values: options } = parseArgs({
     "against-tracing": { type: "string" },
     hono: { type: "boolean" },
     node: { type: "string" },
+    "node-args": { type: "string" },
+    "against-node-args": { type: "string" },
   },
 });
 const option = (name: keyof typeof options, fallback: string): string =>
@@ -117,6 +122,9 @@ const bundle = bundleOption
   : path.join(root, "packages/core/dist/server.mjs");
 
 const node = benchNode(option("node", "production"), containerRuntime());
+const words = (text: string) => text.split(/\s+/).filter(Boolean);
+const nodeArgs = words(option("node-args", containerNodeArgs().join(" ")));
+const againstNodeArgs = words(option("against-node-args", nodeArgs.join(" ")));
 
 const ROUTES = ["read", "list", "create", "me"] as const;
 type RouteName = (typeof ROUTES)[number];
@@ -276,12 +284,13 @@ async function main() {
     file: string,
     level: string,
     rate: string,
+    args: string[],
     copyTo?: string,
   ) => {
     const port = await freePort();
     const server = start(
       label,
-      [file],
+      [...args, file],
       {
         ...shared,
         PORT: String(port),
@@ -304,10 +313,17 @@ async function main() {
     bundle,
     logLevel,
     tracing,
+    nodeArgs,
     options["app-log"],
   );
   const other = against
-    ? await startBundle("the other bundle", against, againstLogLevel, againstTracing)
+    ? await startBundle(
+        "the other bundle",
+        against,
+        againstLogLevel,
+        againstTracing,
+        againstNodeArgs,
+      )
     : undefined;
   // Started once the bundle has migrated: the tables exist.
   const basePort = await freePort();
@@ -579,7 +595,7 @@ async function main() {
       }).stdout.trim() !== "";
 
   const lines = [
-    `API bench: the bundle (LOG_LEVEL=${logLevel}, behind ORIGIN_SECRET, stdout a drained pipe) vs raw node:http + postgres.js`,
+    `API bench: the bundle (node ${nodeArgs.join(" ") || "without options"}, LOG_LEVEL=${logLevel}, behind ORIGIN_SECRET, stdout a drained pipe) vs raw node:http + postgres.js`,
     `${connections} connections, ${rounds} rounds x ${duration} s per route and target (alternating), medians; node v${node.version} (${node.source}), ${bundleOption ? `bundle ${bundle}` : `${commit}${dirty ? " + uncommitted changes" : ""}`}`,
     "",
     `| route | ${targets.map((t) => `${t.key} req/s`).join(" | ")} | app/baseline (rounds) | ${other ? "against/baseline | app/against (rounds) | " : ""}${hono ? "hono/baseline | app/hono (rounds) | " : ""}p50 / p99 ms ${targets.map((t) => t.key).join(" / ")} | CPU µs/req ${targets.map((t) => t.key).join(" / ")} | CPU baseline/app${other ? " | CPU against/app" : ""} |`,
@@ -611,7 +627,7 @@ async function main() {
     ...(other
       ? [
           "",
-          `app: ${bundle} (LOG_LEVEL=${logLevel}, tracing ${tracing}); against: ${against} (LOG_LEVEL=${againstLogLevel}, tracing ${againstTracing})`,
+          `app: ${bundle} (LOG_LEVEL=${logLevel}, tracing ${tracing}, node ${nodeArgs.join(" ") || "-"}); against: ${against} (LOG_LEVEL=${againstLogLevel}, tracing ${againstTracing}, node ${againstNodeArgs.join(" ") || "-"})`,
         ]
       : []),
     "",
@@ -655,6 +671,8 @@ async function main() {
           againstLogLevel: against ? againstLogLevel : undefined,
           tracing,
           againstTracing: against ? againstTracing : undefined,
+          nodeArgs,
+          againstNodeArgs: against ? againstNodeArgs : undefined,
           routes,
           hono: withHono,
           seedNotes: SEED_NOTES,

@@ -55,6 +55,25 @@ export function containerRuntime(): Runtime {
   return { major, source: `packages/core/Dockerfile's node:${major}` };
 }
 
+/**
+ * The options the API container starts node with: packages/core/Dockerfile's exec-form
+ * `CMD ["node", ...options, "server.mjs"]`, so a bench runs the bundle as deployed.
+ */
+export function containerNodeArgs(): string[] {
+  const dockerfile = path.join(root, "packages/core/Dockerfile");
+  const cmd = [...readFileSync(dockerfile, "utf8").matchAll(/^CMD\s+(\[.*\])\s*$/gm)].at(-1)?.[1];
+  const words: unknown = cmd ? JSON.parse(cmd) : undefined;
+  if (
+    !Array.isArray(words) ||
+    words[0] !== "node" ||
+    words.at(-1) !== "server.mjs" ||
+    !words.every((word) => typeof word === "string")
+  ) {
+    throw new Error(`${dockerfile}: no CMD ["node", ..., "server.mjs"] line`);
+  }
+  return words.slice(1, -1) as string[];
+}
+
 /** A Lambda's, from its runtime identifier (`nodejs22.x`). */
 export function lambdaRuntime(runtime: string): Runtime {
   const major = Number(/^nodejs(\d+)\.x$/.exec(runtime)?.[1]);
