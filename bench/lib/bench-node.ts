@@ -32,6 +32,8 @@ export interface BenchNode {
 }
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
+/** The API container's image: its runtime stage's node and the command it starts. */
+const dockerfile = path.join(root, "packages/core/Dockerfile");
 
 const versionOf = (node: string) => {
   const run = spawnSync(node, ["--version"], { encoding: "utf8" });
@@ -47,7 +49,6 @@ export interface Runtime {
 
 /** The API container's: packages/core/Dockerfile's last `FROM node:<major>` (the runtime stage). */
 export function containerRuntime(): Runtime {
-  const dockerfile = path.join(root, "packages/core/Dockerfile");
   const major = [...readFileSync(dockerfile, "utf8").matchAll(/^FROM node:(\d+)\S*/gm)]
     .map((match) => Number(match[1]))
     .at(-1);
@@ -60,7 +61,6 @@ export function containerRuntime(): Runtime {
  * `CMD ["node", ...options, "server.mjs"]`, so a bench runs the bundle as deployed.
  */
 export function containerNodeArgs(): string[] {
-  const dockerfile = path.join(root, "packages/core/Dockerfile");
   const cmd = [...readFileSync(dockerfile, "utf8").matchAll(/^CMD\s+(\[.*\])\s*$/gm)].at(-1)?.[1];
   const words: unknown = cmd ? JSON.parse(cmd) : undefined;
   if (

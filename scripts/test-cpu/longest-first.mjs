@@ -21,11 +21,11 @@ export class LongestFirst extends BaseSequencer {
     const key = (file) => `${file.project.name}:${relative(config.root, file.moduleId)}`;
     const durations = files.map((file) => cache.getFileTestResults(key(file))?.duration);
     const known = durations.every((duration) => duration !== undefined);
-    const cost = files.map((file, i) =>
-      known ? (durations[i] ?? 0) : (cache.getFileStats(key(file))?.size ?? 0),
-    );
     return files
-      .map((file, i) => ({ file, cost: cost[i] ?? 0 }))
+      .map((file, i) => ({
+        file,
+        cost: known ? (durations[i] ?? 0) : (cache.getFileStats(key(file))?.size ?? 0),
+      }))
       .sort((a, b) => b.cost - a.cost)
       .map(({ file }) => file);
   }
