@@ -89,7 +89,7 @@ const { values: options } = parseArgs({
 });
 const option = (name: keyof typeof options, fallback: string): string =>
   (options[name] as string | undefined) ??
-  process.env[`BENCH_${name.toUpperCase().replace("-", "_")}`] ??
+  process.env[`BENCH_${name.toUpperCase().replaceAll("-", "_")}`] ??
   fallback;
 const positive = (name: keyof typeof options, fallback: number) => {
   const value = Number(option(name, String(fallback)));
